@@ -1,0 +1,114 @@
+use std::collections::BTreeMap;
+
+use quarry_exec::{ColumnInfo, QueryResult};
+use quarry_synth::{Explanation, SemanticQuery};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Milliseconds per stage, and in total.
+pub type Timings = BTreeMap<String, f64>;
+
+/// How a question ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerStatus {
+    /// SQL ran and rows came back.
+    Answered,
+    /// The question is ambiguous; see [`Answer::clarification`].
+    NeedsClarification,
+    /// The question could not be mapped; see [`Answer::message`].
+    CannotAnswer,
+}
+
+/// A question back to the user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Clarification {
+    /// The question.
+    pub question: String,
+    /// Questions the user can pick instead.
+    pub options: Vec<String>,
+}
+
+/// The answer to a question.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Answer {
+    /// The question as asked.
+    pub question: String,
+    /// How it ended.
+    pub status: AnswerStatus,
+    /// One sentence: the number, or what the table shows, or why there is no answer.
+    pub summary: String,
+    /// The SQL that ran (with the policy's row limit).
+    pub sql: Option<String>,
+    /// Result columns.
+    pub columns: Vec<ColumnInfo>,
+    /// Result rows, in column order (see [`quarry_exec::ResultJson`]).
+    pub rows: Vec<Vec<Value>>,
+    /// Whether rows were cut at the row limit.
+    pub truncated: bool,
+    /// The snapshot the answer comes from.
+    pub snapshot_id: String,
+    /// Which model wrote the SQL (`builtin`).
+    pub route: String,
+    /// 0..1, from the planner.
+    pub confidence: Option<f64>,
+    /// Attempts at SQL (more than one when repairs were needed).
+    pub attempts: u32,
+    /// How the question was read.
+    pub explanation: Option<Explanation>,
+    /// Set when [`AnswerStatus::NeedsClarification`].
+    pub clarification: Option<Clarification>,
+    /// Why there is no answer, when [`AnswerStatus::CannotAnswer`].
+    pub message: Option<String>,
+    /// Milliseconds per stage (`plan`, `validate`, `execute`) and `total`.
+    pub timings_ms: Timings,
+    /// The parsed query, for the next turn.
+    #[serde(skip)]
+    pub query: Option<SemanticQuery>,
+    /// The result as Arrow, for charts and exports.
+    #[serde(skip)]
+    pub result: Option<QueryResult>,
+}
+
+/// The result of running SQL directly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SqlAnswer {
+    /// The SQL that ran (with the policy's row limit).
+    pub sql: String,
+    /// Result columns.
+    pub columns: Vec<ColumnInfo>,
+    /// Result rows.
+    pub rows: Vec<Vec<Value>>,
+    /// Whether rows were cut at the row limit.
+    pub truncated: bool,
+    /// The snapshot.
+    pub snapshot_id: String,
+    /// Milliseconds per stage and in total.
+    pub timings_ms: Timings,
+    /// The result as Arrow.
+    #[serde(skip)]
+    pub result: Option<QueryResult>,
+}
+
+/// One turn of a conversation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Turn {
+    /// The question.
+    pub question: String,
+    /// What it was read as, if it was answered.
+    pub query: Option<SemanticQuery>,
+}
+
+/// The turns so far; follow-up questions continue the last answered one.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Conversation {
+    /// Turns, oldest first.
+    pub turns: Vec<Turn>,
+}
+
+impl Conversation {
+    /// The query of the last answered turn.
+    pub fn context(&self) -> Option<&SemanticQuery> {
+        self.turns.iter().rev().find_map(|t| t.query.as_ref())
+    }
+}

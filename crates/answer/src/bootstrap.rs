@@ -1,0 +1,59 @@
+use quarry_semantic::SemanticLayer;
+use quarry_settings::Settings;
+use quarry_snapshot::{Snapshot, SnapshotSource, SnapshotStore};
+
+use crate::error::{Error, Result};
+
+/// The snapshot the settings point at. With `snapshot = "demo"`, the demo warehouse for the
+/// configured seed and scale, generated into the data directory on first use.
+pub fn resolve_snapshot(settings: &Settings) -> Result<Snapshot> {
+    let store = SnapshotStore::new(settings.snapshots_dir()?);
+    if settings.snapshot != "demo" {
+        return Ok(store.get(&settings.snapshot)?);
+    }
+    let wanted = SnapshotSource::Demo { seed: settings.demo.seed, scale: settings.demo.scale };
+    if let Some(existing) = store.list()?.into_iter().find(|s| s.manifest.source == wanted) {
+        return Ok(existing);
+    }
+    tracing::info!(seed = settings.demo.seed, scale = settings.demo.scale, "generating the demo warehouse");
+    let config = quarry_demo::DemoConfig { seed: settings.demo.seed, scale: settings.demo.scale };
+    let mut failure = None;
+    let installed = store.install(|dir| {
+        quarry_demo::write_demo(dir, &config).map_err(|e| {
+            let reason = e.to_string();
+            failure = Some(reason.clone());
+            quarry_snapshot::Error::InvalidSnapshot { path: dir.to_path_buf(), reason }
+        })
+    });
+    match (installed, failure) {
+        (Ok(snapshot), _) => Ok(snapshot),
+        (Err(_), Some(reason)) => Err(Error::Demo(reason)),
+        (Err(e), None) => Err(e.into()),
+    }
+}
+
+/// The semantic layer for `snapshot`: the configured file, else the built-in demo layer for
+/// a demo snapshot, else the snapshot's own `semantic.yaml`. Returns the layer and the name
+/// of where it came from.
+pub fn resolve_layer(settings: &Settings, snapshot: &Snapshot) -> Result<(SemanticLayer, String)> {
+    if let Some(path) = settings.semantic_layer_path() {
+        return Ok((SemanticLayer::from_yaml_file(&path)?, path.display().to_string()));
+    }
+    if matches!(snapshot.manifest.source, SnapshotSource::Demo { .. }) {
+        return Ok((SemanticLayer::demo(), "schemas/demo.semantic.yaml (built in)".into()));
+    }
+    let path = snapshot.semantic_layer_path();
+    if path.is_file() {
+        return Ok((SemanticLayer::from_yaml_file(&path)?, path.display().to_string()));
+    }
+    Err(Error::Semantic(quarry_semantic::Error::Read {
+        path: path.clone(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!(
+                "snapshot {} has no semantic layer; write one with `quarry snapshot create` or set semantic_layer in quarry.toml",
+                snapshot.manifest.id
+            ),
+        ),
+    }))
+}

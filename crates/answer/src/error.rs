@@ -1,0 +1,43 @@
+/// Result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a question or query got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The question is empty, too long or not text.
+    #[error("{0}")]
+    BadQuestion(String),
+    /// The SQL was refused by the policy.
+    #[error("the query was refused: {0}")]
+    Policy(#[from] quarry_sqlguard::PolicyError),
+    /// The query failed in the executor (limits, planning, execution).
+    #[error(transparent)]
+    Execution(#[from] quarry_exec::Error),
+    /// The snapshot could not be found, created or opened.
+    #[error(transparent)]
+    Snapshot(#[from] quarry_snapshot::Error),
+    /// The semantic layer is invalid or does not match the snapshot.
+    #[error(transparent)]
+    Semantic(#[from] quarry_semantic::Error),
+    /// The settings are unusable.
+    #[error(transparent)]
+    Settings(#[from] quarry_settings::Error),
+    /// The demo warehouse could not be generated.
+    #[error("could not generate the demo warehouse: {0}")]
+    Demo(String),
+}
+
+impl Error {
+    /// A stable snake_case code for APIs and reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::BadQuestion(_) => "bad_question",
+            Error::Policy(_) => "policy_rejected",
+            Error::Execution(e) => e.kind(),
+            Error::Snapshot(_) => "snapshot_error",
+            Error::Semantic(_) => "semantic_layer_error",
+            Error::Settings(_) => "settings_error",
+            Error::Demo(_) => "demo_error",
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! The question-answering pipeline, the same whatever door a question comes in by.
+//!
+//! A [`Pipeline`] holds one snapshot, its semantic layer, the [`SqlPolicy`], the
+//! [`SnapshotExecutor`] and the built-in planner, and answers:
+//! - [`Pipeline::ask`]: question -> plan -> policy -> execute -> [`Answer`] (with the SQL,
+//!   the rows, how the question was read, and timings per stage), continuing a
+//!   [`Conversation`];
+//! - [`Pipeline::run_sql`]: SQL -> policy -> execute.
+//!
+//! [`Pipeline::open`] resolves everything from [`Settings`]: on first use it generates the
+//! demo warehouse into the data directory.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), quarry_answer::Error> {
+//! let settings = quarry_settings::Settings::defaults();
+//! let pipeline = quarry_answer::Pipeline::open(&settings).await?;
+//! let mut conversation = quarry_answer::Conversation::default();
+//! let answer = pipeline.ask("signups by channel last month", &mut conversation).await?;
+//! println!("{}\n{}", answer.summary, answer.sql.unwrap_or_default());
+//! # Ok(()) }
+//! ```
+//!
+//! [`SqlPolicy`]: quarry_sqlguard::SqlPolicy
+//! [`SnapshotExecutor`]: quarry_exec::SnapshotExecutor
+//! [`Settings`]: quarry_settings::Settings
+
+mod answer;
+mod bootstrap;
+mod error;
+mod pipeline;
+mod summary;
+
+pub use answer::{Answer, AnswerStatus, Clarification, Conversation, SqlAnswer, Timings, Turn};
+pub use bootstrap::{resolve_layer, resolve_snapshot};
+pub use error::{Error, Result};
+pub use pipeline::{MAX_QUESTION_CHARS, Pipeline};

@@ -1,0 +1,116 @@
+use quarry_exec::ResultJson;
+use quarry_semantic::{MetricFormat, SemanticLayer};
+use quarry_synth::{Measure, Plan};
+use serde_json::Value;
+
+/// One sentence stating the answer, built from the query and the rows only.
+pub(crate) fn summarize(layer: &SemanticLayer, plan: &Plan, result: &ResultJson, truncated: bool) -> String {
+    let query = &plan.query;
+    let format = match query.measures.first() {
+        Some(Measure::Metric { name }) => layer.metric(name).map(|m| m.format).unwrap_or_default(),
+        _ => MetricFormat::Number,
+    };
+    let subject = plan.explanation.measures.iter().map(|m| m.split(':').next().unwrap_or(m).to_string()).collect::<Vec<_>>().join(" and ");
+    let window = query.time_range.as_ref().map(|r| format!(" {}", r.phrase)).unwrap_or_default();
+    if result.rows.is_empty() {
+        return format!("No rows match: {subject}{window} is empty for these filters.");
+    }
+    let is_share = result.columns.iter().any(|c| c.name.starts_with("pct_of_"));
+    if result.rows.len() == 1 && result.columns.len() == 1 {
+        let value = &result.rows[0][0];
+        let shown = if is_share { format_value(value, Shown::Percent100) } else { format_value(value, format.into()) };
+        return format!("{subject}{window}: {shown}.");
+    }
+    let groups: Vec<String> = plan.explanation.group_by.iter().map(|g| g.replace(" (time grain)", "")).collect();
+    let mut sentence = format!("{} rows of {subject}{}{window}", result.rows.len(), if groups.is_empty() { String::new() } else { format!(" by {}", groups.join(" and ")) });
+    if truncated {
+        sentence.push_str(" (cut at the row limit)");
+    }
+    let measure_index = result.columns.len().saturating_sub(if is_share && query.group_by.len() + usize::from(query.grain.is_some()) > 0 { 2 } else { 1 });
+    let ranked = query.ranking.is_some() || (query.grain.is_none() && !query.group_by.is_empty());
+    if ranked && measure_index > 0 {
+        let label = |row: &Vec<Value>| row[..measure_index].iter().map(display_plain).collect::<Vec<_>>().join(", ");
+        let first = &result.rows[0];
+        let word = if query.ranking.as_ref().is_some_and(|r| !r.descending) { "lowest" } else { "highest" };
+        sentence.push_str(&format!("; {word}: {} ({})", label(first), format_value(&first[measure_index], format.into())));
+    }
+    sentence.push('.');
+    sentence
+}
+
+#[derive(Clone, Copy)]
+enum Shown {
+    Plain,
+    Currency,
+    Percent01,
+    Percent100,
+    Unit(&'static str),
+}
+
+impl From<MetricFormat> for Shown {
+    fn from(format: MetricFormat) -> Self {
+        match format {
+            MetricFormat::Currency => Shown::Currency,
+            MetricFormat::Percent => Shown::Percent01,
+            MetricFormat::Minutes => Shown::Unit(" min"),
+            MetricFormat::Hours => Shown::Unit(" h"),
+            MetricFormat::Number | MetricFormat::Count | MetricFormat::Score => Shown::Plain,
+        }
+    }
+}
+
+fn display_plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.strip_suffix("T00:00:00").unwrap_or(s).to_string(),
+        Value::Null => "(none)".into(),
+        other => other.to_string(),
+    }
+}
+
+fn format_value(value: &Value, shown: Shown) -> String {
+    let number = match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse::<f64>().ok(),
+        _ => None,
+    };
+    let Some(n) = number else { return display_plain(value) };
+    match shown {
+        Shown::Currency => format!("${}", group_thousands(n, 2)),
+        Shown::Percent01 => format!("{:.1}%", n * 100.0),
+        Shown::Percent100 => format!("{n:.1}%"),
+        Shown::Unit(unit) => format!("{}{unit}", group_thousands(n, 1)),
+        Shown::Plain => {
+            if n.fract() == 0.0 { group_thousands(n, 0) } else { group_thousands(n, 2) }
+        }
+    }
+}
+
+fn group_thousands(n: f64, decimals: usize) -> String {
+    let text = format!("{:.*}", decimals, n.abs());
+    let (int, frac) = text.split_once('.').map(|(i, f)| (i.to_string(), Some(f.to_string()))).unwrap_or((text.clone(), None));
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let sign = if n < 0.0 { "-" } else { "" };
+    match frac {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_grouped_and_formatted() {
+        assert_eq!(group_thousands(1234567.891, 2), "1,234,567.89");
+        assert_eq!(group_thousands(-999.0, 0), "-999");
+        assert_eq!(format_value(&Value::String("1234.50".into()), Shown::Currency), "$1,234.50");
+        assert_eq!(format_value(&serde_json::json!(0.1234), Shown::Percent01), "12.3%");
+    }
+}

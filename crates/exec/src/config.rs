@@ -1,0 +1,51 @@
+use serde::{Deserialize, Serialize};
+
+/// Limits and tuning of the executor. Every limit has a safe default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExecutorConfig {
+    /// Memory one query may use, in MiB; beyond it the query fails (nothing spills to disk).
+    pub memory_limit_mb: u64,
+    /// Wall-clock limit of one query, in milliseconds.
+    pub timeout_ms: u64,
+    /// Most rows collected from one query; further rows are dropped and the result marked
+    /// truncated.
+    pub max_result_rows: usize,
+    /// Partitions DataFusion plans for; 0 means the number of CPU threads.
+    pub target_partitions: usize,
+    /// Threads of the dedicated query runtime; 0 means the number of cores.
+    pub cpu_threads: usize,
+    /// Largest cartesian product (rows of one side times rows of the other) allowed in a
+    /// cross or nested-loop join; 1 side of a scalar subquery is always allowed.
+    pub max_cartesian_rows: u64,
+    /// Table functions (e.g. `generate_series`) left registered; all are removed by default.
+    pub allowed_table_functions: Vec<String>,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        Self {
+            memory_limit_mb: 1024,
+            timeout_ms: 30_000,
+            max_result_rows: 10_000,
+            target_partitions: 0,
+            cpu_threads: 0,
+            max_cartesian_rows: 1_000_000,
+            allowed_table_functions: Vec::new(),
+        }
+    }
+}
+
+impl ExecutorConfig {
+    pub(crate) fn threads(&self) -> usize {
+        if self.cpu_threads > 0 {
+            self.cpu_threads
+        } else {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+        }
+    }
+
+    pub(crate) fn partitions(&self) -> usize {
+        if self.target_partitions > 0 { self.target_partitions } else { self.threads() }
+    }
+}

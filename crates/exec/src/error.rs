@@ -1,0 +1,72 @@
+/// Result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a query did not produce a result.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The query is not valid for this snapshot (unknown column, type mismatch...).
+    #[error("the query does not plan: {message}")]
+    Plan {
+        /// DataFusion's message, first line.
+        message: String,
+    },
+    /// The query tried something the sandbox forbids (a statement, another table, personal
+    /// data). The policy should have caught it first; this is the second gate.
+    #[error("refused by the executor sandbox: {reason}")]
+    Forbidden {
+        /// What was refused.
+        reason: String,
+    },
+    /// A cross or nested-loop join would produce too many rows.
+    #[error("refused a cartesian join of about {left_rows} x {right_rows} rows (limit {limit}); join the tables on a key or filter them first")]
+    CartesianJoin {
+        /// Estimated rows on the left.
+        left_rows: String,
+        /// Estimated rows on the right.
+        right_rows: String,
+        /// The configured maximum product.
+        limit: u64,
+    },
+    /// The query used more memory than allowed.
+    #[error("the query needs more than the {limit_mb} MiB memory limit; aggregate more, filter to a shorter time range, or ask for fewer groups ({message})")]
+    MemoryLimit {
+        /// The configured limit.
+        limit_mb: u64,
+        /// DataFusion's message, first line.
+        message: String,
+    },
+    /// The query ran longer than allowed and was stopped.
+    #[error("the query ran longer than the {timeout_ms} ms time limit and was stopped; filter to a shorter time range or aggregate more")]
+    Timeout {
+        /// The configured limit.
+        timeout_ms: u64,
+    },
+    /// The query failed while running.
+    #[error("the query failed while running: {message}")]
+    Execution {
+        /// DataFusion's message, first line.
+        message: String,
+    },
+    /// The snapshot could not be opened.
+    #[error(transparent)]
+    Snapshot(#[from] quarry_snapshot::Error),
+    /// A bug or an environment problem (e.g. no threads could be started).
+    #[error("internal executor error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// A stable snake_case code for this error, for APIs and evaluation reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Plan { .. } => "plan_error",
+            Error::Forbidden { .. } => "forbidden",
+            Error::CartesianJoin { .. } => "cartesian_join",
+            Error::MemoryLimit { .. } => "resource_limit",
+            Error::Timeout { .. } => "timeout",
+            Error::Execution { .. } => "execution_error",
+            Error::Snapshot(_) => "snapshot_error",
+            Error::Internal(_) => "internal",
+        }
+    }
+}

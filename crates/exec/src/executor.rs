@@ -1,0 +1,188 @@
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use datafusion::error::DataFusionError;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::physical_plan::execute_stream;
+use datafusion::prelude::{ParquetReadOptions, SQLOptions, SessionConfig, SessionContext};
+use futures::StreamExt;
+use quarry_snapshot::Snapshot;
+use quarry_sqlguard::ValidatedQuery;
+use tokio::runtime::Runtime;
+
+use crate::config::ExecutorConfig;
+use crate::error::{Error, Result};
+use crate::result::{ExecTimings, QueryResult};
+use crate::sandbox::SandboxRules;
+
+/// Runs validated queries over one snapshot. Implementations must be sandboxed: read-only,
+/// limited in memory, time and rows.
+#[async_trait]
+pub trait SnapshotExecutor: Send + Sync {
+    /// The id of the snapshot queries run on.
+    fn snapshot_id(&self) -> &str;
+
+    /// Runs a query that passed the policy.
+    async fn execute(&self, query: &ValidatedQuery) -> Result<QueryResult>;
+}
+
+/// The DataFusion implementation of [`SnapshotExecutor`], for snapshots that fit one node.
+pub struct DataFusionExecutor {
+    snapshot_id: String,
+    ctx: SessionContext,
+    rules: Arc<SandboxRules>,
+    config: ExecutorConfig,
+    /// Queries run here, not on the caller's runtime, so that the caller's timeout fires
+    /// while a query is busy and cannot be starved by it.
+    runtime: Option<Runtime>,
+}
+
+impl std::fmt::Debug for DataFusionExecutor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataFusionExecutor").field("snapshot_id", &self.snapshot_id).field("config", &self.config).finish()
+    }
+}
+
+impl DataFusionExecutor {
+    /// Opens a session over `snapshot` with only its tables registered. `personal` lists the
+    /// `(table, column)` pairs no query may read.
+    pub async fn open(snapshot: &Snapshot, personal: &[(String, String)], config: ExecutorConfig) -> Result<Self> {
+        let runtime_env = RuntimeEnvBuilder::new()
+            .with_memory_limit(usize::try_from(config.memory_limit_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX), 1.0)
+            .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled))
+            .build_arc()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let session_config = SessionConfig::new()
+            .with_target_partitions(config.partitions())
+            .with_information_schema(false)
+            .with_default_catalog_and_schema("quarry", "public");
+        let ctx = SessionContext::new_with_config_rt(session_config, runtime_env);
+        let functions: Vec<String> = ctx.state().table_functions().keys().cloned().collect();
+        for name in functions {
+            if !config.allowed_table_functions.iter().any(|allowed| allowed.eq_ignore_ascii_case(&name)) {
+                ctx.deregister_udtf(&name);
+            }
+        }
+        let mut allowed_tables = BTreeSet::new();
+        for table in &snapshot.manifest.tables {
+            let path = snapshot.dir.join(&table.file);
+            let path = path.to_str().ok_or_else(|| Error::Internal(format!("non UTF-8 path {}", path.display())))?;
+            ctx.register_parquet(table.name.as_str(), path, ParquetReadOptions::default())
+                .await
+                .map_err(|e| Error::Internal(format!("registering table {}: {e}", table.name)))?;
+            allowed_tables.insert(table.name.clone());
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.threads())
+            .thread_name("quarry-query")
+            .enable_time()
+            .build()
+            .map_err(|e| Error::Internal(format!("starting the query runtime: {e}")))?;
+        let rules = SandboxRules {
+            allowed_tables,
+            personal: personal.iter().cloned().collect(),
+            max_cartesian_rows: config.max_cartesian_rows,
+        };
+        Ok(Self { snapshot_id: snapshot.manifest.id.clone(), ctx, rules: Arc::new(rules), config, runtime: Some(runtime) })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &ExecutorConfig {
+        &self.config
+    }
+}
+
+impl Drop for DataFusionExecutor {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks on its workers, which panics inside async code.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+#[async_trait]
+impl SnapshotExecutor for DataFusionExecutor {
+    fn snapshot_id(&self) -> &str {
+        &self.snapshot_id
+    }
+
+    async fn execute(&self, query: &ValidatedQuery) -> Result<QueryResult> {
+        let runtime = self.runtime.as_ref().ok_or_else(|| Error::Internal("the executor is shut down".into()))?;
+        let ctx = self.ctx.clone();
+        let rules = Arc::clone(&self.rules);
+        let sql = query.sql.clone();
+        let max_rows = self.config.max_result_rows;
+        let memory_limit_mb = self.config.memory_limit_mb;
+        let task = runtime.spawn(async move { run(ctx, &rules, &sql, max_rows, memory_limit_mb).await });
+        let abort = task.abort_handle();
+        match tokio::time::timeout(Duration::from_millis(self.config.timeout_ms), task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join_error)) => Err(Error::Internal(format!("query task failed: {join_error}"))),
+            Err(_) => {
+                abort.abort();
+                Err(Error::Timeout { timeout_ms: self.config.timeout_ms })
+            }
+        }
+    }
+}
+
+async fn run(ctx: SessionContext, rules: &SandboxRules, sql: &str, max_rows: usize, memory_limit_mb: u64) -> Result<QueryResult> {
+    let started = Instant::now();
+    let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
+    let state = ctx.state();
+    let plan = state.create_logical_plan(sql).await.map_err(|e| classify(e, memory_limit_mb))?;
+    options.verify_plan(&plan).map_err(|e| Error::Forbidden { reason: first_line(&e.to_string()) })?;
+    let optimized = state.optimize(&plan).map_err(|e| classify(e, memory_limit_mb))?;
+    rules.check_logical(&optimized)?;
+    let physical = state
+        .query_planner()
+        .create_physical_plan(&optimized, &state)
+        .await
+        .map_err(|e| classify(e, memory_limit_mb))?;
+    rules.check_physical(&physical)?;
+    let plan_ms = started.elapsed().as_secs_f64() * 1e3;
+
+    let started = Instant::now();
+    let schema = physical.schema();
+    let mut stream = execute_stream(physical, state.task_ctx()).map_err(|e| classify(e, memory_limit_mb))?;
+    let mut batches = Vec::new();
+    let mut rows = 0usize;
+    let mut truncated = false;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|e| classify(e, memory_limit_mb))?;
+        if rows + batch.num_rows() > max_rows {
+            batches.push(batch.slice(0, max_rows - rows));
+            truncated = true;
+            break;
+        }
+        rows += batch.num_rows();
+        batches.push(batch);
+    }
+    let execute_ms = started.elapsed().as_secs_f64() * 1e3;
+    Ok(QueryResult { schema, batches, truncated, timings: ExecTimings { plan_ms, execute_ms } })
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or(text).to_string()
+}
+
+fn classify(error: DataFusionError, memory_limit_mb: u64) -> Error {
+    match error.find_root() {
+        DataFusionError::ResourcesExhausted(message) => Error::MemoryLimit { limit_mb: memory_limit_mb, message: first_line(message) },
+        DataFusionError::Plan(_) | DataFusionError::SchemaError(..) | DataFusionError::SQL(..) | DataFusionError::NotImplemented(_) => {
+            Error::Plan { message: first_line(&error.strip_backtrace()) }
+        }
+        _ => {
+            let message = first_line(&error.strip_backtrace());
+            if message.contains("Resources exhausted") {
+                Error::MemoryLimit { limit_mb: memory_limit_mb, message }
+            } else {
+                Error::Execution { message }
+            }
+        }
+    }
+}

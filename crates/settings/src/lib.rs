@@ -1,0 +1,189 @@
+//! quarry's configuration: one typed [`Settings`], loaded once by the binary.
+//!
+//! Sources, later ones overriding earlier ones:
+//! 1. the defaults checked in as `crates/settings/quarry.defaults.toml` ([`DEFAULTS_TOML`]),
+//!    which document every field;
+//! 2. `quarry.toml` in `$QUARRY_HOME`, then `quarry.toml` in the working directory, then a
+//!    file given explicitly (`quarry --config PATH`);
+//! 3. environment variables `QUARRY_<FIELD>`, with `__` between a section and its field
+//!    (`QUARRY_EXECUTOR__TIMEOUT_MS=5000`).
+//!
+//! Library crates never read the environment; they receive their typed part of the
+//! settings ([`PolicyConfig`], [`ExecutorConfig`]).
+//!
+//! ```
+//! let settings = quarry_settings::Settings::defaults();
+//! assert_eq!(settings.snapshot, "demo");
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+pub use quarry_exec::ExecutorConfig;
+pub use quarry_sqlguard::PolicyConfig;
+use serde::{Deserialize, Serialize};
+
+/// The checked-in defaults.
+pub const DEFAULTS_TOML: &str = include_str!("../quarry.defaults.toml");
+
+/// Errors loading settings.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A source had a bad value or an unknown field.
+    #[error("invalid settings: {0} (the fields are documented in crates/settings/quarry.defaults.toml)")]
+    Invalid(String),
+    /// A settings file given explicitly does not exist.
+    #[error("settings file {0} does not exist")]
+    MissingFile(PathBuf),
+    /// No per-user data directory could be determined and `home` is not set.
+    #[error("cannot determine a data directory; set QUARRY_HOME")]
+    NoHome,
+}
+
+/// Result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every setting of quarry. See `quarry.defaults.toml` for each field's meaning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Data directory; empty means the per-user data directory.
+    pub home: String,
+    /// `demo` or a snapshot id (or prefix).
+    pub snapshot: String,
+    /// Semantic layer file; empty means the snapshot's default.
+    pub semantic_layer: String,
+    /// The demo warehouse generator.
+    pub demo: DemoSettings,
+    /// The SQL policy.
+    pub policy: PolicyConfig,
+    /// The executor's limits.
+    pub executor: ExecutorConfig,
+}
+
+/// Settings of the demo warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSettings {
+    /// Generator seed.
+    pub seed: u64,
+    /// Scale factor.
+    pub scale: u32,
+}
+
+impl Settings {
+    /// The checked-in defaults alone.
+    pub fn defaults() -> Self {
+        Figment::from(Toml::string(DEFAULTS_TOML)).extract().expect("the checked-in defaults are valid")
+    }
+
+    /// Loads settings from every source: defaults, `quarry.toml` files, an explicit file,
+    /// and the environment.
+    pub fn load(explicit_file: Option<&Path>) -> Result<Self> {
+        Self::load_from(explicit_file, Env::prefixed("QUARRY_").split("__"))
+    }
+
+    fn load_from(explicit_file: Option<&Path>, env: Env) -> Result<Self> {
+        if let Some(path) = explicit_file {
+            if !path.is_file() {
+                return Err(Error::MissingFile(path.to_path_buf()));
+            }
+        }
+        // The home directory may itself come from a file or the environment, so resolve it
+        // first and then read the quarry.toml that lives there.
+        let base = Figment::from(Toml::string(DEFAULTS_TOML)).merge(Toml::file("quarry.toml"));
+        let base = match explicit_file {
+            Some(path) => base.merge(Toml::file(path)),
+            None => base,
+        };
+        let early: Settings = base.clone().merge(env.clone()).extract().map_err(|e| Error::Invalid(e.to_string()))?;
+        let home_file = early.home_dir().map(|home| home.join("quarry.toml")).ok();
+        let mut figment = Figment::from(Toml::string(DEFAULTS_TOML));
+        if let Some(home_file) = home_file {
+            figment = figment.merge(Toml::file(home_file));
+        }
+        figment = figment.merge(Toml::file("quarry.toml"));
+        if let Some(path) = explicit_file {
+            figment = figment.merge(Toml::file(path));
+        }
+        figment.merge(env).extract().map_err(|e| Error::Invalid(e.to_string()))
+    }
+
+    /// The data directory.
+    pub fn home_dir(&self) -> Result<PathBuf> {
+        if !self.home.is_empty() {
+            return Ok(PathBuf::from(&self.home));
+        }
+        directories::ProjectDirs::from("", "", "quarry").map(|dirs| dirs.data_dir().to_path_buf()).ok_or(Error::NoHome)
+    }
+
+    /// Where snapshots are installed.
+    pub fn snapshots_dir(&self) -> Result<PathBuf> {
+        Ok(self.home_dir()?.join("snapshots"))
+    }
+
+    /// The semantic layer file, if one is configured.
+    pub fn semantic_layer_path(&self) -> Option<PathBuf> {
+        (!self.semantic_layer.is_empty()).then(|| PathBuf::from(&self.semantic_layer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_file_matches_library_defaults() {
+        let settings = Settings::defaults();
+        assert_eq!(settings.policy, PolicyConfig::default());
+        let mut executor = ExecutorConfig::default();
+        executor.max_cartesian_rows = 10_000_000;
+        assert_eq!(settings.executor, executor);
+        assert_eq!(settings.demo, DemoSettings { seed: 42, scale: 1 });
+    }
+
+    #[test]
+    fn environment_overrides_nested_fields() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("QUARRY_EXECUTOR__TIMEOUT_MS", "1234");
+            jail.set_env("QUARRY_HOME", "/tmp/somewhere");
+            let settings = Settings::load(None).expect("loads");
+            assert_eq!(settings.executor.timeout_ms, 1234);
+            assert_eq!(settings.home_dir().unwrap(), PathBuf::from("/tmp/somewhere"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn files_override_defaults_and_home_file_is_read() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_dir("home")?;
+            jail.create_file("home/quarry.toml", "[demo]\nseed = 7\nscale = 1\n")?;
+            jail.create_file("quarry.toml", "snapshot = \"snap-abc\"\n")?;
+            let home = jail.directory().join("home");
+            jail.set_env("QUARRY_HOME", home.display());
+            let settings = Settings::load(None).expect("loads");
+            assert_eq!(settings.demo.seed, 7);
+            assert_eq!(settings.snapshot, "snap-abc");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_with_a_pointer_to_the_docs() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("quarry.toml", "[executor]\ntimeout = 5\n")?;
+            let error = Settings::load(None).unwrap_err().to_string();
+            assert!(error.contains("timeout"), "{error}");
+            assert!(error.contains("quarry.defaults.toml"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_explicit_file_is_an_error() {
+        let error = Settings::load(Some(Path::new("/nonexistent/quarry.toml"))).unwrap_err();
+        assert!(matches!(error, Error::MissingFile(_)));
+    }
+}

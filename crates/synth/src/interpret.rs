@@ -1,0 +1,650 @@
+//! From a question (and the conversation so far) to a [`SemanticQuery`].
+
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use chrono::{Datelike, Duration, NaiveDate};
+use quarry_semantic::SemanticLayer;
+use regex::Regex;
+
+use crate::graph::JoinGraph;
+use crate::query::{AggregateFunc, CompareOp, Filter, Measure, MeasureFilter, Ranking, SemanticQuery};
+use crate::text::{is_stopword, normalize, tokens};
+use crate::time::{TimeGrain, TimeRange, extract_time, parse_number_word};
+use crate::vocab::{Concept, Mention, Vocabulary};
+
+/// The result of reading a question.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reading {
+    /// A query, with what was assumed and what was ignored.
+    Query {
+        /// The query.
+        query: SemanticQuery,
+        /// Assumptions made ("no time range given: all time").
+        assumptions: Vec<String>,
+        /// Words that were not understood and were ignored.
+        ignored: Vec<String>,
+        /// The question continued an earlier one.
+        follow_up: bool,
+    },
+    /// The question is ambiguous in a way the semantic layer can name.
+    Clarify {
+        /// The question to ask back.
+        question: String,
+        /// The options, each a question that can be asked instead.
+        options: Vec<String>,
+    },
+    /// The question could not be mapped.
+    Unmapped {
+        /// What was understood.
+        understood: Vec<String>,
+        /// What was not.
+        not_understood: Vec<String>,
+    },
+}
+
+const AGG_WORDS: &[(&str, AggregateFunc)] = &[
+    ("average", AggregateFunc::Avg),
+    ("avg", AggregateFunc::Avg),
+    ("mean", AggregateFunc::Avg),
+    ("typical", AggregateFunc::Median),
+    ("median", AggregateFunc::Median),
+    ("total", AggregateFunc::Sum),
+    ("sum", AggregateFunc::Sum),
+    ("combined", AggregateFunc::Sum),
+    ("maximum", AggregateFunc::Max),
+    ("max", AggregateFunc::Max),
+    ("highest", AggregateFunc::Max),
+    ("largest", AggregateFunc::Max),
+    ("biggest", AggregateFunc::Max),
+    ("longest", AggregateFunc::Max),
+    ("minimum", AggregateFunc::Min),
+    ("min", AggregateFunc::Min),
+    ("lowest", AggregateFunc::Min),
+    ("smallest", AggregateFunc::Min),
+    ("shortest", AggregateFunc::Min),
+    ("distinct", AggregateFunc::CountDistinct),
+    ("unique", AggregateFunc::CountDistinct),
+    ("different", AggregateFunc::CountDistinct),
+];
+
+const DESC_WORDS: &[&str] = &["most", "highest", "largest", "biggest", "top", "best", "leading", "greatest", "max", "maximum", "more", "strongest", "busiest", "heaviest"];
+const ASC_WORDS: &[&str] = &["least", "lowest", "fewest", "smallest", "bottom", "worst", "min", "minimum", "weakest", "quietest", "lightest"];
+const RANK_WORDS: &[&str] = &["rank", "ranked", "ranking", "sorted", "sort", "order", "ordered", "leaderboard"];
+const SHARE_WORDS: &[&str] = &["share", "percentage", "percent", "%", "proportion", "fraction", "pct", "portion", "percentages", "shares"];
+const NEGATION_WORDS: &[&str] = &["not", "excluding", "exclude", "except", "without", "non", "besides", "other", "ignoring", "minus", "no"];
+const COUNT_CUES: &[&str] = &["how many", "number of", "count of", "count", "# of", "how much"];
+const FOLLOW_UP_STARTS: &[&str] = &["and", "what about", "how about", "now", "only", "just", "same", "also", "instead", "then", "break", "split", "show it", "make it", "and for", "for", "excluding", "without", "but"];
+
+static TOP_N_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?P<w>top|bottom|first|best|worst|highest|lowest|largest|smallest|biggest|leading) (?P<n>\d+|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty)\b|\b(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty) (?P<w2>most|least|highest|lowest|biggest|largest|smallest|best|worst|top|bottom|fewest)\b")
+        .expect("valid regex")
+});
+
+static COMPARE_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?P<op>more than|greater than|higher than|larger than|bigger than|over|above|exceeding|at least|no less than|less than|fewer than|lower than|smaller than|under|below|at most|no more than|exactly|equal to|equals|>=|<=|>|<|=) (?:\$ )?(?P<n>\d+(?:\.\d+)?)(?: ?(?P<unit>k|m|thousand|million))?(?: (?P<orx>or more|or less|or fewer|or above|or below|or higher|or lower|and up|plus))?\b|\b(?P<n2>\d+(?:\.\d+)?) (?P<op2>or more|or less|or fewer|or above|or below|or higher|or lower|and up|plus|\+)")
+        .expect("valid regex")
+});
+
+/// Reads questions over one semantic layer.
+#[derive(Debug, Clone)]
+pub struct Interpreter {
+    layer: SemanticLayer,
+    vocab: Vocabulary,
+    graph: JoinGraph,
+    as_of: NaiveDate,
+}
+
+struct Comparison {
+    token: usize,
+    op: CompareOp,
+    value: String,
+}
+
+impl Interpreter {
+    /// An interpreter for `layer`, resolving relative time against `as_of`.
+    pub fn new(layer: SemanticLayer, as_of: NaiveDate) -> Self {
+        let vocab = Vocabulary::new(&layer);
+        let graph = JoinGraph::new(&layer);
+        Self { layer, vocab, graph, as_of }
+    }
+
+    /// The semantic layer.
+    pub fn layer(&self) -> &SemanticLayer {
+        &self.layer
+    }
+
+    /// The join graph.
+    pub fn graph(&self) -> &JoinGraph {
+        &self.graph
+    }
+
+    /// The date relative phrases resolve against.
+    pub fn as_of(&self) -> NaiveDate {
+        self.as_of
+    }
+
+    /// Reads `question`, continuing `context` (the previous turn's query) if it is a follow-up.
+    pub fn read(&self, question: &str, context: Option<&SemanticQuery>) -> Reading {
+        let normalized = normalize(question);
+        let time = extract_time(&normalized, self.as_of);
+        let mut text = time.rest.clone();
+        let mut assumptions = Vec::new();
+
+        // Ranking with a number ("top 5"), then comparisons ("more than 10"), each replaced
+        // by a placeholder token so that positions of the other words do not move.
+        let mut ranking: Option<Ranking> = None;
+        if let Some(caps) = TOP_N_RE.captures(&text) {
+            let word = caps.name("w").or(caps.name("w2")).map(|m| m.as_str()).unwrap_or("top");
+            let n = caps.name("n").or(caps.name("n2")).and_then(|m| parse_number_word(m.as_str())).unwrap_or(10);
+            let descending = !ASC_WORDS.contains(&word);
+            ranking = Some(Ranking { descending, limit: Some(u64::from(n)) });
+            let whole = caps.get(0).expect("whole match");
+            text.replace_range(whole.range(), " __rank__ ");
+        }
+        let mut comparisons = Vec::new();
+        loop {
+            let Some(caps) = COMPARE_RE.captures(&text) else { break };
+            let whole = caps.get(0).expect("whole match");
+            let op_word = caps.name("op").or(caps.name("op2")).map(|m| m.as_str()).unwrap_or("=");
+            let or_extra = caps.name("orx").map(|m| m.as_str());
+            let number = caps.name("n").or(caps.name("n2")).map(|m| m.as_str()).unwrap_or("0");
+            let multiplier = match caps.name("unit").map(|m| m.as_str()) {
+                Some("k" | "thousand") => 1_000.0,
+                Some("m" | "million") => 1_000_000.0,
+                _ => 1.0,
+            };
+            let value = if multiplier == 1.0 {
+                number.to_string()
+            } else {
+                format!("{}", number.parse::<f64>().unwrap_or(0.0) * multiplier)
+            };
+            let op = match (op_word, or_extra) {
+                ("more than" | "greater than" | "higher than" | "larger than" | "bigger than" | "over" | "above" | "exceeding" | ">", None) => CompareOp::Gt,
+                ("less than" | "fewer than" | "lower than" | "smaller than" | "under" | "below" | "<", None) => CompareOp::Lt,
+                ("at least" | "no less than" | ">=" | "or more" | "or above" | "or higher" | "and up" | "plus" | "+", _) => CompareOp::Ge,
+                ("at most" | "no more than" | "<=" | "or less" | "or fewer" | "or below" | "or lower", _) => CompareOp::Le,
+                (_, Some("or less" | "or fewer" | "or below" | "or lower")) => CompareOp::Le,
+                (_, Some(_)) => CompareOp::Ge,
+                _ => CompareOp::Eq,
+            };
+            let placeholder = format!(" __cmp{}__ ", comparisons.len());
+            let token = text[..whole.start()].split_whitespace().count();
+            comparisons.push(Comparison { token, op, value });
+            text.replace_range(whole.range(), &placeholder);
+        }
+
+        let words = tokens(&text);
+        let mentions = self.vocab.mentions(&words);
+        let covered: BTreeSet<usize> = mentions.iter().flat_map(|m| m.start..m.end).collect();
+        let word_at = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+        let has_word = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
+        let text_has = |phrase: &str| format!(" {text} ").contains(&format!(" {phrase} "));
+
+        // Measures: metrics named, else an aggregate of a column, else a count of a table.
+        let mut measures: Vec<Measure> = Vec::new();
+        let mut used = vec![false; mentions.len()];
+        let agg_before = |m: &Mention| -> Option<AggregateFunc> {
+            let mut i = m.start;
+            while i > 0 {
+                i -= 1;
+                let w = word_at(i);
+                if matches!(w, "the" | "of" | "a" | "an" | "our" | "per") {
+                    continue;
+                }
+                return AGG_WORDS.iter().find(|(word, _)| *word == w).map(|(_, f)| *f);
+            }
+            None
+        };
+        let mut grouping_words = false;
+        for (i, mention) in mentions.iter().enumerate() {
+            if mention.concepts.iter().any(|c| matches!(c, Concept::Dimension(_))) {
+                grouping_words = true;
+            }
+            let agg = agg_before(mention);
+            let column = mention.concepts.iter().find_map(|c| match c {
+                Concept::Column { table, column } => Some((table.clone(), column.clone())),
+                _ => None,
+            });
+            let metric = mention.concepts.iter().find_map(|c| match c {
+                Concept::Metric(name) => Some(name.clone()),
+                _ => None,
+            });
+            match (agg, column, metric) {
+                (Some(func), Some((table, column)), _)
+                    if !(matches!(func, AggregateFunc::Max | AggregateFunc::Min) && grouping_words) =>
+                {
+                    measures.push(Measure::Aggregate { func, table, column: Some(column) });
+                    used[i] = true;
+                }
+                (_, _, Some(name)) => {
+                    if !measures.iter().any(|m| matches!(m, Measure::Metric { name: n } if *n == name)) {
+                        measures.push(Measure::Metric { name });
+                    }
+                    used[i] = true;
+                }
+                _ => {}
+            }
+        }
+        // "average seats of enterprise subscriptions": once a column is aggregated, words
+        // that name both a count metric and a table only say which rows to aggregate.
+        if measures.iter().any(|m| matches!(m, Measure::Aggregate { .. })) {
+            for (i, mention) in mentions.iter().enumerate() {
+                let table_word = mention.concepts.iter().any(|c| matches!(c, Concept::Table(_)));
+                if let Some(name) = mention.concepts.iter().find_map(|c| match c {
+                    Concept::Metric(name) if table_word => Some(name.clone()),
+                    _ => None,
+                }) {
+                    measures.retain(|m| !matches!(m, Measure::Metric { name: n } if *n == name));
+                    used[i] = false;
+                }
+            }
+        }
+        let count_cue = COUNT_CUES.iter().any(|cue| text_has(cue));
+        if measures.is_empty() {
+            let tables: Vec<(usize, String)> = mentions
+                .iter()
+                .enumerate()
+                .filter_map(|(i, m)| {
+                    m.concepts.iter().find_map(|c| match c {
+                        Concept::Table(t) => Some((i, t.clone())),
+                        _ => None,
+                    })
+                })
+                .collect();
+            let subject = tables.first().cloned();
+            if let Some((i, table)) = subject {
+                let candidates = self.count_metrics(&table);
+                match candidates.len() {
+                    0 => measures.push(Measure::Aggregate { func: AggregateFunc::Count, table: table.clone(), column: None }),
+                    1 => measures.push(Measure::Metric { name: candidates[0].clone() }),
+                    _ => {
+                        if context.is_none() || count_cue {
+                            let options: Vec<String> = candidates
+                                .iter()
+                                .filter_map(|name| self.layer.metric(name))
+                                .map(|m| {
+                                    let time = time.range.as_ref().map(|r| format!(" {}", r.phrase)).unwrap_or_default();
+                                    format!("{}{time}", m.display_name().to_lowercase())
+                                })
+                                .collect();
+                            let word = &mentions[i].text;
+                            return Reading::Clarify {
+                                question: format!(
+                                    "'{word}' could mean several metrics: {}. Which one do you mean?",
+                                    candidates
+                                        .iter()
+                                        .filter_map(|name| self.layer.metric(name))
+                                        .map(|m| format!("{} ({})", m.display_name(), m.description.trim_end_matches('.')))
+                                        .collect::<Vec<_>>()
+                                        .join("; ")
+                                ),
+                                options,
+                            };
+                        }
+                    }
+                }
+                used[i] = true;
+            }
+        }
+
+        let follow_up = context.is_some()
+            && (measures.is_empty() || FOLLOW_UP_STARTS.iter().any(|s| normalized.starts_with(&format!("{s} "))));
+        let mut query = match (follow_up, context) {
+            (true, Some(previous)) if measures.is_empty() => previous.clone(),
+            (true, Some(previous)) => SemanticQuery { measures: measures.clone(), ..previous.clone() },
+            _ => SemanticQuery { measures: measures.clone(), ..SemanticQuery::empty() },
+        };
+        if query.measures.is_empty() {
+            let understood: Vec<String> = mentions.iter().map(|m| describe_mention(&self.layer, m)).collect();
+            let mut not_understood: Vec<String> =
+                words.iter().filter(|w| !is_stopword(w) && !w.starts_with("__")).cloned().collect();
+            not_understood.retain(|w| !mentions.iter().any(|m| m.text.split(' ').any(|t| t == w)));
+            if not_understood.is_empty() {
+                not_understood.push("which metric to compute (e.g. signups, revenue, active users, tickets)".into());
+            }
+            return Reading::Unmapped { understood, not_understood };
+        }
+        let base_table = match self.base_table(&query.measures) {
+            Ok(table) => table,
+            Err(tables) => {
+                return Reading::Unmapped {
+                    understood: query.measures.iter().map(|m| self.describe_measure(m)).collect(),
+                    not_understood: vec![format!(
+                        "how to combine measures from different tables ({}) in one answer; ask for them one at a time",
+                        tables.join(", ")
+                    )],
+                };
+            }
+        };
+
+        // Filters and groups from the remaining mentions.
+        let mut new_groups: Vec<String> = Vec::new();
+        let mut new_filters: Vec<Filter> = Vec::new();
+        let mut ignored: Vec<String> = Vec::new();
+        let mut comparison_targets: Vec<Option<(String, String)>> = vec![None; comparisons.len()];
+        for (i, mention) in mentions.iter().enumerate() {
+            if used[i] {
+                continue;
+            }
+            let negated = (1..=2).any(|back| mention.start >= back && NEGATION_WORDS.contains(&word_at(mention.start - back)))
+                || (mention.start >= 2 && word_at(mention.start - 2) == "other" && word_at(mention.start - 1) == "than");
+            if let Some(segment) = mention.concepts.iter().find_map(|c| match c {
+                Concept::Segment(s) => Some(s.clone()),
+                _ => None,
+            }) {
+                if self.layer.segment(&segment).is_some_and(|s| self.graph.distance(&base_table, &s.table).is_some()) {
+                    new_filters.push(Filter::Segment { name: segment });
+                    continue;
+                }
+            }
+            let values: Vec<(String, String)> = mention
+                .concepts
+                .iter()
+                .filter_map(|c| match c {
+                    Concept::Value { dimension, value } => Some((dimension.clone(), value.clone())),
+                    _ => None,
+                })
+                .collect();
+            if !values.is_empty() {
+                if let Some((dimension, value)) = self.closest_value(&base_table, &values, &new_groups, &mention.text) {
+                    add_value_filter(&mut new_filters, dimension, value, negated);
+                    continue;
+                }
+            }
+            if let Some(dimension) = mention.concepts.iter().find_map(|c| match c {
+                Concept::Dimension(d) => Some(d.clone()),
+                _ => None,
+            }) {
+                if self.dimension_distance(&base_table, &dimension).is_some() {
+                    if !new_groups.contains(&dimension) {
+                        new_groups.push(dimension);
+                    }
+                    continue;
+                }
+            }
+            if let Some((table, column)) = mention.concepts.iter().find_map(|c| match c {
+                Concept::Column { table, column } => Some((table.clone(), column.clone())),
+                _ => None,
+            }) {
+                // A column right after or right before a comparison is what it compares.
+                if let Some(k) = comparisons.iter().position(|c| c.token + 1 == mention.start || mention.end == c.token) {
+                    comparison_targets[k] = Some((table, column));
+                    continue;
+                }
+                if matches!(word_at(mention.end), "is" | "are") && matches!(word_at(mention.end + 1), "missing" | "null" | "empty" | "blank" | "unknown")
+                    || (mention.start > 0 && matches!(word_at(mention.start - 1), "no" | "without" | "missing"))
+                {
+                    new_filters.push(Filter::Null { table, column, is_null: true });
+                    continue;
+                }
+            }
+            if mention.concepts.iter().any(|c| matches!(c, Concept::Table(_) | Concept::Metric(_))) {
+                continue;
+            }
+            ignored.push(mention.text.clone());
+        }
+        let mut new_having = Vec::new();
+        for (k, comparison) in comparisons.iter().enumerate() {
+            match &comparison_targets[k] {
+                Some((table, column)) => new_filters.push(Filter::Compare {
+                    table: table.clone(),
+                    column: column.clone(),
+                    op: comparison.op,
+                    value: comparison.value.clone(),
+                }),
+                None => new_having.push(MeasureFilter { op: comparison.op, value: comparison.value.clone() }),
+            }
+        }
+
+        // Merge with the conversation: new groups replace old ones unless "also"; new filters
+        // on a dimension replace old filters on it.
+        if follow_up {
+            let adds = has_word(&["also", "too", "additionally"]) || text_has("as well");
+            if !new_groups.is_empty() {
+                if !adds {
+                    query.group_by.clear();
+                    if time.grain.is_none() && !time.trend {
+                        query.grain = None;
+                    }
+                }
+            }
+            for filter in &new_filters {
+                if let Filter::Values { dimension, .. } = filter {
+                    query.filters.retain(|f| !matches!(f, Filter::Values { dimension: d, .. } if d == dimension));
+                }
+            }
+            if !new_having.is_empty() {
+                query.having.clear();
+            }
+        } else {
+            query.group_by.clear();
+            query.filters.clear();
+        }
+        for group in new_groups {
+            if !query.group_by.contains(&group) {
+                query.group_by.push(group);
+            }
+        }
+        query.filters.extend(new_filters);
+        query.having.extend(new_having);
+
+        // Time: a new range replaces the old; grains and trends.
+        if let Some(range) = time.range.clone() {
+            query.time_range = Some(range);
+        } else if time.all_time {
+            query.time_range = None;
+        }
+        if let Some(grain) = time.grain {
+            query.grain = Some(grain);
+        } else if time.trend && query.grain.is_none() {
+            let grain = TimeGrain::for_span(query.time_range.as_ref().and_then(TimeRange::days));
+            assumptions.push(format!("trend shown by {}", grain.unit()));
+            query.grain = Some(grain);
+        }
+        if time.grain_from_abbreviation && query.time_range.is_none() && !time.trend && !time.all_time {
+            let grain = time.grain.unwrap_or(TimeGrain::Month);
+            query.time_range = Some(self.current_period(grain));
+            assumptions.push(format!("{} means the current {}", words.iter().find(|w| matches!(w.as_str(), "dau" | "wau" | "mau")).map(|w| w.to_uppercase()).unwrap_or_default(), grain.unit()));
+        }
+        if let (Some(grain), Some(range)) = (query.grain, &query.time_range) {
+            if self.single_period(grain, range) {
+                query.grain = None;
+            }
+        }
+
+        // Ranking without a number, and shares.
+        let has_groups = !query.group_by.is_empty() || query.grain.is_some();
+        if ranking.is_none() {
+            let desc = has_word(DESC_WORDS);
+            let asc = has_word(ASC_WORDS);
+            if (desc || asc) && has_groups {
+                let which = normalized.starts_with("which") || normalized.starts_with("what") && !normalized.starts_with("what are");
+                let plural_top = words.iter().any(|w| w == "top" || w == "bottom");
+                let limit = if plural_top { Some(10) } else if which || is_singular_question(&normalized) { Some(1) } else { None };
+                ranking = Some(Ranking { descending: desc || !asc, limit });
+                if limit == Some(10) {
+                    assumptions.push("top without a number shows 10".into());
+                }
+            } else if has_word(RANK_WORDS) && has_groups {
+                ranking = Some(Ranking { descending: !asc, limit: None });
+            }
+        }
+        if let Some(ranking) = ranking.filter(|_| has_groups) {
+            query.ranking = Some(ranking);
+        }
+        if has_word(SHARE_WORDS) {
+            query.share = true;
+        }
+
+        let metric_has_time = query.measures.iter().all(|m| self.measure_time_column(m).is_some());
+        if query.time_range.is_some() && !metric_has_time {
+            assumptions.push("this measure is a current value; the time range does not apply to it".into());
+            query.time_range = None;
+        }
+        if query.grain.is_some() && !metric_has_time {
+            assumptions.push("this measure is a current value with no history; it is shown without a time grain".into());
+            query.grain = None;
+        }
+        if query.time_range.is_none() && metric_has_time && !time.all_time && !follow_up {
+            assumptions.push("no time range given: all data in the snapshot".into());
+        }
+        ignored.extend(
+            words
+                .iter()
+                .enumerate()
+                .filter(|(i, w)| !covered.contains(i) && !w.starts_with("__") && !is_known_word(w))
+                .map(|(_, w)| w.clone()),
+        );
+        ignored.dedup();
+        Reading::Query { query, assumptions, ignored, follow_up }
+    }
+
+    /// Metrics that count the rows (or distinct keys) of `table` with no filter.
+    fn count_metrics(&self, table: &str) -> Vec<String> {
+        let key = self.layer.table(table).and_then(|t| (t.primary_key.len() == 1).then(|| t.primary_key[0].clone()));
+        self.layer
+            .metrics
+            .iter()
+            .filter(|m| m.filter.is_none())
+            .filter(|m| {
+                let expression = m.expression.to_lowercase().replace(' ', "");
+                (m.table == table && expression == "count(*)")
+                    || key.as_ref().is_some_and(|k| expression == format!("count(distinct{k})"))
+            })
+            .map(|m| m.name.clone())
+            .collect()
+    }
+
+    fn base_table(&self, measures: &[Measure]) -> Result<String, Vec<String>> {
+        let tables: BTreeSet<String> = measures.iter().filter_map(|m| self.measure_table(m)).collect();
+        if tables.len() == 1 { Ok(tables.into_iter().next().expect("one table")) } else { Err(tables.into_iter().collect()) }
+    }
+
+    pub(crate) fn measure_table(&self, measure: &Measure) -> Option<String> {
+        match measure {
+            Measure::Metric { name } => self.layer.metric(name).map(|m| m.table.clone()),
+            Measure::Aggregate { table, .. } => Some(table.clone()),
+        }
+    }
+
+    pub(crate) fn measure_time_column(&self, measure: &Measure) -> Option<String> {
+        match measure {
+            Measure::Metric { name } => self.layer.metric(name).and_then(|m| m.time_column.clone()),
+            Measure::Aggregate { table, .. } => self.default_time_column(table),
+        }
+    }
+
+    /// The time column of a table for ad-hoc aggregates: the time column of the table's
+    /// unfiltered count metric, else none.
+    pub(crate) fn default_time_column(&self, table: &str) -> Option<String> {
+        self.layer.metrics.iter().find(|m| m.table == table && m.filter.is_none() && m.time_column.is_some()).and_then(|m| m.time_column.clone())
+    }
+
+    pub(crate) fn describe_measure(&self, measure: &Measure) -> String {
+        match measure {
+            Measure::Metric { name } => self.layer.metric(name).map(|m| m.display_name().to_string()).unwrap_or_else(|| name.clone()),
+            Measure::Aggregate { func, table, column } => {
+                format!("{} of {table}.{}", func.sql().1, column.as_deref().unwrap_or("rows"))
+            }
+        }
+    }
+
+    /// The join cost from `base` to the closest column of `dimension`.
+    pub(crate) fn dimension_distance(&self, base: &str, dimension: &str) -> Option<usize> {
+        let dimension = self.layer.dimension(dimension)?;
+        dimension.columns().iter().filter_map(|(table, _)| self.graph.distance(base, table)).min()
+    }
+
+    /// Among the dimensions a value phrase can belong to, the one closest to the measure's
+    /// table; on a tie, the one whose stored value is the phrase itself, then one that is
+    /// not also a grouping.
+    fn closest_value(&self, base: &str, values: &[(String, String)], groups: &[String], text: &str) -> Option<(String, String)> {
+        values
+            .iter()
+            .filter_map(|(d, v)| {
+                let exact = normalize(&v.replace('_', " ")) != text;
+                self.dimension_distance(base, d).map(|cost| (cost, exact, groups.contains(d), d.clone(), v.clone()))
+            })
+            .min()
+            .map(|(_, _, _, d, v)| (d, v))
+    }
+
+    fn current_period(&self, grain: TimeGrain) -> TimeRange {
+        let as_of = self.as_of;
+        let start = match grain {
+            TimeGrain::Day => as_of,
+            TimeGrain::Week => as_of - Duration::days(as_of.weekday().num_days_from_monday() as i64),
+            TimeGrain::Month => NaiveDate::from_ymd_opt(as_of.year(), as_of.month(), 1).expect("valid"),
+            TimeGrain::Quarter => NaiveDate::from_ymd_opt(as_of.year(), (as_of.month0() / 3) * 3 + 1, 1).expect("valid"),
+            TimeGrain::Year => NaiveDate::from_ymd_opt(as_of.year(), 1, 1).expect("valid"),
+        };
+        TimeRange { start: Some(start), end: Some(as_of + Duration::days(1)), phrase: format!("this {}", grain.unit()) }
+    }
+
+    fn single_period(&self, grain: TimeGrain, range: &TimeRange) -> bool {
+        let (Some(start), Some(end)) = (range.start, range.end) else { return false };
+        let last = end - Duration::days(1);
+        match grain {
+            TimeGrain::Day => start == last,
+            TimeGrain::Week => {
+                let ws = |d: NaiveDate| d - Duration::days(d.weekday().num_days_from_monday() as i64);
+                ws(start) == ws(last)
+            }
+            TimeGrain::Month => (start.year(), start.month()) == (last.year(), last.month()),
+            TimeGrain::Quarter => (start.year(), start.month0() / 3) == (last.year(), last.month0() / 3),
+            TimeGrain::Year => start.year() == last.year(),
+        }
+    }
+}
+
+fn add_value_filter(filters: &mut Vec<Filter>, dimension: String, value: String, negated: bool) {
+    for filter in filters.iter_mut() {
+        if let Filter::Values { dimension: d, values, negated: n } = filter {
+            if *d == dimension && *n == negated {
+                if !values.contains(&value) {
+                    values.push(value);
+                }
+                return;
+            }
+        }
+    }
+    filters.push(Filter::Values { dimension, values: vec![value], negated });
+}
+
+/// "Which channel had the most signups" asks for one group; "which channels" for several.
+fn is_singular_question(normalized: &str) -> bool {
+    normalized.starts_with("who ") || normalized.contains(" the most ") || normalized.contains(" the highest ") || normalized.contains(" the lowest ") || normalized.contains(" the least ") || normalized.contains(" the fewest ")
+}
+
+/// Words the planner understands as grammar rather than content.
+fn is_known_word(word: &str) -> bool {
+    is_stopword(word)
+        || AGG_WORDS.iter().any(|(w, _)| *w == word)
+        || DESC_WORDS.contains(&word)
+        || ASC_WORDS.contains(&word)
+        || RANK_WORDS.contains(&word)
+        || SHARE_WORDS.contains(&word)
+        || NEGATION_WORDS.contains(&word)
+        || word.chars().all(|c| c.is_ascii_digit() || c == '.')
+        || matches!(
+            word,
+            "signed" | "went" | "go" | "goes" | "used" | "use" | "using" | "had" | "has" | "came" | "opened" | "open"
+                | "created" | "new" | "split" | "breakdown" | "than" | "versus" | "chart" | "table" | "graph" | "plot"
+                | "line" | "bar" | "pie" | "show" | "them" | "they" | "their" | "one" | "ones" | "per" | "was" | "were"
+                | "happen" | "happened" | "so" | "far" | "since" | "until" | "up" | "received" | "got" | "come"
+                | "month" | "week" | "day" | "year" | "quarter"
+        )
+}
+
+fn describe_mention(layer: &SemanticLayer, mention: &Mention) -> String {
+    let concept = &mention.concepts[0];
+    match concept {
+        Concept::Metric(name) => format!("metric {}", layer.metric(name).map(|m| m.display_name()).unwrap_or(name)),
+        Concept::Segment(name) => format!("segment {name}"),
+        Concept::Value { dimension, value } => format!("{dimension} = '{value}' (from '{}')", mention.text),
+        Concept::Dimension(name) => format!("dimension {name}"),
+        Concept::Column { table, column } => format!("column {table}.{column}"),
+        Concept::Table(name) => format!("table {name}"),
+    }
+}

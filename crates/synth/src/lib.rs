@@ -1,0 +1,78 @@
+//! SQL synthesis: turning a question into SQL that the policy admits.
+//!
+//! The built-in [`SemanticPlanner`] is a deterministic compiler from natural language to SQL
+//! over the semantic layer. It needs no network and no model weights. It reads a question
+//! into a typed [`SemanticQuery`] (metrics or ad-hoc aggregates, dimensions, value filters
+//! grounded through the layer's synonyms, a time range from any phrase of the contract, a
+//! grain, ranking, comparisons, shares, null checks), then compiles it through the join graph:
+//! shortest many-to-one join paths, metric filters and time filters on the metric's own time
+//! column, half-open ranges, chronological order for trends, no rounding.
+//!
+//! When a question is ambiguous in a way the layer can name it asks back
+//! ([`PlanOutcome::Clarify`]); when it cannot map a question it says what it understood and
+//! what it did not ([`PlanOutcome::CannotAnswer`]); it never makes up a query.
+//!
+//! ```
+//! use quarry_semantic::SemanticLayer;
+//! use quarry_synth::{PlanOutcome, SemanticPlanner};
+//! let as_of = chrono::NaiveDate::from_ymd_opt(2025, 12, 31).unwrap();
+//! let planner = SemanticPlanner::new(SemanticLayer::demo(), as_of, "snap-demo");
+//! match planner.plan("signups by channel last month", None) {
+//!     PlanOutcome::Sql(plan) => assert!(plan.sql.contains("GROUP BY")),
+//!     other => panic!("{other:?}"),
+//! }
+//! ```
+
+mod compile;
+mod graph;
+mod interpret;
+mod planner;
+mod query;
+mod text;
+mod time;
+mod vocab;
+
+pub use compile::CompiledQuery;
+pub use graph::{JoinGraph, JoinStep};
+pub use interpret::{Interpreter, Reading};
+pub use planner::{Explanation, Plan, PlanOutcome, SemanticPlanner};
+pub use query::{AggregateFunc, CompareOp, Filter, Measure, MeasureFilter, Ranking, SemanticQuery};
+pub use time::{TimeFindings, TimeGrain, TimeRange, extract_time};
+
+/// Result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a semantic query could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Nothing to aggregate.
+    #[error("the question names no metric or measure")]
+    NoMeasure,
+    /// A name is not in the semantic layer.
+    #[error("unknown {kind} '{name}' in the semantic layer")]
+    UnknownName {
+        /// What kind of name.
+        kind: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// Two tables are not connected by the join graph.
+    #[error("{to} cannot be joined to {from}: the semantic layer has no join path between them")]
+    Unjoinable {
+        /// The metric's table.
+        from: String,
+        /// The table or dimension asked for.
+        to: String,
+    },
+    /// Joining would count the measure several times.
+    #[error("{measure} cannot be broken down through {table} without counting rows several times (one row joins to many)")]
+    FanOut {
+        /// The measure.
+        measure: String,
+        /// The table that multiplies rows.
+        table: String,
+    },
+    /// A time range or grain was asked of a measure without a time column.
+    #[error("this measure has no time column, so it cannot be filtered or grouped by time")]
+    NoTimeColumn,
+}

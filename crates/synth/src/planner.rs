@@ -1,0 +1,182 @@
+use chrono::NaiveDate;
+use quarry_semantic::SemanticLayer;
+use serde::{Deserialize, Serialize};
+
+use crate::interpret::{Interpreter, Reading};
+use crate::query::SemanticQuery;
+
+/// How a plan was reached, built from the query itself (never free prose).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// The measures, with their definitions.
+    pub measures: Vec<String>,
+    /// Grouping: grain and dimensions.
+    pub group_by: Vec<String>,
+    /// Every condition applied, including metric filters and the time window.
+    pub filters: Vec<String>,
+    /// The time window, if any.
+    pub time_window: Option<String>,
+    /// Ordering and top-N.
+    pub ranking: Option<String>,
+    /// Assumptions made where the question was silent.
+    pub assumptions: Vec<String>,
+    /// Words that were not understood and were ignored.
+    pub ignored: Vec<String>,
+    /// The snapshot the answer comes from.
+    pub snapshot_id: String,
+    /// The question continued the previous one.
+    pub follow_up: bool,
+}
+
+/// A question compiled to SQL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The SQL (before the policy adds a row limit).
+    pub sql: String,
+    /// The semantic query it came from; the next turn of a conversation continues it.
+    pub query: SemanticQuery,
+    /// 0..1: how sure the planner is that it read the question right.
+    pub confidence: f64,
+    /// How the question was read.
+    pub explanation: Explanation,
+}
+
+/// What the planner made of a question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PlanOutcome {
+    /// SQL to run.
+    Sql(Plan),
+    /// A question back to the user, with options.
+    Clarify {
+        /// The question.
+        question: String,
+        /// Questions the user can pick instead.
+        options: Vec<String>,
+    },
+    /// The question could not be mapped.
+    CannotAnswer {
+        /// A sentence for the user.
+        message: String,
+        /// What was understood.
+        understood: Vec<String>,
+        /// What was not.
+        not_understood: Vec<String>,
+    },
+}
+
+/// The built-in planner: a deterministic compiler from questions to SQL.
+#[derive(Debug, Clone)]
+pub struct SemanticPlanner {
+    interpreter: Interpreter,
+    snapshot_id: String,
+}
+
+impl SemanticPlanner {
+    /// A planner over `layer`, resolving relative time against `as_of` (the snapshot's date).
+    pub fn new(layer: SemanticLayer, as_of: NaiveDate, snapshot_id: impl Into<String>) -> Self {
+        Self { interpreter: Interpreter::new(layer, as_of), snapshot_id: snapshot_id.into() }
+    }
+
+    /// The interpreter, for callers that want the semantic query alone.
+    pub fn interpreter(&self) -> &Interpreter {
+        &self.interpreter
+    }
+
+    /// Plans `question`, continuing `context` (the previous turn's query) when it is a
+    /// follow-up.
+    pub fn plan(&self, question: &str, context: Option<&SemanticQuery>) -> PlanOutcome {
+        match self.interpreter.read(question, context) {
+            Reading::Clarify { question, options } => PlanOutcome::Clarify { question, options },
+            Reading::Unmapped { understood, not_understood } => PlanOutcome::CannotAnswer {
+                message: format!(
+                    "I could not turn this question into a query. Understood: {}. Not understood: {}. Try naming a metric (e.g. {}).",
+                    if understood.is_empty() { "nothing".to_string() } else { understood.join(", ") },
+                    not_understood.join(", "),
+                    self.example_metrics()
+                ),
+                understood,
+                not_understood,
+            },
+            Reading::Query { query, assumptions, ignored, follow_up } => match self.interpreter.compile(&query) {
+                Ok(compiled) => {
+                    let confidence = confidence(&query, &assumptions, &ignored, follow_up);
+                    let explanation = self.explain(&query, &compiled.conditions, assumptions, ignored, follow_up);
+                    PlanOutcome::Sql(Plan { sql: compiled.sql, query, confidence, explanation })
+                }
+                Err(error) => PlanOutcome::CannotAnswer {
+                    message: format!("I understood the question but cannot answer it from this semantic layer: {error}."),
+                    understood: query.measures.iter().map(|m| self.interpreter.describe_measure(m)).collect(),
+                    not_understood: vec![error.to_string()],
+                },
+            },
+        }
+    }
+
+    fn example_metrics(&self) -> String {
+        self.interpreter.layer().metrics.iter().take(4).map(|m| m.display_name().to_lowercase()).collect::<Vec<_>>().join(", ")
+    }
+
+    fn explain(
+        &self,
+        query: &SemanticQuery,
+        conditions: &[String],
+        assumptions: Vec<String>,
+        ignored: Vec<String>,
+        follow_up: bool,
+    ) -> Explanation {
+        let layer = self.interpreter.layer();
+        let measures = query
+            .measures
+            .iter()
+            .map(|m| match m {
+                crate::query::Measure::Metric { name } => match layer.metric(name) {
+                    Some(metric) => format!(
+                        "{}: {} FROM {}{}",
+                        metric.display_name(),
+                        metric.expression,
+                        metric.table,
+                        metric.filter.as_ref().map(|f| format!(" WHERE {f}")).unwrap_or_default()
+                    ),
+                    None => name.clone(),
+                },
+                other => self.interpreter.describe_measure(other),
+            })
+            .collect();
+        let mut group_by: Vec<String> = query.grain.iter().map(|g| format!("{} (time grain)", g.unit())).collect();
+        group_by.extend(query.group_by.iter().map(|d| layer.dimension(d).map(|d| d.display_name().to_string()).unwrap_or_else(|| d.clone())));
+        let time_window = query.time_range.as_ref().map(|r| {
+            format!(
+                "{} = [{}, {})",
+                r.phrase,
+                r.start.map(|d| d.to_string()).unwrap_or_else(|| "beginning".into()),
+                r.end.map(|d| d.to_string()).unwrap_or_else(|| "end".into())
+            )
+        });
+        let ranking = query.ranking.as_ref().map(|r| {
+            let order = if r.descending { "largest first" } else { "smallest first" };
+            match r.limit {
+                Some(n) => format!("{order}, top {n}"),
+                None => order.to_string(),
+            }
+        });
+        let mut filters: Vec<String> = conditions.to_vec();
+        if query.share {
+            filters.push("shown as a percentage of the total".into());
+        }
+        Explanation { measures, group_by, filters, time_window, ranking, assumptions, ignored, snapshot_id: self.snapshot_id.clone(), follow_up }
+    }
+}
+
+fn confidence(query: &SemanticQuery, assumptions: &[String], ignored: &[String], follow_up: bool) -> f64 {
+    let mut score: f64 = 0.95;
+    score -= 0.2 * ignored.len() as f64;
+    score -= 0.03 * assumptions.len() as f64;
+    if follow_up {
+        score -= 0.05;
+    }
+    if query.measures.len() > 1 {
+        score -= 0.05;
+    }
+    score.clamp(0.05, 1.0)
+}

@@ -1,0 +1,184 @@
+//! The typed semantic query a question is parsed into, before it becomes SQL.
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::{TimeGrain, TimeRange};
+
+/// What to aggregate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Measure {
+    /// A metric of the semantic layer, by name.
+    Metric {
+        /// Metric name.
+        name: String,
+    },
+    /// An aggregate of a column that is not a metric ("average seats").
+    Aggregate {
+        /// The aggregate function.
+        func: AggregateFunc,
+        /// The table.
+        table: String,
+        /// The column; `None` counts rows.
+        column: Option<String>,
+    },
+}
+
+/// Aggregate functions for ad-hoc measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AggregateFunc {
+    /// `AVG`
+    Avg,
+    /// `SUM`
+    Sum,
+    /// `MIN`
+    Min,
+    /// `MAX`
+    Max,
+    /// `MEDIAN`
+    Median,
+    /// `COUNT(DISTINCT ..)`
+    CountDistinct,
+    /// `COUNT(*)`
+    Count,
+}
+
+impl AggregateFunc {
+    /// The SQL function and the prefix of the output column name.
+    pub fn sql(self) -> (&'static str, &'static str) {
+        match self {
+            AggregateFunc::Avg => ("AVG", "avg"),
+            AggregateFunc::Sum => ("SUM", "total"),
+            AggregateFunc::Min => ("MIN", "min"),
+            AggregateFunc::Max => ("MAX", "max"),
+            AggregateFunc::Median => ("MEDIAN", "median"),
+            AggregateFunc::CountDistinct => ("COUNT", "distinct"),
+            AggregateFunc::Count => ("COUNT", "count"),
+        }
+    }
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompareOp {
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `=`
+    Eq,
+}
+
+impl CompareOp {
+    /// The SQL operator.
+    pub fn sql(self) -> &'static str {
+        match self {
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+            CompareOp::Eq => "=",
+        }
+    }
+}
+
+/// A condition on rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Filter {
+    /// `dimension IN (values)` or `NOT IN`.
+    Values {
+        /// Dimension name.
+        dimension: String,
+        /// Stored values.
+        values: Vec<String>,
+        /// Whether the values are excluded.
+        negated: bool,
+    },
+    /// A named segment of the semantic layer.
+    Segment {
+        /// Segment name.
+        name: String,
+    },
+    /// `table.column op number`.
+    Compare {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The operator.
+        op: CompareOp,
+        /// The number, as written.
+        value: String,
+    },
+    /// `table.column IS [NOT] NULL`.
+    Null {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// `IS NULL` when true.
+        is_null: bool,
+    },
+}
+
+/// A condition on the measure after grouping (`HAVING`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeasureFilter {
+    /// The operator.
+    pub op: CompareOp,
+    /// The number, as written.
+    pub value: String,
+}
+
+/// Ordering and limiting of groups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ranking {
+    /// Largest first.
+    pub descending: bool,
+    /// How many groups to keep; `None` keeps all, ordered.
+    pub limit: Option<u64>,
+}
+
+/// A parsed question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SemanticQuery {
+    /// What to aggregate (one or more, on the same table).
+    pub measures: Vec<Measure>,
+    /// Dimensions to group by, by name.
+    pub group_by: Vec<String>,
+    /// Time grain to group by.
+    pub grain: Option<TimeGrain>,
+    /// The time window.
+    pub time_range: Option<TimeRange>,
+    /// Row conditions.
+    pub filters: Vec<Filter>,
+    /// Conditions on the measure per group.
+    pub having: Vec<MeasureFilter>,
+    /// Ordering and top-N.
+    pub ranking: Option<Ranking>,
+    /// Show each group's share of the total (percent) instead of, or beside, the measure.
+    pub share: bool,
+}
+
+impl SemanticQuery {
+    /// An empty query.
+    pub fn empty() -> Self {
+        Self {
+            measures: Vec::new(),
+            group_by: Vec::new(),
+            grain: None,
+            time_range: None,
+            filters: Vec::new(),
+            having: Vec::new(),
+            ranking: None,
+            share: false,
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The planner's vocabulary, built from the semantic layer: every name, label and synonym of
+//! metrics, dimensions, values, segments, tables and columns, reduced to stemmed token keys.
+
+use std::collections::HashMap;
+
+use quarry_semantic::SemanticLayer;
+
+use crate::text::{is_stopword, phrase_key, stem};
+
+/// Something a phrase of a question can name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Concept {
+    /// A metric, by name.
+    Metric(String),
+    /// A segment, by name.
+    Segment(String),
+    /// A known value of a dimension.
+    Value {
+        /// Dimension name.
+        dimension: String,
+        /// Stored value.
+        value: String,
+    },
+    /// A dimension, by name.
+    Dimension(String),
+    /// A column.
+    Column {
+        /// Table name.
+        table: String,
+        /// Column name.
+        column: String,
+    },
+    /// A table, by name.
+    Table(String),
+}
+
+/// A phrase of the question that names one or more concepts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mention {
+    /// Index of the first token.
+    pub start: usize,
+    /// Index after the last token.
+    pub end: usize,
+    /// The words as written.
+    pub text: String,
+    /// Everything the phrase can mean, most specific kind first.
+    pub concepts: Vec<Concept>,
+}
+
+/// Phrase index over a semantic layer.
+#[derive(Debug, Clone, Default)]
+pub struct Vocabulary {
+    phrases: HashMap<Vec<String>, Vec<Concept>>,
+    longest: usize,
+}
+
+impl Vocabulary {
+    /// Builds the index from a layer. Personal-data columns are left out: questions cannot
+    /// name them.
+    pub fn new(layer: &SemanticLayer) -> Self {
+        let mut vocab = Vocabulary::default();
+        for metric in &layer.metrics {
+            let concept = Concept::Metric(metric.name.clone());
+            vocab.add(&metric.name, &concept);
+            vocab.add(&metric.label, &concept);
+            for synonym in &metric.synonyms {
+                vocab.add(synonym, &concept);
+            }
+        }
+        for segment in &layer.segments {
+            let concept = Concept::Segment(segment.name.clone());
+            for synonym in &segment.synonyms {
+                vocab.add(synonym, &concept);
+            }
+        }
+        for dimension in &layer.dimensions {
+            let concept = Concept::Dimension(dimension.name.clone());
+            vocab.add(&dimension.name, &concept);
+            vocab.add(&dimension.label, &concept);
+            for synonym in &dimension.synonyms {
+                vocab.add(synonym, &concept);
+            }
+            for (_, column) in dimension.columns() {
+                vocab.add(column, &concept);
+            }
+            for value in &dimension.values {
+                let concept = Concept::Value { dimension: dimension.name.clone(), value: value.value.clone() };
+                vocab.add(&value.value, &concept);
+                for synonym in &value.synonyms {
+                    vocab.add(synonym, &concept);
+                }
+            }
+        }
+        for table in &layer.tables {
+            let concept = Concept::Table(table.name.clone());
+            vocab.add(&table.name, &concept);
+            for synonym in &table.synonyms {
+                vocab.add(synonym, &concept);
+            }
+            for column in table.columns.iter().filter(|c| !c.personal) {
+                let concept = Concept::Column { table: table.name.clone(), column: column.name.clone() };
+                vocab.add(&column.name, &concept);
+                for synonym in &column.synonyms {
+                    vocab.add(synonym, &concept);
+                }
+            }
+        }
+        for concepts in vocab.phrases.values_mut() {
+            concepts.sort();
+            concepts.dedup();
+        }
+        vocab
+    }
+
+    fn add(&mut self, phrase: &str, concept: &Concept) {
+        let key = phrase_key(phrase);
+        // A one-word phrase that is also a function word ("in" for India, "us" for the
+        // United States) would match everywhere; such values need a longer synonym.
+        if key.is_empty() || (key.len() == 1 && is_stopword(&key[0])) {
+            return;
+        }
+        self.longest = self.longest.max(key.len());
+        let entry = self.phrases.entry(key).or_default();
+        if !entry.contains(concept) {
+            entry.push(concept.clone());
+        }
+    }
+
+    /// Finds the longest phrases of the vocabulary in `tokens`, left to right.
+    pub fn mentions(&self, tokens: &[String]) -> Vec<Mention> {
+        let stems: Vec<String> = tokens.iter().map(|t| stem(t)).collect();
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i < stems.len() {
+            let mut matched = None;
+            for len in (1..=self.longest.min(stems.len() - i)).rev() {
+                if let Some(concepts) = self.phrases.get(&stems[i..i + len]) {
+                    matched = Some((len, concepts.clone()));
+                    break;
+                }
+            }
+            match matched {
+                Some((len, concepts)) => {
+                    found.push(Mention { start: i, end: i + len, text: tokens[i..i + len].join(" "), concepts });
+                    i += len;
+                }
+                None => i += 1,
+            }
+        }
+        found
+    }
+}
