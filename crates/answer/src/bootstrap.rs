@@ -11,25 +11,9 @@ pub fn resolve_snapshot(settings: &Settings) -> Result<Snapshot> {
     if settings.snapshot != "demo" {
         return Ok(store.get(&settings.snapshot)?);
     }
-    let wanted = SnapshotSource::Demo { seed: settings.demo.seed, scale: settings.demo.scale };
-    if let Some(existing) = store.list()?.into_iter().find(|s| s.manifest.source == wanted) {
-        return Ok(existing);
-    }
-    tracing::info!(seed = settings.demo.seed, scale = settings.demo.scale, "generating the demo warehouse");
+    tracing::info!(seed = settings.demo.seed, scale = settings.demo.scale, "using the demo warehouse");
     let config = quarry_demo::DemoConfig { seed: settings.demo.seed, scale: settings.demo.scale };
-    let mut failure = None;
-    let installed = store.install(|dir| {
-        quarry_demo::write_demo(dir, &config).map_err(|e| {
-            let reason = e.to_string();
-            failure = Some(reason.clone());
-            quarry_snapshot::Error::InvalidSnapshot { path: dir.to_path_buf(), reason }
-        })
-    });
-    match (installed, failure) {
-        (Ok(snapshot), _) => Ok(snapshot),
-        (Err(_), Some(reason)) => Err(Error::Demo(reason)),
-        (Err(e), None) => Err(e.into()),
-    }
+    quarry_demo::ensure_installed(&store, &config).map_err(|e| Error::Demo(e.to_string()))
 }
 
 /// The semantic layer for `snapshot`: the configured file, else the built-in demo layer for

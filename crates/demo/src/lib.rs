@@ -28,6 +28,7 @@ mod billing;
 mod calendar;
 mod events;
 mod experiments;
+mod install;
 mod random;
 mod tables;
 mod tickets;
@@ -35,6 +36,8 @@ mod users;
 mod vocab;
 
 use std::path::Path;
+
+pub use install::ensure_installed;
 
 use chrono::NaiveDate;
 use quarry_snapshot::{Manifest, SnapshotSource, TableData};
@@ -69,7 +72,14 @@ pub enum Error {
         /// What was wrong and what to use instead.
         reason: String,
     },
-    /// Writing the snapshot failed (directory not empty, disk full, ...).
+    /// The output directory already holds files; snapshots are only written into new or
+    /// empty directories.
+    #[error("{} is not empty; choose a new directory for the demo snapshot", path.display())]
+    OutputNotEmpty {
+        /// The directory given.
+        path: std::path::PathBuf,
+    },
+    /// Writing the snapshot failed (disk full, permissions, ...).
     #[error("cannot write the demo snapshot: {0}")]
     Snapshot(#[from] quarry_snapshot::Error),
     /// Arrow refused a generated column: a bug in this crate.
@@ -121,6 +131,11 @@ pub fn generate(config: &DemoConfig) -> Result<Vec<TableData>> {
 /// Generates the demo warehouse into `dir` (created if missing; it must be empty) as a
 /// snapshot with `as_of` [`AS_OF`], and returns its manifest.
 pub fn write_demo(dir: &Path, config: &DemoConfig) -> Result<Manifest> {
+    config.validate()?;
+    // Checked before generating, which takes seconds; the snapshot writer checks again.
+    if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
+        return Err(Error::OutputNotEmpty { path: dir.to_path_buf() });
+    }
     let tables = generate(config)?;
     let notes = vec![
         format!(
@@ -210,6 +225,15 @@ mod tests {
             let message = err.to_string();
             assert!(message.contains("between 1 and 50"), "{message}");
         }
+    }
+
+    #[test]
+    fn a_non_empty_output_directory_is_refused_before_generating() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("keep.txt"), "x").unwrap();
+        let err = write_demo(dir.path(), &DemoConfig::default()).unwrap_err();
+        assert!(matches!(err, Error::OutputNotEmpty { .. }), "{err:?}");
+        assert!(err.to_string().contains("choose a new directory"), "{err}");
     }
 
     #[test]

@@ -475,7 +475,7 @@ impl EvalReport {
         let _ = writeln!(out, "# Eval report: {} ({} mode)\n", self.label.as_deref().unwrap_or("quarry"), mode_name(self.mode));
         let _ = writeln!(
             out,
-            "{} case(s), {} scored, {} harness error(s), {} input error(s); tolerance {}; jobs {}; started {}; took {:.1} s.\n",
+            "{} case(s), {} scored, {} harness error(s), {} input error(s); tolerance {:e}; jobs {}; started {}; took {:.1} s.\n",
             s.cases,
             s.scored,
             s.harness_errors,
@@ -533,6 +533,13 @@ impl EvalReport {
                 let _ = writeln!(out, "- route: {}, attempts: {}", if c.route.is_empty() { "-" } else { &c.route }, c.attempts);
                 let _ = writeln!(out, "\npredicted:\n\n```sql\n{}\n```", c.predicted_sql.as_deref().unwrap_or("-- no SQL"));
                 let _ = writeln!(out, "\ngold:\n\n```sql\n{}\n```", c.gold_sql.as_deref().unwrap_or("-- gold given as rows"));
+                for (name, preview, count) in
+                    [("predicted", &c.predicted_preview, c.predicted_rows), ("gold", &c.gold_preview, c.gold_rows)]
+                {
+                    if let (Some(preview), Some(count)) = (preview, count) {
+                        let _ = writeln!(out, "\n{name} rows ({count} in all, first shown): `{preview}`");
+                    }
+                }
             }
         }
         let harness: Vec<&CaseResult> = self.cases.iter().filter(|c| !c.scored()).collect();

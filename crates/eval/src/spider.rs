@@ -171,6 +171,12 @@ pub fn import_spider(dir: &Path, out: &Path, options: &SpiderImportOptions) -> R
                 reason: format!("database '{db_id}' is used by dev.json but its SQLite file is missing"),
             });
         }
+        let installed_before: BTreeSet<String> = store
+            .list()
+            .map_err(|source| Error::Snapshot { database: db_id.to_string(), source })?
+            .into_iter()
+            .map(|s| s.manifest.id)
+            .collect();
         let mut report: Option<ImportReport> = None;
         let snapshot = store
             .install(|scratch| {
@@ -181,7 +187,7 @@ pub fn import_spider(dir: &Path, out: &Path, options: &SpiderImportOptions) -> R
             })
             .map_err(|source| Error::Snapshot { database: db_id.to_string(), source })?;
         let mut notes: Vec<String> = snapshot.manifest.notes.clone();
-        if report.is_none() {
+        if installed_before.contains(&snapshot.manifest.id) {
             notes.push(format!("snapshot {} was already installed and is reused", snapshot.manifest.id));
         }
         let imported_sources: Vec<String> = match &report {

@@ -11,7 +11,6 @@ use datafusion::prelude::{ParquetReadOptions, SQLOptions, SessionConfig, Session
 use futures::StreamExt;
 use quarry_snapshot::Snapshot;
 use quarry_sqlguard::ValidatedQuery;
-use tokio::runtime::Runtime;
 
 use crate::config::ExecutorConfig;
 use crate::error::{Error, Result};
@@ -35,9 +34,6 @@ pub struct DataFusionExecutor {
     ctx: SessionContext,
     rules: Arc<SandboxRules>,
     config: ExecutorConfig,
-    /// Queries run here, not on the caller's runtime, so that the caller's timeout fires
-    /// while a query is busy and cannot be starved by it.
-    runtime: Option<Runtime>,
 }
 
 impl std::fmt::Debug for DataFusionExecutor {
@@ -75,32 +71,17 @@ impl DataFusionExecutor {
                 .map_err(|e| Error::Internal(format!("registering table {}: {e}", table.name)))?;
             allowed_tables.insert(table.name.clone());
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(config.threads())
-            .thread_name("quarry-query")
-            .enable_time()
-            .build()
-            .map_err(|e| Error::Internal(format!("starting the query runtime: {e}")))?;
         let rules = SandboxRules {
             allowed_tables,
             personal: personal.iter().cloned().collect(),
             max_cartesian_rows: config.max_cartesian_rows,
         };
-        Ok(Self { snapshot_id: snapshot.manifest.id.clone(), ctx, rules: Arc::new(rules), config, runtime: Some(runtime) })
+        Ok(Self { snapshot_id: snapshot.manifest.id.clone(), ctx, rules: Arc::new(rules), config })
     }
 
     /// The configuration in force.
     pub fn config(&self) -> &ExecutorConfig {
         &self.config
-    }
-}
-
-impl Drop for DataFusionExecutor {
-    fn drop(&mut self) {
-        // Dropping a runtime blocks on its workers, which panics inside async code.
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
     }
 }
 
@@ -111,22 +92,30 @@ impl SnapshotExecutor for DataFusionExecutor {
     }
 
     async fn execute(&self, query: &ValidatedQuery) -> Result<QueryResult> {
-        let runtime = self.runtime.as_ref().ok_or_else(|| Error::Internal("the executor is shut down".into()))?;
+        // Each query runs on its own small runtime, not the caller's: the caller's timeout
+        // then fires even while the query is busy, and on timeout the runtime is shut down
+        // in the background, so a query stuck inside one batch cannot starve later queries.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(self.config.threads())
+            .thread_name("quarry-query")
+            .enable_time()
+            .build()
+            .map_err(|e| Error::Internal(format!("starting a query runtime: {e}")))?;
         let ctx = self.ctx.clone();
         let rules = Arc::clone(&self.rules);
         let sql = query.sql.clone();
         let max_rows = self.config.max_result_rows;
         let memory_limit_mb = self.config.memory_limit_mb;
         let task = runtime.spawn(async move { run(ctx, &rules, &sql, max_rows, memory_limit_mb).await });
-        let abort = task.abort_handle();
-        match tokio::time::timeout(Duration::from_millis(self.config.timeout_ms), task).await {
+        let outcome = match tokio::time::timeout(Duration::from_millis(self.config.timeout_ms), task).await {
             Ok(Ok(result)) => result,
             Ok(Err(join_error)) => Err(Error::Internal(format!("query task failed: {join_error}"))),
-            Err(_) => {
-                abort.abort();
-                Err(Error::Timeout { timeout_ms: self.config.timeout_ms })
-            }
-        }
+            Err(_) => Err(Error::Timeout { timeout_ms: self.config.timeout_ms }),
+        };
+        // Dropping a runtime blocks on its workers, which is not allowed in async code; this
+        // also cancels the query task if it is still running.
+        runtime.shutdown_background();
+        outcome
     }
 }
 

@@ -867,9 +867,9 @@ impl<'a> Analyzer<'a> {
         let hint = if let Some(known) = self.catalog.table_ignoring_case(table) {
             format!("quoted names are case-sensitive and the table is called {known}; write {known} without quotes")
         } else if unqualified && self.ctes.iter().flatten().any(|cte| cte.eq_ignore_ascii_case(table)) {
-            "quoted names are case-sensitive; refer to the CTE exactly as it is defined".to_string()
+            "quoted names are case-sensitive; write the CTE name exactly as it is defined".to_string()
         } else {
-            format!("the tables are: {}", self.catalog.table_list())
+            format!("use one of the warehouse tables: {}", self.catalog.table_list())
         };
         PolicyError::UnknownTable { name: name.to_string(), hint }
     }
@@ -1149,13 +1149,13 @@ mod tests {
         let message = refused("SELECT * FROM \"Users\"").to_string();
         assert!(message.contains("write users without quotes"), "{message}");
         let message = refused("SELECT * FROM customers").to_string();
-        assert!(message.ends_with("the tables are: accounts, events, invoices, users"), "{message}");
+        assert!(message.ends_with("use one of the warehouse tables: accounts, events, invoices, users"), "{message}");
         // A CTE is visible to the query and to later CTEs, not to earlier ones or outside.
         admitted("WITH a AS (SELECT 1 AS x), b AS (SELECT x FROM a) SELECT * FROM b");
         assert_eq!(refused("WITH b AS (SELECT x FROM a), a AS (SELECT 1 AS x) SELECT * FROM b").kind(), "unknown_table");
         assert_eq!(refused("SELECT * FROM (WITH a AS (SELECT 1) SELECT * FROM a) x, a").kind(), "unknown_table");
         let message = refused("WITH \"Active\" AS (SELECT 1) SELECT * FROM \"ACTIVE\"").to_string();
-        assert!(message.contains("refer to the CTE exactly as it is defined"), "{message}");
+        assert!(message.contains("write the CTE name exactly as it is defined"), "{message}");
     }
 
     #[test]

@@ -57,8 +57,8 @@ pub enum PolicyError {
 
     /// The statement is not a read-only query (DDL, DML, COPY, SET, EXPLAIN, transactions, ...).
     #[error(
-        "{statement} statements are not allowed; only one read-only query can run: SELECT, WITH ... SELECT, \
-         or UNION/INTERSECT/EXCEPT of SELECTs"
+        "{statement} statements are not allowed: only read-only queries run here; write one SELECT (optionally \
+         with WITH, subqueries or UNION/INTERSECT/EXCEPT) that answers the question"
     )]
     StatementNotAllowed {
         /// The kind of statement that was found, e.g. `DROP TABLE` or `SELECT ... INTO`.
@@ -190,8 +190,8 @@ pub enum PolicyError {
 
     /// An identifier with non-ASCII or invisible characters that is not an exact catalog name.
     #[error(
-        "identifier {escaped} contains {reason}; table, column and alias names must be plain ASCII, spelled as \
-         in the schema (non-ASCII text belongs in 'string literals')"
+        "identifier {escaped} contains {reason}; write table, column and alias names in plain ASCII, spelled \
+         as in the schema (non-ASCII text belongs in 'string literals')"
     )]
     SuspiciousIdentifier {
         /// The identifier with every non-printable-ASCII character escaped as `\u{..}`.

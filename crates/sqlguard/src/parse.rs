@@ -95,8 +95,8 @@ fn not_allowed<T>(statement: &str) -> Result<T> {
 
 /// A parse failure explained on the token stream, which the tokenizer gets right even where the
 /// parser gives up: a `;` followed by more tokens means stacked statements (`SELECT 1; PRAGMA x`),
-/// a leading keyword other than SELECT/WITH/VALUES means a statement that is refused anyway
-/// (`COPY t FROM 'f'`); anything else is reported as the parser's own message.
+/// a leading keyword other than SELECT/WITH/VALUES/FROM means a statement that is refused anyway
+/// (`COPY t FROM 'f'`); anything else, typos included, is reported as the parser's own message.
 fn explain_parse_failure(sql: &str, error: DataFusionError) -> PolicyError {
     let dialect = GenericDialect {};
     let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize() else {
@@ -113,7 +113,10 @@ fn explain_parse_failure(sql: &str, error: DataFusionError) -> PolicyError {
     match significant.first() {
         Some(Token::Word(word))
             if word.quote_style.is_none()
-                && !matches!(word.keyword, Keyword::SELECT | Keyword::WITH | Keyword::VALUES | Keyword::FROM) =>
+                && !matches!(
+                    word.keyword,
+                    Keyword::NoKeyword | Keyword::SELECT | Keyword::WITH | Keyword::VALUES | Keyword::FROM
+                ) =>
         {
             PolicyError::StatementNotAllowed { statement: word.value.to_uppercase() }
         }
@@ -240,6 +243,7 @@ mod tests {
 
     #[test]
     fn parse_errors_carry_the_parser_message() {
+        assert_eq!(refusal("SELEC count(*) FROM users").kind(), "parse_error");
         let error = refusal("SELECT (1 + FROM users");
         assert_eq!(error.kind(), "parse_error");
         assert!(error.to_string().contains("Line: 1"), "{error}");

@@ -1,0 +1,147 @@
+//! The executor's sandbox on the demo warehouse: limits on memory, time, rows and cartesian
+//! joins, personal-data scans and forbidden statements, checked against real queries.
+
+use std::path::Path;
+
+use quarry_exec::{DataFusionExecutor, Error, ExecutorConfig, SnapshotExecutor};
+use quarry_snapshot::{Snapshot, SnapshotStore};
+use quarry_sqlguard::ValidatedQuery;
+
+fn demo() -> Snapshot {
+    let store = SnapshotStore::new(Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-snapshots"));
+    quarry_demo::ensure_installed(&store, &quarry_demo::DemoConfig::default()).expect("demo snapshot")
+}
+
+fn personal() -> Vec<(String, String)> {
+    vec![("users".into(), "email".into()), ("users".into(), "full_name".into())]
+}
+
+/// A query as the policy would hand it over; these tests exercise the second gate alone.
+fn unchecked(sql: &str) -> ValidatedQuery {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+    let statement = Parser::parse_sql(&GenericDialect {}, sql).expect("parses").remove(0);
+    ValidatedQuery {
+        sql: sql.to_string(),
+        statement,
+        tables: Default::default(),
+        columns: Default::default(),
+        limit: 1000,
+        limit_added: false,
+        limit_capped: false,
+    }
+}
+
+async fn executor(config: ExecutorConfig) -> DataFusionExecutor {
+    DataFusionExecutor::open(&demo(), &personal(), config).await.expect("executor opens")
+}
+
+#[tokio::test]
+async fn runs_an_aggregate_and_reports_timings() {
+    let executor = executor(ExecutorConfig::default()).await;
+    let result = executor
+        .execute(&unchecked("SELECT signup_channel, COUNT(*) AS n FROM users GROUP BY 1 ORDER BY 1"))
+        .await
+        .expect("runs");
+    let json = result.to_json();
+    let channels: Vec<&str> = json.rows.iter().map(|r| r[0].as_str().unwrap()).collect();
+    assert_eq!(channels, ["organic", "paid_search", "partner", "referral", "social"]);
+    assert_eq!(json.columns[1].data_type, "BIGINT");
+    assert!(result.timings.plan_ms > 0.0 && result.timings.execute_ms > 0.0);
+}
+
+#[tokio::test]
+async fn cuts_results_at_the_row_limit() {
+    let executor = executor(ExecutorConfig { max_result_rows: 7, ..ExecutorConfig::default() }).await;
+    let result = executor.execute(&unchecked("SELECT user_id FROM users")).await.expect("runs");
+    assert_eq!(result.num_rows(), 7);
+    assert!(result.truncated);
+}
+
+#[tokio::test]
+async fn refuses_personal_columns_in_scans_even_past_the_policy() {
+    let executor = executor(ExecutorConfig::default()).await;
+    for sql in [
+        "SELECT email FROM users",
+        "SELECT COUNT(*) FROM users WHERE email LIKE '%@example.com'",
+        "SELECT u.user_id FROM users u JOIN users v ON u.full_name = v.full_name",
+        "SELECT COUNT(DISTINCT x) FROM (SELECT email AS x FROM users) t",
+    ] {
+        let error = executor.execute(&unchecked(sql)).await.expect_err(sql);
+        assert_eq!(error.kind(), "forbidden", "{sql}: {error}");
+        assert!(error.to_string().contains("personal data"), "{sql}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn refuses_statements_ddl_dml_and_table_functions() {
+    let executor = executor(ExecutorConfig::default()).await;
+    for sql in [
+        "CREATE TABLE x AS SELECT 1",
+        "INSERT INTO users (user_id) VALUES (1)",
+        "SET datafusion.execution.batch_size = 1",
+        "SELECT * FROM generate_series(1, 10)",
+        "SELECT * FROM range(10)",
+        "SELECT * FROM '/etc/passwd'",
+        "SELECT * FROM information_schema.tables",
+    ] {
+        let error = executor.execute(&unchecked(sql)).await.expect_err(sql);
+        assert!(matches!(error, Error::Forbidden { .. } | Error::Plan { .. }), "{sql}: {error:?}");
+    }
+}
+
+#[tokio::test]
+async fn refuses_cartesian_joins_before_running() {
+    let executor = executor(ExecutorConfig::default()).await;
+    for sql in [
+        "SELECT MAX(a.event_id + b.event_id) FROM events a CROSS JOIN events b",
+        "SELECT SUM(a.session_id - b.user_id) FROM events a, users b",
+        "SELECT MIN(a.event_id * b.event_id) FROM events a JOIN events b ON 1 = 1",
+        "SELECT COUNT(*) FROM events a JOIN users b ON a.event_time > b.signup_at",
+    ] {
+        let error = executor.execute(&unchecked(sql)).await.expect_err(sql);
+        assert_eq!(error.kind(), "cartesian_join", "{sql}: {error}");
+    }
+    // A scalar subquery joins one row to every group: allowed.
+    let result = executor
+        .execute(&unchecked("SELECT signup_channel, 100.0 * COUNT(*) / (SELECT COUNT(*) FROM users) AS pct FROM users GROUP BY 1"))
+        .await
+        .expect("a share against a scalar total runs");
+    assert_eq!(result.num_rows(), 5);
+}
+
+#[tokio::test]
+async fn stops_a_query_at_the_memory_limit() {
+    let executor = executor(ExecutorConfig { memory_limit_mb: 8, ..ExecutorConfig::default() }).await;
+    let error = executor
+        .execute(&unchecked("SELECT event_id, session_id, COUNT(*) FROM events GROUP BY 1, 2 ORDER BY 3 DESC"))
+        .await
+        .expect_err("needs more than 8 MiB");
+    assert_eq!(error.kind(), "resource_limit", "{error}");
+    assert!(error.to_string().contains("8 MiB"), "{error}");
+}
+
+#[tokio::test]
+async fn stops_a_busy_query_at_the_time_limit_and_stays_usable() {
+    let config = ExecutorConfig { timeout_ms: 300, max_cartesian_rows: u64::MAX, ..ExecutorConfig::default() };
+    let executor = executor(config).await;
+    let started = std::time::Instant::now();
+    let error = executor
+        .execute(&unchecked("SELECT COUNT(*) FROM events a CROSS JOIN events b WHERE a.session_id + b.session_id = 7"))
+        .await
+        .expect_err("runs far longer than 300 ms");
+    assert_eq!(error.kind(), "timeout", "{error}");
+    // Control returns at the deadline, not when the query would have finished; the bound is
+    // loose because this is a correctness check, not a benchmark.
+    assert!(started.elapsed().as_secs() < 10, "returned after {:?}", started.elapsed());
+    let after = executor.execute(&unchecked("SELECT COUNT(*) FROM accounts")).await.expect("still usable");
+    assert_eq!(after.num_rows(), 1);
+}
+
+#[tokio::test]
+async fn reports_unknown_columns_as_plan_errors() {
+    let executor = executor(ExecutorConfig::default()).await;
+    let error = executor.execute(&unchecked("SELECT no_such_column FROM users")).await.expect_err("unknown column");
+    assert_eq!(error.kind(), "plan_error", "{error}");
+    assert!(error.to_string().contains("no_such_column"), "{error}");
+}
