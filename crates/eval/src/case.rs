@@ -106,8 +106,7 @@ pub fn parse_cases(text: &str) -> (Vec<Case>, Vec<LineError>) {
     let mut cases: Vec<Case> = Vec::new();
     let mut errors = Vec::new();
     let mut ids: HashMap<String, usize> = HashMap::new();
-    // conversation -> (first line, snapshot, turn -> line)
-    let mut conversations: HashMap<String, (usize, Option<String>, HashMap<u32, usize>)> = HashMap::new();
+    let mut conversations: HashMap<String, ConversationSeen> = HashMap::new();
     for (index, raw_line) in text.lines().enumerate() {
         let line = index + 1;
         if raw_line.trim().is_empty() {
@@ -128,33 +127,45 @@ pub fn parse_cases(text: &str) -> (Vec<Case>, Vec<LineError>) {
             continue;
         }
         if let (Some(conversation), Some(turn)) = (&case.conversation, case.turn) {
-            let entry = conversations.entry(conversation.clone()).or_insert_with(|| (line, case.snapshot.clone(), HashMap::new()));
+            let entry = conversations
+                .entry(conversation.clone())
+                .or_insert_with(|| (line, case.snapshot.clone(), HashMap::new()));
             if entry.1 != case.snapshot {
                 errors.push(LineError {
                     line,
                     message: format!(
                         "conversation '{conversation}' started on line {} with snapshot {}, this turn names {}; all \
                          turns of a conversation run in one session on one snapshot",
-                        entry.0,
-                        shown(&entry.1),
+                        entry.first_line,
+                        shown(&entry.snapshot),
                         shown(&case.snapshot)
                     ),
                 });
                 continue;
             }
-            if let Some(&other) = entry.2.get(&turn) {
+            if let Some(&other) = entry.turns.get(&turn) {
                 errors.push(LineError {
                     line,
-                    message: format!("conversation '{conversation}' already has turn {turn} on line {other}; number turns 1, 2, 3..."),
+                    message: format!(
+                        "conversation '{conversation}' already has turn {turn} on line {other}; number turns 1, 2, 3..."
+                    ),
                 });
                 continue;
             }
-            entry.2.insert(turn, line);
+            entry.turns.insert(turn, line);
         }
         ids.insert(case.id.clone(), line);
         cases.push(case);
     }
     (cases, errors)
+}
+
+/// What earlier lines said about a conversation.
+struct ConversationSeen {
+    first_line: usize,
+    snapshot: Option<String>,
+    /// Turn number -> line.
+    turns: HashMap<u32, usize>,
 }
 
 fn shown(snapshot: &Option<String>) -> String {
@@ -191,10 +202,16 @@ fn parse_line(text: &str, line: usize) -> Result<Case, String> {
     match (&raw.conversation, raw.turn) {
         (Some(c), _) if blank(c) => return Err(format!("case '{}': 'conversation' is empty", raw.id)),
         (Some(c), None) => {
-            return Err(format!("case '{}' is in conversation '{c}' but has no 'turn'; number its turns 1, 2, 3...", raw.id));
+            return Err(format!(
+                "case '{}' is in conversation '{c}' but has no 'turn'; number its turns 1, 2, 3...",
+                raw.id
+            ));
         }
         (None, Some(_)) => {
-            return Err(format!("case '{}' has a 'turn' but no 'conversation'; name the conversation it belongs to", raw.id));
+            return Err(format!(
+                "case '{}' has a 'turn' but no 'conversation'; name the conversation it belongs to",
+                raw.id
+            ));
         }
         (Some(_), Some(0)) => return Err(format!("case '{}': turns are numbered from 1", raw.id)),
         _ => {}

@@ -454,7 +454,9 @@ impl EvalReport {
             Some(v) => {
                 return Err(Error::InvalidReport {
                     path: path.to_string(),
-                    reason: format!("format_version {v}, this build reads {REPORT_FORMAT_VERSION}; rerun the old evaluation"),
+                    reason: format!(
+                        "format_version {v}, this build reads {REPORT_FORMAT_VERSION}; rerun the old evaluation"
+                    ),
                 });
             }
             None => {
@@ -464,7 +466,8 @@ impl EvalReport {
                 });
             }
         }
-        serde_json::from_value(value).map_err(|e| Error::InvalidReport { path: path.to_string(), reason: e.to_string() })
+        serde_json::from_value(value)
+            .map_err(|e| Error::InvalidReport { path: path.to_string(), reason: e.to_string() })
     }
 
     /// A Markdown report for people: summary tables, then every miss with its SQL, harness
@@ -472,7 +475,12 @@ impl EvalReport {
     pub fn to_markdown(&self) -> String {
         let s = self.summary();
         let mut out = String::new();
-        let _ = writeln!(out, "# Eval report: {} ({} mode)\n", self.label.as_deref().unwrap_or("quarry"), mode_name(self.mode));
+        let _ = writeln!(
+            out,
+            "# Eval report: {} ({} mode)\n",
+            self.label.as_deref().unwrap_or("quarry"),
+            mode_name(self.mode)
+        );
         let _ = writeln!(
             out,
             "{} case(s), {} scored, {} harness error(s), {} input error(s); tolerance {:e}; jobs {}; started {}; took {:.1} s.\n",
@@ -495,7 +503,8 @@ impl EvalReport {
             }
             let _ = writeln!(out, "\n## By {title}\n\n| {title} | cases | ex | ex_strict |\n|---|---:|---:|---:|");
             for (name, b) in groups {
-                let _ = writeln!(out, "| {} | {} | {} | {} |", md(name), b.ex.total, percent(b.ex), percent(b.ex_strict));
+                let _ =
+                    writeln!(out, "| {} | {} | {} | {} |", md(name), b.ex.total, percent(b.ex), percent(b.ex_strict));
             }
         }
         if !s.categories.is_empty() {
@@ -530,9 +539,19 @@ impl EvalReport {
             for c in &misses {
                 let _ = writeln!(out, "\n### {}\n\n{}\n", c.id, c.question);
                 let _ = writeln!(out, "- category: {} ({})", c.status(), c.detail.as_deref().unwrap_or(""));
-                let _ = writeln!(out, "- route: {}, attempts: {}", if c.route.is_empty() { "-" } else { &c.route }, c.attempts);
-                let _ = writeln!(out, "\npredicted:\n\n```sql\n{}\n```", c.predicted_sql.as_deref().unwrap_or("-- no SQL"));
-                let _ = writeln!(out, "\ngold:\n\n```sql\n{}\n```", c.gold_sql.as_deref().unwrap_or("-- gold given as rows"));
+                let _ = writeln!(
+                    out,
+                    "- route: {}, attempts: {}",
+                    if c.route.is_empty() { "-" } else { &c.route },
+                    c.attempts
+                );
+                let _ =
+                    writeln!(out, "\npredicted:\n\n```sql\n{}\n```", c.predicted_sql.as_deref().unwrap_or("-- no SQL"));
+                let _ = writeln!(
+                    out,
+                    "\ngold:\n\n```sql\n{}\n```",
+                    c.gold_sql.as_deref().unwrap_or("-- gold given as rows")
+                );
                 for (name, preview, count) in
                     [("predicted", &c.predicted_preview, c.predicted_rows), ("gold", &c.gold_preview, c.gold_rows)]
                 {
@@ -648,7 +667,7 @@ fn mode_name(mode: Mode) -> &'static str {
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header(header.iter().map(|h| TableCell::new(h)).collect::<Vec<_>>());
+    t.set_header(header.iter().map(TableCell::new).collect::<Vec<_>>());
     t
 }
 

@@ -147,7 +147,9 @@ async fn run_unit<T: EvalTarget>(
         let clock = Instant::now();
         let prediction: Result<Prediction, String> = match (&mut session, &case.gold_sql) {
             (Some(Ok(session)), _) => Ok(target.ask(session, &case.question).await),
-            (Some(Err(e)), _) => Err(format!("could not start a session on snapshot {}: {e}", snapshot.unwrap_or("(default)"))),
+            (Some(Err(e)), _) => {
+                Err(format!("could not start a session on snapshot {}: {e}", snapshot.unwrap_or("(default)")))
+            }
             (None, Some(sql)) => Ok(target.run_sql(case.snapshot.as_deref(), sql).await),
             (None, None) => Err("the gold replay needs 'gold_sql', and this case only has 'gold_rows'".to_string()),
         };
@@ -228,12 +230,12 @@ fn case_result(
         predicted_preview: None,
         gold_preview: None,
     };
-    if let Ok(golds) = &golds {
-        if let Some(first) = golds.first() {
-            result.ordered = first.ordered;
-            result.gold_rows = Some(first.table.len());
-            result.gold_digest = Some(first.table.digest());
-        }
+    if let Ok(golds) = &golds
+        && let Some(first) = golds.first()
+    {
+        result.ordered = first.ordered;
+        result.gold_rows = Some(first.table.len());
+        result.gold_digest = Some(first.table.digest());
     }
     let prediction = match prediction {
         Ok(p) => p,

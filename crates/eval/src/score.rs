@@ -205,7 +205,8 @@ pub fn score_outcome(outcome: &Outcome, golds: &[GoldResult], tolerance: Toleran
     let table = match outcome {
         Outcome::Rows(table) => table,
         Outcome::Clarification { question, options } => {
-            let options = if options.is_empty() { String::new() } else { format!(" (options: {})", options.join(", ")) };
+            let options =
+                if options.is_empty() { String::new() } else { format!(" (options: {})", options.join(", ")) };
             return Verdict::miss(FailureCategory::ClarificationAsked, format!("{question}{options}"));
         }
         Outcome::GenerationFailed(m) => return Verdict::miss(FailureCategory::GenerationFailed, m.clone()),
@@ -237,7 +238,8 @@ pub fn score_rows(gold: &ResultTable, ordered: bool, predicted: &ResultTable, to
     if ex && p.width == g.width {
         return Verdict::pass();
     }
-    let gave_up = if matches!(equal, Search::GaveUp) { " (column matching gave up: too many alike columns)" } else { "" };
+    let gave_up =
+        if matches!(equal, Search::GaveUp) { " (column matching gave up: too many alike columns)" } else { "" };
     let (category, detail) = if p.rows.is_empty() {
         (FailureCategory::EmptyResult, format!("no rows predicted; the gold has {}", g.rows.len()))
     } else if g.rows.is_empty() {
@@ -255,7 +257,10 @@ pub fn score_rows(gold: &ResultTable, ordered: bool, predicted: &ResultTable, to
         && matches!(matcher.find_mapping(&g, &p, Relation::PredWithinGold, false), Search::Found)
     {
         let missing = g.rows.len() - p.rows.len();
-        (FailureCategory::MissingRows, format!("every predicted row is a gold row, but {missing} of {} gold rows are missing", g.rows.len()))
+        (
+            FailureCategory::MissingRows,
+            format!("every predicted row is a gold row, but {missing} of {} gold rows are missing", g.rows.len()),
+        )
     } else if p.rows.len() > g.rows.len()
         && matches!(matcher.find_mapping(&g, &p, Relation::GoldWithinPred, false), Search::Found)
     {
@@ -427,7 +432,8 @@ impl Matcher {
     }
 
     fn lists_match(&self, g: &Canonical<'_>, g_cols: &[usize], p: &Canonical<'_>, p_cols: &[usize]) -> bool {
-        g.rows.len() == p.rows.len() && g.rows.iter().zip(&p.rows).all(|(gr, pr)| self.rows_match(gr, g_cols, pr, p_cols))
+        g.rows.len() == p.rows.len()
+            && g.rows.iter().zip(&p.rows).all(|(gr, pr)| self.rows_match(gr, g_cols, pr, p_cols))
     }
 
     /// The largest number of gold rows that pair one-to-one with equal predicted rows, both
@@ -489,7 +495,8 @@ impl Matcher {
         }
         let mut matched = 0;
         for (sig, (golds, mut preds)) in groups {
-            let numeric: Vec<usize> = sig.iter().enumerate().filter(|(_, k)| **k == Key::AnyNum).map(|(i, _)| i).collect();
+            let numeric: Vec<usize> =
+                sig.iter().enumerate().filter(|(_, k)| **k == Key::AnyNum).map(|(i, _)| i).collect();
             if golds.is_empty() || numeric.is_empty() {
                 continue;
             }
@@ -499,7 +506,9 @@ impl Matcher {
             };
             let pivot = *numeric
                 .iter()
-                .max_by_key(|&&pos| preds.iter().map(|&i| value(&p.rows[i], p_cols[pos]).to_bits()).collect::<HashSet<_>>().len())
+                .max_by_key(|&&pos| {
+                    preds.iter().map(|&i| value(&p.rows[i], p_cols[pos]).to_bits()).collect::<HashSet<_>>().len()
+                })
                 .expect("numeric is not empty");
             let (g_pivot, p_pivot) = (g_cols[pivot], p_cols[pivot]);
             preds.sort_by(|&a, &b| value(&p.rows[a], p_pivot).total_cmp(&value(&p.rows[b], p_pivot)));
@@ -539,15 +548,15 @@ impl Matcher {
                 relation.holds(self.max_matching(g, &[gc], p, &[pc]), g.rows.len(), p.rows.len())
             }
         };
-        let candidates: Vec<Vec<usize>> = (0..g.width).map(|gc| (0..p.width).filter(|&pc| fits(gc, pc)).collect()).collect();
+        let candidates: Vec<Vec<usize>> =
+            (0..g.width).map(|gc| (0..p.width).filter(|&pc| fits(gc, pc)).collect()).collect();
         if candidates.iter().any(Vec::is_empty) {
             return Search::NotFound;
         }
         // Identical predicted columns are interchangeable: only the first unused one of a
         // class is tried, which removes the permutations among duplicates.
-        let class: Vec<usize> = (0..p.width)
-            .map(|c| (0..c).find(|&d| p.rows.iter().all(|r| identical(r[c], r[d]))).unwrap_or(c))
-            .collect();
+        let class: Vec<usize> =
+            (0..p.width).map(|c| (0..c).find(|&d| p.rows.iter().all(|r| identical(r[c], r[d]))).unwrap_or(c)).collect();
         let mut order: Vec<usize> = (0..g.width).collect();
         order.sort_by_key(|&gc| candidates[gc].len());
         let mut state = Assignment {
@@ -759,8 +768,10 @@ mod tests {
     #[test]
     fn numbers_compare_with_relative_tolerance_across_types() {
         let gold = table(&["v"], vec![vec![Cell::Decimal("12.50".into())], vec![Cell::Int(3)], vec![Cell::Float(1e9)]]);
-        let pred =
-            table(&["v"], vec![vec![Cell::Float(3.000_000_001)], vec![Cell::Float(12.5)], vec![Cell::Int(1_000_000_500)]]);
+        let pred = table(
+            &["v"],
+            vec![vec![Cell::Float(3.000_000_001)], vec![Cell::Float(12.5)], vec![Cell::Int(1_000_000_500)]],
+        );
         assert!(score(&gold, false, &pred).ex_strict);
         let off = table(&["v"], vec![vec![Cell::Float(3.0001)], vec![Cell::Float(12.5)], vec![Cell::Float(1e9)]]);
         assert_eq!(category(&score(&gold, false, &off)), Some("wrong_values"));
@@ -792,15 +803,16 @@ mod tests {
     fn dates_equal_timestamps_at_midnight_and_iso_text() {
         let day = NaiveDate::from_ymd_opt(2024, 3, 1).unwrap();
         let gold = table(&["d"], vec![vec![text("2024-03-01")], vec![Cell::Date(day)]]);
-        let pred = table(
-            &["d"],
-            vec![vec![Cell::Timestamp(day.and_hms_opt(0, 0, 0).unwrap())], vec![Cell::Date(day)]],
-        );
+        let pred = table(&["d"], vec![vec![Cell::Timestamp(day.and_hms_opt(0, 0, 0).unwrap())], vec![Cell::Date(day)]]);
         assert!(score(&gold, false, &pred).ex_strict);
-        let later = table(&["d"], vec![vec![Cell::Timestamp(day.and_hms_opt(0, 0, 1).unwrap())], vec![Cell::Date(day)]]);
+        let later =
+            table(&["d"], vec![vec![Cell::Timestamp(day.and_hms_opt(0, 0, 1).unwrap())], vec![Cell::Date(day)]]);
         assert!(!score(&gold, false, &later).ex);
         // Text that is not ISO stays text.
-        assert!(!score(&table(&["d"], vec![vec![text("03/01/2024")]]), false, &table(&["d"], vec![vec![Cell::Date(day)]])).ex);
+        assert!(
+            !score(&table(&["d"], vec![vec![text("03/01/2024")]]), false, &table(&["d"], vec![vec![Cell::Date(day)]]))
+                .ex
+        );
     }
 
     #[test]
@@ -841,7 +853,10 @@ mod tests {
         let gold = [GoldResult { table: table(&["a"], ints(&[&[1]])), ordered: false }];
         let cases = [
             (Outcome::GenerationFailed("no plan".into()), "generation_failed"),
-            (Outcome::Clarification { question: "Which revenue?".into(), options: vec!["gross".into()] }, "clarification_asked"),
+            (
+                Outcome::Clarification { question: "Which revenue?".into(), options: vec!["gross".into()] },
+                "clarification_asked",
+            ),
             (Outcome::PolicyRejected("table not allowed".into()), "policy_rejected"),
             (Outcome::ExecutionError("division by zero".into()), "execution_error"),
             (Outcome::Timeout("30 s".into()), "timeout"),

@@ -222,8 +222,9 @@ pub fn import_spider(dir: &Path, out: &Path, options: &SpiderImportOptions) -> R
             }
         };
 
-        let connection = Connection::open_with_flags(&sqlite, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(|source| Error::Sqlite { path: sqlite.clone(), source })?;
+        let connection =
+            Connection::open_with_flags(&sqlite, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(|source| Error::Sqlite { path: sqlite.clone(), source })?;
         let unavailable: Vec<(&str, &str)> = UNAVAILABLE_TABLES
             .iter()
             .filter(|(db, table, _)| *db == db_id && table_is_empty(&connection, table))
@@ -333,7 +334,9 @@ pub(crate) fn run_sqlite(connection: &Connection, sql: &str) -> rusqlite::Result
                 ValueRef::Integer(v) => Cell::Int(v),
                 ValueRef::Real(v) => Cell::Float(v),
                 ValueRef::Text(bytes) => Cell::Text(String::from_utf8_lossy(bytes).into_owned()),
-                ValueRef::Blob(bytes) => Cell::Text(format!("0x{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())),
+                ValueRef::Blob(bytes) => {
+                    Cell::Text(format!("0x{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+                }
             });
         }
         rows.push(cells);
@@ -350,10 +353,10 @@ pub fn hardness(sql: &Value) -> &'static str {
     let others = count_others(sql);
     if component1 <= 1 && others == 0 && component2 == 0 {
         "easy"
-    } else if (others <= 2 && component1 <= 1 && component2 == 0) || (component1 <= 2 && others < 2 && component2 == 0) {
+    } else if (others <= 2 && component1 <= 1 && component2 == 0) || (component1 <= 2 && others < 2 && component2 == 0)
+    {
         "medium"
-    } else if (others > 2 && component1 <= 2 && component2 == 0)
-        || (component1 == 3 && others <= 2 && component2 == 0)
+    } else if (component2 == 0 && ((others > 2 && component1 <= 2) || (component1 == 3 && others <= 2)))
         || (component1 <= 1 && others == 0 && component2 <= 1)
     {
         "hard"
@@ -404,7 +407,10 @@ fn count_component2(sql: &Value) -> usize {
     let nested_conditions = condition_lists(sql)
         .iter()
         .flat_map(|c| evens(c))
-        .map(|unit| usize::from(unit.get(3).is_some_and(Value::is_object)) + usize::from(unit.get(4).is_some_and(Value::is_object)))
+        .map(|unit| {
+            usize::from(unit.get(3).is_some_and(Value::is_object))
+                + usize::from(unit.get(4).is_some_and(Value::is_object))
+        })
         .sum::<usize>();
     let set_operations =
         ["intersect", "except", "union"].iter().filter(|key| sql.get(**key).is_some_and(|v| !v.is_null())).count();
@@ -487,7 +493,9 @@ mod tests {
     #[test]
     fn sqlite_results_keep_sqlite_types() {
         let connection = Connection::open_in_memory().unwrap();
-        let table = run_sqlite(&connection, "SELECT 1 AS i, 2.5 AS r, 'x' AS t, NULL AS n, x'0aff' AS b, 3 > 2 AS flag").unwrap();
+        let table =
+            run_sqlite(&connection, "SELECT 1 AS i, 2.5 AS r, 'x' AS t, NULL AS n, x'0aff' AS b, 3 > 2 AS flag")
+                .unwrap();
         assert_eq!(table.columns, ["i", "r", "t", "n", "b", "flag"]);
         assert_eq!(
             table.rows,

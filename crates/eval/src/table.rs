@@ -5,9 +5,9 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
-    DataType, Date32Type, Date64Type, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
-    Int64Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-    TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    DataType, Date32Type, Date64Type, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
+    Schema, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
+    UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde_json::Value;
@@ -230,6 +230,16 @@ impl ResultTable {
         Self { columns, rows }
     }
 
+    /// Like [`ResultTable::from_record_batches`], but takes the column names from `schema`,
+    /// so that a query returning no batches still has its columns.
+    pub fn from_schema_and_batches(schema: &Schema, batches: &[RecordBatch]) -> Self {
+        let mut table = Self::from_record_batches(batches);
+        if batches.is_empty() {
+            table.columns = schema.fields().iter().map(|f| f.name().clone()).collect();
+        }
+        table
+    }
+
     /// Parses the `{"columns": [...], "rows": [[...], ...]}` form used by `gold_rows` and
     /// Spider imports (see [`Cell::from_json`] for the values).
     pub fn from_json(value: &Value) -> Result<Self, CellError> {
@@ -244,9 +254,9 @@ impl ResultTable {
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
-                    c.as_str().map(str::to_string).ok_or_else(|| {
-                        CellError(format!("columns[{i}] is {}, expected a column name string", kind(c)))
-                    })
+                    c.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| CellError(format!("columns[{i}] is {}, expected a column name string", kind(c))))
                 })
                 .collect::<Result<_, _>>()?,
             Some(other) => return Err(CellError(format!("'columns' is {}, expected an array of names", kind(other)))),
@@ -260,9 +270,9 @@ impl ResultTable {
                 .iter()
                 .enumerate()
                 .map(|(i, row)| {
-                    let cells = row.as_array().ok_or_else(|| {
-                        CellError(format!("rows[{i}] is {}, expected an array of values", kind(row)))
-                    })?;
+                    let cells = row
+                        .as_array()
+                        .ok_or_else(|| CellError(format!("rows[{i}] is {}, expected an array of values", kind(row))))?;
                     if cells.len() != columns.len() {
                         return Err(CellError(format!(
                             "rows[{i}] has {} values but there are {} columns",
@@ -357,10 +367,10 @@ fn kind(value: &Value) -> &'static str {
 
 /// The cells of one Arrow column.
 fn column_cells(array: &ArrayRef) -> Vec<Cell> {
-    if let DataType::Dictionary(_, value_type) = array.data_type() {
-        if let Ok(decoded) = cast(array, value_type) {
-            return column_cells(&decoded);
-        }
+    if let DataType::Dictionary(_, value_type) = array.data_type()
+        && let Ok(decoded) = cast(array, value_type)
+    {
+        return column_cells(&decoded);
     }
     let n = array.len();
     let get = |f: &dyn Fn(usize) -> Cell| -> Vec<Cell> {
@@ -417,9 +427,10 @@ fn column_cells(array: &ArrayRef) -> Vec<Cell> {
             let a = array.as_primitive::<Float64Type>();
             get(&|i| Cell::Float(a.value(i)))
         }
-        DataType::Decimal32(_, _) | DataType::Decimal64(_, _) | DataType::Decimal128(_, _) | DataType::Decimal256(_, _) => {
-            display_cells(array, Cell::Decimal)
-        }
+        DataType::Decimal32(_, _)
+        | DataType::Decimal64(_, _)
+        | DataType::Decimal128(_, _)
+        | DataType::Decimal256(_, _) => display_cells(array, Cell::Decimal),
         DataType::Utf8 => {
             let a = array.as_string::<i32>();
             get(&|i| Cell::Text(a.value(i).to_string()))
@@ -500,7 +511,7 @@ mod tests {
         BooleanArray, Date32Array, Decimal128Array, DictionaryArray, Float32Array, Int32Array, StringArray,
         TimestampMicrosecondArray,
     };
-    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::arrow::datatypes::Field;
 
     use super::*;
 
@@ -557,6 +568,9 @@ mod tests {
         assert_eq!(table.rows[1][3], Cell::Null);
         assert_eq!(table.rows[1][6], Cell::Timestamp(midnight(date(1970, 1, 1)) + chrono::Duration::hours(3)));
         assert_eq!(ResultTable::from_record_batches(&[]), ResultTable::default());
+        let empty =
+            ResultTable::from_schema_and_batches(&Schema::new(vec![Field::new("a", DataType::Int64, true)]), &[]);
+        assert_eq!((empty.columns, empty.rows.len()), (vec!["a".to_string()], 0));
     }
 
     #[test]
@@ -596,7 +610,8 @@ mod tests {
         assert_eq!(parse_iso("2024-03-01 10:20"), Some(at(10, 20, 0)));
         assert_eq!(parse_iso("2024-03-01T10:20:30"), Some(at(10, 20, 30)));
         assert_eq!(parse_iso("2024-03-01 10:20:30.500").map(|t| t.and_utc().timestamp_subsec_millis()), Some(500));
-        for text in ["2024-3-1", "2024/03/01", "2024-02-30", "2024-03-01Z", "2024-03-01 10", "2024-03-01 10:20:3", "x"] {
+        for text in ["2024-3-1", "2024/03/01", "2024-02-30", "2024-03-01Z", "2024-03-01 10", "2024-03-01 10:20:3", "x"]
+        {
             assert_eq!(parse_iso(text), None, "{text}");
         }
         assert_eq!(Cell::Text("2024-03-01".into()).as_micros(), Cell::Date(date(2024, 3, 1)).as_micros());

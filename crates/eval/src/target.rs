@@ -83,9 +83,10 @@ impl Outcome {
         match self {
             Outcome::Rows(_) => None,
             Outcome::Clarification { question, .. } => Some(question),
-            Outcome::GenerationFailed(m) | Outcome::PolicyRejected(m) | Outcome::ExecutionError(m) | Outcome::Timeout(m) => {
-                Some(m)
-            }
+            Outcome::GenerationFailed(m)
+            | Outcome::PolicyRejected(m)
+            | Outcome::ExecutionError(m)
+            | Outcome::Timeout(m) => Some(m),
         }
     }
 }

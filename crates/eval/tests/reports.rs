@@ -19,18 +19,26 @@ async fn report(answers: &[(&str, Prediction)]) -> EvalReport {
     let mut target = ScriptedTarget::default()
         .table("SELECT 42 AS mau", Outcome::Rows(ints("mau", &[42])))
         .table("SELECT plan, n FROM p ORDER BY n DESC", Outcome::Rows(pairs(["plan", "n"], &[("pro", 9), ("free", 3)])))
-        .table("SELECT 0.05 AS churn", Outcome::Rows(quarry_eval::ResultTable::new(
-            vec!["churn".into()],
-            vec![vec![quarry_eval::Cell::Decimal("0.05".into())]],
-        )))
+        .table(
+            "SELECT 0.05 AS churn",
+            Outcome::Rows(quarry_eval::ResultTable::new(
+                vec!["churn".into()],
+                vec![vec![quarry_eval::Cell::Decimal("0.05".into())]],
+            )),
+        )
         .table("SELEC 1", Outcome::ExecutionError("syntax error at or near SELEC".into()))
         .table("SELECT 10 AS signups", Outcome::Rows(ints("signups", &[10])))
         .table("SELECT 4 AS signups", Outcome::Rows(ints("signups", &[4])));
     for (question, prediction) in answers {
         target = target.answer(question, prediction.clone());
     }
-    let options =
-        EvalOptions { jobs: 3, mode: Mode::Model, progress: false, label: Some("builtin".into()), ..Default::default() };
+    let options = EvalOptions {
+        jobs: 3,
+        mode: Mode::Model,
+        progress: false,
+        label: Some("builtin".into()),
+        ..Default::default()
+    };
     let mut report = run_eval(&target, &cases, &options).await;
     report.input_errors = input_errors;
     redact_timings(&mut report);
@@ -50,16 +58,40 @@ fn redact_timings(report: &mut EvalReport) {
 
 fn first_run_answers() -> Vec<(&'static str, Prediction)> {
     vec![
-        ("What is MAU?", costed(Outcome::Rows(ints("monthly_active_users", &[42])), "SELECT count(DISTINCT user_id) FROM events", "semantic")),
+        (
+            "What is MAU?",
+            costed(
+                Outcome::Rows(ints("monthly_active_users", &[42])),
+                "SELECT count(DISTINCT user_id) FROM events",
+                "semantic",
+            ),
+        ),
         (
             "Top plans by users",
-            costed(Outcome::Rows(pairs(["plan", "users"], &[("free", 3), ("pro", 9)])), "SELECT plan, count(*) FROM users GROUP BY plan", "llm"),
+            costed(
+                Outcome::Rows(pairs(["plan", "users"], &[("free", 3), ("pro", 9)])),
+                "SELECT plan, count(*) FROM users GROUP BY plan",
+                "llm",
+            ),
         ),
-        ("Revenue by country", costed(Outcome::Rows(pairs(["country", "revenue"], &[("DE", 5), ("FR", 2)])), "SELECT country, sum(x) FROM o GROUP BY 1 LIMIT 2", "semantic")),
-        ("Churn | last month", costed(Outcome::PolicyRejected("table secrets is not allowed".into()), "SELECT * FROM secrets", "llm")),
+        (
+            "Revenue by country",
+            costed(
+                Outcome::Rows(pairs(["country", "revenue"], &[("DE", 5), ("FR", 2)])),
+                "SELECT country, sum(x) FROM o GROUP BY 1 LIMIT 2",
+                "semantic",
+            ),
+        ),
+        (
+            "Churn | last month",
+            costed(Outcome::PolicyRejected("table secrets is not allowed".into()), "SELECT * FROM secrets", "llm"),
+        ),
         ("Broken gold", costed(Outcome::Rows(ints("x", &[1])), "SELECT 1", "llm")),
         ("Signups per week", costed(Outcome::Rows(ints("signups", &[10])), "SELECT count(*) FROM signups", "semantic")),
-        ("Signups per week >> only mobile", costed(Outcome::Rows(pairs(["device", "signups"], &[("mobile", 4)])), "SELECT 'mobile', 4", "semantic")),
+        (
+            "Signups per week >> only mobile",
+            costed(Outcome::Rows(pairs(["device", "signups"], &[("mobile", 4)])), "SELECT 'mobile', 4", "semantic"),
+        ),
     ]
 }
 
@@ -102,7 +134,11 @@ async fn compare_lists_regressions_and_fixes() {
     // MAU regresses, Top plans is fixed (right order), the follow-up loses its extra column
     // (ex_strict fixed while ex stays passing), Churn keeps failing.
     answers[0].1 = costed(Outcome::Rows(ints("mau", &[41])), "SELECT count(*) FROM events", "llm");
-    answers[1].1 = costed(Outcome::Rows(pairs(["plan", "users"], &[("pro", 9), ("free", 3)])), "SELECT plan, n FROM p ORDER BY n DESC", "llm");
+    answers[1].1 = costed(
+        Outcome::Rows(pairs(["plan", "users"], &[("pro", 9), ("free", 3)])),
+        "SELECT plan, n FROM p ORDER BY n DESC",
+        "llm",
+    );
     answers[6].1 = costed(Outcome::Rows(ints("signups", &[4])), "SELECT 4", "semantic");
     let mut new = report(&answers).await;
     new.cases.retain(|c| c.id != "churn");

@@ -23,7 +23,10 @@ async fn cases_are_scored_against_gold_sql_and_gold_rows() {
     assert!(errors.is_empty(), "{errors:?}");
     let target = ScriptedTarget::default()
         .table("SELECT count(*) FROM users", Outcome::Rows(ints("count", &[4])))
-        .table("SELECT country, n FROM t ORDER BY n DESC", Outcome::Rows(pairs(["country", "n"], &[("DE", 5), ("FR", 2)])))
+        .table(
+            "SELECT country, n FROM t ORDER BY n DESC",
+            Outcome::Rows(pairs(["country", "n"], &[("DE", 5), ("FR", 2)])),
+        )
         .table("SELECT 10 AS revenue", Outcome::Rows(ints("revenue", &[10])))
         .answer("How many users?", costed(Outcome::Rows(ints("users", &[4])), "SELECT count(*) FROM users", "semantic"))
         // The right rows in the wrong order for an ordered gold.
@@ -31,15 +34,24 @@ async fn cases_are_scored_against_gold_sql_and_gold_rows() {
             "Top countries",
             costed(Outcome::Rows(pairs(["c", "n"], &[("FR", 2), ("DE", 5)])), "SELECT country, n FROM t", "llm"),
         )
-        .answer("Users per plan", costed(Outcome::Rows(pairs(["plan", "users"], &[("pro", 1), ("free", 3)])), "SELECT 1", "semantic"))
-        .answer("Revenue", costed(Outcome::Rows(pairs(["currency", "revenue"], &[("EUR", 10)])), "SELECT 'EUR', 10", "semantic"))
+        .answer(
+            "Users per plan",
+            costed(Outcome::Rows(pairs(["plan", "users"], &[("pro", 1), ("free", 3)])), "SELECT 1", "semantic"),
+        )
+        .answer(
+            "Revenue",
+            costed(Outcome::Rows(pairs(["currency", "revenue"], &[("EUR", 10)])), "SELECT 'EUR', 10", "semantic"),
+        )
         .answer(
             "Revenue last period",
             Prediction::new(Outcome::Clarification { question: "Which period?".into(), options: vec!["month".into()] }),
         );
     let report = run_eval(&target, &cases, &options(2, Mode::Model)).await;
     let by_id = |id: &str| report.cases.iter().find(|c| c.id == id).unwrap();
-    assert_eq!(report.cases.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["count", "top", "rows", "wide", "clarify"]);
+    assert_eq!(
+        report.cases.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["count", "top", "rows", "wide", "clarify"]
+    );
 
     let count = by_id("count");
     assert!(count.ex && count.ex_strict && count.category.is_none());
@@ -79,7 +91,8 @@ async fn cases_are_scored_against_gold_sql_and_gold_rows() {
 async fn conversations_run_in_order_in_one_session_while_cases_run_concurrently() {
     let mut lines = vec![
         r#"{"id": "c-2", "question": "only Germany", "gold_sql": "DE", "conversation": "c", "turn": 2}"#.to_string(),
-        r#"{"id": "c-1", "question": "revenue by country", "gold_sql": "ALL", "conversation": "c", "turn": 1}"#.to_string(),
+        r#"{"id": "c-1", "question": "revenue by country", "gold_sql": "ALL", "conversation": "c", "turn": 1}"#
+            .to_string(),
         r#"{"id": "c-3", "question": "and France", "gold_sql": "FR", "conversation": "c", "turn": 3}"#.to_string(),
     ];
     for i in 0..8 {
@@ -106,7 +119,11 @@ async fn conversations_run_in_order_in_one_session_while_cases_run_concurrently(
     let started = Instant::now();
     let report = run_eval(&target, &cases, &options(4, Mode::Model)).await;
     let elapsed = started.elapsed();
-    assert!(report.cases.iter().all(|c| c.ex_strict), "{:#?}", report.cases.iter().filter(|c| !c.ex_strict).collect::<Vec<_>>());
+    assert!(
+        report.cases.iter().all(|c| c.ex_strict),
+        "{:#?}",
+        report.cases.iter().filter(|c| !c.ex_strict).collect::<Vec<_>>()
+    );
     assert_eq!(report.cases.iter().map(|c| c.id.as_str()).take(3).collect::<Vec<_>>(), ["c-2", "c-1", "c-3"]);
     // One session for the conversation, one per single case.
     assert_eq!(target.sessions.load(Ordering::SeqCst), 9);
@@ -115,7 +132,9 @@ async fn conversations_run_in_order_in_one_session_while_cases_run_concurrently(
     assert!(elapsed < Duration::from_millis(700), "took {elapsed:?}");
     let asked = target.asked.lock().unwrap().clone();
     let position = |q: &str| asked.iter().position(|a| a == q).unwrap();
-    assert!(position("revenue by country") < position("only Germany") && position("only Germany") < position("and France"));
+    assert!(
+        position("revenue by country") < position("only Germany") && position("only Germany") < position("and France")
+    );
 }
 
 #[tokio::test]
@@ -174,7 +193,10 @@ async fn gold_mode_replays_gold_sql_against_gold_rows() {
     );
     let day = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
     let target = ScriptedTarget::default()
-        .table("GOOD", Outcome::Rows(quarry_eval::ResultTable::new(vec!["d".into()], vec![vec![quarry_eval::Cell::Date(day)]])))
+        .table(
+            "GOOD",
+            Outcome::Rows(quarry_eval::ResultTable::new(vec!["d".into()], vec![vec![quarry_eval::Cell::Date(day)]])),
+        )
         .table("SQLITE ONLY", Outcome::PolicyRejected("double-quoted string literal".into()))
         .table("DIFFERENT", Outcome::Rows(ints("n", &[1])));
     let report = run_eval(&target, &cases, &options(2, Mode::Gold)).await;

@@ -41,7 +41,11 @@ fn a_subset_imports_into_snapshots_layers_and_cases() {
     // 45 concert_singer questions, 62 wta_1 questions of which 8 read the empty rankings table.
     assert_eq!(import.cases, 45 + 54);
     assert_eq!(import.excluded.len(), 8);
-    assert!(import.excluded.iter().all(|e| e.db_id == "wta_1" && e.reason.contains("rankings") && e.query.to_lowercase().contains("rankings")));
+    assert!(
+        import.excluded.iter().all(|e| e.db_id == "wta_1"
+            && e.reason.contains("rankings")
+            && e.query.to_lowercase().contains("rankings"))
+    );
     assert_eq!(import.by_hardness.values().sum::<usize>(), import.cases);
 
     let store = SnapshotStore::new(&import.snapshots_dir);
@@ -175,7 +179,9 @@ async fn full_gold_replay_on_datafusion() {
     let options = EvalOptions { jobs: 2, mode: Mode::Gold, progress: false, ..EvalOptions::default() };
     let report = run_eval(&target, &cases, &options).await;
     eprintln!("{}", report.summary_table());
-    std::fs::write(out.path().join("gold-replay.md"), report.to_markdown()).unwrap();
+    if let Some(path) = std::env::var_os("QUARRY_EVAL_REPLAY_REPORT") {
+        std::fs::write(path, report.to_markdown()).unwrap();
+    }
     let summary = report.summary();
     assert_eq!(summary.scored, 1026);
     assert!(summary.ex.value() > 0.5, "{:?}", summary.ex);

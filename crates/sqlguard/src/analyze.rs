@@ -492,6 +492,10 @@ impl<'a> Analyzer<'a> {
         Ok(())
     }
 
+    fn check_name_parts(&self, name: &ObjectName) -> Result<()> {
+        name.0.iter().filter_map(|part| part.as_ident()).try_for_each(|ident| check_identifier(ident, self.catalog))
+    }
+
     fn cte_in_scope(&self, name: &str) -> bool {
         self.ctes.iter().flatten().any(|cte| cte == name)
     }
@@ -536,6 +540,9 @@ impl<'a> Analyzer<'a> {
                             .iter()
                             .map(|part| part.as_ident().cloned().ok_or_else(|| unsupported_error("a computed USING column", "name the column")))
                             .collect::<Result<Vec<Ident>>>()?;
+                        for part in &parts {
+                            check_identifier(part, self.catalog)?;
+                        }
                         self.check_column_reference(&parts, clause::JOIN_USING)?;
                     }
                 }
@@ -580,6 +587,7 @@ impl<'a> Analyzer<'a> {
             SelectItem::QualifiedWildcard(kind, options) => {
                 match kind {
                     SelectItemQualifiedWildcardKind::ObjectName(name) => {
+                        self.check_name_parts(name)?;
                         let wildcard = format!("SELECT {name}.*");
                         for table in self.tables_named_by(name) {
                             self.check_wildcard_table(&table, &wildcard)?;
@@ -634,18 +642,17 @@ impl<'a> Analyzer<'a> {
                 self.check_column_reference(parts, clause)
             }
             Expr::Function(function) => {
-                for part in &function.name.0 {
-                    if let Some(ident) = part.as_ident() {
-                        check_identifier(ident, self.catalog)?;
-                    }
-                }
+                self.check_name_parts(&function.name)?;
                 let is_count = matches!(function.name.0.as_slice(), [part] if part.as_ident().is_some_and(|i| i.value.eq_ignore_ascii_case("count")));
                 if let FunctionArguments::List(list) = &function.args {
                     for arg in &list.args {
                         let (FunctionArg::Named { arg, .. } | FunctionArg::ExprNamed { arg, .. } | FunctionArg::Unnamed(arg)) =
                             arg;
                         match arg {
-                            FunctionArgExpr::QualifiedWildcard(name) => self.check_row_wildcard(name, clause)?,
+                            FunctionArgExpr::QualifiedWildcard(name) => {
+                                self.check_name_parts(name)?;
+                                self.check_row_wildcard(name, clause)?
+                            }
                             // COUNT(*) counts rows without reading them; any other function given
                             // `*` receives whole rows.
                             FunctionArgExpr::Wildcard | FunctionArgExpr::WildcardWithOptions(_) if !is_count => {
@@ -657,7 +664,10 @@ impl<'a> Analyzer<'a> {
                 }
                 Ok(())
             }
-            Expr::QualifiedWildcard(name, _) => self.check_row_wildcard(name, clause),
+            Expr::QualifiedWildcard(name, _) => {
+                self.check_name_parts(name)?;
+                self.check_row_wildcard(name, clause)
+            }
             Expr::Wildcard(_) => self.check_bare_row_wildcard(clause),
             _ => Ok(()),
         }
@@ -1243,6 +1253,9 @@ mod tests {
                 "SELECT count(*) AS \"n\u{202e}\" FROM users",
                 "SELECT count(*) FROM users \"\u{0443}\"",
                 "WITH \"c\u{0442}e\" AS (SELECT 1) SELECT 1",
+                "SELECT count(*) FROM users a JOIN users b USING (\"acc\u{200b}ount_id\")",
+                "SELECT \"\u{0443}\".* FROM users u",
+                "SELECT c\u{043e}unt(*) FROM users",
             ],
         );
         // Non-ASCII text is fine in string literals.

@@ -238,6 +238,31 @@ mod tests {
     }
 
     #[test]
+    fn ordinary_analytics_syntax_survives_the_round_trip() {
+        let policy = demo_policy();
+        for sql in [
+            "SELECT EXTRACT(YEAR FROM signup_at), CAST(user_id AS VARCHAR), user_id::BIGINT FROM users",
+            "SELECT * FROM events WHERE event_time >= DATE '2025-01-01' - INTERVAL '30 days' AND event_time < NOW()",
+            "SELECT name FROM accounts WHERE name ILIKE '%o''brien%' OR name = 'Z\u{fc}rich AG' OR name IS DISTINCT FROM NULL",
+            "SELECT region, industry, sum(1) FROM accounts GROUP BY ROLLUP (region, industry)",
+            "SELECT region, count(*) FROM accounts GROUP BY GROUPING SETS ((region), ())",
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY amount_usd) FROM invoices",
+            "SELECT account_id, amount_usd FROM invoices QUALIFY row_number() OVER (PARTITION BY account_id ORDER BY issued_at DESC) = 1",
+            "SELECT DISTINCT ON (account_id) account_id, issued_at FROM invoices ORDER BY account_id, issued_at DESC NULLS LAST",
+            "SELECT avg(amount_usd) OVER (ORDER BY issued_at RANGE BETWEEN INTERVAL '7 days' PRECEDING AND CURRENT ROW) FROM invoices",
+            "SELECT CASE WHEN amount_usd BETWEEN 0 AND 100 THEN 'small' WHEN amount_usd > 1000 THEN 'large' END FROM invoices",
+            "SELECT make_array(1, 2)[1], [1, 2, 3], array_length([1]) FROM accounts",
+            "SELECT * FROM accounts WHERE region IN ('NA', 'EMEA') AND country NOT IN (SELECT country FROM users)",
+            "WITH a AS (SELECT 1 AS x), b AS (WITH c AS (SELECT x FROM a) SELECT x FROM c) SELECT x FROM b",
+            "SELECT regexp_like(name, '^A.*'), coalesce(industry, 'unknown'), nullif(region, '') FROM accounts",
+            "SELECT count(*) FILTER (WHERE status = 'paid') * 1.0 / count(*) FROM invoices",
+        ] {
+            let query = policy.check(sql).unwrap_or_else(|error| panic!("{sql}: {error}"));
+            assert!(query.limit_added, "{sql}");
+        }
+    }
+
+    #[test]
     fn a_default_limit_above_the_maximum_is_lowered_to_it() {
         let config = PolicyConfig { default_limit: 50, max_limit: 20, ..PolicyConfig::default() };
         let policy = SqlPolicy::new(test_support::demo_catalog(), config);

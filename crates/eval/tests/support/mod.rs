@@ -102,7 +102,8 @@ impl EvalTarget for ScriptedTarget {
 
     async fn run_sql(&self, _snapshot: Option<&str>, sql: &str) -> Prediction {
         self.busy().await;
-        let outcome = self.tables.get(sql).cloned().unwrap_or_else(|| Outcome::ExecutionError(format!("unknown SQL: {sql}")));
+        let outcome =
+            self.tables.get(sql).cloned().unwrap_or_else(|| Outcome::ExecutionError(format!("unknown SQL: {sql}")));
         Prediction::new(outcome).with_sql(sql).with_route("sql")
     }
 }

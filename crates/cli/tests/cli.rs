@@ -1,0 +1,152 @@
+//! The `quarry` binary end to end: `sql` and `ask` in text and JSON, exit codes, errors on
+//! stderr, and snapshot import, list and show.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::{Value, json};
+
+/// A data directory holding the demo snapshot, installed once for every test here.
+fn home() -> PathBuf {
+    static HOME: OnceLock<PathBuf> = OnceLock::new();
+    HOME.get_or_init(|| {
+        let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-home");
+        let store = quarry_snapshot::SnapshotStore::new(home.join("snapshots"));
+        quarry_demo::ensure_installed(&store, &quarry_demo::DemoConfig::default()).expect("demo snapshot");
+        home
+    })
+    .clone()
+}
+
+fn quarry() -> Command {
+    let mut command = Command::cargo_bin("quarry").expect("binary builds");
+    command.env("QUARRY_HOME", home()).env_remove("RUST_LOG");
+    command
+}
+
+fn json_stdout(command: &mut Command) -> Value {
+    let output = command.output().expect("runs");
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("stdout is exactly one JSON object")
+}
+
+#[test]
+fn sql_json_has_typed_columns_exact_decimals_and_iso_timestamps() {
+    let value = json_stdout(quarry().args([
+        "sql",
+        "SELECT invoice_id, amount_usd, issued_at FROM invoices WHERE invoice_id = 1",
+        "--json",
+    ]));
+    assert_eq!(
+        value["columns"],
+        json!([{"name": "invoice_id", "type": "BIGINT"}, {"name": "amount_usd", "type": "DECIMAL(12,2)"}, {"name": "issued_at", "type": "TIMESTAMP"}])
+    );
+    let row = &value["rows"][0];
+    assert_eq!(row[0], json!(1));
+    assert!(row[1].as_str().is_some_and(|s| s.split_once('.').is_some_and(|(_, cents)| cents.len() == 2)), "{row}");
+    assert!(row[2].as_str().is_some_and(|s| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").is_ok()), "{row}");
+    assert_eq!(value["sql"], json!("SELECT invoice_id, amount_usd, issued_at FROM invoices WHERE invoice_id = 1 LIMIT 1000"));
+}
+
+#[test]
+fn sql_prints_a_table() {
+    quarry()
+        .args(["sql", "SELECT plan, COUNT(*) AS n FROM subscriptions GROUP BY plan ORDER BY plan"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("enterprise").and(predicate::str::contains("┆ n")).and(predicate::str::contains("4 rows")));
+}
+
+#[test]
+fn refused_sql_fails_with_the_reason_on_stderr_and_nothing_on_stdout() {
+    quarry()
+        .args(["sql", "DROP TABLE users", "--json"])
+        .assert()
+        .failure()
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("error: the query was refused"));
+    quarry()
+        .args(["sql", "SELECT email FROM users"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("users.email").and(predicate::str::contains("personal data")));
+}
+
+#[test]
+fn ask_answers_signups_by_channel_last_month_correctly() {
+    let answer = json_stdout(quarry().args(["ask", "signups by channel last month", "--json"]));
+    assert_eq!(answer["status"], json!("answered"));
+    for field in ["question", "sql", "columns", "rows", "snapshot_id", "timings_ms", "explanation", "confidence"] {
+        assert!(answer.get(field).is_some(), "missing {field}: {answer}");
+    }
+    for stage in ["plan", "validate", "execute", "total"] {
+        assert!(answer["timings_ms"][stage].as_f64().is_some(), "missing timing {stage}");
+    }
+    // The same numbers straight from the contract's definition of signups and "last month".
+    let expected = json_stdout(quarry().args([
+        "sql",
+        "SELECT signup_channel, COUNT(*) AS signups FROM users \
+         WHERE signup_at >= TIMESTAMP '2025-11-01 00:00:00' AND signup_at < TIMESTAMP '2025-12-01 00:00:00' \
+         GROUP BY signup_channel ORDER BY signups DESC",
+        "--json",
+    ]));
+    assert_eq!(answer["rows"], expected["rows"]);
+    assert_eq!(answer["rows"].as_array().map(Vec::len), Some(5));
+}
+
+#[test]
+fn ask_prints_answer_sql_and_explanation() {
+    quarry().args(["ask", "revenue in 2024"]).assert().success().stdout(
+        predicate::str::contains("Revenue in 2024: $")
+            .and(predicate::str::contains("SQL:"))
+            .and(predicate::str::contains("status = 'paid'"))
+            .and(predicate::str::contains("in 2024 = [2024-01-01, 2025-01-01)")),
+    );
+}
+
+#[test]
+fn unmappable_and_ambiguous_questions_say_so() {
+    quarry()
+        .args(["ask", "what is the weather in Paris"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("could not turn this question into a query").and(predicate::str::contains("weather")));
+    let answer = quarry().args(["ask", "how many users do we have", "--json"]).assert().code(3).get_output().stdout.clone();
+    let answer: Value = serde_json::from_slice(&answer).expect("json");
+    assert_eq!(answer["status"], json!("needs_clarification"));
+    assert_eq!(answer["clarification"]["options"], json!(["signups", "active users"]));
+    assert_eq!(answer["sql"], Value::Null, "no query is made up");
+}
+
+#[test]
+fn oversized_and_empty_questions_are_refused() {
+    let long = "revenue ".repeat(300);
+    quarry().args(["ask", &long]).assert().code(1).stderr(predicate::str::contains("the limit is 1000"));
+    quarry().args(["ask", "   "]).assert().code(1).stderr(predicate::str::contains("the question is empty"));
+}
+
+#[test]
+fn snapshot_create_list_and_show_a_sqlite_database() {
+    let own_home = tempfile::tempdir().expect("tempdir");
+    let database = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/benchmarks/spider-dev/database/concert_singer/concert_singer.sqlite");
+    let run = |args: &[&str]| {
+        let mut command = Command::cargo_bin("quarry").expect("binary");
+        command.env("QUARRY_HOME", own_home.path()).args(args);
+        command.assert().success().get_output().stdout.clone()
+    };
+    let created = String::from_utf8(run(&["snapshot", "create", "--from", database.to_str().expect("utf-8")])).expect("utf-8");
+    assert!(created.contains("singer_in_concert"), "{created}");
+    let id = created.lines().last().and_then(|l| l.split_whitespace().nth(1)).expect("id").to_string();
+    assert!(id.starts_with("snap-"), "{created}");
+    let listed = String::from_utf8(run(&["snapshot", "list"])).expect("utf-8");
+    assert!(listed.contains(&id), "{listed}");
+    let shown: Value = serde_json::from_slice(&run(&["snapshot", "show", &id[..9], "--json"])).expect("json");
+    assert_eq!(shown["id"], json!(id));
+    assert_eq!(shown["tables"].as_array().map(Vec::len), Some(4));
+    // The starter semantic layer makes the imported data answerable at once.
+    let answer: Value = serde_json::from_slice(&run(&["ask", "how many singers", "--snapshot", &id, "--json"])).expect("json");
+    assert_eq!(answer["rows"], json!([[6]]), "{answer}");
+}
