@@ -127,10 +127,12 @@ pub fn parse_cases(text: &str) -> (Vec<Case>, Vec<LineError>) {
             continue;
         }
         if let (Some(conversation), Some(turn)) = (&case.conversation, case.turn) {
-            let entry = conversations
-                .entry(conversation.clone())
-                .or_insert_with(|| (line, case.snapshot.clone(), HashMap::new()));
-            if entry.1 != case.snapshot {
+            let entry = conversations.entry(conversation.clone()).or_insert_with(|| ConversationSeen {
+                first_line: line,
+                snapshot: case.snapshot.clone(),
+                turns: HashMap::new(),
+            });
+            if entry.snapshot != case.snapshot {
                 errors.push(LineError {
                     line,
                     message: format!(

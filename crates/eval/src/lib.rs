@@ -7,7 +7,7 @@
 //! - [`target`](EvalTarget): the boundary to the pipeline. The CLI implements [`EvalTarget`]
 //!   for quarry's pipeline; tests use scripted doubles.
 //! - [`table`](ResultTable): results as plain [`Cell`]s, from Arrow batches or JSON.
-//! - [`score`](score_rows): `ex` and `ex_strict` execution match with a relative tolerance,
+//! - [`score`]: `ex` and `ex_strict` execution match with a relative tolerance,
 //!   and the [`FailureCategory`] of every miss.
 //! - [`runner`](run_eval): runs cases concurrently (conversations in order, in one session)
 //!   with a progress bar.
@@ -40,7 +40,7 @@ mod case;
 mod error;
 mod report;
 mod runner;
-mod score;
+pub mod score;
 mod spider;
 mod sql;
 mod table;

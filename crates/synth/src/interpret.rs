@@ -535,10 +535,17 @@ impl Interpreter {
         }
     }
 
-    /// The time column of a table for ad-hoc aggregates: the time column of the table's
-    /// unfiltered count metric, else none.
+    /// The time column of a table for ad-hoc aggregates: the one its metrics use,
+    /// preferring an unfiltered metric's.
     pub(crate) fn default_time_column(&self, table: &str) -> Option<String> {
-        self.layer.metrics.iter().find(|m| m.table == table && m.filter.is_none() && m.time_column.is_some()).and_then(|m| m.time_column.clone())
+        let with_time = |unfiltered: bool| {
+            self.layer
+                .metrics
+                .iter()
+                .find(|m| m.table == table && m.time_column.is_some() && (!unfiltered || m.filter.is_none()))
+                .and_then(|m| m.time_column.clone())
+        };
+        with_time(true).or_else(|| with_time(false))
     }
 
     pub(crate) fn describe_measure(&self, measure: &Measure) -> String {
