@@ -37,7 +37,12 @@ impl Pipeline {
     /// Everything from settings: the snapshot (generating the demo on first use), its
     /// semantic layer (validated against it), the policy and the executor.
     pub async fn open(settings: &Settings) -> Result<Self> {
-        let snapshot = resolve_snapshot(settings)?;
+        Self::open_snapshot(settings, resolve_snapshot(settings)?).await
+    }
+
+    /// A pipeline over a given snapshot, with its semantic layer (see [`resolve_layer`])
+    /// validated against it and the policy and executor from settings.
+    pub async fn open_snapshot(settings: &Settings, snapshot: Snapshot) -> Result<Self> {
         let (layer, source) = resolve_layer(settings, &snapshot)?;
         layer.validate_against(&snapshot, &source).await?;
         Self::new(snapshot, layer, settings.policy.clone(), settings.executor.clone()).await

@@ -4,6 +4,7 @@
 //! prints. Exit codes: 0 answered, 1 error, 2 the question could not be mapped, 3 quarry
 //! asks a clarifying question.
 
+mod eval_target;
 mod output;
 
 use std::path::PathBuf;
@@ -60,6 +61,76 @@ enum Command {
     /// Work with semantic layers.
     #[command(subcommand)]
     Semantic(SemanticCommand),
+    /// Measure accuracy on a labeled question set (JSONL), or import a public benchmark.
+    Eval(EvalArgs),
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct EvalArgs {
+    #[command(subcommand)]
+    command: Option<EvalCommand>,
+    /// The question set: one JSON case per line.
+    #[arg(required = true)]
+    file: Option<PathBuf>,
+    /// Where predictions come from: the built-in planner, or the gold SQL replayed through
+    /// the policy and executor (measures the harness and the engine's dialect coverage).
+    #[arg(long, value_enum, default_value_t = EvalModel::Builtin)]
+    model: EvalModel,
+    /// Cases (or conversations) run at the same time.
+    #[arg(long, default_value_t = 4)]
+    jobs: usize,
+    /// Relative tolerance when comparing numbers.
+    #[arg(long, default_value_t = 1e-6)]
+    tolerance: f64,
+    /// Write every case with its SQL, result digest and verdict as JSON.
+    #[arg(long, value_name = "PATH.json")]
+    report: Option<PathBuf>,
+    /// Write a Markdown report.
+    #[arg(long, value_name = "PATH.md")]
+    markdown: Option<PathBuf>,
+    /// Write a JUnit XML report.
+    #[arg(long, value_name = "PATH.xml")]
+    junit: Option<PathBuf>,
+    /// Compare with an earlier JSON report: list regressions and fixes.
+    #[arg(long, value_name = "OLD.json")]
+    compare: Option<PathBuf>,
+    /// Exit non-zero when execution accuracy (ex) is below this.
+    #[arg(long, value_name = "X")]
+    min_ex: Option<f64>,
+    /// Another snapshot directory to find the cases' snapshots in (e.g. a Spider import's).
+    #[arg(long, value_name = "DIR")]
+    snapshots: Vec<PathBuf>,
+    /// Do not draw a progress bar.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum EvalModel {
+    /// The built-in semantic planner.
+    Builtin,
+    /// Replay each case's gold SQL.
+    Gold,
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Import a public benchmark as snapshots, starter semantic layers and a question set.
+    #[command(subcommand)]
+    Import(ImportSource),
+}
+
+#[derive(Subcommand)]
+enum ImportSource {
+    /// A Spider-format directory: dev.json, tables.json and database/<db>/<db>.sqlite.
+    Spider {
+        /// The Spider directory.
+        dir: PathBuf,
+        /// Output directory (snapshots and the JSONL question set).
+        #[arg(long, default_value = "eval/out/spider-dev")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -193,6 +264,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Snapshot(command) => snapshot_command(&settings, command).await,
+        Command::Eval(args) => eval_command(settings, args).await,
         Command::Semantic(SemanticCommand::Schema) => {
             print!("{}", quarry_semantic::SemanticLayer::json_schema());
             Ok(ExitCode::SUCCESS)
@@ -265,4 +337,72 @@ async fn snapshot_command(settings: &Settings, command: SnapshotCommand) -> anyh
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn eval_command(settings: Settings, args: EvalArgs) -> anyhow::Result<ExitCode> {
+    if let Some(EvalCommand::Import(ImportSource::Spider { dir, out })) = args.command {
+        let started = std::time::Instant::now();
+        let import = quarry_eval::import_spider(&dir, &out, &quarry_eval::SpiderImportOptions::default())?;
+        println!(
+            "imported {} databases and {} questions ({} excluded, see {}) in {:.1} s",
+            import.databases.len(),
+            import.cases,
+            import.excluded.len(),
+            import.excluded_path.display(),
+            started.elapsed().as_secs_f64()
+        );
+        println!("by hardness: {:?}", import.by_hardness);
+        println!(
+            "run it: quarry eval {} --snapshots {}",
+            import.cases_path.display(),
+            import.snapshots_dir.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let file = args.file.context("give a question set (JSONL) to evaluate")?;
+    let (cases, line_errors) = quarry_eval::load_cases(&file)?;
+    for error in &line_errors {
+        eprintln!("warning: {}:{error}", file.display());
+    }
+    let options = quarry_eval::EvalOptions {
+        jobs: args.jobs.max(1),
+        tolerance: quarry_eval::Tolerance::new(args.tolerance)?,
+        mode: match args.model {
+            EvalModel::Builtin => quarry_eval::Mode::Model,
+            EvalModel::Gold => quarry_eval::Mode::Gold,
+        },
+        progress: !args.no_progress,
+        label: Some(match args.model {
+            EvalModel::Builtin => "builtin".to_string(),
+            EvalModel::Gold => "gold".to_string(),
+        }),
+    };
+    let target = eval_target::PipelineTarget::new(settings, args.snapshots);
+    let mut report = quarry_eval::run_eval(&target, &cases, &options).await;
+    report.input_errors = line_errors;
+    println!("{}", report.summary_table());
+    if let Some(path) = &args.report {
+        std::fs::write(path, report.to_json()).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, report.to_markdown()).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, report.to_junit()?).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.compare {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let old = quarry_eval::EvalReport::from_json(&text, &path.display().to_string())?;
+        println!("{}", report.compare(&old).to_markdown());
+    }
+    if let Some(min_ex) = args.min_ex {
+        let failures = report.summary().gate_failures(min_ex);
+        if !failures.is_empty() {
+            for failure in failures {
+                eprintln!("gate failed: {failure}");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -308,9 +308,20 @@ struct Canonical<'a> {
 }
 
 impl<'a> Canonical<'a> {
+    /// Rows shorter than the widest one (a malformed table built by hand) are padded with
+    /// NULLs rather than making comparison panic.
     fn of(table: &'a ResultTable) -> Self {
-        let width = table.rows.first().map_or(table.columns.len(), Vec::len);
-        Self { rows: table.rows.iter().map(|r| r.iter().map(Canon::of).collect()).collect(), width }
+        let width = table.rows.iter().map(Vec::len).max().unwrap_or(table.columns.len());
+        let rows = table
+            .rows
+            .iter()
+            .map(|r| {
+                let mut row: Vec<Canon<'a>> = r.iter().map(Canon::of).collect();
+                row.resize(width, Canon::Null);
+                row
+            })
+            .collect();
+        Self { rows, width }
     }
 }
 

@@ -216,3 +216,10 @@ async fn an_empty_set_gives_an_empty_report() {
     assert!(!summary.passes_gate(0.5));
     assert!(summary.passes_gate(0.0));
 }
+
+#[test]
+fn the_run_future_can_be_spawned() {
+    fn assert_send<F: std::future::Future + Send>(_: F) {}
+    let target = ScriptedTarget::default();
+    assert_send(run_eval(&target, &[], &EvalOptions::default()));
+}

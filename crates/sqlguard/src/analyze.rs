@@ -16,11 +16,11 @@ use datafusion::sql::sqlparser::ast::{
     TableWithJoins, Visit, Visitor,
 };
 
+use crate::PolicyConfig;
 use crate::catalog::Catalog;
 use crate::error::{PolicyError, Result};
 use crate::ident::{check_identifier, is_file_extension, looks_like_path, normalize};
 use crate::parse::statement_name;
-use crate::PolicyConfig;
 
 /// What a query reads, as far as names resolve.
 #[derive(Debug, Default)]
@@ -300,9 +300,8 @@ impl<'a> Analyzer<'a> {
         let mut relations = self.bind_factor(&table_with_joins.relation)?;
         for join in &table_with_joins.joins {
             let right = self.bind_factor(&join.relation)?;
-            match join_constraint(&join.join_operator)? {
-                Some(JoinConstraint::Natural) => self.check_natural_join(&relations, &right)?,
-                Some(_) | None => {}
+            if let Some(JoinConstraint::Natural) = join_constraint(&join.join_operator)? {
+                self.check_natural_join(&relations, &right)?;
             }
             relations.extend(right);
         }
@@ -359,7 +358,9 @@ impl<'a> Analyzer<'a> {
             TableFactor::Function { name, alias, .. } => {
                 self.bind_table_function(&name.to_string(), &factor.to_string(), alias.as_ref())
             }
-            TableFactor::UNNEST { alias, .. } => self.bind_table_function("unnest", &factor.to_string(), alias.as_ref()),
+            TableFactor::UNNEST { alias, .. } => {
+                self.bind_table_function("unnest", &factor.to_string(), alias.as_ref())
+            }
             TableFactor::NestedJoin { table_with_joins, alias } => {
                 let mut relations = self.bind_table_with_joins(table_with_joins)?;
                 if let Some(alias) = alias {
@@ -371,10 +372,10 @@ impl<'a> Analyzer<'a> {
                         .iter()
                         .map(|relation| Relation { binding: binding.clone(), source: relation.source.clone() })
                         .collect();
-                    if !alias.columns.is_empty() {
-                        if let Some(table) = aliased.iter().find_map(|r| self.personal_table(&r.source)) {
-                            return Err(column_alias_refusal(&table));
-                        }
+                    if !alias.columns.is_empty()
+                        && let Some(table) = aliased.iter().find_map(|r| self.personal_table(&r.source))
+                    {
+                        return Err(column_alias_refusal(&table));
                     }
                     aliased.push(Relation { binding, source: Source::Derived });
                     relations.extend(aliased);
@@ -403,9 +404,13 @@ impl<'a> Analyzer<'a> {
         let Some((table_ident, qualifiers)) = parts.split_last() else {
             return Err(PolicyError::Internal { message: "a table name without parts".to_string() });
         };
-        if parts.iter().any(|part| looks_like_path(part)) || (!qualifiers.is_empty() && is_file_extension(&table_ident.value))
+        if parts.iter().any(|part| looks_like_path(part))
+            || (!qualifiers.is_empty() && is_file_extension(&table_ident.value))
         {
-            return Err(PolicyError::FileAccess { source_text: name.to_string(), available: self.catalog.table_list() });
+            return Err(PolicyError::FileAccess {
+                source_text: name.to_string(),
+                available: self.catalog.table_list(),
+            });
         }
         for part in &parts {
             check_identifier(part, self.catalog)?;
@@ -433,7 +438,9 @@ impl<'a> Analyzer<'a> {
         match qualifiers {
             [] => {}
             [schema] if normalize(schema) == "public" => {}
-            _ => return Err(PolicyError::SchemaNotAllowed { name: name.to_string(), table: table_ident.value.clone() }),
+            _ => {
+                return Err(PolicyError::SchemaNotAllowed { name: name.to_string(), table: table_ident.value.clone() });
+            }
         }
 
         let table = normalize(table_ident);
@@ -459,7 +466,10 @@ impl<'a> Analyzer<'a> {
             let lower = name.to_ascii_lowercase();
             let function = lower.rsplit('.').next().unwrap_or(&lower);
             if function.starts_with("read_") || function.ends_with("_scan") {
-                return Err(PolicyError::FileAccess { source_text: call.to_string(), available: self.catalog.table_list() });
+                return Err(PolicyError::FileAccess {
+                    source_text: call.to_string(),
+                    available: self.catalog.table_list(),
+                });
             }
             return Err(PolicyError::TableFunction { name: name.to_string(), available: self.catalog.table_list() });
         }
@@ -508,9 +518,12 @@ impl<'a> Analyzer<'a> {
             for table in side.iter().filter_map(|relation| self.personal_table(&relation.source)) {
                 for column in self.catalog.personal_columns(&table) {
                     let other_may_have_it = other.iter().any(|relation| match &relation.source {
-                        Source::Table(other_table) => {
-                            self.catalog.columns(other_table).unwrap_or_default().iter().any(|c| c.eq_ignore_ascii_case(&column))
-                        }
+                        Source::Table(other_table) => self
+                            .catalog
+                            .columns(other_table)
+                            .unwrap_or_default()
+                            .iter()
+                            .any(|c| c.eq_ignore_ascii_case(&column)),
                         Source::Derived => true,
                     });
                     if other_may_have_it {
@@ -538,7 +551,11 @@ impl<'a> Analyzer<'a> {
                         let parts = column
                             .0
                             .iter()
-                            .map(|part| part.as_ident().cloned().ok_or_else(|| unsupported_error("a computed USING column", "name the column")))
+                            .map(|part| {
+                                part.as_ident()
+                                    .cloned()
+                                    .ok_or_else(|| unsupported_error("a computed USING column", "name the column"))
+                            })
                             .collect::<Result<Vec<Ident>>>()?;
                         for part in &parts {
                             check_identifier(part, self.catalog)?;
@@ -574,11 +591,14 @@ impl<'a> Analyzer<'a> {
             | SelectItem::ExprWithAliases { expr, .. } => self.visit_in_scope(expr, clause::SELECT_LIST),
             SelectItem::Wildcard(options) => {
                 let scope = self.scopes.last().expect("a SELECT scope is pushed");
-                let tables: Vec<String> =
-                    scope.relations.iter().filter_map(|r| match &r.source {
+                let tables: Vec<String> = scope
+                    .relations
+                    .iter()
+                    .filter_map(|r| match &r.source {
                         Source::Table(table) => Some(table.clone()),
                         Source::Derived => None,
-                    }).collect();
+                    })
+                    .collect();
                 for table in tables {
                     self.check_wildcard_table(&table, "SELECT *")?;
                 }
@@ -646,8 +666,9 @@ impl<'a> Analyzer<'a> {
                 let is_count = matches!(function.name.0.as_slice(), [part] if part.as_ident().is_some_and(|i| i.value.eq_ignore_ascii_case("count")));
                 if let FunctionArguments::List(list) = &function.args {
                     for arg in &list.args {
-                        let (FunctionArg::Named { arg, .. } | FunctionArg::ExprNamed { arg, .. } | FunctionArg::Unnamed(arg)) =
-                            arg;
+                        let (FunctionArg::Named { arg, .. }
+                        | FunctionArg::ExprNamed { arg, .. }
+                        | FunctionArg::Unnamed(arg)) = arg;
                         match arg {
                             FunctionArgExpr::QualifiedWildcard(name) => {
                                 self.check_name_parts(name)?;
@@ -658,7 +679,9 @@ impl<'a> Analyzer<'a> {
                             FunctionArgExpr::Wildcard | FunctionArgExpr::WildcardWithOptions(_) if !is_count => {
                                 self.check_bare_row_wildcard(clause)?
                             }
-                            FunctionArgExpr::Wildcard | FunctionArgExpr::WildcardWithOptions(_) | FunctionArgExpr::Expr(_) => {}
+                            FunctionArgExpr::Wildcard
+                            | FunctionArgExpr::WildcardWithOptions(_)
+                            | FunctionArgExpr::Expr(_) => {}
                         }
                     }
                 }
@@ -699,14 +722,14 @@ impl<'a> Analyzer<'a> {
         if self.tables_for_qualifier(&parts[0].value).is_none() {
             self.check_unqualified(&parts[0].value, clause)?;
         }
-        if let [.., qualifier, column] = parts {
-            if let Some(tables) = self.tables_for_qualifier(&qualifier.value) {
-                let column = normalize(column);
-                if let [table] = tables.as_slice() {
-                    if self.catalog.has_column(table, &column) {
-                        self.reads.columns.insert((table.clone(), column));
-                    }
-                }
+        if let [.., qualifier, column] = parts
+            && let Some(tables) = self.tables_for_qualifier(&qualifier.value)
+        {
+            let column = normalize(column);
+            if let [table] = tables.as_slice()
+                && self.catalog.has_column(table, &column)
+            {
+                self.reads.columns.insert((table.clone(), column));
             }
         }
         Ok(())
@@ -716,10 +739,10 @@ impl<'a> Analyzer<'a> {
     /// personal column of that name, whatever DataFusion would resolve it to.
     fn check_unqualified(&self, name: &str, clause: &'static str) -> Result<()> {
         for relation in self.scopes.iter().rev().flat_map(|scope| &scope.relations) {
-            if let Source::Table(table) = &relation.source {
-                if self.catalog.is_personal(table, name) {
-                    return Err(self.personal_column(table, name, clause));
-                }
+            if let Source::Table(table) = &relation.source
+                && self.catalog.is_personal(table, name)
+            {
+                return Err(self.personal_column(table, name, clause));
             }
         }
         Ok(())
@@ -728,8 +751,12 @@ impl<'a> Analyzer<'a> {
     /// `SELECT u FROM users u` or `to_json(u)`: a bare relation name stands for its whole row.
     fn check_whole_row(&self, ident: &Ident, clause: &'static str) -> Result<()> {
         let name = &ident.value;
+        // `SELECT count(*) AS users FROM users ... ORDER BY users` names the output column: only
+        // the clauses evaluated after the select list can see its aliases.
+        let sees_output_aliases =
+            [clause::ORDER_BY, clause::GROUP_BY, clause::HAVING, clause::QUALIFY].contains(&clause);
         let innermost = self.scopes.last();
-        if innermost.is_some_and(|scope| scope.output_aliases.contains(&name.to_lowercase())) {
+        if sees_output_aliases && innermost.is_some_and(|scope| scope.output_aliases.contains(&name.to_lowercase())) {
             return Ok(());
         }
         let relations = || self.scopes.iter().rev().flat_map(|scope| &scope.relations);
@@ -897,10 +924,10 @@ impl Visitor for ExprChecker<'_, '_> {
     type Break = Box<PolicyError>;
 
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<Self::Break> {
-        if self.subquery_depth == 0 {
-            if let Err(error) = self.analyzer.analyze_query(query) {
-                return ControlFlow::Break(Box::new(error));
-            }
+        if self.subquery_depth == 0
+            && let Err(error) = self.analyzer.analyze_query(query)
+        {
+            return ControlFlow::Break(Box::new(error));
         }
         self.subquery_depth += 1;
         ControlFlow::Continue(())
@@ -1022,7 +1049,8 @@ mod tests {
 
     #[test]
     fn reads_are_collected_through_aliases_and_wildcards() {
-        let query = admitted("SELECT a.*, role FROM accounts a JOIN users USING (account_id) WHERE users.country = 'DE'");
+        let query =
+            admitted("SELECT a.*, role FROM accounts a JOIN users USING (account_id) WHERE users.country = 'DE'");
         assert_eq!(query.tables.iter().collect::<Vec<_>>(), ["accounts", "users"]);
         assert!(query.columns.contains(&("accounts".to_string(), "employee_band".to_string())));
         assert!(query.columns.contains(&("users".to_string(), "role".to_string())));
@@ -1042,7 +1070,10 @@ mod tests {
             ("SELECT Full_Name FROM users", "users.full_name"),
             ("SELECT \"users.email\" FROM users", "users.email"),
             ("SELECT count(*) FROM users WHERE email LIKE '%@gmail.com'", "(in WHERE)"),
-            ("SELECT count(*) FROM events e JOIN users u ON u.email = 'x' AND u.user_id = e.user_id", "(in JOIN ... ON)"),
+            (
+                "SELECT count(*) FROM events e JOIN users u ON u.email = 'x' AND u.user_id = e.user_id",
+                "(in JOIN ... ON)",
+            ),
             ("SELECT count(*) FROM users u JOIN users v USING (email)", "(in JOIN ... USING)"),
             ("SELECT count(*) FROM users GROUP BY full_name", "(in GROUP BY)"),
             ("SELECT role FROM users GROUP BY role HAVING max(email) > 'a'", "(in HAVING)"),
@@ -1128,6 +1159,8 @@ mod tests {
                 "SELECT count(u.*) FROM users u",
                 "SELECT md5(CAST(u AS VARCHAR)) FROM users u",
                 "SELECT (u).email FROM users u",
+                "SELECT to_json(u) AS u FROM users u",
+                "SELECT user_id FROM users u ORDER BY to_json(u)",
             ],
         );
         // COUNT(*) counts rows without reading them.
@@ -1155,14 +1188,20 @@ mod tests {
 
     #[test]
     fn only_catalog_tables_and_ctes_in_scope_are_readable() {
-        assert_kind("unknown_table", &["SELECT * FROM customers", "SELECT * FROM \"Users\"", "SELECT * FROM public.\"Events\""]);
+        assert_kind(
+            "unknown_table",
+            &["SELECT * FROM customers", "SELECT * FROM \"Users\"", "SELECT * FROM public.\"Events\""],
+        );
         let message = refused("SELECT * FROM \"Users\"").to_string();
         assert!(message.contains("write users without quotes"), "{message}");
         let message = refused("SELECT * FROM customers").to_string();
         assert!(message.ends_with("use one of the warehouse tables: accounts, events, invoices, users"), "{message}");
         // A CTE is visible to the query and to later CTEs, not to earlier ones or outside.
         admitted("WITH a AS (SELECT 1 AS x), b AS (SELECT x FROM a) SELECT * FROM b");
-        assert_eq!(refused("WITH b AS (SELECT x FROM a), a AS (SELECT 1 AS x) SELECT * FROM b").kind(), "unknown_table");
+        assert_eq!(
+            refused("WITH b AS (SELECT x FROM a), a AS (SELECT 1 AS x) SELECT * FROM b").kind(),
+            "unknown_table"
+        );
         assert_eq!(refused("SELECT * FROM (WITH a AS (SELECT 1) SELECT * FROM a) x, a").kind(), "unknown_table");
         let message = refused("WITH \"Active\" AS (SELECT 1) SELECT * FROM \"ACTIVE\"").to_string();
         assert!(message.contains("write the CTE name exactly as it is defined"), "{message}");
@@ -1178,7 +1217,10 @@ mod tests {
 
     #[test]
     fn schemas_other_than_the_default_are_refused() {
-        assert_kind("schema_not_allowed", &["SELECT * FROM other.accounts", "SELECT * FROM datafusion.public.accounts"]);
+        assert_kind(
+            "schema_not_allowed",
+            &["SELECT * FROM other.accounts", "SELECT * FROM datafusion.public.accounts"],
+        );
         assert_kind(
             "system_catalog",
             &[
@@ -1231,7 +1273,8 @@ mod tests {
                 "SELECT * FROM events e, unnest([e.event_id]) AS t(x)",
             ],
         );
-        let config = PolicyConfig { allowed_table_functions: vec!["GENERATE_SERIES".to_string()], ..PolicyConfig::default() };
+        let config =
+            PolicyConfig { allowed_table_functions: vec!["GENERATE_SERIES".to_string()], ..PolicyConfig::default() };
         let policy = SqlPolicy::new(demo_catalog(), config);
         assert!(policy.check("SELECT * FROM generate_series(1, 3) AS g(n)").is_ok());
         assert_eq!(policy.check("SELECT * FROM range(3)").unwrap_err().kind(), "table_function");

@@ -47,9 +47,7 @@ pub enum PolicyError {
     },
 
     /// More than one statement was submitted (`;`-separated).
-    #[error(
-        "found {count} statements separated by `;`; send exactly one SELECT query and nothing after it"
-    )]
+    #[error("found {count} statements separated by `;`; send exactly one SELECT query and nothing after it")]
     MultipleStatements {
         /// How many statements the input holds.
         count: usize,
@@ -104,9 +102,7 @@ pub enum PolicyError {
     },
 
     /// A table function in FROM (generate_series, range, unnest, ...) that is not allow-listed.
-    #[error(
-        "table function {name}(...) is not allowed in FROM; query the warehouse tables instead: {available}"
-    )]
+    #[error("table function {name}(...) is not allowed in FROM; query the warehouse tables instead: {available}")]
     TableFunction {
         /// The function name as written.
         name: String,
@@ -288,7 +284,9 @@ impl PolicyError {
     pub fn is_personal_data(&self) -> bool {
         matches!(
             self,
-            PolicyError::PersonalData { .. } | PolicyError::PersonalDataWildcard { .. } | PolicyError::PersonalDataRow { .. }
+            PolicyError::PersonalData { .. }
+                | PolicyError::PersonalDataWildcard { .. }
+                | PolicyError::PersonalDataRow { .. }
         )
     }
 }

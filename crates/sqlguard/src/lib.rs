@@ -69,7 +69,12 @@ pub struct PolicyConfig {
 
 impl Default for PolicyConfig {
     fn default() -> Self {
-        Self { default_limit: 1000, max_limit: 10_000, allowed_table_functions: Vec::new(), allow_information_schema: false }
+        Self {
+            default_limit: 1000,
+            max_limit: 10_000,
+            allowed_table_functions: Vec::new(),
+            allow_information_schema: false,
+        }
     }
 }
 

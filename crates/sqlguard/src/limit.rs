@@ -4,8 +4,8 @@ use datafusion::sql::sqlparser::ast::{
     Expr, LimitClause, Offset, OffsetRows, Query, UnaryOperator, Value, ValueWithSpan,
 };
 
-use crate::error::{PolicyError, Result};
 use crate::PolicyConfig;
+use crate::error::{PolicyError, Result};
 
 /// The row limit a query ended up with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -186,7 +186,10 @@ mod tests {
     fn one_query_parses() {
         assert!(matches!(parse_single_query("SELECT 1").unwrap(), Statement::Query(_)));
         assert!(matches!(parse_single_query("  SELECT 1 ; ").unwrap(), Statement::Query(_)));
-        assert!(matches!(parse_single_query("-- note\nWITH a AS (SELECT 1) SELECT * FROM a").unwrap(), Statement::Query(_)));
+        assert!(matches!(
+            parse_single_query("-- note\nWITH a AS (SELECT 1) SELECT * FROM a").unwrap(),
+            Statement::Query(_)
+        ));
     }
 
     #[test]

@@ -86,9 +86,11 @@ fn every_admitted_corpus_query_plans_with_its_limit_at_the_root() {
         .map(|line| serde_json::from_str(line).expect("case"))
         .collect();
     let mut planned = 0;
-    for case in corpus.iter().filter(|case| matches!(case.expect.as_str(), "ok" | "resource_limit" | "cartesian_join")) {
+    for case in corpus.iter().filter(|case| matches!(case.expect.as_str(), "ok" | "resource_limit" | "cartesian_join"))
+    {
         let query = policy.check(&case.sql).unwrap_or_else(|error| panic!("{}: {error}", case.id));
-        let plan = plan(&ctx, &query.sql).unwrap_or_else(|error| panic!("{}: {} does not plan: {error}", case.id, query.sql));
+        let plan =
+            plan(&ctx, &query.sql).unwrap_or_else(|error| panic!("{}: {} does not plan: {error}", case.id, query.sql));
         let LogicalPlan::Limit(limit) = &plan else {
             panic!("{}: the plan root is not a limit:\n{}", case.id, plan.display_indent());
         };

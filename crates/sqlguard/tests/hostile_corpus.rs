@@ -25,9 +25,7 @@ fn load_corpus() -> Vec<Case> {
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(index, line)| {
-            serde_json::from_str(line).unwrap_or_else(|error| panic!("{path}:{}: {error}", index + 1))
-        })
+        .map(|(index, line)| serde_json::from_str(line).unwrap_or_else(|error| panic!("{path}:{}: {error}", index + 1)))
         .collect()
 }
 
@@ -68,8 +66,12 @@ fn every_hostile_case_is_refused_with_its_kind_and_every_other_case_is_admitted(
         match (&outcome, refusal_expected) {
             (Err(error), true) if error.kind() == case.expect => {}
             (Ok(_), false) => {}
-            (Ok(query), true) => failures.push(format!("{}: expected {}, admitted as: {}", case.id, case.expect, query.sql)),
-            (Err(error), _) => failures.push(format!("{}: expected {}, got {}: {error}", case.id, case.expect, error.kind())),
+            (Ok(query), true) => {
+                failures.push(format!("{}: expected {}, admitted as: {}", case.id, case.expect, query.sql))
+            }
+            (Err(error), _) => {
+                failures.push(format!("{}: expected {}, got {}: {error}", case.id, case.expect, error.kind()))
+            }
         }
     }
     assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n"));
@@ -79,12 +81,18 @@ fn every_hostile_case_is_refused_with_its_kind_and_every_other_case_is_admitted(
 fn admitted_cases_carry_a_bounded_limit_and_recheck_unchanged() {
     let policy = common::demo_policy();
     let max_limit = policy.config().max_limit;
-    for case in load_corpus().into_iter().filter(|case| case.expect == "ok" || EXECUTOR_KINDS.contains(&case.expect.as_str())) {
+    for case in
+        load_corpus().into_iter().filter(|case| case.expect == "ok" || EXECUTOR_KINDS.contains(&case.expect.as_str()))
+    {
         let query = policy.check(&case.sql).unwrap_or_else(|error| panic!("{}: {error}", case.id));
         assert!(query.limit <= max_limit, "{}: limit {}", case.id, query.limit);
         assert!(query.sql.ends_with(&format!("LIMIT {}", query.limit)), "{}: {}", case.id, query.sql);
         assert!(!query.tables.is_empty() || !case.sql.contains("FROM"), "{}: no tables recorded", case.id);
-        assert!(query.columns.iter().all(|(table, column)| !policy.catalog().is_personal(table, column)), "{}", case.id);
+        assert!(
+            query.columns.iter().all(|(table, column)| !policy.catalog().is_personal(table, column)),
+            "{}",
+            case.id
+        );
         let again = policy.check(&query.sql).unwrap_or_else(|error| panic!("{}: recheck failed: {error}", case.id));
         assert_eq!(again.sql, query.sql, "{}", case.id);
     }

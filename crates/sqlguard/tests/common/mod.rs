@@ -37,7 +37,10 @@ pub fn demo_catalog() -> Catalog {
             ],
         ),
         ("invoices", &["invoice_id", "account_id", "subscription_id", "issued_at", "amount_usd", "status", "paid_at"]),
-        ("events", &["event_id", "user_id", "account_id", "event_time", "event_name", "feature", "platform", "session_id"]),
+        (
+            "events",
+            &["event_id", "user_id", "account_id", "event_time", "event_name", "feature", "platform", "session_id"],
+        ),
         (
             "support_tickets",
             &[
@@ -53,7 +56,10 @@ pub fn demo_catalog() -> Catalog {
                 "csat_score",
             ],
         ),
-        ("experiment_assignments", &["user_id", "experiment_name", "variant", "assigned_at", "converted", "converted_at"]),
+        (
+            "experiment_assignments",
+            &["user_id", "experiment_name", "variant", "assigned_at", "converted", "converted_at"],
+        ),
     ];
     let mut catalog = Catalog::new();
     for (table, columns) in tables {
