@@ -75,6 +75,7 @@ impl DataFusionExecutor {
             allowed_tables,
             personal: personal.iter().cloned().collect(),
             max_cartesian_rows: config.max_cartesian_rows,
+            table_rows: snapshot.manifest.tables.iter().map(|t| (t.name.clone(), t.rows)).collect(),
         };
         Ok(Self { snapshot_id: snapshot.manifest.id.clone(), ctx, rules: Arc::new(rules), config })
     }

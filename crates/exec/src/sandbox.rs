@@ -1,4 +1,4 @@
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -15,6 +15,8 @@ pub(crate) struct SandboxRules {
     /// `(table, column)` pairs that no scan may read.
     pub personal: BTreeSet<(String, String)>,
     pub max_cartesian_rows: u64,
+    /// Rows of each table, for upper bounds on join sizes.
+    pub table_rows: BTreeMap<String, u64>,
 }
 
 impl SandboxRules {
@@ -40,9 +42,66 @@ impl SandboxRules {
             Ok(TreeNodeRecursion::Continue)
         })
         .map_err(|e| Error::Internal(e.to_string()))?;
-        match violation {
-            Some(reason) => Err(Error::Forbidden { reason }),
+        if let Some(reason) = violation {
+            return Err(Error::Forbidden { reason });
+        }
+        self.check_logical_joins(plan)
+    }
+
+    /// Cross joins (joins without equality keys) on the logical plan, before the physical
+    /// optimizer can answer some of them from statistics: the product of the sides' row
+    /// estimates must stay within the limit, unless one side has at most one row.
+    fn check_logical_joins(&self, plan: &LogicalPlan) -> Result<()> {
+        let mut refused = None;
+        plan.apply_with_subqueries(|node| {
+            if let LogicalPlan::Join(join) = node {
+                if join.on.is_empty() {
+                    let left = self.upper_rows(&join.left);
+                    let right = self.upper_rows(&join.right);
+                    let allowed = match (left, right) {
+                        (Some(l), Some(r)) => l <= 1 || r <= 1 || l.saturating_mul(r) <= self.max_cartesian_rows,
+                        (Some(n), None) | (None, Some(n)) => n <= 1,
+                        (None, None) => false,
+                    };
+                    if !allowed {
+                        refused = Some((left, right));
+                        return Ok(TreeNodeRecursion::Stop);
+                    }
+                }
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })
+        .map_err(|e| Error::Internal(e.to_string()))?;
+        match refused {
+            Some((left, right)) => Err(cartesian(left, right, self.max_cartesian_rows)),
             None => Ok(()),
+        }
+    }
+
+    /// An estimate of the rows a logical plan produces: exact for scans, at most one for
+    /// global aggregates, bounded by limits; an equality join is estimated by its larger side.
+    fn upper_rows(&self, plan: &LogicalPlan) -> Option<u64> {
+        match plan {
+            LogicalPlan::TableScan(scan) => {
+                let rows = self.table_rows.get(scan.table_name.table()).copied()?;
+                Some(scan.fetch.map_or(rows, |f| rows.min(f as u64)))
+            }
+            LogicalPlan::Aggregate(aggregate) if aggregate.group_expr.is_empty() => Some(1),
+            LogicalPlan::EmptyRelation(_) => Some(1),
+            LogicalPlan::Values(values) => Some(values.values.len() as u64),
+            LogicalPlan::Limit(limit) => {
+                let child = self.upper_rows(&limit.input);
+                match limit.get_fetch_type() {
+                    Ok(datafusion::logical_expr::FetchType::Literal(Some(n))) => Some(child.map_or(n as u64, |c| c.min(n as u64))),
+                    _ => child,
+                }
+            }
+            LogicalPlan::Join(join) => {
+                let (l, r) = (self.upper_rows(&join.left)?, self.upper_rows(&join.right)?);
+                Some(if join.on.is_empty() { l.saturating_mul(r) } else { l.max(r) })
+            }
+            LogicalPlan::Union(union) => union.inputs.iter().map(|i| self.upper_rows(i)).sum(),
+            other => other.inputs().iter().map(|i| self.upper_rows(i)).try_fold(0u64, |acc, n| n.map(|n| acc.max(n))),
         }
     }
 
@@ -61,12 +120,7 @@ impl SandboxRules {
                     (None, None) => false,
                 };
                 if !allowed {
-                    let show = |n: Option<u64>| n.map_or_else(|| "an unknown number of".to_string(), |n| n.to_string());
-                    return Err(Error::CartesianJoin {
-                        left_rows: show(left),
-                        right_rows: show(right),
-                        limit: self.max_cartesian_rows,
-                    });
+                    return Err(cartesian(left, right, self.max_cartesian_rows));
                 }
             }
         }
@@ -75,6 +129,11 @@ impl SandboxRules {
         }
         Ok(())
     }
+}
+
+fn cartesian(left: Option<u64>, right: Option<u64>, limit: u64) -> Error {
+    let show = |n: Option<u64>| n.map_or_else(|| "an unknown number of".to_string(), |n| n.to_string());
+    Error::CartesianJoin { left_rows: show(left), right_rows: show(right), limit }
 }
 
 fn estimated_rows(plan: &Arc<dyn ExecutionPlan>) -> Option<u64> {
