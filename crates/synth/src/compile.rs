@@ -142,7 +142,7 @@ impl Interpreter {
                     let segment = self.layer().segment(name).ok_or_else(|| Error::UnknownName { kind: "segment", name: name.clone() })?;
                     select.need(self, &segment.table)?;
                 }
-                Filter::Compare { table, .. } | Filter::Null { table, .. } => select.need(self, table)?,
+                Filter::Compare { table, .. } | Filter::Null { table, .. } | Filter::Sql { table, .. } => select.need(self, table)?,
             }
         }
         if select.fans_out() && query.measures.iter().any(|m| !self.measure_survives_fan_out(m)) {
@@ -217,6 +217,10 @@ impl Interpreter {
                     let segment = self.layer().segment(name).expect("checked above");
                     let columns = self.table_columns(&segment.table);
                     format!("({})", qualify_expression(&segment.condition, &segment.table, &columns, select.qualified()))
+                }
+                Filter::Sql { table, condition } => {
+                    let columns = self.table_columns(table);
+                    format!("({})", qualify_expression(condition, table, &columns, select.qualified()))
                 }
                 Filter::Compare { table, column, op, value } => format!("{} {} {value}", select.col(table, column), op.sql()),
                 Filter::Null { table, column, is_null } => {

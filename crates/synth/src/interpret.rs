@@ -10,7 +10,7 @@ use regex::Regex;
 use crate::graph::JoinGraph;
 use crate::query::{AggregateFunc, CompareOp, Filter, Measure, MeasureFilter, Ranking, SemanticQuery};
 use crate::text::{is_stopword, normalize, tokens};
-use crate::time::{TimeGrain, TimeRange, extract_time, parse_number_word};
+use crate::time::{TimeFindings, TimeGrain, TimeRange, extract_time, parse_number_word};
 use crate::vocab::{Concept, Mention, Vocabulary};
 
 /// The result of reading a question.
@@ -58,6 +58,7 @@ const AGG_WORDS: &[(&str, AggregateFunc)] = &[
     ("largest", AggregateFunc::Max),
     ("biggest", AggregateFunc::Max),
     ("longest", AggregateFunc::Max),
+    ("most", AggregateFunc::Max),
     ("minimum", AggregateFunc::Min),
     ("min", AggregateFunc::Min),
     ("lowest", AggregateFunc::Min),
@@ -68,16 +69,50 @@ const AGG_WORDS: &[(&str, AggregateFunc)] = &[
     ("different", AggregateFunc::CountDistinct),
 ];
 
-const DESC_WORDS: &[&str] = &["most", "highest", "largest", "biggest", "top", "best", "leading", "greatest", "max", "maximum", "more", "strongest", "busiest", "heaviest"];
-const ASC_WORDS: &[&str] = &["least", "lowest", "fewest", "smallest", "bottom", "worst", "min", "minimum", "weakest", "quietest", "lightest"];
+const DESC_WORDS: &[&str] = &["most", "highest", "largest", "biggest", "top", "best", "leading", "greatest", "max", "maximum", "more", "strongest", "busiest", "heaviest", "slowest", "longest", "peak"];
+const ASC_WORDS: &[&str] = &["least", "lowest", "fewest", "smallest", "bottom", "worst", "min", "minimum", "weakest", "quietest", "lightest", "fastest", "quickest", "shortest"];
 const RANK_WORDS: &[&str] = &["rank", "ranked", "ranking", "sorted", "sort", "order", "ordered", "leaderboard"];
 const SHARE_WORDS: &[&str] = &["share", "percentage", "percent", "%", "proportion", "fraction", "pct", "portion", "percentages", "shares"];
 const NEGATION_WORDS: &[&str] = &["not", "excluding", "exclude", "except", "without", "non", "besides", "other", "ignoring", "minus", "no"];
+const GROUP_CUES: &[&str] = &["by", "per", "each", "every", "across", "which", "what", "for", "between"];
+const BREAKDOWN_WORDS: &[&str] = &["between", "vs", "versus", "compare", "compared", "breakdown", "break", "split", "each"];
+
+/// What a question without a metric counts.
+enum Subject {
+    Measure(Measure, Option<usize>),
+    Clarify(Reading),
+    None,
+}
+
+static SHIFT_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:the |a )?(?P<g>day|week|month|quarter|year) (?:before|prior|earlier)|(?:the )?(?:previous|prior|preceding) (?P<g2>period)").expect("valid regex")
+});
+
+fn has_any(normalized: &str, words: &[&str]) -> bool {
+    normalized.split_whitespace().any(|w| words.contains(&w))
+}
+
+/// The range one `unit` earlier, keeping its length in that unit.
+fn shift_range(range: &TimeRange, unit: &str) -> Option<TimeRange> {
+    let (start, end) = (range.start?, range.end?);
+    let back = |d: NaiveDate| -> Option<NaiveDate> {
+        match unit {
+            "day" => Some(d - Duration::days(1)),
+            "week" => Some(d - Duration::days(7)),
+            "month" => d.checked_sub_months(chrono::Months::new(1)),
+            "quarter" => d.checked_sub_months(chrono::Months::new(3)),
+            "year" => d.checked_sub_months(chrono::Months::new(12)),
+            _ => None,
+        }
+    };
+    Some(TimeRange { start: Some(back(start)?), end: Some(back(end)?), phrase: format!("the {unit} before {}", range.phrase) })
+}
+
 const COUNT_CUES: &[&str] = &["how many", "number of", "count of", "count", "# of", "how much"];
 const FOLLOW_UP_STARTS: &[&str] = &["and", "what about", "how about", "now", "only", "just", "same", "also", "instead", "then", "break", "split", "show it", "make it", "and for", "for", "excluding", "without", "but"];
 
 static TOP_N_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?P<w>top|bottom|first|best|worst|highest|lowest|largest|smallest|biggest|leading) (?P<n>\d+|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty)\b|\b(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty) (?P<w2>most|least|highest|lowest|biggest|largest|smallest|best|worst|top|bottom|fewest)\b")
+    Regex::new(r"\bwhich (?P<n3>\d+|two|three|four|five|six|seven|eight|nine|ten)\b|\b(?P<w>top|bottom|first|best|worst|highest|lowest|largest|smallest|biggest|leading) (?P<n>\d+|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty)\b|\b(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty) (?P<w2>most|least|highest|lowest|biggest|largest|smallest|best|worst|top|bottom|fewest)\b")
         .expect("valid regex")
 });
 
@@ -131,76 +166,69 @@ impl Interpreter {
         let mut text = time.rest.clone();
         let mut assumptions = Vec::new();
 
-        // Ranking with a number ("top 5"), then comparisons ("more than 10"), each replaced
-        // by a placeholder token so that positions of the other words do not move.
+        // "and the month before?" moves the conversation's window back by one period.
+        let mut shift_back = None;
+        if context.is_some() {
+            if let Some(caps) = SHIFT_RE.captures(&text) {
+                shift_back = caps.name("g").map(|g| g.as_str().to_string());
+                let range = caps.get(0).expect("whole match").range();
+                text.replace_range(range.clone(), &" ".repeat(range.len()));
+            }
+        }
+
+        // Ranking with a number ("top 5", "which 2 industries"), then comparisons ("more than
+        // 10"), each replaced by a placeholder token so that positions of other words hold.
         let mut ranking: Option<Ranking> = None;
         if let Some(caps) = TOP_N_RE.captures(&text) {
             let word = caps.name("w").or(caps.name("w2")).map(|m| m.as_str()).unwrap_or("top");
-            let n = caps.name("n").or(caps.name("n2")).and_then(|m| parse_number_word(m.as_str())).unwrap_or(10);
-            let descending = !ASC_WORDS.contains(&word);
+            let n = caps.name("n").or(caps.name("n2")).or(caps.name("n3")).and_then(|m| parse_number_word(m.as_str())).unwrap_or(10);
+            let descending = if caps.name("n3").is_some() { !has_any(&normalized, ASC_WORDS) } else { !ASC_WORDS.contains(&word) };
             ranking = Some(Ranking { descending, limit: Some(u64::from(n)) });
             let whole = caps.get(0).expect("whole match");
-            text.replace_range(whole.range(), " __rank__ ");
+            let replacement = if caps.name("n3").is_some() { " which __rank__ " } else { " __rank__ " };
+            text.replace_range(whole.range(), replacement);
         }
-        let mut comparisons = Vec::new();
-        loop {
-            let Some(caps) = COMPARE_RE.captures(&text) else { break };
-            let whole = caps.get(0).expect("whole match");
-            let op_word = caps.name("op").or(caps.name("op2")).map(|m| m.as_str()).unwrap_or("=");
-            let or_extra = caps.name("orx").map(|m| m.as_str());
-            let number = caps.name("n").or(caps.name("n2")).map(|m| m.as_str()).unwrap_or("0");
-            let multiplier = match caps.name("unit").map(|m| m.as_str()) {
-                Some("k" | "thousand") => 1_000.0,
-                Some("m" | "million") => 1_000_000.0,
-                _ => 1.0,
-            };
-            let value = if multiplier == 1.0 {
-                number.to_string()
-            } else {
-                format!("{}", number.parse::<f64>().unwrap_or(0.0) * multiplier)
-            };
-            let op = match (op_word, or_extra) {
-                ("more than" | "greater than" | "higher than" | "larger than" | "bigger than" | "over" | "above" | "exceeding" | ">", None) => CompareOp::Gt,
-                ("less than" | "fewer than" | "lower than" | "smaller than" | "under" | "below" | "<", None) => CompareOp::Lt,
-                ("at least" | "no less than" | ">=" | "or more" | "or above" | "or higher" | "and up" | "plus" | "+", _) => CompareOp::Ge,
-                ("at most" | "no more than" | "<=" | "or less" | "or fewer" | "or below" | "or lower", _) => CompareOp::Le,
-                (_, Some("or less" | "or fewer" | "or below" | "or lower")) => CompareOp::Le,
-                (_, Some(_)) => CompareOp::Ge,
-                _ => CompareOp::Eq,
-            };
-            let placeholder = format!(" __cmp{}__ ", comparisons.len());
-            let token = text[..whole.start()].split_whitespace().count();
-            comparisons.push(Comparison { token, op, value });
-            text.replace_range(whole.range(), &placeholder);
-        }
+        let comparisons = self.extract_comparisons(&mut text);
 
-        let words = tokens(&text);
+        // "actives" is how people say active users ("daily actives"); the plural would
+        // otherwise stem to the status value "active".
+        let words: Vec<String> =
+            tokens(&text).into_iter().flat_map(|w| if w == "actives" { vec!["active".to_string(), "users".to_string()] } else { vec![w] }).collect();
         let mentions = self.vocab.mentions(&words);
         let covered: BTreeSet<usize> = mentions.iter().flat_map(|m| m.start..m.end).collect();
         let word_at = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
         let has_word = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
         let text_has = |phrase: &str| format!(" {text} ").contains(&format!(" {phrase} "));
+        let preceded_by = |m: &Mention, cues: &[&str], reach: usize| {
+            (1..=reach).any(|back| m.start >= back && cues.contains(&word_at(m.start - back)))
+        };
+        let group_cue = |m: &Mention| preceded_by(m, GROUP_CUES, 2) || (m.start > 0 && word_at(m.start - 1).starts_with("__rank"));
+        let absence_cue = |m: &Mention| {
+            preceded_by(m, &["no", "without", "missing", "lacking"], 2)
+                || (m.start >= 2 && matches!(word_at(m.start - 2), "don't" | "dont" | "not" | "doesn't" | "haven't") && word_at(m.start - 1) == "have")
+                || (m.start >= 3 && matches!(word_at(m.start - 3), "don't" | "dont" | "not" | "doesn't") && word_at(m.start - 2) == "have")
+        };
 
         // Measures: metrics named, else an aggregate of a column, else a count of a table.
         let mut measures: Vec<Measure> = Vec::new();
         let mut used = vec![false; mentions.len()];
+        let mut measure_mention: Vec<(usize, String)> = Vec::new();
         let agg_before = |m: &Mention| -> Option<AggregateFunc> {
             let mut i = m.start;
             while i > 0 {
                 i -= 1;
                 let w = word_at(i);
-                if matches!(w, "the" | "of" | "a" | "an" | "our" | "per") {
+                if matches!(w, "the" | "of" | "a" | "an" | "our" | "per" | "number" | "amount") {
                     continue;
                 }
                 return AGG_WORDS.iter().find(|(word, _)| *word == w).map(|(_, f)| *f);
             }
             None
         };
-        let mut grouping_words = false;
+        let grouping_words = mentions.iter().any(|m| m.concepts.iter().any(|c| matches!(c, Concept::Dimension(_))))
+            || time.grain.is_some()
+            || ranking.is_some();
         for (i, mention) in mentions.iter().enumerate() {
-            if mention.concepts.iter().any(|c| matches!(c, Concept::Dimension(_))) {
-                grouping_words = true;
-            }
             let agg = agg_before(mention);
             let column = mention.concepts.iter().find_map(|c| match c {
                 Concept::Column { table, column } => Some((table.clone(), column.clone())),
@@ -210,6 +238,9 @@ impl Interpreter {
                 Concept::Metric(name) => Some(name.clone()),
                 _ => None,
             });
+            if column.is_some() && absence_cue(mention) {
+                continue;
+            }
             match (agg, column, metric) {
                 (Some(func), Some((table, column)), _)
                     if !(matches!(func, AggregateFunc::Max | AggregateFunc::Min) && grouping_words) =>
@@ -219,77 +250,54 @@ impl Interpreter {
                 }
                 (_, _, Some(name)) => {
                     if !measures.iter().any(|m| matches!(m, Measure::Metric { name: n } if *n == name)) {
-                        measures.push(Measure::Metric { name });
+                        measures.push(Measure::Metric { name: name.clone() });
+                        measure_mention.push((i, name));
                     }
                     used[i] = true;
                 }
                 _ => {}
             }
         }
-        // "average seats of enterprise subscriptions": once a column is aggregated, words
-        // that name both a count metric and a table only say which rows to aggregate.
-        if measures.iter().any(|m| matches!(m, Measure::Aggregate { .. })) {
-            for (i, mention) in mentions.iter().enumerate() {
-                let table_word = mention.concepts.iter().any(|c| matches!(c, Concept::Table(_)));
-                if let Some(name) = mention.concepts.iter().find_map(|c| match c {
-                    Concept::Metric(name) if table_word => Some(name.clone()),
-                    _ => None,
-                }) {
-                    measures.retain(|m| !matches!(m, Measure::Metric { name: n } if *n == name));
-                    used[i] = false;
+        // A word that names both a count metric and its table ("subscriptions", "tickets")
+        // only says which rows the other measure is about. A filtered metric named beside an
+        // aggregate ("average MRR per active subscription") becomes that filter.
+        let mut implied_filters: Vec<Filter> = Vec::new();
+        if measures.len() > 1 {
+            for (i, name) in measure_mention.clone() {
+                let table_word = mentions[i].concepts.iter().any(|c| matches!(c, Concept::Table(_)));
+                let aggregate_beside = measures.iter().any(|m| matches!(m, Measure::Aggregate { .. }));
+                let metric = self.layer.metric(&name);
+                let is_plain_count = metric.is_some_and(|m| m.filter.is_none() && m.expression.replace(' ', "").eq_ignore_ascii_case("count(*)"));
+                if (table_word && is_plain_count) || (aggregate_beside && metric.is_some_and(|m| m.filter.is_some())) {
+                    if aggregate_beside {
+                        if let Some(filter) = metric.and_then(|m| m.filter.clone()) {
+                            implied_filters.push(Filter::Sql { table: metric.map(|m| m.table.clone()).unwrap_or_default(), condition: filter });
+                        }
+                    }
+                    if measures.len() > 1 {
+                        measures.retain(|m| !matches!(m, Measure::Metric { name: n } if *n == name));
+                        used[i] = false;
+                    }
                 }
             }
         }
         let count_cue = COUNT_CUES.iter().any(|cue| text_has(cue));
         if measures.is_empty() {
-            let tables: Vec<(usize, String)> = mentions
-                .iter()
-                .enumerate()
-                .filter_map(|(i, m)| {
-                    m.concepts.iter().find_map(|c| match c {
-                        Concept::Table(t) => Some((i, t.clone())),
-                        _ => None,
-                    })
-                })
-                .collect();
-            let subject = tables.first().cloned();
-            if let Some((i, table)) = subject {
-                let candidates = self.count_metrics(&table);
-                match candidates.len() {
-                    0 => measures.push(Measure::Aggregate { func: AggregateFunc::Count, table: table.clone(), column: None }),
-                    1 => measures.push(Measure::Metric { name: candidates[0].clone() }),
-                    _ => {
-                        if context.is_none() || count_cue {
-                            let options: Vec<String> = candidates
-                                .iter()
-                                .filter_map(|name| self.layer.metric(name))
-                                .map(|m| {
-                                    let time = time.range.as_ref().map(|r| format!(" {}", r.phrase)).unwrap_or_default();
-                                    format!("{}{time}", m.display_name().to_lowercase())
-                                })
-                                .collect();
-                            let word = &mentions[i].text;
-                            return Reading::Clarify {
-                                question: format!(
-                                    "'{word}' could mean several metrics: {}. Which one do you mean?",
-                                    candidates
-                                        .iter()
-                                        .filter_map(|name| self.layer.metric(name))
-                                        .map(|m| format!("{} ({})", m.display_name(), m.description.trim_end_matches('.')))
-                                        .collect::<Vec<_>>()
-                                        .join("; ")
-                                ),
-                                options,
-                            };
-                        }
+            match self.count_subject(&mentions, count_cue, context.is_some(), &time) {
+                Subject::Measure(measure, i) => {
+                    measures.push(measure);
+                    if let Some(i) = i {
+                        used[i] = true;
                     }
                 }
-                used[i] = true;
+                Subject::Clarify(reading) => return reading,
+                Subject::None => {}
             }
         }
 
+        let refers_back = has_word(&["those", "these", "them", "their", "they", "it", "that"]);
         let follow_up = context.is_some()
-            && (measures.is_empty() || FOLLOW_UP_STARTS.iter().any(|s| normalized.starts_with(&format!("{s} "))));
+            && (measures.is_empty() || refers_back || FOLLOW_UP_STARTS.iter().any(|s| normalized.starts_with(&format!("{s} "))));
         let mut query = match (follow_up, context) {
             (true, Some(previous)) if measures.is_empty() => previous.clone(),
             (true, Some(previous)) => SemanticQuery { measures: measures.clone(), ..previous.clone() },
@@ -319,49 +327,70 @@ impl Interpreter {
         };
 
         // Filters and groups from the remaining mentions.
+        let overall = has_word(&["overall", "altogether", "combined"]) || text_has("in total");
         let mut new_groups: Vec<String> = Vec::new();
-        let mut new_filters: Vec<Filter> = Vec::new();
+        let mut new_filters: Vec<Filter> = implied_filters;
         let mut ignored: Vec<String> = Vec::new();
         let mut comparison_targets: Vec<Option<(String, String)>> = vec![None; comparisons.len()];
+        let mentioned_value_dims: BTreeSet<String> = mentions
+            .iter()
+            .flat_map(|m| m.concepts.iter())
+            .filter_map(|c| match c {
+                Concept::Value { dimension, .. } => Some(dimension.clone()),
+                _ => None,
+            })
+            .collect();
         for (i, mention) in mentions.iter().enumerate() {
             if used[i] {
                 continue;
             }
-            let negated = (1..=2).any(|back| mention.start >= back && NEGATION_WORDS.contains(&word_at(mention.start - back)))
+            let negated = preceded_by(mention, NEGATION_WORDS, 2)
                 || (mention.start >= 2 && word_at(mention.start - 2) == "other" && word_at(mention.start - 1) == "than");
-            if let Some(segment) = mention.concepts.iter().find_map(|c| match c {
-                Concept::Segment(s) => Some(s.clone()),
-                _ => None,
-            }) {
-                if self.layer.segment(&segment).is_some_and(|s| self.graph.distance(&base_table, &s.table).is_some()) {
-                    new_filters.push(Filter::Segment { name: segment });
-                    continue;
+            if let Some(filter) = self.closest_filter(&base_table, mention, &new_groups) {
+                match filter {
+                    Filter::Values { dimension, values, .. } => {
+                        add_value_filter(&mut new_filters, dimension, values[0].clone(), negated);
+                    }
+                    other => new_filters.push(other),
                 }
+                continue;
             }
-            let values: Vec<(String, String)> = mention
+            let dimensions: Vec<String> = mention
                 .concepts
                 .iter()
                 .filter_map(|c| match c {
-                    Concept::Value { dimension, value } => Some((dimension.clone(), value.clone())),
+                    Concept::Dimension(d) => Some(d.clone()),
                     _ => None,
                 })
                 .collect();
-            if !values.is_empty() {
-                if let Some((dimension, value)) = self.closest_value(&base_table, &values, &new_groups, &mention.text) {
-                    add_value_filter(&mut new_filters, dimension, value, negated);
+            if let Some(dimension) = dimensions
+                .iter()
+                .filter_map(|d| self.dimension_distance(&base_table, d).map(|cost| (cost, d.clone())))
+                .min()
+                .map(|(_, d)| d)
+            {
+                let is_table_word = mention.concepts.iter().any(|c| matches!(c, Concept::Table(_)));
+                // "customer industry": a table word naming whose attribute follows.
+                let qualifies_next = mentions.get(i + 1).is_some_and(|next| {
+                    next.start == mention.end && next.concepts.iter().any(|c| matches!(c, Concept::Dimension(_) | Concept::Value { .. }))
+                });
+                if is_table_word && qualifies_next {
                     continue;
                 }
-            }
-            if let Some(dimension) = mention.concepts.iter().find_map(|c| match c {
-                Concept::Dimension(d) => Some(d.clone()),
-                _ => None,
-            }) {
-                if self.dimension_distance(&base_table, &dimension).is_some() {
+                // "by region and plan": a list after a grouping cue keeps grouping.
+                let continues_list = mention.start >= 1
+                    && matches!(word_at(mention.start - 1), "and" | "&")
+                    && i > 0
+                    && mentions[i - 1].end + 1 == mention.start
+                    && mentions[i - 1].concepts.iter().any(|c| matches!(c, Concept::Dimension(d) if new_groups.contains(d)));
+                let explicit = group_cue(mention) || continues_list || (normalized.starts_with("which") && mention.start <= 1);
+                let implicit_allowed = !is_table_word && !overall && !mentioned_value_dims.contains(&dimension);
+                if explicit || implicit_allowed {
                     if !new_groups.contains(&dimension) {
                         new_groups.push(dimension);
                     }
-                    continue;
                 }
+                continue;
             }
             if let Some((table, column)) = mention.concepts.iter().find_map(|c| match c {
                 Concept::Column { table, column } => Some((table.clone(), column.clone())),
@@ -372,9 +401,9 @@ impl Interpreter {
                     comparison_targets[k] = Some((table, column));
                     continue;
                 }
-                if matches!(word_at(mention.end), "is" | "are") && matches!(word_at(mention.end + 1), "missing" | "null" | "empty" | "blank" | "unknown")
-                    || (mention.start > 0 && matches!(word_at(mention.start - 1), "no" | "without" | "missing"))
-                {
+                let missing_after = matches!(word_at(mention.end), "is" | "are")
+                    && matches!(word_at(mention.end + 1), "missing" | "null" | "empty" | "blank" | "unknown");
+                if missing_after || absence_cue(mention) {
                     new_filters.push(Filter::Null { table, column, is_null: true });
                     continue;
                 }
@@ -383,6 +412,17 @@ impl Interpreter {
                 continue;
             }
             ignored.push(mention.text.clone());
+        }
+        // Two or more values of one dimension compared ("monthly and annual billing") are a
+        // breakdown by that dimension.
+        if has_any(&normalized, BREAKDOWN_WORDS) {
+            for filter in &new_filters {
+                if let Filter::Values { dimension, values, negated: false } = filter {
+                    if values.len() > 1 && !new_groups.contains(dimension) {
+                        new_groups.push(dimension.clone());
+                    }
+                }
+            }
         }
         let mut new_having = Vec::new();
         for (k, comparison) in comparisons.iter().enumerate() {
@@ -401,12 +441,10 @@ impl Interpreter {
         // on a dimension replace old filters on it.
         if follow_up {
             let adds = has_word(&["also", "too", "additionally"]) || text_has("as well");
-            if !new_groups.is_empty() {
-                if !adds {
-                    query.group_by.clear();
-                    if time.grain.is_none() && !time.trend {
-                        query.grain = None;
-                    }
+            if !new_groups.is_empty() && !adds {
+                query.group_by.clear();
+                if time.grain.is_none() && !time.trend {
+                    query.grain = None;
                 }
             }
             for filter in &new_filters {
@@ -434,6 +472,10 @@ impl Interpreter {
             query.time_range = Some(range);
         } else if time.all_time {
             query.time_range = None;
+        } else if let (Some(unit), Some(range)) = (&shift_back, &query.time_range) {
+            if let Some(shifted) = shift_range(range, unit) {
+                query.time_range = Some(shifted);
+            }
         }
         if let Some(grain) = time.grain {
             query.grain = Some(grain);
@@ -445,10 +487,14 @@ impl Interpreter {
         if time.grain_from_abbreviation && query.time_range.is_none() && !time.trend && !time.all_time {
             let grain = time.grain.unwrap_or(TimeGrain::Month);
             query.time_range = Some(self.current_period(grain));
-            assumptions.push(format!("{} means the current {}", words.iter().find(|w| matches!(w.as_str(), "dau" | "wau" | "mau")).map(|w| w.to_uppercase()).unwrap_or_default(), grain.unit()));
+            assumptions.push(format!(
+                "{} means the current {}",
+                words.iter().find(|w| matches!(w.as_str(), "dau" | "wau" | "mau")).map(|w| w.to_uppercase()).unwrap_or_default(),
+                grain.unit()
+            ));
         }
         if let (Some(grain), Some(range)) = (query.grain, &query.time_range) {
-            if self.single_period(grain, range) {
+            if self.single_period(grain, range) && !time.grain_named_as_group {
                 query.grain = None;
             }
         }
@@ -456,12 +502,21 @@ impl Interpreter {
         // Ranking without a number, and shares.
         let has_groups = !query.group_by.is_empty() || query.grain.is_some();
         if ranking.is_none() {
-            let desc = has_word(DESC_WORDS);
+            let desc = has_word(DESC_WORDS) || text_has("most frequent") || text_has("most common");
             let asc = has_word(ASC_WORDS);
             if (desc || asc) && has_groups {
-                let which = normalized.starts_with("which") || normalized.starts_with("what") && !normalized.starts_with("what are");
+                let which = normalized.starts_with("which") || (normalized.starts_with("what") && !normalized.starts_with("what are"));
                 let plural_top = words.iter().any(|w| w == "top" || w == "bottom");
-                let limit = if plural_top { Some(10) } else if which || is_singular_question(&normalized) { Some(1) } else { None };
+                let all = text_has("show all") || text_has("all of them") || words.iter().any(|w| w == "all");
+                let limit = if all {
+                    None
+                } else if plural_top {
+                    Some(10)
+                } else if which || is_singular_question(&normalized) || time.grain_named_as_group {
+                    Some(1)
+                } else {
+                    None
+                };
                 ranking = Some(Ranking { descending: desc || !asc, limit });
                 if limit == Some(10) {
                     assumptions.push("top without a number shows 10".into());
@@ -473,7 +528,7 @@ impl Interpreter {
         if let Some(ranking) = ranking.filter(|_| has_groups) {
             query.ranking = Some(ranking);
         }
-        if has_word(SHARE_WORDS) {
+        if has_word(SHARE_WORDS) || text_has("mix of") || text_has("the mix") {
             query.share = true;
         }
 
@@ -489,6 +544,7 @@ impl Interpreter {
         if query.time_range.is_none() && metric_has_time && !time.all_time && !follow_up {
             assumptions.push("no time range given: all data in the snapshot".into());
         }
+        self.specialize_metric(&mut query);
         ignored.extend(
             words
                 .iter()
@@ -498,6 +554,201 @@ impl Interpreter {
         );
         ignored.dedup();
         Reading::Query { query, assumptions, ignored, follow_up }
+    }
+
+    /// Comparisons ("more than 10", "at least 5k"), replaced in `text` by placeholders.
+    /// Numbers inside a vocabulary phrase ("more than 1000 employees") are left alone.
+    fn extract_comparisons(&self, text: &mut String) -> Vec<Comparison> {
+        let mut comparisons = Vec::new();
+        let mut from = 0;
+        while let Some(caps) = COMPARE_RE.captures_at(text, from) {
+            let whole = caps.get(0).expect("whole match");
+            let window: Vec<String> = tokens(&text[whole.start()..]).into_iter().take(6).collect();
+            let number_token = tokens(whole.as_str()).iter().position(|t| t.chars().next().is_some_and(|c| c.is_ascii_digit()));
+            if let Some(position) = number_token {
+                if self.vocab.mentions(&window).iter().any(|m| m.start == 0 && m.end > position) {
+                    from = whole.end();
+                    continue;
+                }
+            }
+            let op_word = caps.name("op").or(caps.name("op2")).map(|m| m.as_str()).unwrap_or("=");
+            let or_extra = caps.name("orx").map(|m| m.as_str());
+            let number = caps.name("n").or(caps.name("n2")).map(|m| m.as_str()).unwrap_or("0");
+            let multiplier = match caps.name("unit").map(|m| m.as_str()) {
+                Some("k" | "thousand") => 1_000.0,
+                Some("m" | "million") => 1_000_000.0,
+                _ => 1.0,
+            };
+            let value = if multiplier == 1.0 {
+                number.to_string()
+            } else {
+                format!("{}", number.parse::<f64>().unwrap_or(0.0) * multiplier)
+            };
+            let op = match (op_word, or_extra) {
+                ("more than" | "greater than" | "higher than" | "larger than" | "bigger than" | "over" | "above" | "exceeding" | ">", None) => CompareOp::Gt,
+                ("less than" | "fewer than" | "lower than" | "smaller than" | "under" | "below" | "<", None) => CompareOp::Lt,
+                ("at least" | "no less than" | ">=" | "or more" | "or above" | "or higher" | "and up" | "plus" | "+", _) => CompareOp::Ge,
+                ("at most" | "no more than" | "<=" | "or less" | "or fewer" | "or below" | "or lower", _) => CompareOp::Le,
+                (_, Some("or less" | "or fewer" | "or below" | "or lower")) => CompareOp::Le,
+                (_, Some(_)) => CompareOp::Ge,
+                _ => CompareOp::Eq,
+            };
+            let placeholder = format!(" __cmp{}__ ", comparisons.len());
+            let token = text[..whole.start()].split_whitespace().count();
+            comparisons.push(Comparison { token, op, value });
+            let start = whole.start();
+            text.replace_range(whole.range(), &placeholder);
+            from = start + placeholder.len();
+        }
+        comparisons
+    }
+
+    /// The measure of a question that names no metric: a count of what it filters on or
+    /// names ("how many exports", "how many accounts"), or distinct values of an id column
+    /// ("how many sessions").
+    fn count_subject(&self, mentions: &[Mention], count_cue: bool, in_conversation: bool, time: &TimeFindings) -> Subject {
+        let table_mention = mentions.iter().enumerate().find_map(|(i, m)| {
+            m.concepts.iter().find_map(|c| match c {
+                Concept::Table(t) => Some((i, t.clone())),
+                _ => None,
+            })
+        });
+        if let Some((i, table)) = table_mention {
+            let mut candidates = self.count_metrics(&table);
+            if candidates.len() > 1 {
+                // The other words may settle it: "users who used the API" are counted where
+                // the feature is.
+                let others: Vec<&Mention> = mentions.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, m)| m).collect();
+                let cost = |name: &String| -> usize {
+                    let base = self.layer.metric(name).map(|m| m.table.clone()).unwrap_or_default();
+                    others.iter().map(|m| self.mention_cost(&base, m)).sum()
+                };
+                let best = candidates.iter().map(cost).min().unwrap_or(0);
+                if best > 0 || others.iter().any(|m| m.concepts.iter().any(|c| matches!(c, Concept::Value { .. } | Concept::Segment(_)))) {
+                    candidates.retain(|name| cost(name) == best);
+                }
+            }
+            return match candidates.len() {
+                0 => Subject::Measure(Measure::Aggregate { func: AggregateFunc::Count, table, column: None }, Some(i)),
+                1 => Subject::Measure(Measure::Metric { name: candidates[0].clone() }, Some(i)),
+                _ if in_conversation && !count_cue => Subject::None,
+                _ => {
+                    let options: Vec<String> = candidates
+                        .iter()
+                        .filter_map(|name| self.layer.metric(name))
+                        .map(|m| {
+                            let window = time.range.as_ref().map(|r| format!(" {}", r.phrase)).unwrap_or_default();
+                            format!("{}{window}", m.display_name().to_lowercase())
+                        })
+                        .collect();
+                    Subject::Clarify(Reading::Clarify {
+                        question: format!(
+                            "'{}' could mean several metrics: {}. Which one do you mean?",
+                            mentions[i].text,
+                            candidates
+                                .iter()
+                                .filter_map(|name| self.layer.metric(name))
+                                .map(|m| format!("{} ({})", m.display_name(), m.description.trim_end_matches('.')))
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        ),
+                        options,
+                    })
+                }
+            };
+        }
+        if !count_cue {
+            return Subject::None;
+        }
+        // "how many sessions": distinct values of an identifier column.
+        for (i, mention) in mentions.iter().enumerate() {
+            if let Some((table, column)) = mention.concepts.iter().find_map(|c| match c {
+                Concept::Column { table, column } if column.ends_with("_id") => Some((table.clone(), column.clone())),
+                _ => None,
+            }) {
+                return Subject::Measure(Measure::Aggregate { func: AggregateFunc::CountDistinct, table, column: Some(column) }, Some(i));
+            }
+        }
+        // "how many exports": rows of the table the filter applies to.
+        let filter_table = mentions.iter().find_map(|m| {
+            m.concepts.iter().find_map(|c| match c {
+                Concept::Value { dimension, .. } => self.layer.dimension(dimension).and_then(|d| d.columns().first().map(|(t, _)| t.to_string())),
+                Concept::Segment(name) => self.layer.segment(name).map(|s| s.table.clone()),
+                _ => None,
+            })
+        });
+        match filter_table {
+            Some(table) => match self.count_metrics(&table).into_iter().find(|name| self.layer.metric(name).is_some_and(|m| m.table == table)) {
+                Some(name) => Subject::Measure(Measure::Metric { name }, None),
+                None => Subject::Measure(Measure::Aggregate { func: AggregateFunc::Count, table, column: None }, None),
+            },
+            None => Subject::None,
+        }
+    }
+
+    /// How far a mention's filter or dimension is from `base` (0 when on the table itself).
+    fn mention_cost(&self, base: &str, mention: &Mention) -> usize {
+        mention
+            .concepts
+            .iter()
+            .filter_map(|c| match c {
+                Concept::Value { dimension, .. } | Concept::Dimension(dimension) => self.dimension_distance(base, dimension),
+                Concept::Segment(name) => self.layer.segment(name).and_then(|s| self.graph.distance(base, &s.table)),
+                _ => None,
+            })
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// The filter a mention names, if it names one reachable from `base`: the closest of its
+    /// segments and values; on a tie, a value stored as the phrase itself wins.
+    fn closest_filter(&self, base: &str, mention: &Mention, groups: &[String]) -> Option<Filter> {
+        let mut options: Vec<(usize, bool, bool, Filter)> = Vec::new();
+        for concept in &mention.concepts {
+            match concept {
+                Concept::Segment(name) => {
+                    if let Some(cost) = self.layer.segment(name).and_then(|s| self.graph.distance(base, &s.table)) {
+                        options.push((cost, false, false, Filter::Segment { name: name.clone() }));
+                    }
+                }
+                Concept::Value { dimension, value } => {
+                    if let Some(cost) = self.dimension_distance(base, dimension) {
+                        let inexact = normalize(&value.replace('_', " ")) != mention.text;
+                        options.push((cost, inexact, groups.contains(dimension), Filter::Values { dimension: dimension.clone(), values: vec![value.clone()], negated: false }));
+                    }
+                }
+                _ => {}
+            }
+        }
+        options.into_iter().min_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2))).map(|(_, _, _, f)| f)
+    }
+
+    /// A count metric filtered to a value that another metric is defined by becomes that
+    /// metric ("canceled subscriptions" are cancellations, on their own time column).
+    fn specialize_metric(&self, query: &mut SemanticQuery) {
+        let [Measure::Metric { name }] = query.measures.as_slice() else { return };
+        let Some(metric) = self.layer.metric(name) else { return };
+        if metric.filter.is_some() {
+            return;
+        }
+        for (index, filter) in query.filters.iter().enumerate() {
+            let Filter::Values { dimension, values, negated: false } = filter else { continue };
+            let Some(column) = self.layer.dimension(dimension).and_then(|d| d.columns().into_iter().find(|(t, _)| *t == metric.table).map(|(_, c)| c.to_string())) else {
+                continue;
+            };
+            if values.len() != 1 {
+                continue;
+            }
+            let wanted = format!("{column} = '{}'", values[0]);
+            let replacement = self.layer.metrics.iter().find(|m| {
+                m.table == metric.table && m.expression.replace(' ', "") == metric.expression.replace(' ', "") && m.filter.as_deref() == Some(wanted.as_str())
+            });
+            if let Some(replacement) = replacement {
+                query.measures = vec![Measure::Metric { name: replacement.name.clone() }];
+                query.filters.remove(index);
+                return;
+            }
+        }
     }
 
     /// Metrics that count the rows (or distinct keys) of `table` with no filter.
@@ -561,20 +812,6 @@ impl Interpreter {
     pub(crate) fn dimension_distance(&self, base: &str, dimension: &str) -> Option<usize> {
         let dimension = self.layer.dimension(dimension)?;
         dimension.columns().iter().filter_map(|(table, _)| self.graph.distance(base, table)).min()
-    }
-
-    /// Among the dimensions a value phrase can belong to, the one closest to the measure's
-    /// table; on a tie, the one whose stored value is the phrase itself, then one that is
-    /// not also a grouping.
-    fn closest_value(&self, base: &str, values: &[(String, String)], groups: &[String], text: &str) -> Option<(String, String)> {
-        values
-            .iter()
-            .filter_map(|(d, v)| {
-                let exact = normalize(&v.replace('_', " ")) != text;
-                self.dimension_distance(base, d).map(|cost| (cost, exact, groups.contains(d), d.clone(), v.clone()))
-            })
-            .min()
-            .map(|(_, _, _, d, v)| (d, v))
     }
 
     fn current_period(&self, grain: TimeGrain) -> TimeRange {

@@ -117,6 +117,13 @@ pub enum Filter {
         /// The number, as written.
         value: String,
     },
+    /// A SQL condition on a table, e.g. a metric's own filter applied to an aggregate.
+    Sql {
+        /// The table.
+        table: String,
+        /// The condition.
+        condition: String,
+    },
     /// `table.column IS [NOT] NULL`.
     Null {
         /// The table.

@@ -87,6 +87,8 @@ pub struct TimeFindings {
     pub all_time: bool,
     /// The grain came from DAU, WAU or MAU, which name a metric at a grain.
     pub grain_from_abbreviation: bool,
+    /// The grain is what the question asks to pick ("which day", "best month").
+    pub grain_named_as_group: bool,
     /// The text with time phrases blanked out.
     pub rest: String,
 }
@@ -263,6 +265,13 @@ static GRAIN_RE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid grain regex")
 });
 
+/// "which day", "best month": the period itself is the answer; only the unit is removed,
+/// the superlative stays for ranking.
+static PICK_GRAIN_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:which|what|best|worst|busiest|quietest|peak|strongest|weakest|slowest|biggest|top|highest|lowest) (?P<g>day|week|month|quarter|year)\b")
+        .expect("valid regex")
+});
+
 static TREND_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:trends?|trending|over time|through time|time series|timeline|trajectory|evolution|evolved|history|historically|changed|change over|progression|development)\b")
         .expect("valid trend regex")
@@ -323,6 +332,17 @@ pub fn extract_time(normalized: &str, as_of: NaiveDate) -> TimeFindings {
             findings.grain_from_abbreviation = true;
         } else {
             blank(&mut rest, from, to);
+        }
+    }
+    if findings.grain.is_none() {
+        if let Some(caps) = PICK_GRAIN_RE.captures(&rest) {
+            let unit = caps.name("g").expect("unit group");
+            if let Some(grain) = TimeGrain::from_word(unit.as_str()) {
+                findings.grain = Some(grain);
+                findings.grain_named_as_group = true;
+                let (from, to) = (unit.start(), unit.end());
+                blank(&mut rest, from, to);
+            }
         }
     }
     if let Some(m) = TREND_RE.find(&rest) {
