@@ -9,7 +9,7 @@ pub enum Error {
     BadQuestion(String),
     /// The SQL was refused by the policy.
     #[error("the query was refused: {0}")]
-    Policy(#[from] quarry_sqlguard::PolicyError),
+    Policy(Box<quarry_sqlguard::PolicyError>),
     /// The query failed in the executor (limits, planning, execution).
     #[error(transparent)]
     Execution(#[from] quarry_exec::Error),
@@ -25,6 +25,12 @@ pub enum Error {
     /// The demo warehouse could not be generated.
     #[error("could not generate the demo warehouse: {0}")]
     Demo(String),
+}
+
+impl From<quarry_sqlguard::PolicyError> for Error {
+    fn from(error: quarry_sqlguard::PolicyError) -> Self {
+        Error::Policy(Box::new(error))
+    }
 }
 
 impl Error {

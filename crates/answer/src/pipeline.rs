@@ -29,7 +29,10 @@ pub struct Pipeline {
 
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pipeline").field("snapshot", &self.snapshot.manifest.id).field("layer", &self.layer.name).finish()
+        f.debug_struct("Pipeline")
+            .field("snapshot", &self.snapshot.manifest.id)
+            .field("layer", &self.layer.name)
+            .finish()
     }
 }
 
@@ -49,14 +52,24 @@ impl Pipeline {
     }
 
     /// A pipeline from its parts; the layer should already be validated against the snapshot.
-    pub async fn new(snapshot: Snapshot, layer: SemanticLayer, policy: PolicyConfig, executor: ExecutorConfig) -> Result<Self> {
+    pub async fn new(
+        snapshot: Snapshot,
+        layer: SemanticLayer,
+        policy: PolicyConfig,
+        executor: ExecutorConfig,
+    ) -> Result<Self> {
         let personal = layer.personal_columns();
         let executor = DataFusionExecutor::open(&snapshot, &personal, executor).await?;
         Ok(Self::with_executor(snapshot, layer, policy, Arc::new(executor)))
     }
 
     /// A pipeline over any executor (e.g. a distributed one, or a test double).
-    pub fn with_executor(snapshot: Snapshot, layer: SemanticLayer, policy: PolicyConfig, executor: Arc<dyn SnapshotExecutor>) -> Self {
+    pub fn with_executor(
+        snapshot: Snapshot,
+        layer: SemanticLayer,
+        policy: PolicyConfig,
+        executor: Arc<dyn SnapshotExecutor>,
+    ) -> Self {
         let mut catalog = Catalog::new();
         for table in &snapshot.manifest.tables {
             let columns: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
@@ -172,7 +185,9 @@ fn clean_question(question: &str) -> Result<String> {
     let cleaned: String = question.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
     if cleaned.is_empty() {
-        return Err(Error::BadQuestion("the question is empty; ask something like \"signups by channel last month\"".into()));
+        return Err(Error::BadQuestion(
+            "the question is empty; ask something like \"signups by channel last month\"".into(),
+        ));
     }
     let length = cleaned.chars().count();
     if length > MAX_QUESTION_CHARS {

@@ -10,7 +10,13 @@ pub(crate) fn summarize(layer: &SemanticLayer, plan: &Plan, result: &ResultJson,
         Some(Measure::Metric { name }) => layer.metric(name).map(|m| m.format).unwrap_or_default(),
         _ => MetricFormat::Number,
     };
-    let subject = plan.explanation.measures.iter().map(|m| m.split(':').next().unwrap_or(m).to_string()).collect::<Vec<_>>().join(" and ");
+    let subject = plan
+        .explanation
+        .measures
+        .iter()
+        .map(|m| m.split(':').next().unwrap_or(m).to_string())
+        .collect::<Vec<_>>()
+        .join(" and ");
     let window = query.time_range.as_ref().map(|r| format!(" {}", r.phrase)).unwrap_or_default();
     if result.rows.is_empty() {
         return format!("No rows match: {subject}{window} is empty for these filters.");
@@ -22,17 +28,28 @@ pub(crate) fn summarize(layer: &SemanticLayer, plan: &Plan, result: &ResultJson,
         return format!("{subject}{window}: {shown}.");
     }
     let groups: Vec<String> = plan.explanation.group_by.iter().map(|g| g.replace(" (time grain)", "")).collect();
-    let mut sentence = format!("{} rows of {subject}{}{window}", result.rows.len(), if groups.is_empty() { String::new() } else { format!(" by {}", groups.join(" and ")) });
+    let mut sentence = format!(
+        "{} rows of {subject}{}{window}",
+        result.rows.len(),
+        if groups.is_empty() { String::new() } else { format!(" by {}", groups.join(" and ")) }
+    );
     if truncated {
         sentence.push_str(" (cut at the row limit)");
     }
-    let measure_index = result.columns.len().saturating_sub(if is_share && query.group_by.len() + usize::from(query.grain.is_some()) > 0 { 2 } else { 1 });
+    let measure_index = result
+        .columns
+        .len()
+        .saturating_sub(if is_share && query.group_by.len() + usize::from(query.grain.is_some()) > 0 { 2 } else { 1 });
     let ranked = query.ranking.is_some() || (query.grain.is_none() && !query.group_by.is_empty());
     if ranked && measure_index > 0 {
         let label = |row: &Vec<Value>| row[..measure_index].iter().map(display_plain).collect::<Vec<_>>().join(", ");
         let first = &result.rows[0];
         let word = if query.ranking.as_ref().is_some_and(|r| !r.descending) { "lowest" } else { "highest" };
-        sentence.push_str(&format!("; {word}: {} ({})", label(first), format_value(&first[measure_index], format.into())));
+        sentence.push_str(&format!(
+            "; {word}: {} ({})",
+            label(first),
+            format_value(&first[measure_index], format.into())
+        ));
     }
     sentence.push('.');
     sentence
@@ -80,14 +97,19 @@ fn format_value(value: &Value, shown: Shown) -> String {
         Shown::Percent100 => format!("{n:.1}%"),
         Shown::Unit(unit) => format!("{}{unit}", group_thousands(n, 1)),
         Shown::Plain => {
-            if n.fract() == 0.0 { group_thousands(n, 0) } else { group_thousands(n, 2) }
+            if n.fract() == 0.0 {
+                group_thousands(n, 0)
+            } else {
+                group_thousands(n, 2)
+            }
         }
     }
 }
 
 fn group_thousands(n: f64, decimals: usize) -> String {
     let text = format!("{:.*}", decimals, n.abs());
-    let (int, frac) = text.split_once('.').map(|(i, f)| (i.to_string(), Some(f.to_string()))).unwrap_or((text.clone(), None));
+    let (int, frac) =
+        text.split_once('.').map(|(i, f)| (i.to_string(), Some(f.to_string()))).unwrap_or((text.clone(), None));
     let mut grouped = String::new();
     for (i, c) in int.chars().enumerate() {
         if i > 0 && (int.len() - i) % 3 == 0 {

@@ -37,14 +37,19 @@ fn file_hashes(dir: &Path) -> BTreeMap<PathBuf, String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_hostile_query_is_refused_or_stopped_and_nothing_changes() {
-    let corpus = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/hostile_sql.jsonl")).expect("corpus");
-    let cases: Vec<Case> = corpus.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("case")).collect();
+    let corpus =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/hostile_sql.jsonl"))
+            .expect("corpus");
+    let cases: Vec<Case> =
+        corpus.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("case")).collect();
     assert!(cases.len() >= 60, "the corpus has {} cases", cases.len());
 
     let snapshot = demo();
     let before = file_hashes(&snapshot.dir);
     let limits = ExecutorConfig { timeout_ms: 10_000, memory_limit_mb: 256, ..ExecutorConfig::default() };
-    let pipeline = Pipeline::new(snapshot.clone(), SemanticLayer::demo(), PolicyConfig::default(), limits).await.expect("pipeline");
+    let pipeline = Pipeline::new(snapshot.clone(), SemanticLayer::demo(), PolicyConfig::default(), limits)
+        .await
+        .expect("pipeline");
 
     let mut wrong = Vec::new();
     for case in &cases {
@@ -62,7 +67,12 @@ async fn every_hostile_query_is_refused_or_stopped_and_nothing_changes() {
             other => got == other,
         };
         if !expected_here {
-            wrong.push(format!("{}: expected {}, got {got} ({})", case.id, case.expect, outcome.err().map(|e| e.to_string()).unwrap_or_default()));
+            wrong.push(format!(
+                "{}: expected {}, got {got} ({})",
+                case.id,
+                case.expect,
+                outcome.err().map(|e| e.to_string()).unwrap_or_default()
+            ));
             continue;
         }
         if let Err(error) = &outcome {

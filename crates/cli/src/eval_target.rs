@@ -20,7 +20,11 @@ pub struct PipelineTarget {
 
 impl PipelineTarget {
     pub fn new(settings: Settings, extra_snapshot_dirs: Vec<PathBuf>) -> Self {
-        Self { settings, extra_stores: extra_snapshot_dirs.into_iter().map(SnapshotStore::new).collect(), pipelines: Mutex::new(HashMap::new()) }
+        Self {
+            settings,
+            extra_stores: extra_snapshot_dirs.into_iter().map(SnapshotStore::new).collect(),
+            pipelines: Mutex::new(HashMap::new()),
+        }
     }
 
     async fn pipeline(&self, snapshot: Option<&str>) -> Result<Arc<Pipeline>, TargetError> {
@@ -73,11 +77,17 @@ impl EvalTarget for PipelineTarget {
         match pipeline.ask(question, conversation).await {
             Ok(answer) => {
                 let outcome = match answer.status {
-                    AnswerStatus::Answered => {
-                        Outcome::Rows(answer.result.as_ref().map(|r| ResultTable::from_schema_and_batches(&r.schema, &r.batches)).unwrap_or_default())
-                    }
+                    AnswerStatus::Answered => Outcome::Rows(
+                        answer
+                            .result
+                            .as_ref()
+                            .map(|r| ResultTable::from_schema_and_batches(&r.schema, &r.batches))
+                            .unwrap_or_default(),
+                    ),
                     AnswerStatus::NeedsClarification => {
-                        let clarification = answer.clarification.clone().unwrap_or_else(|| quarry_answer::Clarification { question: answer.summary.clone(), options: Vec::new() });
+                        let clarification = answer.clarification.clone().unwrap_or_else(|| {
+                            quarry_answer::Clarification { question: answer.summary.clone(), options: Vec::new() }
+                        });
                         Outcome::Clarification { question: clarification.question, options: clarification.options }
                     }
                     AnswerStatus::CannotAnswer => Outcome::GenerationFailed(answer.summary.clone()),
@@ -101,14 +111,20 @@ impl EvalTarget for PipelineTarget {
         };
         match pipeline.run_sql(sql).await {
             Ok(answer) => {
-                let table = answer.result.as_ref().map(|r| ResultTable::from_schema_and_batches(&r.schema, &r.batches)).unwrap_or_default();
+                let table = answer
+                    .result
+                    .as_ref()
+                    .map(|r| ResultTable::from_schema_and_batches(&r.schema, &r.batches))
+                    .unwrap_or_default();
                 let mut prediction = Prediction::new(Outcome::Rows(table));
                 prediction.sql = Some(answer.sql);
                 prediction.route = "sql".into();
                 prediction.stage_ms = answer.timings_ms;
                 prediction
             }
-            Err(error) => Prediction { sql: Some(sql.to_string()), route: "sql".into(), ..Prediction::new(failed(&error)) },
+            Err(error) => {
+                Prediction { sql: Some(sql.to_string()), route: "sql".into(), ..Prediction::new(failed(&error)) }
+            }
         }
     }
 }

@@ -123,7 +123,7 @@ enum EvalCommand {
 
 #[derive(Subcommand)]
 enum ImportSource {
-    /// A Spider-format directory: dev.json, tables.json and database/<db>/<db>.sqlite.
+    /// A Spider-format directory: dev.json, tables.json and database/DB_ID/DB_ID.sqlite.
     Spider {
         /// The Spider directory.
         dir: PathBuf,
@@ -303,7 +303,8 @@ async fn snapshot_command(settings: &Settings, command: SnapshotCommand) -> anyh
             let layer = quarry_semantic::starter_layer(&snapshot, &snapshot.manifest.id, true)?;
             let layer_path = snapshot.semantic_layer_path();
             if !layer_path.exists() {
-                std::fs::write(&layer_path, layer.to_yaml()).with_context(|| format!("writing {}", layer_path.display()))?;
+                std::fs::write(&layer_path, layer.to_yaml())
+                    .with_context(|| format!("writing {}", layer_path.display()))?;
             }
             if let Some(report) = report {
                 output::print_import_report(&report);
@@ -321,7 +322,10 @@ async fn snapshot_command(settings: &Settings, command: SnapshotCommand) -> anyh
         SnapshotCommand::List => {
             let snapshots = store.list()?;
             if snapshots.is_empty() {
-                println!("no snapshots in {}; run `quarry demo` or `quarry snapshot create --from PATH`", store.root().display());
+                println!(
+                    "no snapshots in {}; run `quarry demo` or `quarry snapshot create --from PATH`",
+                    store.root().display()
+                );
             } else {
                 println!("{}", output::snapshot_list(&snapshots));
             }
@@ -352,11 +356,7 @@ async fn eval_command(settings: Settings, args: EvalArgs) -> anyhow::Result<Exit
             started.elapsed().as_secs_f64()
         );
         println!("by hardness: {:?}", import.by_hardness);
-        println!(
-            "run it: quarry eval {} --snapshots {}",
-            import.cases_path.display(),
-            import.snapshots_dir.display()
-        );
+        println!("run it: quarry eval {} --snapshots {}", import.cases_path.display(), import.snapshots_dir.display());
         return Ok(ExitCode::SUCCESS);
     }
     let file = args.file.context("give a question set (JSONL) to evaluate")?;

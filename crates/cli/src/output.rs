@@ -7,8 +7,8 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 use quarry_answer::{Answer, AnswerStatus, SqlAnswer};
 use quarry_exec::ColumnInfo;
-use quarry_snapshot::import::ImportReport;
 use quarry_snapshot::Snapshot;
+use quarry_snapshot::import::ImportReport;
 use serde_json::Value;
 
 /// Rows printed in a terminal table; `--json` gives them all.
@@ -131,8 +131,14 @@ pub fn print_import_report(report: &ImportReport) {
     table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
     table.set_header(vec!["source", "table", "rows", "columns (type)"]);
     for t in &report.tables {
-        let columns: Vec<String> = t.columns.iter().map(|c| format!("{} {}", c.name, quarry_exec::sql_type_name(&c.data_type))).collect();
-        table.add_row(vec![Cell::new(&t.source), Cell::new(&t.table), Cell::new(t.rows), Cell::new(columns.join(", "))]);
+        let columns: Vec<String> =
+            t.columns.iter().map(|c| format!("{} {}", c.name, quarry_exec::sql_type_name(&c.data_type))).collect();
+        table.add_row(vec![
+            Cell::new(&t.source),
+            Cell::new(&t.table),
+            Cell::new(t.rows),
+            Cell::new(columns.join(", ")),
+        ]);
     }
     println!("{table}");
     for t in &report.tables {
@@ -180,7 +186,11 @@ pub fn print_manifest(snapshot: &Snapshot) {
     table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
     table.set_header(vec!["table", "rows", "bytes", "columns"]);
     for t in &m.tables {
-        let columns: Vec<String> = t.columns.iter().map(|c| format!("{} {}{}", c.name, c.data_type, if c.nullable { "" } else { " not null" })).collect();
+        let columns: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| format!("{} {}{}", c.name, c.data_type, if c.nullable { "" } else { " not null" }))
+            .collect();
         table.add_row(vec![
             Cell::new(&t.name),
             Cell::new(t.rows).set_alignment(CellAlignment::Right),

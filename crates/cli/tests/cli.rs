@@ -46,8 +46,14 @@ fn sql_json_has_typed_columns_exact_decimals_and_iso_timestamps() {
     let row = &value["rows"][0];
     assert_eq!(row[0], json!(1));
     assert!(row[1].as_str().is_some_and(|s| s.split_once('.').is_some_and(|(_, cents)| cents.len() == 2)), "{row}");
-    assert!(row[2].as_str().is_some_and(|s| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").is_ok()), "{row}");
-    assert_eq!(value["sql"], json!("SELECT invoice_id, amount_usd, issued_at FROM invoices WHERE invoice_id = 1 LIMIT 1000"));
+    assert!(
+        row[2].as_str().is_some_and(|s| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").is_ok()),
+        "{row}"
+    );
+    assert_eq!(
+        value["sql"],
+        json!("SELECT invoice_id, amount_usd, issued_at FROM invoices WHERE invoice_id = 1 LIMIT 1000")
+    );
 }
 
 #[test]
@@ -56,7 +62,11 @@ fn sql_prints_a_table() {
         .args(["sql", "SELECT plan, COUNT(*) AS n FROM subscriptions GROUP BY plan ORDER BY plan"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("enterprise").and(predicate::str::contains("┆ n")).and(predicate::str::contains("4 rows")));
+        .stdout(
+            predicate::str::contains("enterprise")
+                .and(predicate::str::contains("┆ n"))
+                .and(predicate::str::contains("4 rows")),
+        );
 }
 
 #[test]
@@ -109,12 +119,11 @@ fn ask_prints_answer_sql_and_explanation() {
 
 #[test]
 fn unmappable_and_ambiguous_questions_say_so() {
-    quarry()
-        .args(["ask", "what is the weather in Paris"])
-        .assert()
-        .code(2)
-        .stdout(predicate::str::contains("could not turn this question into a query").and(predicate::str::contains("weather")));
-    let answer = quarry().args(["ask", "how many users do we have", "--json"]).assert().code(3).get_output().stdout.clone();
+    quarry().args(["ask", "what is the weather in Paris"]).assert().code(2).stdout(
+        predicate::str::contains("could not turn this question into a query").and(predicate::str::contains("weather")),
+    );
+    let answer =
+        quarry().args(["ask", "how many users do we have", "--json"]).assert().code(3).get_output().stdout.clone();
     let answer: Value = serde_json::from_slice(&answer).expect("json");
     assert_eq!(answer["status"], json!("needs_clarification"));
     assert_eq!(answer["clarification"]["options"], json!(["signups", "active users"]));
@@ -131,13 +140,15 @@ fn oversized_and_empty_questions_are_refused() {
 #[test]
 fn snapshot_create_list_and_show_a_sqlite_database() {
     let own_home = tempfile::tempdir().expect("tempdir");
-    let database = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/benchmarks/spider-dev/database/concert_singer/concert_singer.sqlite");
+    let database = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/benchmarks/spider-dev/database/concert_singer/concert_singer.sqlite");
     let run = |args: &[&str]| {
         let mut command = Command::cargo_bin("quarry").expect("binary");
         command.env("QUARRY_HOME", own_home.path()).args(args);
         command.assert().success().get_output().stdout.clone()
     };
-    let created = String::from_utf8(run(&["snapshot", "create", "--from", database.to_str().expect("utf-8")])).expect("utf-8");
+    let created =
+        String::from_utf8(run(&["snapshot", "create", "--from", database.to_str().expect("utf-8")])).expect("utf-8");
     assert!(created.contains("singer_in_concert"), "{created}");
     let id = created.lines().last().and_then(|l| l.split_whitespace().nth(1)).expect("id").to_string();
     assert!(id.starts_with("snap-"), "{created}");
@@ -147,6 +158,7 @@ fn snapshot_create_list_and_show_a_sqlite_database() {
     assert_eq!(shown["id"], json!(id));
     assert_eq!(shown["tables"].as_array().map(Vec::len), Some(4));
     // The starter semantic layer makes the imported data answerable at once.
-    let answer: Value = serde_json::from_slice(&run(&["ask", "how many singers", "--snapshot", &id, "--json"])).expect("json");
+    let answer: Value =
+        serde_json::from_slice(&run(&["ask", "how many singers", "--snapshot", &id, "--json"])).expect("json");
     assert_eq!(answer["rows"], json!([[6]]), "{answer}");
 }

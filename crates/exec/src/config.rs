@@ -30,7 +30,7 @@ impl Default for ExecutorConfig {
             max_result_rows: 10_000,
             target_partitions: 0,
             cpu_threads: 0,
-            max_cartesian_rows: 1_000_000,
+            max_cartesian_rows: 10_000_000,
             allowed_table_functions: Vec::new(),
         }
     }

@@ -18,7 +18,9 @@ pub enum Error {
         reason: String,
     },
     /// A cross or nested-loop join would produce too many rows.
-    #[error("refused a cartesian join of about {left_rows} x {right_rows} rows (limit {limit}); join the tables on a key or filter them first")]
+    #[error(
+        "refused a cartesian join of about {left_rows} x {right_rows} rows (limit {limit}); join the tables on a key or filter them first"
+    )]
     CartesianJoin {
         /// Estimated rows on the left.
         left_rows: String,
@@ -28,7 +30,9 @@ pub enum Error {
         limit: u64,
     },
     /// The query used more memory than allowed.
-    #[error("the query needs more than the {limit_mb} MiB memory limit; aggregate more, filter to a shorter time range, or ask for fewer groups ({message})")]
+    #[error(
+        "the query needs more than the {limit_mb} MiB memory limit; aggregate more, filter to a shorter time range, or ask for fewer groups ({message})"
+    )]
     MemoryLimit {
         /// The configured limit.
         limit_mb: u64,
@@ -36,7 +40,9 @@ pub enum Error {
         message: String,
     },
     /// The query ran longer than allowed and was stopped.
-    #[error("the query ran longer than the {timeout_ms} ms time limit and was stopped; filter to a shorter time range or aggregate more")]
+    #[error(
+        "the query ran longer than the {timeout_ms} ms time limit and was stopped; filter to a shorter time range or aggregate more"
+    )]
     Timeout {
         /// The configured limit.
         timeout_ms: u64,

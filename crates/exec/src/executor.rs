@@ -38,7 +38,10 @@ pub struct DataFusionExecutor {
 
 impl std::fmt::Debug for DataFusionExecutor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DataFusionExecutor").field("snapshot_id", &self.snapshot_id).field("config", &self.config).finish()
+        f.debug_struct("DataFusionExecutor")
+            .field("snapshot_id", &self.snapshot_id)
+            .field("config", &self.config)
+            .finish()
     }
 }
 
@@ -47,7 +50,10 @@ impl DataFusionExecutor {
     /// `(table, column)` pairs no query may read.
     pub async fn open(snapshot: &Snapshot, personal: &[(String, String)], config: ExecutorConfig) -> Result<Self> {
         let runtime_env = RuntimeEnvBuilder::new()
-            .with_memory_limit(usize::try_from(config.memory_limit_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX), 1.0)
+            .with_memory_limit(
+                usize::try_from(config.memory_limit_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX),
+                1.0,
+            )
             .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled))
             .build_arc()
             .map_err(|e| Error::Internal(e.to_string()))?;
@@ -120,7 +126,13 @@ impl SnapshotExecutor for DataFusionExecutor {
     }
 }
 
-async fn run(ctx: SessionContext, rules: &SandboxRules, sql: &str, max_rows: usize, memory_limit_mb: u64) -> Result<QueryResult> {
+async fn run(
+    ctx: SessionContext,
+    rules: &SandboxRules,
+    sql: &str,
+    max_rows: usize,
+    memory_limit_mb: u64,
+) -> Result<QueryResult> {
     let started = Instant::now();
     let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
     let state = ctx.state();
@@ -162,10 +174,13 @@ fn first_line(text: &str) -> String {
 
 fn classify(error: DataFusionError, memory_limit_mb: u64) -> Error {
     match error.find_root() {
-        DataFusionError::ResourcesExhausted(message) => Error::MemoryLimit { limit_mb: memory_limit_mb, message: first_line(message) },
-        DataFusionError::Plan(_) | DataFusionError::SchemaError(..) | DataFusionError::SQL(..) | DataFusionError::NotImplemented(_) => {
-            Error::Plan { message: first_line(&error.strip_backtrace()) }
+        DataFusionError::ResourcesExhausted(message) => {
+            Error::MemoryLimit { limit_mb: memory_limit_mb, message: first_line(message) }
         }
+        DataFusionError::Plan(_)
+        | DataFusionError::SchemaError(..)
+        | DataFusionError::SQL(..)
+        | DataFusionError::NotImplemented(_) => Error::Plan { message: first_line(&error.strip_backtrace()) },
         _ => {
             let message = first_line(&error.strip_backtrace());
             if message.contains("Resources exhausted") {

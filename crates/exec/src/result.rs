@@ -1,7 +1,7 @@
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::datatypes::{
-    DataType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, SchemaRef, UInt8Type,
-    UInt16Type, UInt32Type, UInt64Type,
+    DataType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, SchemaRef, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
 };
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -92,7 +92,10 @@ pub fn sql_type_name(data_type: &DataType) -> String {
         DataType::UInt64 => "BIGINT UNSIGNED".into(),
         DataType::Float16 | DataType::Float32 => "FLOAT".into(),
         DataType::Float64 => "DOUBLE".into(),
-        DataType::Decimal32(p, s) | DataType::Decimal64(p, s) | DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => {
+        DataType::Decimal32(p, s)
+        | DataType::Decimal64(p, s)
+        | DataType::Decimal128(p, s)
+        | DataType::Decimal256(p, s) => {
             format!("DECIMAL({p},{s})")
         }
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "VARCHAR".into(),
@@ -123,7 +126,9 @@ fn json_cells(array: &ArrayRef) -> Vec<Value> {
         DataType::Null => vec![Value::Null; array.len()],
         DataType::Boolean => {
             let values = array.as_boolean();
-            (0..values.len()).map(|i| if values.is_null(i) { Value::Null } else { Value::Bool(values.value(i)) }).collect()
+            (0..values.len())
+                .map(|i| if values.is_null(i) { Value::Null } else { Value::Bool(values.value(i)) })
+                .collect()
         }
         DataType::Int8 => primitive!(Int8Type, |v: i8| Value::from(v)),
         DataType::Int16 => primitive!(Int16Type, |v: i16| Value::from(v)),
@@ -146,9 +151,9 @@ fn json_cells(array: &ArrayRef) -> Vec<Value> {
 fn formatted(array: &ArrayRef) -> Vec<Option<String>> {
     let options = FormatOptions::default();
     match ArrayFormatter::try_new(array.as_ref(), &options) {
-        Ok(formatter) => {
-            (0..array.len()).map(|i| if array.is_null(i) { None } else { Some(formatter.value(i).to_string()) }).collect()
-        }
+        Ok(formatter) => (0..array.len())
+            .map(|i| if array.is_null(i) { None } else { Some(formatter.value(i).to_string()) })
+            .collect(),
         Err(_) => (0..array.len()).map(|_| Some(format!("<{}>", array.data_type()))).collect(),
     }
 }
@@ -175,7 +180,11 @@ mod tests {
             Arc::clone(&schema),
             vec![
                 Arc::new(Int64Array::from(vec![Some(7), None])),
-                Arc::new(Decimal128Array::from(vec![Some(123_456_789_012i128), Some(5)]).with_precision_and_scale(12, 2).unwrap()),
+                Arc::new(
+                    Decimal128Array::from(vec![Some(123_456_789_012i128), Some(5)])
+                        .with_precision_and_scale(12, 2)
+                        .unwrap(),
+                ),
                 Arc::new(TimestampMicrosecondArray::from(vec![Some(1_764_547_200_000_000), None])),
                 Arc::new(StringArray::from(vec![Some("DE"), None])),
                 Arc::new(Float64Array::from(vec![Some(0.25), Some(f64::NAN)])),

@@ -54,19 +54,19 @@ impl SandboxRules {
     fn check_logical_joins(&self, plan: &LogicalPlan) -> Result<()> {
         let mut refused = None;
         plan.apply_with_subqueries(|node| {
-            if let LogicalPlan::Join(join) = node {
-                if join.on.is_empty() {
-                    let left = self.upper_rows(&join.left);
-                    let right = self.upper_rows(&join.right);
-                    let allowed = match (left, right) {
-                        (Some(l), Some(r)) => l <= 1 || r <= 1 || l.saturating_mul(r) <= self.max_cartesian_rows,
-                        (Some(n), None) | (None, Some(n)) => n <= 1,
-                        (None, None) => false,
-                    };
-                    if !allowed {
-                        refused = Some((left, right));
-                        return Ok(TreeNodeRecursion::Stop);
-                    }
+            if let LogicalPlan::Join(join) = node
+                && join.on.is_empty()
+            {
+                let left = self.upper_rows(&join.left);
+                let right = self.upper_rows(&join.right);
+                let allowed = match (left, right) {
+                    (Some(l), Some(r)) => l <= 1 || r <= 1 || l.saturating_mul(r) <= self.max_cartesian_rows,
+                    (Some(n), None) | (None, Some(n)) => n <= 1,
+                    (None, None) => false,
+                };
+                if !allowed {
+                    refused = Some((left, right));
+                    return Ok(TreeNodeRecursion::Stop);
                 }
             }
             Ok(TreeNodeRecursion::Continue)
@@ -92,7 +92,9 @@ impl SandboxRules {
             LogicalPlan::Limit(limit) => {
                 let child = self.upper_rows(&limit.input);
                 match limit.get_fetch_type() {
-                    Ok(datafusion::logical_expr::FetchType::Literal(Some(n))) => Some(child.map_or(n as u64, |c| c.min(n as u64))),
+                    Ok(datafusion::logical_expr::FetchType::Literal(Some(n))) => {
+                        Some(child.map_or(n as u64, |c| c.min(n as u64)))
+                    }
                     _ => child,
                 }
             }

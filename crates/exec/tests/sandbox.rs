@@ -105,7 +105,9 @@ async fn refuses_cartesian_joins_before_running() {
     }
     // A scalar subquery joins one row to every group: allowed.
     let result = executor
-        .execute(&unchecked("SELECT signup_channel, 100.0 * COUNT(*) / (SELECT COUNT(*) FROM users) AS pct FROM users GROUP BY 1"))
+        .execute(&unchecked(
+            "SELECT signup_channel, 100.0 * COUNT(*) / (SELECT COUNT(*) FROM users) AS pct FROM users GROUP BY 1",
+        ))
         .await
         .expect("a share against a scalar total runs");
     assert_eq!(result.num_rows(), 5);

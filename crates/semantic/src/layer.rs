@@ -236,7 +236,10 @@ pub struct Dimension {
 impl Dimension {
     /// Every `(table, column)` this dimension can be read from, the primary one first.
     pub fn columns(&self) -> Vec<(&str, &str)> {
-        std::iter::once(self.column.as_str()).chain(self.also.iter().map(String::as_str)).filter_map(|c| c.split_once('.')).collect()
+        std::iter::once(self.column.as_str())
+            .chain(self.also.iter().map(String::as_str))
+            .filter_map(|c| c.split_once('.'))
+            .collect()
     }
 
     /// The display name, falling back to the identifier.
@@ -269,7 +272,8 @@ pub struct VerifiedQuery {
 impl SemanticLayer {
     /// The demo warehouse's layer (checked in as `schemas/demo.semantic.yaml`).
     pub fn demo() -> Self {
-        Self::from_yaml_str(crate::DEMO_LAYER_YAML, "schemas/demo.semantic.yaml").expect("the checked-in demo layer is valid")
+        Self::from_yaml_str(crate::DEMO_LAYER_YAML, "schemas/demo.semantic.yaml")
+            .expect("the checked-in demo layer is valid")
     }
 
     /// Parses and checks a layer from YAML text; `file` names it in errors.
@@ -334,7 +338,8 @@ impl SemanticLayer {
     /// within the layer, metrics that do not aggregate personal data.
     pub fn check(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
-        let mut push = |entry: String, message: String, fix: &str| problems.push(Problem { entry, message, fix: fix.to_string() });
+        let mut push =
+            |entry: String, message: String, fix: &str| problems.push(Problem { entry, message, fix: fix.to_string() });
 
         let mut seen = BTreeSet::new();
         for table in &self.tables {
@@ -344,22 +349,36 @@ impl SemanticLayer {
             let mut columns = BTreeSet::new();
             for column in &table.columns {
                 if !columns.insert(column.name.as_str()) {
-                    push(format!("tables[{}].columns[{}]", table.name, column.name), "is defined twice".into(), "remove one");
+                    push(
+                        format!("tables[{}].columns[{}]", table.name, column.name),
+                        "is defined twice".into(),
+                        "remove one",
+                    );
                 }
             }
             for key in &table.primary_key {
                 if table.column(key).is_none() && !table.columns.is_empty() {
-                    push(format!("tables[{}].primary_key", table.name), format!("names unknown column '{key}'"), "list the column under columns or fix the name");
+                    push(
+                        format!("tables[{}].primary_key", table.name),
+                        format!("names unknown column '{key}'"),
+                        "list the column under columns or fix the name",
+                    );
                 }
             }
         }
         let resolves = |reference: &str| -> bool {
-            reference.split_once('.').is_some_and(|(t, c)| self.table(t).is_some_and(|t| t.columns.is_empty() || t.column(c).is_some()))
+            reference
+                .split_once('.')
+                .is_some_and(|(t, c)| self.table(t).is_some_and(|t| t.columns.is_empty() || t.column(c).is_some()))
         };
         for (i, join) in self.joins.iter().enumerate() {
             for side in [&join.from, &join.to] {
                 if !resolves(side) {
-                    push(format!("joins[{i}]"), format!("'{side}' is not a known table.column"), "write both sides as table.column of tables listed under tables");
+                    push(
+                        format!("joins[{i}]"),
+                        format!("'{side}' is not a known table.column"),
+                        "write both sides as table.column of tables listed under tables",
+                    );
                 }
             }
         }
@@ -370,17 +389,31 @@ impl SemanticLayer {
                 push(entry.clone(), "is defined twice".into(), "give each metric one definition");
             }
             match self.table(&metric.table) {
-                None => push(format!("{entry}.table"), format!("unknown table '{}'", metric.table), "use a table listed under tables"),
+                None => push(
+                    format!("{entry}.table"),
+                    format!("unknown table '{}'", metric.table),
+                    "use a table listed under tables",
+                ),
                 Some(table) => {
-                    if let Some(column) = &metric.time_column {
-                        if !table.columns.is_empty() && table.column(column).is_none() {
-                            push(format!("{entry}.time_column"), format!("'{column}' is not a column of {}", table.name), "name a timestamp column of the metric's table");
-                        }
+                    if let Some(column) = &metric.time_column
+                        && !table.columns.is_empty()
+                        && table.column(column).is_none()
+                    {
+                        push(
+                            format!("{entry}.time_column"),
+                            format!("'{column}' is not a column of {}", table.name),
+                            "name a timestamp column of the metric's table",
+                        );
                     }
                     for column in table.columns.iter().filter(|c| c.personal) {
-                        let text = format!("{} {}", metric.expression, metric.filter.as_deref().unwrap_or_default()).to_lowercase();
+                        let text = format!("{} {}", metric.expression, metric.filter.as_deref().unwrap_or_default())
+                            .to_lowercase();
                         if mentions_word(&text, &column.name) {
-                            push(format!("{entry}.expression"), format!("uses personal column {}.{}", table.name, column.name), "metrics may not read personal data");
+                            push(
+                                format!("{entry}.expression"),
+                                format!("uses personal column {}.{}", table.name, column.name),
+                                "metrics may not read personal data",
+                            );
                         }
                     }
                 }
@@ -394,21 +427,37 @@ impl SemanticLayer {
             }
             for reference in std::iter::once(&dimension.column).chain(&dimension.also) {
                 if !resolves(reference) {
-                    push(format!("{entry}.column"), format!("'{reference}' is not a known table.column"), "write table.column of a listed table");
-                } else if let Some((t, c)) = reference.split_once('.') {
-                    if self.is_personal(t, c) {
-                        push(format!("{entry}.column"), format!("{reference} is personal data"), "personal columns cannot be dimensions");
-                    }
+                    push(
+                        format!("{entry}.column"),
+                        format!("'{reference}' is not a known table.column"),
+                        "write table.column of a listed table",
+                    );
+                } else if let Some((t, c)) = reference.split_once('.')
+                    && self.is_personal(t, c)
+                {
+                    push(
+                        format!("{entry}.column"),
+                        format!("{reference} is personal data"),
+                        "personal columns cannot be dimensions",
+                    );
                 }
             }
         }
         for segment in &self.segments {
             if self.table(&segment.table).is_none() {
-                push(format!("segments[{}].table", segment.name), format!("unknown table '{}'", segment.table), "use a table listed under tables");
+                push(
+                    format!("segments[{}].table", segment.name),
+                    format!("unknown table '{}'", segment.table),
+                    "use a table listed under tables",
+                );
             }
         }
         if self.time.relative_to != "as_of" {
-            push("time.relative_to".into(), format!("'{}' is not supported", self.time.relative_to), "use as_of: relative phrases resolve against the snapshot's date");
+            push(
+                "time.relative_to".into(),
+                format!("'{}' is not supported", self.time.relative_to),
+                "use as_of: relative phrases resolve against the snapshot's date",
+            );
         }
         problems
     }

@@ -23,8 +23,8 @@ mod validate;
 
 pub use error::{Error, Problem, Result};
 pub use layer::{
-    ColumnDef, Dimension, DimensionValue, JoinDef, Metric, MetricFormat, Segment, SemanticLayer, TableDef, TimeConventions,
-    VerifiedQuery, WeekStart,
+    ColumnDef, Dimension, DimensionValue, JoinDef, Metric, MetricFormat, Segment, SemanticLayer, TableDef,
+    TimeConventions, VerifiedQuery, WeekStart,
 };
 pub use starter::starter_layer;
 

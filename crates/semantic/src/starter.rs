@@ -7,7 +7,8 @@ use crate::validate::snapshot_schemas;
 
 /// Column names that usually hold personal data; the starter layer flags them so that they
 /// are protected until a person decides otherwise.
-const PERSONAL_NAME_HINTS: &[&str] = &["email", "e_mail", "email_address", "phone", "phone_number", "ssn", "password", "full_name"];
+const PERSONAL_NAME_HINTS: &[&str] =
+    &["email", "e_mail", "email_address", "phone", "phone_number", "ssn", "password", "full_name"];
 
 /// Writes a first semantic layer for a snapshot of a user's own data: every table and
 /// column, primary and foreign keys from the snapshot (plus `x_id` columns that match
@@ -41,7 +42,10 @@ pub fn starter_layer(snapshot: &Snapshot, name: &str, flag_personal: bool) -> Re
         });
         if let Some(entry) = entry {
             for fk in entry.foreign_keys.iter().filter(|fk| fk.columns.len() == 1 && fk.ref_columns.len() == 1) {
-                joins.push(JoinDef { from: format!("{table_name}.{}", fk.columns[0]), to: format!("{}.{}", fk.ref_table, fk.ref_columns[0]) });
+                joins.push(JoinDef {
+                    from: format!("{table_name}.{}", fk.columns[0]),
+                    to: format!("{}.{}", fk.ref_table, fk.ref_columns[0]),
+                });
             }
         }
         let time_column = schema
@@ -72,7 +76,8 @@ pub fn starter_layer(snapshot: &Snapshot, name: &str, flag_personal: bool) -> Re
                 let key = &other.primary_key[0];
                 if field.name() == key && key.ends_with("_id") {
                     let join = JoinDef { from: format!("{table_name}.{key}"), to: format!("{}.{key}", other.name) };
-                    let own_key = tables.iter().find(|t| &t.name == table_name).is_some_and(|t| t.primary_key == [key.clone()]);
+                    let own_key =
+                        tables.iter().find(|t| &t.name == table_name).is_some_and(|t| t.primary_key == [key.clone()]);
                     if !own_key && !joins.contains(&join) {
                         joins.push(join);
                     }
@@ -82,7 +87,10 @@ pub fn starter_layer(snapshot: &Snapshot, name: &str, flag_personal: bool) -> Re
     }
     Ok(SemanticLayer {
         name: name.to_string(),
-        description: format!("Starter layer written by quarry for snapshot {}; add descriptions, metrics and synonyms.", manifest.id),
+        description: format!(
+            "Starter layer written by quarry for snapshot {}; add descriptions, metrics and synonyms.",
+            manifest.id
+        ),
         time: TimeConventions::default(),
         tables,
         joins,

@@ -18,7 +18,8 @@ pub(crate) fn snapshot_schemas(snapshot: &Snapshot) -> Result<Vec<(String, Schem
         .iter()
         .map(|table| {
             let path = snapshot.dir.join(&table.file);
-            let file = File::open(&path).map_err(|e| Error::Snapshot { table: table.name.clone(), message: e.to_string() })?;
+            let file =
+                File::open(&path).map_err(|e| Error::Snapshot { table: table.name.clone(), message: e.to_string() })?;
             let builder = ParquetRecordBatchReaderBuilder::try_new(file)
                 .map_err(|e| Error::Snapshot { table: table.name.clone(), message: e.to_string() })?;
             Ok((table.name.clone(), Arc::clone(builder.schema())))
@@ -45,7 +46,10 @@ impl SemanticLayer {
                 None => push(
                     format!("tables[{}]", table.name),
                     format!("table is not in snapshot {snapshot_id}"),
-                    format!("remove it or use one of: {}", schemas.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")),
+                    format!(
+                        "remove it or use one of: {}",
+                        schemas.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
                 ),
                 Some(schema) => {
                     for column in &table.columns {
@@ -64,10 +68,15 @@ impl SemanticLayer {
             }
         }
         let check_ref = |entry: String, reference: &str, push: &mut dyn FnMut(String, String, String)| {
-            if let Some((t, c)) = reference.split_once('.') {
-                if schema_of(t).is_some() && column_type(t, c).is_none() {
-                    push(entry, format!("{reference} does not exist in snapshot {snapshot_id}"), "fix the table.column name".into());
-                }
+            if let Some((t, c)) = reference.split_once('.')
+                && schema_of(t).is_some()
+                && column_type(t, c).is_none()
+            {
+                push(
+                    entry,
+                    format!("{reference} does not exist in snapshot {snapshot_id}"),
+                    "fix the table.column name".into(),
+                );
             }
         };
         for (i, join) in self.joins.iter().enumerate() {
@@ -94,9 +103,17 @@ impl SemanticLayer {
             }
             if let Some(column) = &metric.time_column {
                 match column_type(&metric.table, column) {
-                    None => push(format!("{entry}.time_column"), format!("{}.{column} does not exist", metric.table), "name a timestamp column of the metric's table".into()),
+                    None => push(
+                        format!("{entry}.time_column"),
+                        format!("{}.{column} does not exist", metric.table),
+                        "name a timestamp column of the metric's table".into(),
+                    ),
                     Some(DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64) => {}
-                    Some(other) => push(format!("{entry}.time_column"), format!("{}.{column} is {other}, not a date or timestamp", metric.table), "name a timestamp column".into()),
+                    Some(other) => push(
+                        format!("{entry}.time_column"),
+                        format!("{}.{column} is {other}, not a date or timestamp", metric.table),
+                        "name a timestamp column".into(),
+                    ),
                 }
             }
             let filter = metric.filter.as_deref().map(|f| format!(" WHERE {f}")).unwrap_or_default();

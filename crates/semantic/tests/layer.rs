@@ -25,7 +25,10 @@ async fn the_demo_layer_matches_the_demo_warehouse() {
     layer.validate_against(&demo(), "schemas/demo.semantic.yaml").await.expect("valid");
     // The contract's sixteen metrics, each defined once.
     assert_eq!(layer.metrics.len(), 16);
-    assert_eq!(layer.personal_columns(), [("users".to_string(), "email".to_string()), ("users".to_string(), "full_name".to_string())]);
+    assert_eq!(
+        layer.personal_columns(),
+        [("users".to_string(), "email".to_string()), ("users".to_string(), "full_name".to_string())]
+    );
 }
 
 #[test]
@@ -42,7 +45,10 @@ fn the_checked_in_json_schema_is_generated_from_the_types() {
 #[tokio::test]
 async fn errors_name_the_entry_and_the_fix() {
     let broken = DEMO_LAYER_YAML
-        .replace("expression: SUM(amount_usd)\n    filter: status = 'paid'", "expression: SUM(amount_dollars)\n    filter: status = 'paid'")
+        .replace(
+            "expression: SUM(amount_usd)\n    filter: status = 'paid'",
+            "expression: SUM(amount_dollars)\n    filter: status = 'paid'",
+        )
         .replace("time_column: signup_at", "time_column: role");
     let layer = match SemanticLayer::from_yaml_str(&broken, "broken.yaml") {
         Ok(layer) => layer,
@@ -52,8 +58,17 @@ async fn errors_name_the_entry_and_the_fix() {
     let text = error.to_string();
     assert!(text.starts_with("semantic layer broken.yaml has 2 problem(s)"), "{text}");
     let found = problems(error);
-    assert!(found.iter().any(|p| p.starts_with("metrics[revenue].expression: does not plan over invoices") && p.contains("amount_dollars")), "{found:?}");
-    assert!(found.iter().any(|p| p.starts_with("metrics[signups].time_column: users.role is Utf8, not a date or timestamp")), "{found:?}");
+    assert!(
+        found.iter().any(|p| p.starts_with("metrics[revenue].expression: does not plan over invoices")
+            && p.contains("amount_dollars")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("metrics[signups].time_column: users.role is Utf8, not a date or timestamp")),
+        "{found:?}"
+    );
     assert!(found.iter().all(|p| p.contains("(fix: ")), "{found:?}");
 }
 
@@ -61,12 +76,26 @@ async fn errors_name_the_entry_and_the_fix() {
 fn structural_problems_are_caught_without_a_snapshot() {
     let broken = DEMO_LAYER_YAML
         .replace("column: accounts.industry", "column: accounts.sector")
-        .replace("{ from: users.account_id, to: accounts.account_id }", "{ from: users.account, to: accounts.account_id }")
-        .replace("    table: users\n    expression: COUNT(*)", "    table: users\n    expression: COUNT(DISTINCT email)");
+        .replace(
+            "{ from: users.account_id, to: accounts.account_id }",
+            "{ from: users.account, to: accounts.account_id }",
+        )
+        .replace(
+            "    table: users\n    expression: COUNT(*)",
+            "    table: users\n    expression: COUNT(DISTINCT email)",
+        );
     let found = problems(SemanticLayer::from_yaml_str(&broken, "broken.yaml").expect_err("invalid"));
     assert!(found.iter().any(|p| p.starts_with("joins[0]: 'users.account' is not a known table.column")), "{found:?}");
-    assert!(found.iter().any(|p| p.starts_with("metrics[signups].expression: uses personal column users.email")), "{found:?}");
-    assert!(found.iter().any(|p| p.starts_with("dimensions[industry].column: 'accounts.sector' is not a known table.column")), "{found:?}");
+    assert!(
+        found.iter().any(|p| p.starts_with("metrics[signups].expression: uses personal column users.email")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("dimensions[industry].column: 'accounts.sector' is not a known table.column")),
+        "{found:?}"
+    );
     let unknown_key = DEMO_LAYER_YAML.replacen("name: demo", "name: demo\nowner: someone", 1);
     let error = SemanticLayer::from_yaml_str(&unknown_key, "typo.yaml").expect_err("unknown field");
     assert!(error.to_string().contains("unknown field `owner`"), "{error}");

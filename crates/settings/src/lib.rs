@@ -85,10 +85,10 @@ impl Settings {
     }
 
     fn load_from(explicit_file: Option<&Path>, env: Env) -> Result<Self> {
-        if let Some(path) = explicit_file {
-            if !path.is_file() {
-                return Err(Error::MissingFile(path.to_path_buf()));
-            }
+        if let Some(path) = explicit_file
+            && !path.is_file()
+        {
+            return Err(Error::MissingFile(path.to_path_buf()));
         }
         // The home directory may itself come from a file or the environment, so resolve it
         // first and then read the quarry.toml that lives there.
@@ -129,7 +129,9 @@ impl Settings {
     }
 }
 
+// figment::Jail closures must return figment's own error type, which is large.
 #[cfg(test)]
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
@@ -137,9 +139,7 @@ mod tests {
     fn defaults_file_matches_library_defaults() {
         let settings = Settings::defaults();
         assert_eq!(settings.policy, PolicyConfig::default());
-        let mut executor = ExecutorConfig::default();
-        executor.max_cartesian_rows = 10_000_000;
-        assert_eq!(settings.executor, executor);
+        assert_eq!(settings.executor, ExecutorConfig::default());
         assert_eq!(settings.demo, DemoSettings { seed: 42, scale: 1 });
     }
 

@@ -108,7 +108,10 @@ impl Interpreter {
 
     /// The column of a dimension closest to `base`.
     fn dimension_column(&self, base: &str, dimension: &str) -> Result<(String, String)> {
-        let dim = self.layer().dimension(dimension).ok_or_else(|| Error::UnknownName { kind: "dimension", name: dimension.into() })?;
+        let dim = self
+            .layer()
+            .dimension(dimension)
+            .ok_or_else(|| Error::UnknownName { kind: "dimension", name: dimension.into() })?;
         dim.columns()
             .into_iter()
             .filter_map(|(t, c)| self.graph().distance(base, t).map(|d| (d, t.to_string(), c.to_string())))
@@ -120,7 +123,9 @@ impl Interpreter {
     /// Compiles a query to SQL.
     pub fn compile(&self, query: &SemanticQuery) -> Result<CompiledQuery> {
         let first = query.measures.first().ok_or(Error::NoMeasure)?;
-        let base = self.measure_table(first).ok_or_else(|| Error::UnknownName { kind: "measure", name: format!("{first:?}") })?;
+        let base = self
+            .measure_table(first)
+            .ok_or_else(|| Error::UnknownName { kind: "measure", name: format!("{first:?}") })?;
         let mut select = Select { base: base.clone(), joins: Vec::new() };
 
         // Which tables are needed decides qualification, so resolve them first.
@@ -139,10 +144,15 @@ impl Interpreter {
                     value_filters.push((table, column, values.clone(), *negated));
                 }
                 Filter::Segment { name } => {
-                    let segment = self.layer().segment(name).ok_or_else(|| Error::UnknownName { kind: "segment", name: name.clone() })?;
+                    let segment = self
+                        .layer()
+                        .segment(name)
+                        .ok_or_else(|| Error::UnknownName { kind: "segment", name: name.clone() })?;
                     select.need(self, &segment.table)?;
                 }
-                Filter::Compare { table, .. } | Filter::Null { table, .. } | Filter::Sql { table, .. } => select.need(self, table)?,
+                Filter::Compare { table, .. } | Filter::Null { table, .. } | Filter::Sql { table, .. } => {
+                    select.need(self, table)?
+                }
             }
         }
         if select.fans_out() && query.measures.iter().any(|m| !self.measure_survives_fan_out(m)) {
@@ -216,19 +226,28 @@ impl Interpreter {
                 Filter::Segment { name } => {
                     let segment = self.layer().segment(name).expect("checked above");
                     let columns = self.table_columns(&segment.table);
-                    format!("({})", qualify_expression(&segment.condition, &segment.table, &columns, select.qualified()))
+                    format!(
+                        "({})",
+                        qualify_expression(&segment.condition, &segment.table, &columns, select.qualified())
+                    )
                 }
                 Filter::Sql { table, condition } => {
                     let columns = self.table_columns(table);
                     format!("({})", qualify_expression(condition, table, &columns, select.qualified()))
                 }
-                Filter::Compare { table, column, op, value } => format!("{} {} {value}", select.col(table, column), op.sql()),
+                Filter::Compare { table, column, op, value } => {
+                    format!("{} {} {value}", select.col(table, column), op.sql())
+                }
                 Filter::Null { table, column, is_null } => {
                     format!("{} IS {}NULL", select.col(table, column), if *is_null { "" } else { "NOT " })
                 }
             };
             conditions.push(sql.clone());
-            if query.share && query.group_by.is_empty() && query.grain.is_none() && matches!(filter, Filter::Segment { .. }) {
+            if query.share
+                && query.group_by.is_empty()
+                && query.grain.is_none()
+                && matches!(filter, Filter::Segment { .. })
+            {
                 share_filters.push(sql);
             } else {
                 where_sql.push(sql);
@@ -239,7 +258,12 @@ impl Interpreter {
         let mut group_positions = Vec::new();
         if let Some(grain) = query.grain {
             let time_column = self.measure_time_column(first).ok_or(Error::NoTimeColumn)?;
-            select_list.push(format!("date_trunc('{}', {}) AS {}", grain.unit(), select.col(&base, &time_column), grain.unit()));
+            select_list.push(format!(
+                "date_trunc('{}', {}) AS {}",
+                grain.unit(),
+                select.col(&base, &time_column),
+                grain.unit()
+            ));
             columns.push(grain.unit().to_string());
             group_positions.push(select_list.len());
         }
@@ -264,7 +288,8 @@ impl Interpreter {
                 columns.push(format!("pct_of_{name}"));
             } else if share_only_filters {
                 let condition = share_filters.join(" AND ");
-                select_list.push(format!("100.0 * {} / {expression} AS pct_of_{name}", with_filter(expression, &condition)));
+                select_list
+                    .push(format!("100.0 * {} / {expression} AS pct_of_{name}", with_filter(expression, &condition)));
                 columns.push(format!("pct_of_{name}"));
             } else {
                 select_list.push(format!("{expression} AS {name}"));
@@ -285,11 +310,16 @@ impl Interpreter {
             let _ = write!(sql, "\nWHERE {}", where_sql.join("\n  AND "));
         }
         if grouped {
-            let _ = write!(sql, "\nGROUP BY {}", group_positions.iter().map(usize::to_string).collect::<Vec<_>>().join(", "));
+            let _ = write!(
+                sql,
+                "\nGROUP BY {}",
+                group_positions.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+            );
         }
         if !query.having.is_empty() && grouped {
             let (expression, _) = &measure_sql[0];
-            let having: Vec<String> = query.having.iter().map(|h| format!("{expression} {} {}", h.op.sql(), h.value)).collect();
+            let having: Vec<String> =
+                query.having.iter().map(|h| format!("{expression} {} {}", h.op.sql(), h.value)).collect();
             conditions.extend(having.iter().map(|h| format!("per group: {h}")));
             let _ = write!(sql, "\nHAVING {}", having.join(" AND "));
         }
@@ -305,7 +335,11 @@ impl Interpreter {
                 }
             }
             (None, Some(_), true) => {
-                let _ = write!(sql, "\nORDER BY {}", group_positions.iter().map(usize::to_string).collect::<Vec<_>>().join(", "));
+                let _ = write!(
+                    sql,
+                    "\nORDER BY {}",
+                    group_positions.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+                );
             }
             (None, None, true) => {
                 let _ = write!(sql, "\nORDER BY {measure_name} DESC");
@@ -321,7 +355,10 @@ impl Interpreter {
                 let e = m.expression.to_lowercase().replace(' ', "");
                 e == "count(*)" || e.starts_with("count(distinct")
             }),
-            Measure::Aggregate { func, .. } => matches!(func, AggregateFunc::Count | AggregateFunc::CountDistinct | AggregateFunc::Min | AggregateFunc::Max),
+            Measure::Aggregate { func, .. } => matches!(
+                func,
+                AggregateFunc::Count | AggregateFunc::CountDistinct | AggregateFunc::Min | AggregateFunc::Max
+            ),
         }
     }
 
@@ -329,9 +366,13 @@ impl Interpreter {
     fn measure_parts(&self, measure: &Measure, select: &Select) -> Result<(String, Option<String>, String)> {
         match measure {
             Measure::Metric { name } => {
-                let metric = self.layer().metric(name).ok_or_else(|| Error::UnknownName { kind: "metric", name: name.clone() })?;
+                let metric = self
+                    .layer()
+                    .metric(name)
+                    .ok_or_else(|| Error::UnknownName { kind: "metric", name: name.clone() })?;
                 let columns = self.table_columns(&metric.table);
-                let mut expression = qualify_expression(&metric.expression, &metric.table, &columns, select.qualified());
+                let mut expression =
+                    qualify_expression(&metric.expression, &metric.table, &columns, select.qualified());
                 // COUNT(*) over a fanned-out join would count joined rows; count the base
                 // table's key instead.
                 if select.fans_out() && expression.replace(' ', "").eq_ignore_ascii_case("count(*)") {
@@ -342,13 +383,16 @@ impl Interpreter {
                         .ok_or_else(|| Error::FanOut { measure: name.clone(), table: metric.table.clone() })?;
                     expression = format!("COUNT(DISTINCT {}.{key})", metric.table);
                 }
-                let filter = metric.filter.as_ref().map(|f| qualify_expression(f, &metric.table, &columns, select.qualified()));
+                let filter =
+                    metric.filter.as_ref().map(|f| qualify_expression(f, &metric.table, &columns, select.qualified()));
                 Ok((expression, filter, metric.name.clone()))
             }
             Measure::Aggregate { func, table, column } => {
                 let (function, prefix) = func.sql();
                 Ok(match (func, column) {
-                    (AggregateFunc::CountDistinct, Some(c)) => (format!("COUNT(DISTINCT {})", select.col(table, c)), None, format!("distinct_{c}")),
+                    (AggregateFunc::CountDistinct, Some(c)) => {
+                        (format!("COUNT(DISTINCT {})", select.col(table, c)), None, format!("distinct_{c}"))
+                    }
                     (_, None) | (AggregateFunc::Count, _) => ("COUNT(*)".into(), None, format!("{table}_count")),
                     (_, Some(c)) => (format!("{function}({})", select.col(table, c)), None, format!("{prefix}_{c}")),
                 })

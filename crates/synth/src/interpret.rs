@@ -69,13 +69,37 @@ const AGG_WORDS: &[(&str, AggregateFunc)] = &[
     ("different", AggregateFunc::CountDistinct),
 ];
 
-const DESC_WORDS: &[&str] = &["most", "highest", "largest", "biggest", "top", "best", "leading", "greatest", "max", "maximum", "more", "strongest", "busiest", "heaviest", "slowest", "longest", "peak"];
-const ASC_WORDS: &[&str] = &["least", "lowest", "fewest", "smallest", "bottom", "worst", "min", "minimum", "weakest", "quietest", "lightest", "fastest", "quickest", "shortest"];
+const DESC_WORDS: &[&str] = &[
+    "most",
+    "highest",
+    "largest",
+    "biggest",
+    "top",
+    "best",
+    "leading",
+    "greatest",
+    "max",
+    "maximum",
+    "more",
+    "strongest",
+    "busiest",
+    "heaviest",
+    "slowest",
+    "longest",
+    "peak",
+];
+const ASC_WORDS: &[&str] = &[
+    "least", "lowest", "fewest", "smallest", "bottom", "worst", "min", "minimum", "weakest", "quietest", "lightest",
+    "fastest", "quickest", "shortest",
+];
 const RANK_WORDS: &[&str] = &["rank", "ranked", "ranking", "sorted", "sort", "order", "ordered", "leaderboard"];
-const SHARE_WORDS: &[&str] = &["share", "percentage", "percent", "%", "proportion", "fraction", "pct", "portion", "percentages", "shares"];
-const NEGATION_WORDS: &[&str] = &["not", "excluding", "exclude", "except", "without", "non", "besides", "other", "ignoring", "minus", "no"];
+const SHARE_WORDS: &[&str] =
+    &["share", "percentage", "percent", "%", "proportion", "fraction", "pct", "portion", "percentages", "shares"];
+const NEGATION_WORDS: &[&str] =
+    &["not", "excluding", "exclude", "except", "without", "non", "besides", "other", "ignoring", "minus", "no"];
 const GROUP_CUES: &[&str] = &["by", "per", "each", "every", "across", "which", "what", "for", "between"];
-const BREAKDOWN_WORDS: &[&str] = &["between", "vs", "versus", "compare", "compared", "breakdown", "break", "split", "each"];
+const BREAKDOWN_WORDS: &[&str] =
+    &["between", "vs", "versus", "compare", "compared", "breakdown", "break", "split", "each"];
 
 /// What a question without a metric counts.
 enum Subject {
@@ -105,11 +129,35 @@ fn shift_range(range: &TimeRange, unit: &str) -> Option<TimeRange> {
             _ => None,
         }
     };
-    Some(TimeRange { start: Some(back(start)?), end: Some(back(end)?), phrase: format!("the {unit} before {}", range.phrase) })
+    Some(TimeRange {
+        start: Some(back(start)?),
+        end: Some(back(end)?),
+        phrase: format!("the {unit} before {}", range.phrase),
+    })
 }
 
 const COUNT_CUES: &[&str] = &["how many", "number of", "count of", "count", "# of", "how much"];
-const FOLLOW_UP_STARTS: &[&str] = &["and", "what about", "how about", "now", "only", "just", "same", "also", "instead", "then", "break", "split", "show it", "make it", "and for", "for", "excluding", "without", "but"];
+const FOLLOW_UP_STARTS: &[&str] = &[
+    "and",
+    "what about",
+    "how about",
+    "now",
+    "only",
+    "just",
+    "same",
+    "also",
+    "instead",
+    "then",
+    "break",
+    "split",
+    "show it",
+    "make it",
+    "and for",
+    "for",
+    "excluding",
+    "without",
+    "but",
+];
 
 static TOP_N_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\bwhich (?P<n3>\d+|two|three|four|five|six|seven|eight|nine|ten)\b|\b(?P<w>top|bottom|first|best|worst|highest|lowest|largest|smallest|biggest|leading) (?P<n>\d+|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty)\b|\b(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty) (?P<w2>most|least|highest|lowest|biggest|largest|smallest|best|worst|top|bottom|fewest)\b")
@@ -168,12 +216,12 @@ impl Interpreter {
 
         // "and the month before?" moves the conversation's window back by one period.
         let mut shift_back = None;
-        if context.is_some() {
-            if let Some(caps) = SHIFT_RE.captures(&text) {
-                shift_back = caps.name("g").map(|g| g.as_str().to_string());
-                let range = caps.get(0).expect("whole match").range();
-                text.replace_range(range.clone(), &" ".repeat(range.len()));
-            }
+        if context.is_some()
+            && let Some(caps) = SHIFT_RE.captures(&text)
+        {
+            shift_back = caps.name("g").map(|g| g.as_str().to_string());
+            let range = caps.get(0).expect("whole match").range();
+            text.replace_range(range.clone(), &" ".repeat(range.len()));
         }
 
         // Ranking with a number ("top 5", "which 2 industries"), then comparisons ("more than
@@ -181,8 +229,14 @@ impl Interpreter {
         let mut ranking: Option<Ranking> = None;
         if let Some(caps) = TOP_N_RE.captures(&text) {
             let word = caps.name("w").or(caps.name("w2")).map(|m| m.as_str()).unwrap_or("top");
-            let n = caps.name("n").or(caps.name("n2")).or(caps.name("n3")).and_then(|m| parse_number_word(m.as_str())).unwrap_or(10);
-            let descending = if caps.name("n3").is_some() { !has_any(&normalized, ASC_WORDS) } else { !ASC_WORDS.contains(&word) };
+            let n = caps
+                .name("n")
+                .or(caps.name("n2"))
+                .or(caps.name("n3"))
+                .and_then(|m| parse_number_word(m.as_str()))
+                .unwrap_or(10);
+            let descending =
+                if caps.name("n3").is_some() { !has_any(&normalized, ASC_WORDS) } else { !ASC_WORDS.contains(&word) };
             ranking = Some(Ranking { descending, limit: Some(u64::from(n)) });
             let whole = caps.get(0).expect("whole match");
             let replacement = if caps.name("n3").is_some() { " which __rank__ " } else { " __rank__ " };
@@ -192,8 +246,10 @@ impl Interpreter {
 
         // "actives" is how people say active users ("daily actives"); the plural would
         // otherwise stem to the status value "active".
-        let words: Vec<String> =
-            tokens(&text).into_iter().flat_map(|w| if w == "actives" { vec!["active".to_string(), "users".to_string()] } else { vec![w] }).collect();
+        let words: Vec<String> = tokens(&text)
+            .into_iter()
+            .flat_map(|w| if w == "actives" { vec!["active".to_string(), "users".to_string()] } else { vec![w] })
+            .collect();
         let mentions = self.vocab.mentions(&words);
         let covered: BTreeSet<usize> = mentions.iter().flat_map(|m| m.start..m.end).collect();
         let word_at = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
@@ -202,11 +258,16 @@ impl Interpreter {
         let preceded_by = |m: &Mention, cues: &[&str], reach: usize| {
             (1..=reach).any(|back| m.start >= back && cues.contains(&word_at(m.start - back)))
         };
-        let group_cue = |m: &Mention| preceded_by(m, GROUP_CUES, 2) || (m.start > 0 && word_at(m.start - 1).starts_with("__rank"));
+        let group_cue =
+            |m: &Mention| preceded_by(m, GROUP_CUES, 2) || (m.start > 0 && word_at(m.start - 1).starts_with("__rank"));
         let absence_cue = |m: &Mention| {
             preceded_by(m, &["no", "without", "missing", "lacking"], 2)
-                || (m.start >= 2 && matches!(word_at(m.start - 2), "don't" | "dont" | "not" | "doesn't" | "haven't") && word_at(m.start - 1) == "have")
-                || (m.start >= 3 && matches!(word_at(m.start - 3), "don't" | "dont" | "not" | "doesn't") && word_at(m.start - 2) == "have")
+                || (m.start >= 2
+                    && matches!(word_at(m.start - 2), "don't" | "dont" | "not" | "doesn't" | "haven't")
+                    && word_at(m.start - 1) == "have")
+                || (m.start >= 3
+                    && matches!(word_at(m.start - 3), "don't" | "dont" | "not" | "doesn't")
+                    && word_at(m.start - 2) == "have")
         };
 
         // Measures: metrics named, else an aggregate of a column, else a count of a table.
@@ -267,12 +328,15 @@ impl Interpreter {
                 let table_word = mentions[i].concepts.iter().any(|c| matches!(c, Concept::Table(_)));
                 let aggregate_beside = measures.iter().any(|m| matches!(m, Measure::Aggregate { .. }));
                 let metric = self.layer.metric(&name);
-                let is_plain_count = metric.is_some_and(|m| m.filter.is_none() && m.expression.replace(' ', "").eq_ignore_ascii_case("count(*)"));
+                let is_plain_count = metric.is_some_and(|m| {
+                    m.filter.is_none() && m.expression.replace(' ', "").eq_ignore_ascii_case("count(*)")
+                });
                 if (table_word && is_plain_count) || (aggregate_beside && metric.is_some_and(|m| m.filter.is_some())) {
-                    if aggregate_beside {
-                        if let Some(filter) = metric.and_then(|m| m.filter.clone()) {
-                            implied_filters.push(Filter::Sql { table: metric.map(|m| m.table.clone()).unwrap_or_default(), condition: filter });
-                        }
+                    if aggregate_beside && let Some(filter) = metric.and_then(|m| m.filter.clone()) {
+                        implied_filters.push(Filter::Sql {
+                            table: metric.map(|m| m.table.clone()).unwrap_or_default(),
+                            condition: filter,
+                        });
                     }
                     if measures.len() > 1 {
                         measures.retain(|m| !matches!(m, Measure::Metric { name: n } if *n == name));
@@ -297,7 +361,9 @@ impl Interpreter {
 
         let refers_back = has_word(&["those", "these", "them", "their", "they", "it", "that"]);
         let follow_up = context.is_some()
-            && (measures.is_empty() || refers_back || FOLLOW_UP_STARTS.iter().any(|s| normalized.starts_with(&format!("{s} "))));
+            && (measures.is_empty()
+                || refers_back
+                || FOLLOW_UP_STARTS.iter().any(|s| normalized.starts_with(&format!("{s} "))));
         let mut query = match (follow_up, context) {
             (true, Some(previous)) if measures.is_empty() => previous.clone(),
             (true, Some(previous)) => SemanticQuery { measures: measures.clone(), ..previous.clone() },
@@ -345,7 +411,9 @@ impl Interpreter {
                 continue;
             }
             let negated = preceded_by(mention, NEGATION_WORDS, 2)
-                || (mention.start >= 2 && word_at(mention.start - 2) == "other" && word_at(mention.start - 1) == "than");
+                || (mention.start >= 2
+                    && word_at(mention.start - 2) == "other"
+                    && word_at(mention.start - 1) == "than");
             if let Some(filter) = self.closest_filter(&base_table, mention, &new_groups) {
                 match filter {
                     Filter::Values { dimension, values, .. } => {
@@ -372,7 +440,8 @@ impl Interpreter {
                 let is_table_word = mention.concepts.iter().any(|c| matches!(c, Concept::Table(_)));
                 // "customer industry": a table word naming whose attribute follows.
                 let qualifies_next = mentions.get(i + 1).is_some_and(|next| {
-                    next.start == mention.end && next.concepts.iter().any(|c| matches!(c, Concept::Dimension(_) | Concept::Value { .. }))
+                    next.start == mention.end
+                        && next.concepts.iter().any(|c| matches!(c, Concept::Dimension(_) | Concept::Value { .. }))
                 });
                 if is_table_word && qualifies_next {
                     continue;
@@ -382,13 +451,15 @@ impl Interpreter {
                     && matches!(word_at(mention.start - 1), "and" | "&")
                     && i > 0
                     && mentions[i - 1].end + 1 == mention.start
-                    && mentions[i - 1].concepts.iter().any(|c| matches!(c, Concept::Dimension(d) if new_groups.contains(d)));
-                let explicit = group_cue(mention) || continues_list || (normalized.starts_with("which") && mention.start <= 1);
+                    && mentions[i - 1]
+                        .concepts
+                        .iter()
+                        .any(|c| matches!(c, Concept::Dimension(d) if new_groups.contains(d)));
+                let explicit =
+                    group_cue(mention) || continues_list || (normalized.starts_with("which") && mention.start <= 1);
                 let implicit_allowed = !is_table_word && !overall && !mentioned_value_dims.contains(&dimension);
-                if explicit || implicit_allowed {
-                    if !new_groups.contains(&dimension) {
-                        new_groups.push(dimension);
-                    }
+                if (explicit || implicit_allowed) && !new_groups.contains(&dimension) {
+                    new_groups.push(dimension);
                 }
                 continue;
             }
@@ -397,7 +468,8 @@ impl Interpreter {
                 _ => None,
             }) {
                 // A column right after or right before a comparison is what it compares.
-                if let Some(k) = comparisons.iter().position(|c| c.token + 1 == mention.start || mention.end == c.token) {
+                if let Some(k) = comparisons.iter().position(|c| c.token + 1 == mention.start || mention.end == c.token)
+                {
                     comparison_targets[k] = Some((table, column));
                     continue;
                 }
@@ -417,10 +489,11 @@ impl Interpreter {
         // breakdown by that dimension.
         if has_any(&normalized, BREAKDOWN_WORDS) {
             for filter in &new_filters {
-                if let Filter::Values { dimension, values, negated: false } = filter {
-                    if values.len() > 1 && !new_groups.contains(dimension) {
-                        new_groups.push(dimension.clone());
-                    }
+                if let Filter::Values { dimension, values, negated: false } = filter
+                    && values.len() > 1
+                    && !new_groups.contains(dimension)
+                {
+                    new_groups.push(dimension.clone());
                 }
             }
         }
@@ -472,10 +545,10 @@ impl Interpreter {
             query.time_range = Some(range);
         } else if time.all_time {
             query.time_range = None;
-        } else if let (Some(unit), Some(range)) = (&shift_back, &query.time_range) {
-            if let Some(shifted) = shift_range(range, unit) {
-                query.time_range = Some(shifted);
-            }
+        } else if let (Some(unit), Some(range)) = (&shift_back, &query.time_range)
+            && let Some(shifted) = shift_range(range, unit)
+        {
+            query.time_range = Some(shifted);
         }
         if let Some(grain) = time.grain {
             query.grain = Some(grain);
@@ -489,14 +562,19 @@ impl Interpreter {
             query.time_range = Some(self.current_period(grain));
             assumptions.push(format!(
                 "{} means the current {}",
-                words.iter().find(|w| matches!(w.as_str(), "dau" | "wau" | "mau")).map(|w| w.to_uppercase()).unwrap_or_default(),
+                words
+                    .iter()
+                    .find(|w| matches!(w.as_str(), "dau" | "wau" | "mau"))
+                    .map(|w| w.to_uppercase())
+                    .unwrap_or_default(),
                 grain.unit()
             ));
         }
-        if let (Some(grain), Some(range)) = (query.grain, &query.time_range) {
-            if self.single_period(grain, range) && !time.grain_named_as_group {
-                query.grain = None;
-            }
+        if let (Some(grain), Some(range)) = (query.grain, &query.time_range)
+            && self.single_period(grain, range)
+            && !time.grain_named_as_group
+        {
+            query.grain = None;
         }
 
         // Ranking without a number, and shares.
@@ -505,7 +583,8 @@ impl Interpreter {
             let desc = has_word(DESC_WORDS) || text_has("most frequent") || text_has("most common");
             let asc = has_word(ASC_WORDS);
             if (desc || asc) && has_groups {
-                let which = normalized.starts_with("which") || (normalized.starts_with("what") && !normalized.starts_with("what are"));
+                let which = normalized.starts_with("which")
+                    || (normalized.starts_with("what") && !normalized.starts_with("what are"));
                 let plural_top = words.iter().any(|w| w == "top" || w == "bottom");
                 let all = text_has("show all") || text_has("all of them") || words.iter().any(|w| w == "all");
                 let limit = if all {
@@ -538,7 +617,8 @@ impl Interpreter {
             query.time_range = None;
         }
         if query.grain.is_some() && !metric_has_time {
-            assumptions.push("this measure is a current value with no history; it is shown without a time grain".into());
+            assumptions
+                .push("this measure is a current value with no history; it is shown without a time grain".into());
             query.grain = None;
         }
         if query.time_range.is_none() && metric_has_time && !time.all_time && !follow_up {
@@ -564,12 +644,13 @@ impl Interpreter {
         while let Some(caps) = COMPARE_RE.captures_at(text, from) {
             let whole = caps.get(0).expect("whole match");
             let window: Vec<String> = tokens(&text[whole.start()..]).into_iter().take(6).collect();
-            let number_token = tokens(whole.as_str()).iter().position(|t| t.chars().next().is_some_and(|c| c.is_ascii_digit()));
-            if let Some(position) = number_token {
-                if self.vocab.mentions(&window).iter().any(|m| m.start == 0 && m.end > position) {
-                    from = whole.end();
-                    continue;
-                }
+            let number_token =
+                tokens(whole.as_str()).iter().position(|t| t.chars().next().is_some_and(|c| c.is_ascii_digit()));
+            if let Some(position) = number_token
+                && self.vocab.mentions(&window).iter().any(|m| m.start == 0 && m.end > position)
+            {
+                from = whole.end();
+                continue;
             }
             let op_word = caps.name("op").or(caps.name("op2")).map(|m| m.as_str()).unwrap_or("=");
             let or_extra = caps.name("orx").map(|m| m.as_str());
@@ -585,10 +666,21 @@ impl Interpreter {
                 format!("{}", number.parse::<f64>().unwrap_or(0.0) * multiplier)
             };
             let op = match (op_word, or_extra) {
-                ("more than" | "greater than" | "higher than" | "larger than" | "bigger than" | "over" | "above" | "exceeding" | ">", None) => CompareOp::Gt,
-                ("less than" | "fewer than" | "lower than" | "smaller than" | "under" | "below" | "<", None) => CompareOp::Lt,
-                ("at least" | "no less than" | ">=" | "or more" | "or above" | "or higher" | "and up" | "plus" | "+", _) => CompareOp::Ge,
-                ("at most" | "no more than" | "<=" | "or less" | "or fewer" | "or below" | "or lower", _) => CompareOp::Le,
+                (
+                    "more than" | "greater than" | "higher than" | "larger than" | "bigger than" | "over" | "above"
+                    | "exceeding" | ">",
+                    None,
+                ) => CompareOp::Gt,
+                ("less than" | "fewer than" | "lower than" | "smaller than" | "under" | "below" | "<", None) => {
+                    CompareOp::Lt
+                }
+                (
+                    "at least" | "no less than" | ">=" | "or more" | "or above" | "or higher" | "and up" | "plus" | "+",
+                    _,
+                ) => CompareOp::Ge,
+                ("at most" | "no more than" | "<=" | "or less" | "or fewer" | "or below" | "or lower", _) => {
+                    CompareOp::Le
+                }
                 (_, Some("or less" | "or fewer" | "or below" | "or lower")) => CompareOp::Le,
                 (_, Some(_)) => CompareOp::Ge,
                 _ => CompareOp::Eq,
@@ -606,7 +698,13 @@ impl Interpreter {
     /// The measure of a question that names no metric: a count of what it filters on or
     /// names ("how many exports", "how many accounts"), or distinct values of an id column
     /// ("how many sessions").
-    fn count_subject(&self, mentions: &[Mention], count_cue: bool, in_conversation: bool, time: &TimeFindings) -> Subject {
+    fn count_subject(
+        &self,
+        mentions: &[Mention],
+        count_cue: bool,
+        in_conversation: bool,
+        time: &TimeFindings,
+    ) -> Subject {
         let table_mention = mentions.iter().enumerate().find_map(|(i, m)| {
             m.concepts.iter().find_map(|c| match c {
                 Concept::Table(t) => Some((i, t.clone())),
@@ -618,13 +716,18 @@ impl Interpreter {
             if candidates.len() > 1 {
                 // The other words may settle it: "users who used the API" are counted where
                 // the feature is.
-                let others: Vec<&Mention> = mentions.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, m)| m).collect();
+                let others: Vec<&Mention> =
+                    mentions.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, m)| m).collect();
                 let cost = |name: &String| -> usize {
                     let base = self.layer.metric(name).map(|m| m.table.clone()).unwrap_or_default();
                     others.iter().map(|m| self.mention_cost(&base, m)).sum()
                 };
                 let best = candidates.iter().map(cost).min().unwrap_or(0);
-                if best > 0 || others.iter().any(|m| m.concepts.iter().any(|c| matches!(c, Concept::Value { .. } | Concept::Segment(_)))) {
+                if best > 0
+                    || others
+                        .iter()
+                        .any(|m| m.concepts.iter().any(|c| matches!(c, Concept::Value { .. } | Concept::Segment(_))))
+                {
                     candidates.retain(|name| cost(name) == best);
                 }
             }
@@ -666,19 +769,28 @@ impl Interpreter {
                 Concept::Column { table, column } if column.ends_with("_id") => Some((table.clone(), column.clone())),
                 _ => None,
             }) {
-                return Subject::Measure(Measure::Aggregate { func: AggregateFunc::CountDistinct, table, column: Some(column) }, Some(i));
+                return Subject::Measure(
+                    Measure::Aggregate { func: AggregateFunc::CountDistinct, table, column: Some(column) },
+                    Some(i),
+                );
             }
         }
         // "how many exports": rows of the table the filter applies to.
         let filter_table = mentions.iter().find_map(|m| {
             m.concepts.iter().find_map(|c| match c {
-                Concept::Value { dimension, .. } => self.layer.dimension(dimension).and_then(|d| d.columns().first().map(|(t, _)| t.to_string())),
+                Concept::Value { dimension, .. } => {
+                    self.layer.dimension(dimension).and_then(|d| d.columns().first().map(|(t, _)| t.to_string()))
+                }
                 Concept::Segment(name) => self.layer.segment(name).map(|s| s.table.clone()),
                 _ => None,
             })
         });
         match filter_table {
-            Some(table) => match self.count_metrics(&table).into_iter().find(|name| self.layer.metric(name).is_some_and(|m| m.table == table)) {
+            Some(table) => match self
+                .count_metrics(&table)
+                .into_iter()
+                .find(|name| self.layer.metric(name).is_some_and(|m| m.table == table))
+            {
                 Some(name) => Subject::Measure(Measure::Metric { name }, None),
                 None => Subject::Measure(Measure::Aggregate { func: AggregateFunc::Count, table, column: None }, None),
             },
@@ -692,7 +804,9 @@ impl Interpreter {
             .concepts
             .iter()
             .filter_map(|c| match c {
-                Concept::Value { dimension, .. } | Concept::Dimension(dimension) => self.dimension_distance(base, dimension),
+                Concept::Value { dimension, .. } | Concept::Dimension(dimension) => {
+                    self.dimension_distance(base, dimension)
+                }
                 Concept::Segment(name) => self.layer.segment(name).and_then(|s| self.graph.distance(base, &s.table)),
                 _ => None,
             })
@@ -714,7 +828,16 @@ impl Interpreter {
                 Concept::Value { dimension, value } => {
                     if let Some(cost) = self.dimension_distance(base, dimension) {
                         let inexact = normalize(&value.replace('_', " ")) != mention.text;
-                        options.push((cost, inexact, groups.contains(dimension), Filter::Values { dimension: dimension.clone(), values: vec![value.clone()], negated: false }));
+                        options.push((
+                            cost,
+                            inexact,
+                            groups.contains(dimension),
+                            Filter::Values {
+                                dimension: dimension.clone(),
+                                values: vec![value.clone()],
+                                negated: false,
+                            },
+                        ));
                     }
                 }
                 _ => {}
@@ -733,7 +856,11 @@ impl Interpreter {
         }
         for (index, filter) in query.filters.iter().enumerate() {
             let Filter::Values { dimension, values, negated: false } = filter else { continue };
-            let Some(column) = self.layer.dimension(dimension).and_then(|d| d.columns().into_iter().find(|(t, _)| *t == metric.table).map(|(_, c)| c.to_string())) else {
+            let Some(column) = self
+                .layer
+                .dimension(dimension)
+                .and_then(|d| d.columns().into_iter().find(|(t, _)| *t == metric.table).map(|(_, c)| c.to_string()))
+            else {
                 continue;
             };
             if values.len() != 1 {
@@ -741,7 +868,9 @@ impl Interpreter {
             }
             let wanted = format!("{column} = '{}'", values[0]);
             let replacement = self.layer.metrics.iter().find(|m| {
-                m.table == metric.table && m.expression.replace(' ', "") == metric.expression.replace(' ', "") && m.filter.as_deref() == Some(wanted.as_str())
+                m.table == metric.table
+                    && m.expression.replace(' ', "") == metric.expression.replace(' ', "")
+                    && m.filter.as_deref() == Some(wanted.as_str())
             });
             if let Some(replacement) = replacement {
                 query.measures = vec![Measure::Metric { name: replacement.name.clone() }];
@@ -769,7 +898,11 @@ impl Interpreter {
 
     fn base_table(&self, measures: &[Measure]) -> Result<String, Vec<String>> {
         let tables: BTreeSet<String> = measures.iter().filter_map(|m| self.measure_table(m)).collect();
-        if tables.len() == 1 { Ok(tables.into_iter().next().expect("one table")) } else { Err(tables.into_iter().collect()) }
+        if tables.len() == 1 {
+            Ok(tables.into_iter().next().expect("one table"))
+        } else {
+            Err(tables.into_iter().collect())
+        }
     }
 
     pub(crate) fn measure_table(&self, measure: &Measure) -> Option<String> {
@@ -801,7 +934,9 @@ impl Interpreter {
 
     pub(crate) fn describe_measure(&self, measure: &Measure) -> String {
         match measure {
-            Measure::Metric { name } => self.layer.metric(name).map(|m| m.display_name().to_string()).unwrap_or_else(|| name.clone()),
+            Measure::Metric { name } => {
+                self.layer.metric(name).map(|m| m.display_name().to_string()).unwrap_or_else(|| name.clone())
+            }
             Measure::Aggregate { func, table, column } => {
                 format!("{} of {table}.{}", func.sql().1, column.as_deref().unwrap_or("rows"))
             }
@@ -820,7 +955,9 @@ impl Interpreter {
             TimeGrain::Day => as_of,
             TimeGrain::Week => as_of - Duration::days(as_of.weekday().num_days_from_monday() as i64),
             TimeGrain::Month => NaiveDate::from_ymd_opt(as_of.year(), as_of.month(), 1).expect("valid"),
-            TimeGrain::Quarter => NaiveDate::from_ymd_opt(as_of.year(), (as_of.month0() / 3) * 3 + 1, 1).expect("valid"),
+            TimeGrain::Quarter => {
+                NaiveDate::from_ymd_opt(as_of.year(), (as_of.month0() / 3) * 3 + 1, 1).expect("valid")
+            }
             TimeGrain::Year => NaiveDate::from_ymd_opt(as_of.year(), 1, 1).expect("valid"),
         };
         TimeRange { start: Some(start), end: Some(as_of + Duration::days(1)), phrase: format!("this {}", grain.unit()) }
@@ -844,13 +981,14 @@ impl Interpreter {
 
 fn add_value_filter(filters: &mut Vec<Filter>, dimension: String, value: String, negated: bool) {
     for filter in filters.iter_mut() {
-        if let Filter::Values { dimension: d, values, negated: n } = filter {
-            if *d == dimension && *n == negated {
-                if !values.contains(&value) {
-                    values.push(value);
-                }
-                return;
+        if let Filter::Values { dimension: d, values, negated: n } = filter
+            && *d == dimension
+            && *n == negated
+        {
+            if !values.contains(&value) {
+                values.push(value);
             }
+            return;
         }
     }
     filters.push(Filter::Values { dimension, values: vec![value], negated });
@@ -858,7 +996,12 @@ fn add_value_filter(filters: &mut Vec<Filter>, dimension: String, value: String,
 
 /// "Which channel had the most signups" asks for one group; "which channels" for several.
 fn is_singular_question(normalized: &str) -> bool {
-    normalized.starts_with("who ") || normalized.contains(" the most ") || normalized.contains(" the highest ") || normalized.contains(" the lowest ") || normalized.contains(" the least ") || normalized.contains(" the fewest ")
+    normalized.starts_with("who ")
+        || normalized.contains(" the most ")
+        || normalized.contains(" the highest ")
+        || normalized.contains(" the lowest ")
+        || normalized.contains(" the least ")
+        || normalized.contains(" the fewest ")
 }
 
 /// Words the planner understands as grammar rather than content.
@@ -873,11 +1016,55 @@ fn is_known_word(word: &str) -> bool {
         || word.chars().all(|c| c.is_ascii_digit() || c == '.')
         || matches!(
             word,
-            "signed" | "went" | "go" | "goes" | "used" | "use" | "using" | "had" | "has" | "came" | "opened" | "open"
-                | "created" | "new" | "split" | "breakdown" | "than" | "versus" | "chart" | "table" | "graph" | "plot"
-                | "line" | "bar" | "pie" | "show" | "them" | "they" | "their" | "one" | "ones" | "per" | "was" | "were"
-                | "happen" | "happened" | "so" | "far" | "since" | "until" | "up" | "received" | "got" | "come"
-                | "month" | "week" | "day" | "year" | "quarter"
+            "signed"
+                | "went"
+                | "go"
+                | "goes"
+                | "used"
+                | "use"
+                | "using"
+                | "had"
+                | "has"
+                | "came"
+                | "opened"
+                | "open"
+                | "created"
+                | "new"
+                | "split"
+                | "breakdown"
+                | "than"
+                | "versus"
+                | "chart"
+                | "table"
+                | "graph"
+                | "plot"
+                | "line"
+                | "bar"
+                | "pie"
+                | "show"
+                | "them"
+                | "they"
+                | "their"
+                | "one"
+                | "ones"
+                | "per"
+                | "was"
+                | "were"
+                | "happen"
+                | "happened"
+                | "so"
+                | "far"
+                | "since"
+                | "until"
+                | "up"
+                | "received"
+                | "got"
+                | "come"
+                | "month"
+                | "week"
+                | "day"
+                | "year"
+                | "quarter"
         )
 }
 

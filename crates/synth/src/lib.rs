@@ -65,7 +65,9 @@ pub enum Error {
         to: String,
     },
     /// Joining would count the measure several times.
-    #[error("{measure} cannot be broken down through {table} without counting rows several times (one row joins to many)")]
+    #[error(
+        "{measure} cannot be broken down through {table} without counting rows several times (one row joins to many)"
+    )]
     FanOut {
         /// The measure.
         measure: String,

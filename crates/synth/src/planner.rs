@@ -46,7 +46,7 @@ pub struct Plan {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PlanOutcome {
     /// SQL to run.
-    Sql(Plan),
+    Sql(Box<Plan>),
     /// A question back to the user, with options.
     Clarify {
         /// The question.
@@ -102,10 +102,12 @@ impl SemanticPlanner {
                 Ok(compiled) => {
                     let confidence = confidence(&query, &assumptions, &ignored, follow_up);
                     let explanation = self.explain(&query, &compiled.conditions, assumptions, ignored, follow_up);
-                    PlanOutcome::Sql(Plan { sql: compiled.sql, query, confidence, explanation })
+                    PlanOutcome::Sql(Box::new(Plan { sql: compiled.sql, query, confidence, explanation }))
                 }
                 Err(error) => PlanOutcome::CannotAnswer {
-                    message: format!("I understood the question but cannot answer it from this semantic layer: {error}."),
+                    message: format!(
+                        "I understood the question but cannot answer it from this semantic layer: {error}."
+                    ),
                     understood: query.measures.iter().map(|m| self.interpreter.describe_measure(m)).collect(),
                     not_understood: vec![error.to_string()],
                 },
@@ -114,7 +116,14 @@ impl SemanticPlanner {
     }
 
     fn example_metrics(&self) -> String {
-        self.interpreter.layer().metrics.iter().take(4).map(|m| m.display_name().to_lowercase()).collect::<Vec<_>>().join(", ")
+        self.interpreter
+            .layer()
+            .metrics
+            .iter()
+            .take(4)
+            .map(|m| m.display_name().to_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     fn explain(
@@ -144,7 +153,12 @@ impl SemanticPlanner {
             })
             .collect();
         let mut group_by: Vec<String> = query.grain.iter().map(|g| format!("{} (time grain)", g.unit())).collect();
-        group_by.extend(query.group_by.iter().map(|d| layer.dimension(d).map(|d| d.display_name().to_string()).unwrap_or_else(|| d.clone())));
+        group_by.extend(
+            query
+                .group_by
+                .iter()
+                .map(|d| layer.dimension(d).map(|d| d.display_name().to_string()).unwrap_or_else(|| d.clone())),
+        );
         let time_window = query.time_range.as_ref().map(|r| {
             format!(
                 "{} = [{}, {})",
@@ -164,7 +178,17 @@ impl SemanticPlanner {
         if query.share {
             filters.push("shown as a percentage of the total".into());
         }
-        Explanation { measures, group_by, filters, time_window, ranking, assumptions, ignored, snapshot_id: self.snapshot_id.clone(), follow_up }
+        Explanation {
+            measures,
+            group_by,
+            filters,
+            time_window,
+            ranking,
+            assumptions,
+            ignored,
+            snapshot_id: self.snapshot_id.clone(),
+            follow_up,
+        }
     }
 }
 

@@ -93,18 +93,51 @@ pub struct TimeFindings {
     pub rest: String,
 }
 
-const MONTHS: &[&str] =
-    &["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+const MONTHS: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
 const MONTH_RE: &str = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)";
 const NUM_RE: &str = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|sixty|ninety)";
 
 /// Reads a small number written in digits or words.
 pub fn parse_number_word(word: &str) -> Option<u32> {
     const WORDS: &[(&str, u32)] = &[
-        ("one", 1), ("two", 2), ("three", 3), ("four", 4), ("five", 5), ("six", 6), ("seven", 7), ("eight", 8), ("nine", 9),
-        ("ten", 10), ("eleven", 11), ("twelve", 12), ("thirteen", 13), ("fourteen", 14), ("fifteen", 15), ("sixteen", 16),
-        ("seventeen", 17), ("eighteen", 18), ("nineteen", 19), ("twenty", 20), ("thirty", 30), ("sixty", 60), ("ninety", 90),
-        ("a", 1), ("an", 1),
+        ("one", 1),
+        ("two", 2),
+        ("three", 3),
+        ("four", 4),
+        ("five", 5),
+        ("six", 6),
+        ("seven", 7),
+        ("eight", 8),
+        ("nine", 9),
+        ("ten", 10),
+        ("eleven", 11),
+        ("twelve", 12),
+        ("thirteen", 13),
+        ("fourteen", 14),
+        ("fifteen", 15),
+        ("sixteen", 16),
+        ("seventeen", 17),
+        ("eighteen", 18),
+        ("nineteen", 19),
+        ("twenty", 20),
+        ("thirty", 30),
+        ("sixty", 60),
+        ("ninety", 90),
+        ("a", 1),
+        ("an", 1),
     ];
     word.parse().ok().or_else(|| WORDS.iter().find(|(w, _)| *w == word).map(|(_, n)| *n))
 }
@@ -131,12 +164,18 @@ fn week_start(date: NaiveDate) -> NaiveDate {
     date - Duration::days(date.weekday().num_days_from_monday() as i64)
 }
 
+/// Start and end of a range, either open.
+type Bounds = (Option<NaiveDate>, Option<NaiveDate>);
+
+/// Resolves a matched phrase against `as_of`.
+type Resolver = fn(&regex::Captures, NaiveDate) -> Option<Bounds>;
+
 struct Rule {
     re: Regex,
-    resolve: fn(&regex::Captures, NaiveDate) -> Option<(Option<NaiveDate>, Option<NaiveDate>)>,
+    resolve: Resolver,
 }
 
-fn rule(pattern: &str, resolve: fn(&regex::Captures, NaiveDate) -> Option<(Option<NaiveDate>, Option<NaiveDate>)>) -> Rule {
+fn rule(pattern: &str, resolve: Resolver) -> Rule {
     let pattern = pattern.replace("{MONTH}", MONTH_RE).replace("{NUM}", NUM_RE);
     Rule { re: Regex::new(&format!(r"\b(?:{pattern})\b")).expect("valid time regex"), resolve }
 }
@@ -148,16 +187,22 @@ fn year_of(caps: &regex::Captures, name: &str) -> Option<i32> {
 /// Ordered from most to least specific, so that "last 3 months" wins over "last month".
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     vec![
-        rule(r"(?:between|from) (?P<m1>{MONTH}) (?P<y1>20\d\d) (?:and|to|through|until|-) (?P<m2>{MONTH}) (?P<y2>20\d\d)", |c, _| {
-            let start = month_start(year_of(c, "y1")?, month_number(c.name("m1")?.as_str())?);
-            let end = add_months(month_start(year_of(c, "y2")?, month_number(c.name("m2")?.as_str())?), 1);
-            Some((Some(start), Some(end)))
-        }),
-        rule(r"(?:between|from) (?P<d1>20\d\d-\d\d-\d\d) (?:and|to|through|until|-) (?P<d2>20\d\d-\d\d-\d\d)", |c, _| {
-            let start = NaiveDate::parse_from_str(c.name("d1")?.as_str(), "%Y-%m-%d").ok()?;
-            let end = NaiveDate::parse_from_str(c.name("d2")?.as_str(), "%Y-%m-%d").ok()? + Duration::days(1);
-            Some((Some(start), Some(end)))
-        }),
+        rule(
+            r"(?:between|from) (?P<m1>{MONTH}) (?P<y1>20\d\d) (?:and|to|through|until|-) (?P<m2>{MONTH}) (?P<y2>20\d\d)",
+            |c, _| {
+                let start = month_start(year_of(c, "y1")?, month_number(c.name("m1")?.as_str())?);
+                let end = add_months(month_start(year_of(c, "y2")?, month_number(c.name("m2")?.as_str())?), 1);
+                Some((Some(start), Some(end)))
+            },
+        ),
+        rule(
+            r"(?:between|from) (?P<d1>20\d\d-\d\d-\d\d) (?:and|to|through|until|-) (?P<d2>20\d\d-\d\d-\d\d)",
+            |c, _| {
+                let start = NaiveDate::parse_from_str(c.name("d1")?.as_str(), "%Y-%m-%d").ok()?;
+                let end = NaiveDate::parse_from_str(c.name("d2")?.as_str(), "%Y-%m-%d").ok()? + Duration::days(1);
+                Some((Some(start), Some(end)))
+            },
+        ),
         rule(r"(?:last|past|previous|trailing|prior) {NUM} days?", |c, as_of| {
             let n = parse_number_word(c.get(1)?.as_str())? as i64;
             Some((Some(as_of - Duration::days(n - 1)), Some(as_of + Duration::days(1))))
@@ -181,28 +226,37 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             let n = parse_number_word(c.get(1)?.as_str())? as i32;
             Some((Some(month_start(as_of.year() - n, 1)), Some(month_start(as_of.year(), 1))))
         }),
-        rule(r"(?:(?:in|during|for|of) )?(?:the )?(?:q(?P<q>[1-4])|(?P<qw>first|second|third|fourth|1st|2nd|3rd|4th) quarter(?: of)?) (?P<y>20\d\d)", |c, _| {
-            let q = match c.name("q") {
-                Some(q) => q.as_str().parse::<u32>().ok()?,
-                None => match c.name("qw")?.as_str() {
-                    "first" | "1st" => 1,
-                    "second" | "2nd" => 2,
-                    "third" | "3rd" => 3,
-                    _ => 4,
-                },
-            };
-            let start = month_start(year_of(c, "y")?, (q - 1) * 3 + 1);
-            Some((Some(start), Some(add_months(start, 3))))
-        }),
+        rule(
+            r"(?:(?:in|during|for|of) )?(?:the )?(?:q(?P<q>[1-4])|(?P<qw>first|second|third|fourth|1st|2nd|3rd|4th) quarter(?: of)?) (?P<y>20\d\d)",
+            |c, _| {
+                let q = match c.name("q") {
+                    Some(q) => q.as_str().parse::<u32>().ok()?,
+                    None => match c.name("qw")?.as_str() {
+                        "first" | "1st" => 1,
+                        "second" | "2nd" => 2,
+                        "third" | "3rd" => 3,
+                        _ => 4,
+                    },
+                };
+                let start = month_start(year_of(c, "y")?, (q - 1) * 3 + 1);
+                Some((Some(start), Some(add_months(start, 3))))
+            },
+        ),
         rule(r"(?:(?:in|during|for) )?(?P<y>20\d\d) q(?P<q>[1-4])", |c, _| {
             let start = month_start(year_of(c, "y")?, (c.name("q")?.as_str().parse::<u32>().ok()? - 1) * 3 + 1);
             Some((Some(start), Some(add_months(start, 3))))
         }),
         rule(r"since (?:the start of |the beginning of )?(?P<m>{MONTH})(?: of)? (?P<y>20\d\d)", |c, as_of| {
-            Some((Some(month_start(year_of(c, "y")?, month_number(c.name("m")?.as_str())?)), Some(as_of + Duration::days(1))))
+            Some((
+                Some(month_start(year_of(c, "y")?, month_number(c.name("m")?.as_str())?)),
+                Some(as_of + Duration::days(1)),
+            ))
         }),
         rule(r"since (?P<d>20\d\d-\d\d-\d\d)", |c, as_of| {
-            Some((Some(NaiveDate::parse_from_str(c.name("d")?.as_str(), "%Y-%m-%d").ok()?), Some(as_of + Duration::days(1))))
+            Some((
+                Some(NaiveDate::parse_from_str(c.name("d")?.as_str(), "%Y-%m-%d").ok()?),
+                Some(as_of + Duration::days(1)),
+            ))
         }),
         rule(r"since (?:the start of |the beginning of )?(?P<y>20\d\d)", |c, as_of| {
             Some((Some(month_start(year_of(c, "y")?, 1)), Some(as_of + Duration::days(1))))
@@ -213,7 +267,11 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             Some((Some(month_start(year, m)), Some(as_of + Duration::days(1))))
         }),
         rule(r"(?:(?:on|for) )?(?P<m>{MONTH}) (?P<d>\d{1,2})(?:st|nd|rd|th)? (?P<y>20\d\d)", |c, _| {
-            let day = NaiveDate::from_ymd_opt(year_of(c, "y")?, month_number(c.name("m")?.as_str())?, c.name("d")?.as_str().parse().ok()?)?;
+            let day = NaiveDate::from_ymd_opt(
+                year_of(c, "y")?,
+                month_number(c.name("m")?.as_str())?,
+                c.name("d")?.as_str().parse().ok()?,
+            )?;
             Some((Some(day), Some(day + Duration::days(1))))
         }),
         rule(r"(?:(?:on|for) )?(?P<date>20\d\d-\d\d-\d\d)", |c, _| {
@@ -224,11 +282,15 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             let start = month_start(year_of(c, "y")?, month_number(c.name("m")?.as_str())?);
             Some((Some(start), Some(add_months(start, 1))))
         }),
-        rule(r"before (?P<m>{MONTH}) (?P<y>20\d\d)", |c, _| Some((None, Some(month_start(year_of(c, "y")?, month_number(c.name("m")?.as_str())?))))),
+        rule(r"before (?P<m>{MONTH}) (?P<y>20\d\d)", |c, _| {
+            Some((None, Some(month_start(year_of(c, "y")?, month_number(c.name("m")?.as_str())?))))
+        }),
         rule(r"before (?P<y>20\d\d)", |c, _| Some((None, Some(month_start(year_of(c, "y")?, 1))))),
         rule(r"(?:today|so far today)", |_, as_of| Some((Some(as_of), Some(as_of + Duration::days(1))))),
         rule(r"yesterday", |_, as_of| Some((Some(as_of - Duration::days(1)), Some(as_of)))),
-        rule(r"(?:this week|week to date|wtd|current week|so far this week)", |_, as_of| Some((Some(week_start(as_of)), Some(as_of + Duration::days(1))))),
+        rule(r"(?:this week|week to date|wtd|current week|so far this week)", |_, as_of| {
+            Some((Some(week_start(as_of)), Some(as_of + Duration::days(1))))
+        }),
         rule(r"(?:last|previous|past|prior) week", |_, as_of| {
             let this_week = week_start(as_of);
             Some((Some(this_week - Duration::days(7)), Some(this_week)))
@@ -240,23 +302,32 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             let this_month = month_start(as_of.year(), as_of.month());
             Some((Some(add_months(this_month, -1)), Some(this_month)))
         }),
-        rule(r"(?:this quarter|quarter to date|qtd|current quarter|so far this quarter)", |_, as_of| Some((Some(quarter_start(as_of)), Some(as_of + Duration::days(1))))),
+        rule(r"(?:this quarter|quarter to date|qtd|current quarter|so far this quarter)", |_, as_of| {
+            Some((Some(quarter_start(as_of)), Some(as_of + Duration::days(1))))
+        }),
         rule(r"(?:last|previous|past|prior) quarter", |_, as_of| {
             let this_quarter = quarter_start(as_of);
             Some((Some(add_months(this_quarter, -3)), Some(this_quarter)))
         }),
-        rule(r"(?:this year|year to date|ytd|current year|so far this year)", |_, as_of| Some((Some(month_start(as_of.year(), 1)), Some(as_of + Duration::days(1))))),
-        rule(r"(?:last|previous|past|prior) year", |_, as_of| Some((Some(month_start(as_of.year() - 1, 1)), Some(month_start(as_of.year(), 1))))),
+        rule(r"(?:this year|year to date|ytd|current year|so far this year)", |_, as_of| {
+            Some((Some(month_start(as_of.year(), 1)), Some(as_of + Duration::days(1))))
+        }),
+        rule(r"(?:last|previous|past|prior) year", |_, as_of| {
+            Some((Some(month_start(as_of.year() - 1, 1)), Some(month_start(as_of.year(), 1))))
+        }),
         rule(r"(?:(?:in|during|for|of) )?(?:the year )?(?P<y>20\d\d)", |c, _| {
             let year = year_of(c, "y")?;
             Some((Some(month_start(year, 1)), Some(month_start(year + 1, 1))))
         }),
-        rule(r"(?:in|during) (?P<m>january|february|march|april|june|july|august|september|october|november|december)", |c, as_of| {
-            let m = month_number(c.name("m")?.as_str())?;
-            let year = if m <= as_of.month() { as_of.year() } else { as_of.year() - 1 };
-            let start = month_start(year, m);
-            Some((Some(start), Some(add_months(start, 1))))
-        }),
+        rule(
+            r"(?:in|during) (?P<m>january|february|march|april|june|july|august|september|october|november|december)",
+            |c, as_of| {
+                let m = month_number(c.name("m")?.as_str())?;
+                let year = if m <= as_of.month() { as_of.year() } else { as_of.year() - 1 };
+                let start = month_start(year, m);
+                Some((Some(start), Some(add_months(start, 1))))
+            },
+        ),
     ]
 });
 
@@ -277,15 +348,45 @@ static TREND_RE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid trend regex")
 });
 
-static ALL_TIME_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(?:all time|all-time|ever|of all time|in total|to date|lifetime)\b").expect("valid regex"));
+static ALL_TIME_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:all time|all-time|ever|of all time|in total|to date|lifetime)\b").expect("valid regex")
+});
 
 /// Words that make "monthly"/"annual" a billing period rather than a grain.
-const BILLING_NOUNS: &[&str] = &["plan", "plans", "billing", "subscription", "subscriptions", "subscriber", "subscribers", "contract", "contracts", "customers", "accounts", "sub", "subs"];
+const BILLING_NOUNS: &[&str] = &[
+    "plan",
+    "plans",
+    "billing",
+    "subscription",
+    "subscriptions",
+    "subscriber",
+    "subscribers",
+    "contract",
+    "contracts",
+    "customers",
+    "accounts",
+    "sub",
+    "subs",
+];
 
 /// Words after which a four-digit number is a quantity.
-const QUANTITY_WORDS: &[&str] =
-    &["than", "over", "above", "under", "below", "least", "most", "top", "bottom", "exceeding", "exactly", ">", "<", "=", "$"];
+const QUANTITY_WORDS: &[&str] = &[
+    "than",
+    "over",
+    "above",
+    "under",
+    "below",
+    "least",
+    "most",
+    "top",
+    "bottom",
+    "exceeding",
+    "exactly",
+    ">",
+    "<",
+    "=",
+    "$",
+];
 
 fn blank(text: &mut String, start: usize, end: usize) {
     text.replace_range(start..end, &" ".repeat(end - start));
@@ -334,15 +435,15 @@ pub fn extract_time(normalized: &str, as_of: NaiveDate) -> TimeFindings {
             blank(&mut rest, from, to);
         }
     }
-    if findings.grain.is_none() {
-        if let Some(caps) = PICK_GRAIN_RE.captures(&rest) {
-            let unit = caps.name("g").expect("unit group");
-            if let Some(grain) = TimeGrain::from_word(unit.as_str()) {
-                findings.grain = Some(grain);
-                findings.grain_named_as_group = true;
-                let (from, to) = (unit.start(), unit.end());
-                blank(&mut rest, from, to);
-            }
+    if findings.grain.is_none()
+        && let Some(caps) = PICK_GRAIN_RE.captures(&rest)
+    {
+        let unit = caps.name("g").expect("unit group");
+        if let Some(grain) = TimeGrain::from_word(unit.as_str()) {
+            findings.grain = Some(grain);
+            findings.grain_named_as_group = true;
+            let (from, to) = (unit.start(), unit.end());
+            blank(&mut rest, from, to);
         }
     }
     if let Some(m) = TREND_RE.find(&rest) {
