@@ -174,6 +174,9 @@ static COMPARE_RE: LazyLock<Regex> = LazyLock::new(|| {
 pub struct Interpreter {
     layer: SemanticLayer,
     vocab: Vocabulary,
+    /// Stemmed words of the layer's names, labels and descriptions: a question may use
+    /// them around the concepts it names ("hours", "score") without being misread.
+    layer_words: BTreeSet<String>,
     graph: JoinGraph,
     as_of: NaiveDate,
 }
@@ -189,7 +192,8 @@ impl Interpreter {
     pub fn new(layer: SemanticLayer, as_of: NaiveDate) -> Self {
         let vocab = Vocabulary::new(&layer);
         let graph = JoinGraph::new(&layer);
-        Self { layer, vocab, graph, as_of }
+        let layer_words = layer_text_words(&layer);
+        Self { layer, vocab, graph, layer_words, as_of }
     }
 
     /// The semantic layer.
@@ -306,7 +310,10 @@ impl Interpreter {
                 (Some(func), Some((table, column)), _)
                     if !(matches!(func, AggregateFunc::Max | AggregateFunc::Min) && grouping_words) =>
                 {
-                    measures.push(Measure::Aggregate { func, table, column: Some(column) });
+                    let measure = Measure::Aggregate { func, table, column: Some(column) };
+                    if !measures.contains(&measure) {
+                        measures.push(measure);
+                    }
                     used[i] = true;
                 }
                 (_, _, Some(name)) => {
@@ -629,7 +636,9 @@ impl Interpreter {
             words
                 .iter()
                 .enumerate()
-                .filter(|(i, w)| !covered.contains(i) && !w.starts_with("__") && !is_known_word(w))
+                .filter(|(i, w)| {
+                    !covered.contains(i) && !w.starts_with("__") && !is_known_word(w) && !self.layer_words.contains(&crate::text::stem(w))
+                })
                 .map(|(_, w)| w.clone()),
         );
         ignored.dedup();
@@ -1004,6 +1013,21 @@ fn is_singular_question(normalized: &str) -> bool {
         || normalized.contains(" the fewest ")
 }
 
+/// Verbs, units and connectives of questions that carry no filter or measure of their own.
+const GRAMMAR_WORDS: &[&str] = &[
+    "signed", "went", "go", "goes", "used", "use", "using", "had", "has", "came", "opened", "open", "created", "new",
+    "split", "breakdown", "than", "versus", "chart", "table", "graph", "plot", "line", "bar", "pie", "show", "them",
+    "they", "their", "one", "ones", "per", "was", "were", "happen", "happened", "so", "far", "since", "until", "up",
+    "received", "got", "come", "month", "week", "day", "year", "quarter", "take", "takes", "took", "taking", "started",
+    "start", "starts", "assigned", "comes", "become", "became", "booked", "book", "billed", "cite", "cites", "citing",
+    "sitting", "sit", "trended", "contribute", "contributes", "contributed", "through", "because", "kind", "kinds",
+    "type", "types", "fast", "long", "single", "common", "frequent", "don't", "doesn't", "haven't", "didn't", "isn't",
+    "aren't", "weren't", "wasn't", "mix", "number", "numbers", "average", "looked", "happening", "trending", "break",
+    "cut", "sliced", "slice", "against", "compare", "vs", "out", "off", "based", "end", "ended", "ending", "running",
+    "ran", "run", "active", "any", "anyone", "anybody", "folks", "guys", "stand", "stands", "stood", "doing", "pull",
+    "pulled", "rank", "list", "hours", "minutes", "hour", "minute", "days", "weeks", "months", "years", "quarters",
+];
+
 /// Words the planner understands as grammar rather than content.
 fn is_known_word(word: &str) -> bool {
     is_stopword(word)
@@ -1014,58 +1038,27 @@ fn is_known_word(word: &str) -> bool {
         || SHARE_WORDS.contains(&word)
         || NEGATION_WORDS.contains(&word)
         || word.chars().all(|c| c.is_ascii_digit() || c == '.')
-        || matches!(
-            word,
-            "signed"
-                | "went"
-                | "go"
-                | "goes"
-                | "used"
-                | "use"
-                | "using"
-                | "had"
-                | "has"
-                | "came"
-                | "opened"
-                | "open"
-                | "created"
-                | "new"
-                | "split"
-                | "breakdown"
-                | "than"
-                | "versus"
-                | "chart"
-                | "table"
-                | "graph"
-                | "plot"
-                | "line"
-                | "bar"
-                | "pie"
-                | "show"
-                | "them"
-                | "they"
-                | "their"
-                | "one"
-                | "ones"
-                | "per"
-                | "was"
-                | "were"
-                | "happen"
-                | "happened"
-                | "so"
-                | "far"
-                | "since"
-                | "until"
-                | "up"
-                | "received"
-                | "got"
-                | "come"
-                | "month"
-                | "week"
-                | "day"
-                | "year"
-                | "quarter"
-        )
+        || GRAMMAR_WORDS.contains(&word)
+}
+
+fn layer_text_words(layer: &SemanticLayer) -> BTreeSet<String> {
+    let mut texts: Vec<&str> = vec![&layer.description];
+    for table in &layer.tables {
+        texts.extend([table.name.as_str(), table.description.as_str()]);
+        texts.extend(table.columns.iter().filter(|c| !c.personal).flat_map(|c| [c.name.as_str(), c.description.as_str()]));
+    }
+    for metric in &layer.metrics {
+        texts.extend([metric.name.as_str(), metric.label.as_str(), metric.description.as_str()]);
+    }
+    for dimension in &layer.dimensions {
+        texts.extend([dimension.name.as_str(), dimension.label.as_str()]);
+    }
+    texts
+        .iter()
+        .flat_map(|t| tokens(&normalize(&t.replace('_', " "))))
+        .filter(|w| w.len() > 2 && !w.chars().all(|c| c.is_ascii_digit()))
+        .map(|w| crate::text::stem(&w))
+        .collect()
 }
 
 fn describe_mention(layer: &SemanticLayer, mention: &Mention) -> String {

@@ -98,6 +98,18 @@ impl SemanticPlanner {
                 understood,
                 not_understood,
             },
+            Reading::Query { query, ignored, .. } if !ignored.is_empty() => {
+                let understood: Vec<String> = query.measures.iter().map(|m| self.interpreter.describe_measure(m)).collect();
+                PlanOutcome::CannotAnswer {
+                    message: format!(
+                        "I understood {} but not: {}. Rephrase with words from the semantic layer, or add them to it as synonyms.",
+                        understood.join(", "),
+                        ignored.join(", ")
+                    ),
+                    understood,
+                    not_understood: ignored,
+                }
+            }
             Reading::Query { query, assumptions, ignored, follow_up } => match self.interpreter.compile(&query) {
                 Ok(compiled) => {
                     let confidence = confidence(&query, &assumptions, &ignored, follow_up);

@@ -16,6 +16,7 @@ pub fn normalize(text: &str) -> String {
             '-' if prev.is_ascii_digit() && next.is_ascii_digit() => out.push('-'),
             '.' if prev.is_ascii_digit() && next.is_ascii_digit() => out.push('.'),
             '.' if prev.is_alphabetic() && next.is_alphabetic() => out.push('.'),
+            '\'' if prev.is_alphabetic() && next.is_alphabetic() && !(next == 's' && !chars.get(i + 2).is_some_and(|c| c.is_alphabetic())) => out.push('\''),
             '+' | '%' | '$' | '/' | '\'' | '&' | '>' | '<' | '=' => {
                 out.push(' ');
                 out.push(c);
