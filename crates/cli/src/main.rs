@@ -362,7 +362,7 @@ async fn eval_command(settings: Settings, args: EvalArgs) -> anyhow::Result<Exit
     let file = args.file.context("give a question set (JSONL) to evaluate")?;
     let (cases, line_errors) = quarry_eval::load_cases(&file)?;
     for error in &line_errors {
-        eprintln!("warning: {}:{error}", file.display());
+        eprintln!("warning: {}: {error}", file.display());
     }
     let options = quarry_eval::EvalOptions {
         jobs: args.jobs.max(1),

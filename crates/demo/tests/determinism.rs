@@ -1,4 +1,4 @@
-//! Determinism: the same seed gives byte-identical Parquet files and the same snapshot id; another seed does not.
+//! Determinism: the same seed gives byte-identical Parquet files and the same snapshot id, another seed does not; installing twice generates once.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -58,4 +58,18 @@ fn generation_in_memory_repeats_exactly() {
         assert_eq!(x.primary_key, y.primary_key);
         assert_eq!(x.foreign_keys, y.foreign_keys);
     }
+}
+
+/// `ensure_installed` generates once and then finds the installed snapshot.
+#[test]
+fn ensure_installed_is_idempotent() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let store = quarry_snapshot::SnapshotStore::new(root.path());
+    let config = quarry_demo::DemoConfig { seed: 42, scale: 1 };
+    let first = quarry_demo::ensure_installed(&store, &config).expect("installs");
+    let modified = std::fs::metadata(first.dir.join("manifest.json")).and_then(|m| m.modified()).expect("mtime");
+    let second = quarry_demo::ensure_installed(&store, &config).expect("finds");
+    assert_eq!(first.manifest.id, second.manifest.id);
+    assert_eq!(store.list().expect("list").len(), 1);
+    assert_eq!(std::fs::metadata(second.dir.join("manifest.json")).and_then(|m| m.modified()).expect("mtime"), modified);
 }

@@ -1,0 +1,80 @@
+//! `quarry eval` end to end on a small labeled set: malformed lines reported, reports
+//! written in every format, the accuracy gate's exit code, and comparison with a previous run.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn home() -> PathBuf {
+    static HOME: OnceLock<PathBuf> = OnceLock::new();
+    HOME.get_or_init(|| {
+        let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-home");
+        let store = quarry_snapshot::SnapshotStore::new(home.join("snapshots"));
+        quarry_demo::ensure_installed(&store, &quarry_demo::DemoConfig::default()).expect("demo snapshot");
+        home
+    })
+    .clone()
+}
+
+fn quarry() -> Command {
+    let mut command = Command::cargo_bin("quarry").expect("binary builds");
+    command.env("QUARRY_HOME", home());
+    command
+}
+
+/// Two questions the planner answers, one whose gold asks for something else, and a broken line.
+const CASES: &str = r#"{"id": "revenue-2024", "question": "revenue in 2024", "gold_sql": "SELECT SUM(amount_usd) FROM invoices WHERE status = 'paid' AND issued_at >= TIMESTAMP '2024-01-01 00:00:00' AND issued_at < TIMESTAMP '2025-01-01 00:00:00'", "tags": ["revenue"], "difficulty": "easy"}
+{"id": "signups-by-channel", "question": "signups by channel last month", "gold_sql": "SELECT signup_channel, COUNT(*) FROM users WHERE signup_at >= TIMESTAMP '2025-11-01 00:00:00' AND signup_at < TIMESTAMP '2025-12-01 00:00:00' GROUP BY 1", "tags": ["signups"], "difficulty": "easy"}
+{"id": "deliberately-wrong-gold", "question": "tickets this quarter", "gold_sql": "SELECT COUNT(*) FROM support_tickets", "tags": ["tickets"], "difficulty": "easy"}
+{"id": "broken", "question": 
+"#;
+
+#[test]
+fn eval_reports_scores_gates_and_compares() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = dir.path().join("cases.jsonl");
+    std::fs::write(&cases, CASES).expect("write cases");
+    let report = dir.path().join("report.json");
+    let markdown = dir.path().join("report.md");
+    let junit = dir.path().join("report.xml");
+
+    quarry()
+        .args(["eval", cases.to_str().unwrap(), "--no-progress", "--report", report.to_str().unwrap()])
+        .args(["--markdown", markdown.to_str().unwrap(), "--junit", junit.to_str().unwrap()])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("cases.jsonl: line 4"))
+        .stdout(predicate::str::contains("ex ").and(predicate::str::contains("66.7%")));
+
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
+    let cases_out = json["cases"].as_array().expect("cases");
+    assert_eq!(cases_out.len(), 3);
+    let wrong = cases_out.iter().find(|c| c["id"] == "deliberately-wrong-gold").expect("case");
+    assert_eq!(wrong["ex"], serde_json::json!(false));
+    assert_eq!(wrong["category"], serde_json::json!("wrong_values"));
+    assert!(std::fs::read_to_string(&markdown).expect("md").contains("deliberately-wrong-gold"));
+    assert!(std::fs::read_to_string(&junit).expect("xml").contains("<testsuite"));
+
+    // Below the gate: a non-zero exit that names the gate.
+    quarry()
+        .args(["eval", cases.to_str().unwrap(), "--no-progress", "--min-ex", "0.9"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("gate failed"));
+
+    // The gold replay scores every case, including the one the planner misses.
+    quarry()
+        .args(["eval", cases.to_str().unwrap(), "--no-progress", "--model", "gold", "--min-ex", "1.0"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("100.0%"));
+
+    // Comparing a run with itself finds nothing regressed.
+    quarry()
+        .args(["eval", cases.to_str().unwrap(), "--no-progress", "--compare", report.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 regression(s)"));
+}
