@@ -71,5 +71,8 @@ fn ensure_installed_is_idempotent() {
     let second = quarry_demo::ensure_installed(&store, &config).expect("finds");
     assert_eq!(first.manifest.id, second.manifest.id);
     assert_eq!(store.list().expect("list").len(), 1);
-    assert_eq!(std::fs::metadata(second.dir.join("manifest.json")).and_then(|m| m.modified()).expect("mtime"), modified);
+    assert_eq!(
+        std::fs::metadata(second.dir.join("manifest.json")).and_then(|m| m.modified()).expect("mtime"),
+        modified
+    );
 }

@@ -637,7 +637,10 @@ impl Interpreter {
                 .iter()
                 .enumerate()
                 .filter(|(i, w)| {
-                    !covered.contains(i) && !w.starts_with("__") && !is_known_word(w) && !self.layer_words.contains(&crate::text::stem(w))
+                    !covered.contains(i)
+                        && !w.starts_with("__")
+                        && !is_known_word(w)
+                        && !self.layer_words.contains(&crate::text::stem(w))
                 })
                 .map(|(_, w)| w.clone()),
         );
@@ -1014,6 +1017,7 @@ fn is_singular_question(normalized: &str) -> bool {
 }
 
 /// Verbs, units and connectives of questions that carry no filter or measure of their own.
+#[rustfmt::skip]
 const GRAMMAR_WORDS: &[&str] = &[
     "signed", "went", "go", "goes", "used", "use", "using", "had", "has", "came", "opened", "open", "created", "new",
     "split", "breakdown", "than", "versus", "chart", "table", "graph", "plot", "line", "bar", "pie", "show", "them",
@@ -1045,7 +1049,9 @@ fn layer_text_words(layer: &SemanticLayer) -> BTreeSet<String> {
     let mut texts: Vec<&str> = vec![&layer.description];
     for table in &layer.tables {
         texts.extend([table.name.as_str(), table.description.as_str()]);
-        texts.extend(table.columns.iter().filter(|c| !c.personal).flat_map(|c| [c.name.as_str(), c.description.as_str()]));
+        texts.extend(
+            table.columns.iter().filter(|c| !c.personal).flat_map(|c| [c.name.as_str(), c.description.as_str()]),
+        );
     }
     for metric in &layer.metrics {
         texts.extend([metric.name.as_str(), metric.label.as_str(), metric.description.as_str()]);

@@ -99,7 +99,8 @@ impl SemanticPlanner {
                 not_understood,
             },
             Reading::Query { query, ignored, .. } if !ignored.is_empty() => {
-                let understood: Vec<String> = query.measures.iter().map(|m| self.interpreter.describe_measure(m)).collect();
+                let understood: Vec<String> =
+                    query.measures.iter().map(|m| self.interpreter.describe_measure(m)).collect();
                 PlanOutcome::CannotAnswer {
                     message: format!(
                         "I understood {} but not: {}. Rephrase with words from the semantic layer, or add them to it as synonyms.",

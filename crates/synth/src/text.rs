@@ -16,7 +16,8 @@ pub fn normalize(text: &str) -> String {
             '-' if prev.is_ascii_digit() && next.is_ascii_digit() => out.push('-'),
             '.' if prev.is_ascii_digit() && next.is_ascii_digit() => out.push('.'),
             '.' if prev.is_alphabetic() && next.is_alphabetic() => out.push('.'),
-            '\'' if prev.is_alphabetic() && next.is_alphabetic() && !(next == 's' && !chars.get(i + 2).is_some_and(|c| c.is_alphabetic())) => out.push('\''),
+            // Apostrophes inside words stay ("don't"); a possessive "'s" is dropped below.
+            '\'' if prev.is_alphabetic() && next.is_alphabetic() && !is_possessive_s(&chars, i) => out.push('\''),
             '+' | '%' | '$' | '/' | '\'' | '&' | '>' | '<' | '=' => {
                 out.push(' ');
                 out.push(c);
@@ -29,6 +30,11 @@ pub fn normalize(text: &str) -> String {
     // Possessives ("company's") carry no meaning for matching.
     let spaced = out.replace(" ' s ", " ").replace(" ' ", " ");
     spaced.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether the apostrophe at `i` starts a word-final "'s".
+fn is_possessive_s(chars: &[char], i: usize) -> bool {
+    chars.get(i + 1) == Some(&'s') && !chars.get(i + 2).is_some_and(|c| c.is_alphabetic())
 }
 
 /// Splits normalized text into tokens.
