@@ -1,30 +1,14 @@
 //! The `quarry` binary end to end: `sql` and `ask` in text and JSON, exit codes, errors on
 //! stderr, and snapshot import, list and show.
 
+mod common;
+
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use assert_cmd::Command;
+use common::quarry;
 use predicates::prelude::*;
 use serde_json::{Value, json};
-
-/// A data directory holding the demo snapshot, installed once for every test here.
-fn home() -> PathBuf {
-    static HOME: OnceLock<PathBuf> = OnceLock::new();
-    HOME.get_or_init(|| {
-        let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-home");
-        let store = quarry_snapshot::SnapshotStore::new(home.join("snapshots"));
-        quarry_demo::ensure_installed(&store, &quarry_demo::DemoConfig::default()).expect("demo snapshot");
-        home
-    })
-    .clone()
-}
-
-fn quarry() -> Command {
-    let mut command = Command::cargo_bin("quarry").expect("binary builds");
-    command.env("QUARRY_HOME", home()).env_remove("RUST_LOG");
-    command
-}
 
 fn json_stdout(command: &mut Command) -> Value {
     let output = command.output().expect("runs");

@@ -1,28 +1,10 @@
 //! `quarry eval` end to end on a small labeled set: malformed lines reported, reports
 //! written in every format, the accuracy gate's exit code, and comparison with a previous run.
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
+mod common;
 
-use assert_cmd::Command;
+use common::quarry;
 use predicates::prelude::*;
-
-fn home() -> PathBuf {
-    static HOME: OnceLock<PathBuf> = OnceLock::new();
-    HOME.get_or_init(|| {
-        let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-home");
-        let store = quarry_snapshot::SnapshotStore::new(home.join("snapshots"));
-        quarry_demo::ensure_installed(&store, &quarry_demo::DemoConfig::default()).expect("demo snapshot");
-        home
-    })
-    .clone()
-}
-
-fn quarry() -> Command {
-    let mut command = Command::cargo_bin("quarry").expect("binary builds");
-    command.env("QUARRY_HOME", home());
-    command
-}
 
 /// Two questions the planner answers, one whose gold asks for something else, and a broken line.
 const CASES: &str = r#"{"id": "revenue-2024", "question": "revenue in 2024", "gold_sql": "SELECT SUM(amount_usd) FROM invoices WHERE status = 'paid' AND issued_at >= TIMESTAMP '2024-01-01 00:00:00' AND issued_at < TIMESTAMP '2025-01-01 00:00:00'", "tags": ["revenue"], "difficulty": "easy"}

@@ -1,0 +1,25 @@
+//! Shared fixture of the CLI tests: a data directory with the demo snapshot installed once.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+
+/// A data directory holding the demo snapshot, installed once for every test binary.
+pub fn home() -> PathBuf {
+    static HOME: OnceLock<PathBuf> = OnceLock::new();
+    HOME.get_or_init(|| {
+        let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-home");
+        let store = quarry_snapshot::SnapshotStore::new(home.join("snapshots"));
+        quarry_demo::ensure_installed(&store, &quarry_demo::DemoConfig::default()).expect("demo snapshot");
+        home
+    })
+    .clone()
+}
+
+/// The `quarry` binary, pointed at [`home`].
+pub fn quarry() -> Command {
+    let mut command = Command::cargo_bin("quarry").expect("binary builds");
+    command.env("QUARRY_HOME", home()).env_remove("RUST_LOG");
+    command
+}
