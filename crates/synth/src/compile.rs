@@ -267,8 +267,13 @@ impl Interpreter {
             columns.push(grain.unit().to_string());
             group_positions.push(select_list.len());
         }
-        for (table, column) in &groups {
+        for ((table, column), dimension) in groups.iter().zip(&query.group_by) {
             let expression = select.col(table, column);
+            // A dimension with a known list of values groups the rows that have one: "active
+            // users by feature" lists features, not the events without a feature.
+            if self.layer().dimension(dimension).is_some_and(|d| !d.values.is_empty()) {
+                where_sql.push(format!("{expression} IS NOT NULL"));
+            }
             if columns.contains(column) {
                 select_list.push(format!("{expression} AS {table}_{column}"));
                 columns.push(format!("{table}_{column}"));

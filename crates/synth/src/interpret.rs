@@ -354,7 +354,9 @@ impl Interpreter {
         }
         let count_cue = COUNT_CUES.iter().any(|cue| text_has(cue));
         if measures.is_empty() {
-            match self.count_subject(&mentions, count_cue, context.is_some(), &time) {
+            let share_or_breakdown =
+                has_word(SHARE_WORDS) || has_any(&normalized, BREAKDOWN_WORDS) || text_has("mix of");
+            match self.count_subject(&mentions, count_cue, share_or_breakdown, context.is_some(), &time) {
                 Subject::Measure(measure, i) => {
                     measures.push(measure);
                     if let Some(i) = i {
@@ -422,6 +424,7 @@ impl Interpreter {
                     && word_at(mention.start - 2) == "other"
                     && word_at(mention.start - 1) == "than");
             if let Some(filter) = self.closest_filter(&base_table, mention, &new_groups) {
+                let filter = if negated { self.negate_segment(filter) } else { filter };
                 match filter {
                     Filter::Values { dimension, values, .. } => {
                         add_value_filter(&mut new_filters, dimension, values[0].clone(), negated);
@@ -714,6 +717,7 @@ impl Interpreter {
         &self,
         mentions: &[Mention],
         count_cue: bool,
+        share_or_breakdown: bool,
         in_conversation: bool,
         time: &TimeFindings,
     ) -> Subject {
@@ -735,13 +739,7 @@ impl Interpreter {
                     others.iter().map(|m| self.mention_cost(&base, m)).sum()
                 };
                 let best = candidates.iter().map(cost).min().unwrap_or(0);
-                if best > 0
-                    || others
-                        .iter()
-                        .any(|m| m.concepts.iter().any(|c| matches!(c, Concept::Value { .. } | Concept::Segment(_))))
-                {
-                    candidates.retain(|name| cost(name) == best);
-                }
+                candidates.retain(|name| cost(name) == best);
             }
             return match candidates.len() {
                 0 => Subject::Measure(Measure::Aggregate { func: AggregateFunc::Count, table, column: None }, Some(i)),
@@ -773,6 +771,23 @@ impl Interpreter {
             };
         }
         if !count_cue {
+            // "the mix of event types as percentages": a breakdown of rows by a dimension.
+            let dimension_table = mentions.iter().find_map(|m| {
+                m.concepts.iter().find_map(|c| match c {
+                    Concept::Dimension(d) => {
+                        self.layer.dimension(d).and_then(|d| d.columns().first().map(|(t, _)| t.to_string()))
+                    }
+                    _ => None,
+                })
+            });
+            if let (Some(table), true, false) = (dimension_table, share_or_breakdown, in_conversation)
+                && let Some(name) = self
+                    .count_metrics(&table)
+                    .into_iter()
+                    .find(|n| self.layer.metric(n).is_some_and(|m| m.table == table))
+            {
+                return Subject::Measure(Measure::Metric { name }, None);
+            }
             return Subject::None;
         }
         // "how many sessions": distinct values of an identifier column.
@@ -856,6 +871,24 @@ impl Interpreter {
             }
         }
         options.into_iter().min_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2))).map(|(_, _, _, f)| f)
+    }
+
+    /// "not resolved": the segment whose condition is the opposite, else `NOT (condition)`.
+    fn negate_segment(&self, filter: Filter) -> Filter {
+        let Filter::Segment { name } = &filter else { return filter };
+        let Some(segment) = self.layer.segment(name) else { return filter };
+        let condition = segment.condition.trim();
+        let opposite = if let Some(column) = condition.strip_suffix(" IS NOT NULL") {
+            format!("{column} IS NULL")
+        } else if let Some(column) = condition.strip_suffix(" IS NULL") {
+            format!("{column} IS NOT NULL")
+        } else {
+            String::new()
+        };
+        match self.layer.segments.iter().find(|s| s.table == segment.table && s.condition.trim() == opposite) {
+            Some(complement) => Filter::Segment { name: complement.name.clone() },
+            None => Filter::Sql { table: segment.table.clone(), condition: format!("NOT ({condition})") },
+        }
     }
 
     /// A count metric filtered to a value that another metric is defined by becomes that
