@@ -5,7 +5,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The query is not valid for this snapshot (unknown column, type mismatch...).
-    #[error("the query does not plan: {message}")]
+    #[error("the query does not plan: {message} (`quarry snapshot show <id>` lists the tables and columns)")]
     Plan {
         /// DataFusion's message, first line.
         message: String,
