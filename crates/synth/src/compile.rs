@@ -68,9 +68,10 @@ fn qualify_expression(expression: &str, table: &str, columns: &BTreeSet<String>,
     let mut word = String::new();
     let mut in_string = false;
     let mut previous = ' ';
-    let flush = |word: &mut String, out: &mut String, previous: char| {
+    // A word followed by "(" is a function, even when a column has the same name ("count").
+    let flush = |word: &mut String, out: &mut String, previous: char, next: char| {
         if !word.is_empty() {
-            if columns.contains(&word.to_lowercase()) && previous != '.' {
+            if columns.contains(&word.to_lowercase()) && previous != '.' && next != '(' {
                 out.push_str(table);
                 out.push('.');
             }
@@ -90,14 +91,14 @@ fn qualify_expression(expression: &str, table: &str, columns: &BTreeSet<String>,
             word.push(c);
             continue;
         }
-        flush(&mut word, &mut out, previous);
+        flush(&mut word, &mut out, previous, c);
         if c == '\'' {
             in_string = true;
         }
         out.push(c);
         previous = c;
     }
-    flush(&mut word, &mut out, previous);
+    flush(&mut word, &mut out, previous, ' ');
     out
 }
 
@@ -423,5 +424,8 @@ mod tests {
             "SUM(invoices.amount_usd) + x.status + 'status'"
         );
         assert_eq!(qualify_expression("status = 'paid'", "invoices", &columns, false), "status = 'paid'");
+        // A function named like a column stays a function.
+        let columns: BTreeSet<String> = ["count", "max"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(qualify_expression("COUNT(*) + max", "t", &columns, true), "COUNT(*) + t.max");
     }
 }

@@ -1,16 +1,16 @@
 //! From a question (and the conversation so far) to a [`SemanticQuery`].
 
 use std::collections::BTreeSet;
-use std::sync::LazyLock;
 
 use chrono::{Datelike, Duration, NaiveDate};
 use quarry_semantic::SemanticLayer;
-use regex::Regex;
 
+use crate::cues::*;
 use crate::graph::JoinGraph;
 use crate::query::{AggregateFunc, CompareOp, Filter, Measure, MeasureFilter, Ranking, SemanticQuery};
+use crate::resolve::Subject;
 use crate::text::{is_stopword, normalize, tokens};
-use crate::time::{TimeFindings, TimeGrain, TimeRange, extract_time, parse_number_word};
+use crate::time::{TimeGrain, TimeRange, extract_time, parse_number_word};
 use crate::vocab::{Concept, Mention, Vocabulary};
 
 /// The result of reading a question.
@@ -43,79 +43,6 @@ pub enum Reading {
     },
 }
 
-const AGG_WORDS: &[(&str, AggregateFunc)] = &[
-    ("average", AggregateFunc::Avg),
-    ("avg", AggregateFunc::Avg),
-    ("mean", AggregateFunc::Avg),
-    ("typical", AggregateFunc::Median),
-    ("median", AggregateFunc::Median),
-    ("total", AggregateFunc::Sum),
-    ("sum", AggregateFunc::Sum),
-    ("combined", AggregateFunc::Sum),
-    ("maximum", AggregateFunc::Max),
-    ("max", AggregateFunc::Max),
-    ("highest", AggregateFunc::Max),
-    ("largest", AggregateFunc::Max),
-    ("biggest", AggregateFunc::Max),
-    ("longest", AggregateFunc::Max),
-    ("most", AggregateFunc::Max),
-    ("minimum", AggregateFunc::Min),
-    ("min", AggregateFunc::Min),
-    ("lowest", AggregateFunc::Min),
-    ("smallest", AggregateFunc::Min),
-    ("shortest", AggregateFunc::Min),
-    ("distinct", AggregateFunc::CountDistinct),
-    ("unique", AggregateFunc::CountDistinct),
-    ("different", AggregateFunc::CountDistinct),
-];
-
-const DESC_WORDS: &[&str] = &[
-    "most",
-    "highest",
-    "largest",
-    "biggest",
-    "top",
-    "best",
-    "leading",
-    "greatest",
-    "max",
-    "maximum",
-    "more",
-    "strongest",
-    "busiest",
-    "heaviest",
-    "slowest",
-    "longest",
-    "peak",
-];
-const ASC_WORDS: &[&str] = &[
-    "least", "lowest", "fewest", "smallest", "bottom", "worst", "min", "minimum", "weakest", "quietest", "lightest",
-    "fastest", "quickest", "shortest",
-];
-const RANK_WORDS: &[&str] = &["rank", "ranked", "ranking", "sorted", "sort", "order", "ordered", "leaderboard"];
-const SHARE_WORDS: &[&str] =
-    &["share", "percentage", "percent", "%", "proportion", "fraction", "pct", "portion", "percentages", "shares"];
-const NEGATION_WORDS: &[&str] =
-    &["not", "excluding", "exclude", "except", "without", "non", "besides", "other", "ignoring", "minus", "no"];
-const GROUP_CUES: &[&str] = &["by", "per", "each", "every", "across", "which", "what", "for", "between"];
-const BREAKDOWN_WORDS: &[&str] =
-    &["between", "vs", "versus", "compare", "compared", "breakdown", "break", "split", "each"];
-
-/// What a question without a metric counts.
-enum Subject {
-    Measure(Measure, Option<usize>),
-    Clarify(Reading),
-    None,
-}
-
-static SHIFT_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:the |a )?(?P<g>day|week|month|quarter|year) (?:before|prior|earlier)|(?:the )?(?:previous|prior|preceding) (?P<g2>period)").expect("valid regex")
-});
-
-fn has_any(normalized: &str, words: &[&str]) -> bool {
-    normalized.split_whitespace().any(|w| words.contains(&w))
-}
-
 /// The range one `unit` earlier, keeping its length in that unit.
 fn shift_range(range: &TimeRange, unit: &str) -> Option<TimeRange> {
     let (start, end) = (range.start?, range.end?);
@@ -135,39 +62,6 @@ fn shift_range(range: &TimeRange, unit: &str) -> Option<TimeRange> {
         phrase: format!("the {unit} before {}", range.phrase),
     })
 }
-
-const COUNT_CUES: &[&str] = &["how many", "number of", "count of", "count", "# of", "how much"];
-const FOLLOW_UP_STARTS: &[&str] = &[
-    "and",
-    "what about",
-    "how about",
-    "now",
-    "only",
-    "just",
-    "same",
-    "also",
-    "instead",
-    "then",
-    "break",
-    "split",
-    "show it",
-    "make it",
-    "and for",
-    "for",
-    "excluding",
-    "without",
-    "but",
-];
-
-static TOP_N_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\bwhich (?P<n3>\d+|two|three|four|five|six|seven|eight|nine|ten)\b|\b(?P<w>top|bottom|first|best|worst|highest|lowest|largest|smallest|biggest|leading) (?P<n>\d+|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty)\b|\b(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty) (?P<w2>most|least|highest|lowest|biggest|largest|smallest|best|worst|top|bottom|fewest)\b")
-        .expect("valid regex")
-});
-
-static COMPARE_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?P<op>more than|greater than|higher than|larger than|bigger than|over|above|exceeding|at least|no less than|less than|fewer than|lower than|smaller than|under|below|at most|no more than|exactly|equal to|equals|>=|<=|>|<|=) (?:\$ )?(?P<n>\d+(?:\.\d+)?)(?: ?(?P<unit>k|m|thousand|million))?(?: (?P<orx>or more|or less|or fewer|or above|or below|or higher|or lower|and up|plus))?\b|\b(?P<n2>\d+(?:\.\d+)?) (?P<op2>or more|or less|or fewer|or above|or below|or higher|or lower|and up|plus|\+)")
-        .expect("valid regex")
-});
 
 /// Reads questions over one semantic layer.
 #[derive(Debug, Clone)]
@@ -710,237 +604,6 @@ impl Interpreter {
         comparisons
     }
 
-    /// The measure of a question that names no metric: a count of what it filters on or
-    /// names ("how many exports", "how many accounts"), or distinct values of an id column
-    /// ("how many sessions").
-    fn count_subject(
-        &self,
-        mentions: &[Mention],
-        count_cue: bool,
-        share_or_breakdown: bool,
-        in_conversation: bool,
-        time: &TimeFindings,
-    ) -> Subject {
-        let table_mention = mentions.iter().enumerate().find_map(|(i, m)| {
-            m.concepts.iter().find_map(|c| match c {
-                Concept::Table(t) => Some((i, t.clone())),
-                _ => None,
-            })
-        });
-        if let Some((i, table)) = table_mention {
-            let mut candidates = self.count_metrics(&table);
-            if candidates.len() > 1 {
-                // The other words may settle it: "users who used the API" are counted where
-                // the feature is.
-                let others: Vec<&Mention> =
-                    mentions.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, m)| m).collect();
-                let cost = |name: &String| -> usize {
-                    let base = self.layer.metric(name).map(|m| m.table.clone()).unwrap_or_default();
-                    others.iter().map(|m| self.mention_cost(&base, m)).sum()
-                };
-                let best = candidates.iter().map(cost).min().unwrap_or(0);
-                candidates.retain(|name| cost(name) == best);
-            }
-            return match candidates.len() {
-                0 => Subject::Measure(Measure::Aggregate { func: AggregateFunc::Count, table, column: None }, Some(i)),
-                1 => Subject::Measure(Measure::Metric { name: candidates[0].clone() }, Some(i)),
-                _ if in_conversation && !count_cue => Subject::None,
-                _ => {
-                    let options: Vec<String> = candidates
-                        .iter()
-                        .filter_map(|name| self.layer.metric(name))
-                        .map(|m| {
-                            let window = time.range.as_ref().map(|r| format!(" {}", r.phrase)).unwrap_or_default();
-                            format!("{}{window}", m.display_name().to_lowercase())
-                        })
-                        .collect();
-                    Subject::Clarify(Reading::Clarify {
-                        question: format!(
-                            "'{}' could mean several metrics: {}. Which one do you mean?",
-                            mentions[i].text,
-                            candidates
-                                .iter()
-                                .filter_map(|name| self.layer.metric(name))
-                                .map(|m| format!("{} ({})", m.display_name(), m.description.trim_end_matches('.')))
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        ),
-                        options,
-                    })
-                }
-            };
-        }
-        if !count_cue {
-            // "the mix of event types as percentages": a breakdown of rows by a dimension.
-            let dimension_table = mentions.iter().find_map(|m| {
-                m.concepts.iter().find_map(|c| match c {
-                    Concept::Dimension(d) => {
-                        self.layer.dimension(d).and_then(|d| d.columns().first().map(|(t, _)| t.to_string()))
-                    }
-                    _ => None,
-                })
-            });
-            if let (Some(table), true, false) = (dimension_table, share_or_breakdown, in_conversation)
-                && let Some(name) = self
-                    .count_metrics(&table)
-                    .into_iter()
-                    .find(|n| self.layer.metric(n).is_some_and(|m| m.table == table))
-            {
-                return Subject::Measure(Measure::Metric { name }, None);
-            }
-            return Subject::None;
-        }
-        // "how many sessions": distinct values of an identifier column.
-        for (i, mention) in mentions.iter().enumerate() {
-            if let Some((table, column)) = mention.concepts.iter().find_map(|c| match c {
-                Concept::Column { table, column } if column.ends_with("_id") => Some((table.clone(), column.clone())),
-                _ => None,
-            }) {
-                return Subject::Measure(
-                    Measure::Aggregate { func: AggregateFunc::CountDistinct, table, column: Some(column) },
-                    Some(i),
-                );
-            }
-        }
-        // "how many exports": rows of the table the filter applies to.
-        let filter_table = mentions.iter().find_map(|m| {
-            m.concepts.iter().find_map(|c| match c {
-                Concept::Value { dimension, .. } => {
-                    self.layer.dimension(dimension).and_then(|d| d.columns().first().map(|(t, _)| t.to_string()))
-                }
-                Concept::Segment(name) => self.layer.segment(name).map(|s| s.table.clone()),
-                _ => None,
-            })
-        });
-        match filter_table {
-            Some(table) => match self
-                .count_metrics(&table)
-                .into_iter()
-                .find(|name| self.layer.metric(name).is_some_and(|m| m.table == table))
-            {
-                Some(name) => Subject::Measure(Measure::Metric { name }, None),
-                None => Subject::Measure(Measure::Aggregate { func: AggregateFunc::Count, table, column: None }, None),
-            },
-            None => Subject::None,
-        }
-    }
-
-    /// How far a mention's filter or dimension is from `base` (0 when on the table itself).
-    fn mention_cost(&self, base: &str, mention: &Mention) -> usize {
-        mention
-            .concepts
-            .iter()
-            .filter_map(|c| match c {
-                Concept::Value { dimension, .. } | Concept::Dimension(dimension) => {
-                    self.dimension_distance(base, dimension)
-                }
-                Concept::Segment(name) => self.layer.segment(name).and_then(|s| self.graph.distance(base, &s.table)),
-                _ => None,
-            })
-            .min()
-            .unwrap_or(0)
-    }
-
-    /// The filter a mention names, if it names one reachable from `base`: the closest of its
-    /// segments and values; on a tie, a value stored as the phrase itself wins.
-    fn closest_filter(&self, base: &str, mention: &Mention, groups: &[String]) -> Option<Filter> {
-        let mut options: Vec<(usize, bool, bool, Filter)> = Vec::new();
-        for concept in &mention.concepts {
-            match concept {
-                Concept::Segment(name) => {
-                    if let Some(cost) = self.layer.segment(name).and_then(|s| self.graph.distance(base, &s.table)) {
-                        options.push((cost, false, false, Filter::Segment { name: name.clone() }));
-                    }
-                }
-                Concept::Value { dimension, value } => {
-                    if let Some(cost) = self.dimension_distance(base, dimension) {
-                        let inexact = normalize(&value.replace('_', " ")) != mention.text;
-                        options.push((
-                            cost,
-                            inexact,
-                            groups.contains(dimension),
-                            Filter::Values {
-                                dimension: dimension.clone(),
-                                values: vec![value.clone()],
-                                negated: false,
-                            },
-                        ));
-                    }
-                }
-                _ => {}
-            }
-        }
-        options.into_iter().min_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2))).map(|(_, _, _, f)| f)
-    }
-
-    /// "not resolved": the segment whose condition is the opposite, else `NOT (condition)`.
-    fn negate_segment(&self, filter: Filter) -> Filter {
-        let Filter::Segment { name } = &filter else { return filter };
-        let Some(segment) = self.layer.segment(name) else { return filter };
-        let condition = segment.condition.trim();
-        let opposite = if let Some(column) = condition.strip_suffix(" IS NOT NULL") {
-            format!("{column} IS NULL")
-        } else if let Some(column) = condition.strip_suffix(" IS NULL") {
-            format!("{column} IS NOT NULL")
-        } else {
-            String::new()
-        };
-        match self.layer.segments.iter().find(|s| s.table == segment.table && s.condition.trim() == opposite) {
-            Some(complement) => Filter::Segment { name: complement.name.clone() },
-            None => Filter::Sql { table: segment.table.clone(), condition: format!("NOT ({condition})") },
-        }
-    }
-
-    /// A count metric filtered to a value that another metric is defined by becomes that
-    /// metric ("canceled subscriptions" are cancellations, on their own time column).
-    fn specialize_metric(&self, query: &mut SemanticQuery) {
-        let [Measure::Metric { name }] = query.measures.as_slice() else { return };
-        let Some(metric) = self.layer.metric(name) else { return };
-        if metric.filter.is_some() {
-            return;
-        }
-        for (index, filter) in query.filters.iter().enumerate() {
-            let Filter::Values { dimension, values, negated: false } = filter else { continue };
-            let Some(column) = self
-                .layer
-                .dimension(dimension)
-                .and_then(|d| d.columns().into_iter().find(|(t, _)| *t == metric.table).map(|(_, c)| c.to_string()))
-            else {
-                continue;
-            };
-            if values.len() != 1 {
-                continue;
-            }
-            let wanted = format!("{column} = '{}'", values[0]);
-            let replacement = self.layer.metrics.iter().find(|m| {
-                m.table == metric.table
-                    && m.expression.replace(' ', "") == metric.expression.replace(' ', "")
-                    && m.filter.as_deref() == Some(wanted.as_str())
-            });
-            if let Some(replacement) = replacement {
-                query.measures = vec![Measure::Metric { name: replacement.name.clone() }];
-                query.filters.remove(index);
-                return;
-            }
-        }
-    }
-
-    /// Metrics that count the rows (or distinct keys) of `table` with no filter.
-    fn count_metrics(&self, table: &str) -> Vec<String> {
-        let key = self.layer.table(table).and_then(|t| (t.primary_key.len() == 1).then(|| t.primary_key[0].clone()));
-        self.layer
-            .metrics
-            .iter()
-            .filter(|m| m.filter.is_none())
-            .filter(|m| {
-                let expression = m.expression.to_lowercase().replace(' ', "");
-                (m.table == table && expression == "count(*)")
-                    || key.as_ref().is_some_and(|k| expression == format!("count(distinct{k})"))
-            })
-            .map(|m| m.name.clone())
-            .collect()
-    }
-
     fn base_table(&self, measures: &[Measure]) -> Result<String, Vec<String>> {
         let tables: BTreeSet<String> = measures.iter().filter_map(|m| self.measure_table(m)).collect();
         if tables.len() == 1 {
@@ -1037,45 +700,6 @@ fn add_value_filter(filters: &mut Vec<Filter>, dimension: String, value: String,
         }
     }
     filters.push(Filter::Values { dimension, values: vec![value], negated });
-}
-
-/// "Which channel had the most signups" asks for one group; "which channels" for several.
-fn is_singular_question(normalized: &str) -> bool {
-    normalized.starts_with("who ")
-        || normalized.contains(" the most ")
-        || normalized.contains(" the highest ")
-        || normalized.contains(" the lowest ")
-        || normalized.contains(" the least ")
-        || normalized.contains(" the fewest ")
-}
-
-/// Verbs, units and connectives of questions that carry no filter or measure of their own.
-#[rustfmt::skip]
-const GRAMMAR_WORDS: &[&str] = &[
-    "signed", "went", "go", "goes", "used", "use", "using", "had", "has", "came", "opened", "open", "created", "new",
-    "split", "breakdown", "than", "versus", "chart", "table", "graph", "plot", "line", "bar", "pie", "show", "them",
-    "they", "their", "one", "ones", "per", "was", "were", "happen", "happened", "so", "far", "since", "until", "up",
-    "received", "got", "come", "month", "week", "day", "year", "quarter", "take", "takes", "took", "taking", "started",
-    "start", "starts", "assigned", "comes", "become", "became", "booked", "book", "billed", "cite", "cites", "citing",
-    "sitting", "sit", "trended", "contribute", "contributes", "contributed", "through", "because", "kind", "kinds",
-    "type", "types", "fast", "long", "single", "common", "frequent", "don't", "doesn't", "haven't", "didn't", "isn't",
-    "aren't", "weren't", "wasn't", "mix", "number", "numbers", "average", "looked", "happening", "trending", "break",
-    "cut", "sliced", "slice", "against", "compare", "vs", "out", "off", "based", "end", "ended", "ending", "running",
-    "ran", "run", "active", "any", "anyone", "anybody", "folks", "guys", "stand", "stands", "stood", "doing", "pull",
-    "pulled", "rank", "list", "hours", "minutes", "hour", "minute", "days", "weeks", "months", "years", "quarters",
-];
-
-/// Words the planner understands as grammar rather than content.
-fn is_known_word(word: &str) -> bool {
-    is_stopword(word)
-        || AGG_WORDS.iter().any(|(w, _)| *w == word)
-        || DESC_WORDS.contains(&word)
-        || ASC_WORDS.contains(&word)
-        || RANK_WORDS.contains(&word)
-        || SHARE_WORDS.contains(&word)
-        || NEGATION_WORDS.contains(&word)
-        || word.chars().all(|c| c.is_ascii_digit() || c == '.')
-        || GRAMMAR_WORDS.contains(&word)
 }
 
 fn layer_text_words(layer: &SemanticLayer) -> BTreeSet<String> {

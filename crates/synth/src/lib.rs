@@ -24,10 +24,12 @@
 //! ```
 
 mod compile;
+mod cues;
 mod graph;
 mod interpret;
 mod planner;
 mod query;
+mod resolve;
 mod text;
 mod time;
 mod vocab;

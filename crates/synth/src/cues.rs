@@ -1,0 +1,149 @@
+//! The words and patterns of questions that are grammar rather than vocabulary: cues for
+//! aggregates, ranking, shares, negation, grouping, counting and follow-ups. The vocabulary
+//! itself (metrics, dimensions, values) comes from the semantic layer.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::query::AggregateFunc;
+use crate::text::is_stopword;
+
+pub(crate) const AGG_WORDS: &[(&str, AggregateFunc)] = &[
+    ("average", AggregateFunc::Avg),
+    ("avg", AggregateFunc::Avg),
+    ("mean", AggregateFunc::Avg),
+    ("typical", AggregateFunc::Median),
+    ("median", AggregateFunc::Median),
+    ("total", AggregateFunc::Sum),
+    ("sum", AggregateFunc::Sum),
+    ("combined", AggregateFunc::Sum),
+    ("maximum", AggregateFunc::Max),
+    ("max", AggregateFunc::Max),
+    ("highest", AggregateFunc::Max),
+    ("largest", AggregateFunc::Max),
+    ("biggest", AggregateFunc::Max),
+    ("longest", AggregateFunc::Max),
+    ("most", AggregateFunc::Max),
+    ("minimum", AggregateFunc::Min),
+    ("min", AggregateFunc::Min),
+    ("lowest", AggregateFunc::Min),
+    ("smallest", AggregateFunc::Min),
+    ("shortest", AggregateFunc::Min),
+    ("distinct", AggregateFunc::CountDistinct),
+    ("unique", AggregateFunc::CountDistinct),
+    ("different", AggregateFunc::CountDistinct),
+];
+
+pub(crate) const DESC_WORDS: &[&str] = &[
+    "most",
+    "highest",
+    "largest",
+    "biggest",
+    "top",
+    "best",
+    "leading",
+    "greatest",
+    "max",
+    "maximum",
+    "more",
+    "strongest",
+    "busiest",
+    "heaviest",
+    "slowest",
+    "longest",
+    "peak",
+];
+pub(crate) const ASC_WORDS: &[&str] = &[
+    "least", "lowest", "fewest", "smallest", "bottom", "worst", "min", "minimum", "weakest", "quietest", "lightest",
+    "fastest", "quickest", "shortest",
+];
+pub(crate) const RANK_WORDS: &[&str] =
+    &["rank", "ranked", "ranking", "sorted", "sort", "order", "ordered", "leaderboard"];
+pub(crate) const SHARE_WORDS: &[&str] =
+    &["share", "percentage", "percent", "%", "proportion", "fraction", "pct", "portion", "percentages", "shares"];
+pub(crate) const NEGATION_WORDS: &[&str] =
+    &["not", "excluding", "exclude", "except", "without", "non", "besides", "other", "ignoring", "minus", "no"];
+pub(crate) const GROUP_CUES: &[&str] = &["by", "per", "each", "every", "across", "which", "what", "for", "between"];
+pub(crate) const BREAKDOWN_WORDS: &[&str] =
+    &["between", "vs", "versus", "compare", "compared", "breakdown", "break", "split", "each"];
+
+pub(crate) static SHIFT_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:the |a )?(?P<g>day|week|month|quarter|year) (?:before|prior|earlier)|(?:the )?(?:previous|prior|preceding) (?P<g2>period)").expect("valid regex")
+});
+
+pub(crate) fn has_any(normalized: &str, words: &[&str]) -> bool {
+    normalized.split_whitespace().any(|w| words.contains(&w))
+}
+
+pub(crate) const COUNT_CUES: &[&str] = &["how many", "number of", "count of", "count", "# of", "how much"];
+pub(crate) const FOLLOW_UP_STARTS: &[&str] = &[
+    "and",
+    "what about",
+    "how about",
+    "now",
+    "only",
+    "just",
+    "same",
+    "also",
+    "instead",
+    "then",
+    "break",
+    "split",
+    "show it",
+    "make it",
+    "and for",
+    "for",
+    "excluding",
+    "without",
+    "but",
+];
+
+pub(crate) static TOP_N_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bwhich (?P<n3>\d+|two|three|four|five|six|seven|eight|nine|ten)\b|\b(?P<w>top|bottom|first|best|worst|highest|lowest|largest|smallest|biggest|leading) (?P<n>\d+|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty)\b|\b(?P<n2>\d+|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty) (?P<w2>most|least|highest|lowest|biggest|largest|smallest|best|worst|top|bottom|fewest)\b")
+        .expect("valid regex")
+});
+
+pub(crate) static COMPARE_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?P<op>more than|greater than|higher than|larger than|bigger than|over|above|exceeding|at least|no less than|less than|fewer than|lower than|smaller than|under|below|at most|no more than|exactly|equal to|equals|>=|<=|>|<|=) (?:\$ )?(?P<n>\d+(?:\.\d+)?)(?: ?(?P<unit>k|m|thousand|million))?(?: (?P<orx>or more|or less|or fewer|or above|or below|or higher|or lower|and up|plus))?\b|\b(?P<n2>\d+(?:\.\d+)?) (?P<op2>or more|or less|or fewer|or above|or below|or higher|or lower|and up|plus|\+)")
+        .expect("valid regex")
+});
+
+/// "Which channel had the most signups" asks for one group; "which channels" for several.
+pub(crate) fn is_singular_question(normalized: &str) -> bool {
+    normalized.starts_with("who ")
+        || normalized.contains(" the most ")
+        || normalized.contains(" the highest ")
+        || normalized.contains(" the lowest ")
+        || normalized.contains(" the least ")
+        || normalized.contains(" the fewest ")
+}
+
+/// Verbs, units and connectives of questions that carry no filter or measure of their own.
+#[rustfmt::skip]
+pub(crate) const GRAMMAR_WORDS: &[&str] = &[
+    "signed", "went", "go", "goes", "used", "use", "using", "had", "has", "came", "opened", "open", "created", "new",
+    "split", "breakdown", "than", "versus", "chart", "table", "graph", "plot", "line", "bar", "pie", "show", "them",
+    "they", "their", "one", "ones", "per", "was", "were", "happen", "happened", "so", "far", "since", "until", "up",
+    "received", "got", "come", "month", "week", "day", "year", "quarter", "take", "takes", "took", "taking", "started",
+    "start", "starts", "assigned", "comes", "become", "became", "booked", "book", "billed", "cite", "cites", "citing",
+    "sitting", "sit", "trended", "contribute", "contributes", "contributed", "through", "because", "kind", "kinds",
+    "type", "types", "fast", "long", "single", "common", "frequent", "don't", "doesn't", "haven't", "didn't", "isn't",
+    "aren't", "weren't", "wasn't", "mix", "number", "numbers", "average", "looked", "happening", "trending", "break",
+    "cut", "sliced", "slice", "against", "compare", "vs", "out", "off", "based", "end", "ended", "ending", "running",
+    "ran", "run", "active", "any", "anyone", "anybody", "folks", "guys", "stand", "stands", "stood", "doing", "pull",
+    "pulled", "rank", "list", "hours", "minutes", "hour", "minute", "days", "weeks", "months", "years", "quarters",
+];
+
+/// Words the planner understands as grammar rather than content.
+pub(crate) fn is_known_word(word: &str) -> bool {
+    is_stopword(word)
+        || AGG_WORDS.iter().any(|(w, _)| *w == word)
+        || DESC_WORDS.contains(&word)
+        || ASC_WORDS.contains(&word)
+        || RANK_WORDS.contains(&word)
+        || SHARE_WORDS.contains(&word)
+        || NEGATION_WORDS.contains(&word)
+        || word.chars().all(|c| c.is_ascii_digit() || c == '.')
+        || GRAMMAR_WORDS.contains(&word)
+}
