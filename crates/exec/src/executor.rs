@@ -4,8 +4,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use datafusion::error::DataFusionError;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{ParquetReadOptions, SQLOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
@@ -49,14 +51,7 @@ impl DataFusionExecutor {
     /// Opens a session over `snapshot` with only its tables registered. `personal` lists the
     /// `(table, column)` pairs no query may read.
     pub async fn open(snapshot: &Snapshot, personal: &[(String, String)], config: ExecutorConfig) -> Result<Self> {
-        let runtime_env = RuntimeEnvBuilder::new()
-            .with_memory_limit(
-                usize::try_from(config.memory_limit_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX),
-                1.0,
-            )
-            .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled))
-            .build_arc()
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        let runtime_env = query_runtime_env(None, config.memory_limit_mb)?;
         let session_config = SessionConfig::new()
             .with_target_partitions(config.partitions())
             .with_information_schema(false)
@@ -134,8 +129,12 @@ async fn run(
     memory_limit_mb: u64,
 ) -> Result<QueryResult> {
     let started = Instant::now();
+    // A fresh memory pool per query: a query that timed out may still be unwinding in the
+    // background and must not hold memory that later queries are measured against.
+    let shared = ctx.state();
+    let runtime_env = query_runtime_env(Some(shared.runtime_env()), memory_limit_mb)?;
+    let state = SessionStateBuilder::new_from_existing(shared).with_runtime_env(runtime_env).build();
     let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
-    let state = ctx.state();
     let plan = state.create_logical_plan(sql).await.map_err(|e| classify(e, memory_limit_mb))?;
     options.verify_plan(&plan).map_err(|e| Error::Forbidden { reason: first_line(&e.to_string()) })?;
     let optimized = state.optimize(&plan).map_err(|e| classify(e, memory_limit_mb))?;
@@ -166,6 +165,24 @@ async fn run(
     }
     let execute_ms = started.elapsed().as_secs_f64() * 1e3;
     Ok(QueryResult { schema, batches, truncated, timings: ExecTimings { plan_ms, execute_ms } })
+}
+
+/// A runtime with its own bounded memory pool and no disk to spill to. With `shared`, the
+/// object stores and the file caches (Parquet footers, listings) are reused from it.
+fn query_runtime_env(shared: Option<&Arc<RuntimeEnv>>, memory_limit_mb: u64) -> Result<Arc<RuntimeEnv>> {
+    let mut builder = RuntimeEnvBuilder::new()
+        .with_memory_limit(usize::try_from(memory_limit_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX), 1.0)
+        .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled));
+    if let Some(shared) = shared {
+        let caches = &shared.cache_manager;
+        builder = builder.with_object_store_registry(Arc::clone(&shared.object_store_registry)).with_cache_manager(
+            CacheManagerConfig::default()
+                .with_file_statistics_cache(caches.get_file_statistic_cache())
+                .with_list_files_cache(caches.get_list_files_cache())
+                .with_file_metadata_cache(Some(caches.get_file_metadata_cache())),
+        );
+    }
+    builder.build_arc().map_err(|e| Error::Internal(e.to_string()))
 }
 
 fn first_line(text: &str) -> String {

@@ -148,3 +148,30 @@ async fn reports_unknown_columns_as_plan_errors() {
     assert_eq!(error.kind(), "plan_error", "{error}");
     assert!(error.to_string().contains("no_such_column"), "{error}");
 }
+
+#[tokio::test]
+async fn a_timed_out_query_does_not_hold_memory_from_the_next_one() {
+    // The first query builds a large hash table and is still probing when the deadline
+    // fires; its runtime winds down in the background while the next query runs.
+    let config = ExecutorConfig {
+        timeout_ms: 1_500,
+        memory_limit_mb: 64,
+        max_cartesian_rows: u64::MAX,
+        ..ExecutorConfig::default()
+    };
+    let executor = executor(config).await;
+    let error = executor
+        .execute(&unchecked(
+            "SELECT count(*) FROM events a JOIN events b ON a.platform = b.platform AND a.session_id <> b.session_id",
+        ))
+        .await
+        .expect_err("far beyond the time limit");
+    assert_eq!(error.kind(), "timeout", "{error}");
+    for _ in 0..3 {
+        let result = executor
+            .execute(&unchecked("SELECT session_id, count(*) FROM events GROUP BY session_id ORDER BY 2 DESC LIMIT 10"))
+            .await
+            .expect("the next query gets the whole memory limit");
+        assert_eq!(result.num_rows(), 10);
+    }
+}
