@@ -127,7 +127,7 @@ fn snapshot_create_list_and_show_a_sqlite_database() {
     let database = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/benchmarks/spider-dev/database/concert_singer/concert_singer.sqlite");
     let run = |args: &[&str]| {
-        let mut command = Command::cargo_bin("quarry").expect("binary");
+        let mut command = quarry();
         command.env("QUARRY_HOME", own_home.path()).args(args);
         command.assert().success().get_output().stdout.clone()
     };

@@ -9,7 +9,7 @@
 //!    (`QUARRY_EXECUTOR__TIMEOUT_MS=5000`).
 //!
 //! Library crates never read the environment; they receive their typed part of the
-//! settings ([`PolicyConfig`], [`ExecutorConfig`]).
+//! settings ([`PolicyConfig`], [`ExecutorConfig`], [`RetrievalConfig`]).
 //!
 //! ```
 //! let settings = quarry_settings::Settings::defaults();
@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 pub use quarry_exec::ExecutorConfig;
+pub use quarry_retrieve::RetrievalConfig;
 pub use quarry_sqlguard::PolicyConfig;
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +59,8 @@ pub struct Settings {
     pub demo: DemoSettings,
     /// The SQL policy.
     pub policy: PolicyConfig,
+    /// Retrieval: the embedder and the vector store.
+    pub retrieval: RetrievalConfig,
     /// The executor's limits.
     pub executor: ExecutorConfig,
 }
@@ -123,6 +126,11 @@ impl Settings {
         Ok(self.home_dir()?.join("snapshots"))
     }
 
+    /// Where the embedded vector store keeps its collections: `<home>/index`.
+    pub fn index_dir(&self) -> Result<PathBuf> {
+        Ok(self.home_dir()?.join("index"))
+    }
+
     /// The semantic layer file, if one is configured.
     pub fn semantic_layer_path(&self) -> Option<PathBuf> {
         (!self.semantic_layer.is_empty()).then(|| PathBuf::from(&self.semantic_layer))
@@ -138,6 +146,7 @@ mod tests {
     #[test]
     fn defaults_file_matches_library_defaults() {
         let settings = Settings::defaults();
+        assert_eq!(settings.retrieval, RetrievalConfig::default());
         assert_eq!(settings.policy, PolicyConfig::default());
         assert_eq!(settings.executor, ExecutorConfig::default());
         assert_eq!(settings.demo, DemoSettings { seed: 42, scale: 1 });

@@ -17,9 +17,15 @@ pub fn home() -> PathBuf {
     .clone()
 }
 
-/// The `quarry` binary, pointed at [`home`].
+/// The `quarry` binary, pointed at [`home`], with no other `QUARRY_*` setting inherited from
+/// the environment the tests run in.
 pub fn quarry() -> Command {
     let mut command = Command::cargo_bin("quarry").expect("binary builds");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("QUARRY_") {
+            command.env_remove(name);
+        }
+    }
     command.env("QUARRY_HOME", home()).env_remove("RUST_LOG");
     command
 }
