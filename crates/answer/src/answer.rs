@@ -95,8 +95,14 @@ pub struct SqlAnswer {
 pub struct Turn {
     /// The question.
     pub question: String,
-    /// What it was read as, if it was answered.
+    /// What it was read as, if the built-in planner answered it.
     pub query: Option<SemanticQuery>,
+    /// The SQL that ran, if any.
+    #[serde(default)]
+    pub sql: Option<String>,
+    /// The answer's summary (or the clarifying question, or why there was no answer).
+    #[serde(default)]
+    pub summary: String,
 }
 
 /// The turns so far; follow-up questions continue the last answered one.

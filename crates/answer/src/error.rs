@@ -22,6 +22,9 @@ pub enum Error {
     /// The settings are unusable.
     #[error(transparent)]
     Settings(#[from] quarry_settings::Error),
+    /// A stored conversation could not be read or written, or its id is unusable.
+    #[error("{0}")]
+    Conversation(String),
     /// The demo warehouse could not be generated.
     #[error("could not generate the demo warehouse: {0}")]
     Demo(String),
@@ -44,6 +47,7 @@ impl Error {
             Error::Semantic(_) => "semantic_layer_error",
             Error::Settings(_) => "settings_error",
             Error::Demo(_) => "demo_error",
+            Error::Conversation(_) => "conversation_error",
         }
     }
 }

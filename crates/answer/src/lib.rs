@@ -26,11 +26,13 @@
 
 mod answer;
 mod bootstrap;
+mod conversations;
 mod error;
 mod pipeline;
 mod summary;
 
 pub use answer::{Answer, AnswerStatus, Clarification, Conversation, SqlAnswer, Timings, Turn};
 pub use bootstrap::{resolve_layer, resolve_snapshot};
+pub use conversations::{ConversationStore, MAX_CONVERSATION_ID_CHARS};
 pub use error::{Error, Result};
 pub use pipeline::{MAX_QUESTION_CHARS, Pipeline};

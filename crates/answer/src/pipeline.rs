@@ -171,7 +171,12 @@ impl Pipeline {
         }
         timings.insert("total".into(), ms(started));
         answer.timings_ms = timings;
-        conversation.turns.push(Turn { question, query: answer.query.clone() });
+        conversation.turns.push(Turn {
+            question,
+            query: answer.query.clone(),
+            sql: answer.sql.clone(),
+            summary: answer.summary.clone(),
+        });
         Ok(answer)
     }
 }

@@ -29,8 +29,9 @@ pub(crate) fn summarize(layer: &SemanticLayer, plan: &Plan, result: &ResultJson,
     }
     let groups: Vec<String> = plan.explanation.group_by.iter().map(|g| g.replace(" (time grain)", "")).collect();
     let mut sentence = format!(
-        "{} rows of {subject}{}{window}",
+        "{} {} of {subject}{}{window}",
         result.rows.len(),
+        if result.rows.len() == 1 { "row" } else { "rows" },
         if groups.is_empty() { String::new() } else { format!(" by {}", groups.join(" and ")) }
     );
     if truncated {

@@ -4,6 +4,7 @@
 //! prints. Exit codes: 0 answered, 1 error, 2 the question could not be mapped, 3 quarry
 //! asks a clarifying question.
 
+mod chat;
 mod eval_target;
 mod output;
 mod retrieval_cmd;
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use quarry_answer::{AnswerStatus, Conversation, Pipeline};
+use quarry_answer::{AnswerStatus, Conversation, ConversationStore, Pipeline};
 use quarry_settings::Settings;
 use quarry_snapshot::{SnapshotStore, import};
 
@@ -39,6 +40,19 @@ enum Command {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Snapshot id (or prefix) to use instead of the configured one.
+        #[arg(long)]
+        snapshot: Option<String>,
+        /// Continue this conversation (an id not seen before starts one under that id), so
+        /// follow-ups like "and in 2024?" work across runs.
+        #[arg(long, value_name = "ID")]
+        conversation: Option<String>,
+    },
+    /// Ask questions one after another in a conversation; follow-ups continue the last answer.
+    Chat {
+        /// Continue this conversation instead of starting a new one.
+        #[arg(long, value_name = "ID")]
+        conversation: Option<String>,
         /// Snapshot id (or prefix) to use instead of the configured one.
         #[arg(long)]
         snapshot: Option<String>,
@@ -220,12 +234,20 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut settings = Settings::load(cli.config.as_deref())?;
     match cli.command {
-        Command::Ask { question, json, snapshot } => {
+        Command::Ask { question, json, snapshot, conversation: conversation_id } => {
             if let Some(id) = snapshot {
                 settings.snapshot = id;
             }
+            let store = ConversationStore::new(settings.conversations_dir()?);
+            let mut conversation = match &conversation_id {
+                Some(id) => store.load(id)?,
+                None => Conversation::default(),
+            };
             let pipeline = Pipeline::open(&settings).await?;
-            let answer = pipeline.ask(&question, &mut Conversation::default()).await?;
+            let answer = pipeline.ask(&question, &mut conversation).await?;
+            if let Some(id) = &conversation_id {
+                store.save(id, &conversation)?;
+            }
             if json {
                 output::print_json(&output::ask_json(&answer))?;
             } else {
@@ -236,6 +258,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 AnswerStatus::CannotAnswer => ExitCode::from(2),
                 AnswerStatus::NeedsClarification => ExitCode::from(3),
             })
+        }
+        Command::Chat { conversation, snapshot } => {
+            if let Some(id) = snapshot {
+                settings.snapshot = id;
+            }
+            chat::run(&settings, conversation).await
         }
         Command::Sql { sql, json, snapshot } => {
             if let Some(id) = snapshot {

@@ -297,8 +297,8 @@ impl SemanticLayer {
 
     /// The JSON Schema of the YAML file, generated from these types.
     pub fn json_schema() -> String {
-        let schema = schemars::schema_for!(SemanticLayer);
-        serde_json::to_string_pretty(&schema).expect("a schema always serializes") + "\n"
+        let schema = serde_json::to_value(schemars::schema_for!(SemanticLayer)).expect("a schema always serializes");
+        serde_json::to_string_pretty(&sorted_keys(schema)).expect("a schema always serializes") + "\n"
     }
 
     /// A table by name.
@@ -466,4 +466,19 @@ impl SemanticLayer {
 /// Whether `word` appears in `text` as a whole identifier.
 fn mentions_word(text: &str, word: &str) -> bool {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|token| token == word)
+}
+
+/// The same JSON with object keys in sorted order, whether or not serde_json's
+/// `preserve_order` feature is on (dependencies turn it on), so that the checked-in schema is
+/// the same in every build.
+fn sorted_keys(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sorted_keys(v))).collect())
+        }
+        serde_json::Value::Array(items) => serde_json::Value::Array(items.into_iter().map(sorted_keys).collect()),
+        other => other,
+    }
 }

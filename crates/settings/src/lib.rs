@@ -126,6 +126,11 @@ impl Settings {
         Ok(self.home_dir()?.join("snapshots"))
     }
 
+    /// Where conversations are kept between runs: `<home>/conversations`.
+    pub fn conversations_dir(&self) -> Result<PathBuf> {
+        Ok(self.home_dir()?.join("conversations"))
+    }
+
     /// Where the embedded vector store keeps its collections: `<home>/index`.
     pub fn index_dir(&self) -> Result<PathBuf> {
         Ok(self.home_dir()?.join("index"))

@@ -414,10 +414,13 @@ impl Interpreter {
             }
         }
 
-        // Merge with the conversation: new groups replace old ones unless "also"; new filters
-        // on a dimension replace old filters on it.
+        // Merge with the conversation: new groups replace old ones unless added to them
+        // ("also by plan", "break that down by plan": a drill-down keeps what was there,
+        // "by plan instead" does not); new filters on a dimension replace old filters on it.
         if follow_up {
-            let adds = has_word(&["also", "too", "additionally"]) || text_has("as well");
+            let drills_down = has_word(&["break", "breakdown", "split", "further"]) || text_has("drill");
+            let adds = (has_word(&["also", "too", "additionally"]) || text_has("as well") || drills_down)
+                && !has_word(&["instead", "rather"]);
             if !new_groups.is_empty() && !adds {
                 query.group_by.clear();
                 if time.grain.is_none() && !time.trend {

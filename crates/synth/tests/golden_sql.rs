@@ -111,6 +111,7 @@ fn conversations_clarifications_and_refusals() {
     insta::assert_snapshot!(render(&[
         &["revenue last month", "and by region?", "what about last year?", "only enterprise"],
         &["weekly signups in 2025", "only from referrals", "show it monthly instead"],
+        &["revenue by region this year", "break that down by plan", "by industry instead"],
         &["how many users do we have"],
         &["what is the weather"],
         &["signups from Narnia last month"],
