@@ -4,6 +4,7 @@
 //! prints. Exit codes: 0 answered, 1 error, 2 the question could not be mapped, 3 quarry
 //! asks a clarifying question.
 
+mod chart_cmd;
 mod eval_target;
 mod output;
 
@@ -41,6 +42,25 @@ enum Command {
         /// Snapshot id (or prefix) to use instead of the configured one.
         #[arg(long)]
         snapshot: Option<String>,
+        /// Write the answer's chart to this file (.svg or .png).
+        #[arg(long, value_name = "PATH")]
+        chart: Option<PathBuf>,
+        /// Chart size.
+        #[arg(long, value_enum, default_value = "web")]
+        chart_size: chart_cmd::ChartSize,
+    },
+    /// Render a Vega-Lite v4 spec over a CSV or Parquet file to SVG or PNG.
+    Chart {
+        /// The Vega-Lite v4 spec (JSON); its data is ignored.
+        spec: PathBuf,
+        /// The data: a .csv or .parquet file.
+        data: PathBuf,
+        /// The output file: .svg or .png.
+        #[arg(short, long, value_name = "OUT")]
+        out: PathBuf,
+        /// Chart size.
+        #[arg(long, value_enum, default_value = "web")]
+        size: chart_cmd::ChartSize,
     },
     /// Run SQL through the policy and the sandboxed executor.
     Sql {
@@ -211,12 +231,16 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut settings = Settings::load(cli.config.as_deref())?;
     match cli.command {
-        Command::Ask { question, json, snapshot } => {
+        Command::Chart { spec, data, out, size } => chart_cmd::chart(&spec, &data, &out, size).await,
+        Command::Ask { question, json, snapshot, chart, chart_size } => {
             if let Some(id) = snapshot {
                 settings.snapshot = id;
             }
             let pipeline = Pipeline::open(&settings).await?;
             let answer = pipeline.ask(&question, &mut Conversation::default()).await?;
+            if let Some(path) = &chart {
+                chart_cmd::write_answer_chart(&answer, path, chart_size)?;
+            }
             if json {
                 output::print_json(&output::ask_json(&answer))?;
             } else {
