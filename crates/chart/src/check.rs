@@ -291,6 +291,10 @@ impl SpecChecker {
             top.insert("$schema".into(), Value::String("https://vega.github.io/schema/vega-lite/v4.json".into()));
         }
         translate_v5(&mut top, &mut cx);
+        let composite: Vec<&str> = ["layer", "facet", "spec", "repeat", "concat", "hconcat", "vconcat"]
+            .into_iter()
+            .filter(|k| top.contains_key(*k))
+            .collect();
         cx.keys(&top, "", TOP_DRAWN, TOP_UNSUPPORTED, TOP_COSMETIC);
         for key in TOP_UNSUPPORTED.iter().chain(TOP_COSMETIC) {
             top.remove(*key);
@@ -304,7 +308,7 @@ impl SpecChecker {
             ),
         }
         top.remove("data");
-        let view = view(&mut top, &mut cx);
+        let view = view(&mut top, &mut cx, &composite);
         let typed = if cx.problems.is_empty() { Some(parse_typed(&Value::Object(top.clone()))) } else { None };
         let typed = match typed {
             Some(Ok(typed)) => Some(typed),
@@ -374,7 +378,7 @@ fn translate_v5(top: &mut Map<String, Value>, cx: &mut Context<'_>) {
     }
 }
 
-fn view(top: &mut Map<String, Value>, cx: &mut Context<'_>) -> Option<View> {
+fn view(top: &mut Map<String, Value>, cx: &mut Context<'_>, composite: &[&str]) -> Option<View> {
     let title = match top.get("title") {
         None => None,
         Some(Value::String(s)) => Some(s.clone()),
@@ -390,6 +394,16 @@ fn view(top: &mut Map<String, Value>, cx: &mut Context<'_>) -> Option<View> {
             None
         }
     };
+    if !top.contains_key("mark") && !composite.is_empty() {
+        cx.problem(
+            "mark",
+            format!(
+                "the spec needs a `mark`: `{}` (a composite view) is not supported; quarry draws a single view",
+                composite.join("`, `")
+            ),
+        );
+        return None;
+    }
     let (mark, points, inner_radius) = mark(top.get_mut("mark"), cx)?;
     let Some(Value::Object(encoding)) = top.get_mut("encoding") else {
         cx.problem("encoding", "the spec needs an `encoding` object with the fields to draw");

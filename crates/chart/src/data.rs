@@ -1,11 +1,11 @@
 //! The result to chart, as typed columns, and what quarry knows about it.
 
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Float64Type, SchemaRef, TimeUnit, TimestampMillisecondType};
+use arrow::record_batch::RecordBatch;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
-use datafusion::arrow::array::{Array, ArrayRef, AsArray};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Float64Type, SchemaRef, TimeUnit, TimestampMillisecondType};
-use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -298,8 +298,7 @@ impl ChartData {
 }
 
 fn column_values(data_type: &DataType, arrays: &[&ArrayRef]) -> Result<Values> {
-    let cast_err =
-        |e: datafusion::arrow::error::ArrowError| Error::Data(format!("cannot read a {data_type} column: {e}"));
+    let cast_err = |e: arrow::error::ArrowError| Error::Data(format!("cannot read a {data_type} column: {e}"));
     Ok(match data_type {
         DataType::Int8
         | DataType::Int16
@@ -439,8 +438,8 @@ pub(crate) fn date_millis(date: NaiveDate) -> i64 {
 mod tests {
     use std::sync::Arc;
 
-    use datafusion::arrow::array::{Date32Array, Decimal128Array, StringArray};
-    use datafusion::arrow::datatypes::{Field, Schema};
+    use arrow::array::{Date32Array, Decimal128Array, StringArray};
+    use arrow::datatypes::{Field, Schema};
 
     use super::*;
 
