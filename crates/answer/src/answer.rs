@@ -60,7 +60,10 @@ pub struct Answer {
     pub clarification: Option<Clarification>,
     /// Why there is no answer, when [`AnswerStatus::CannotAnswer`].
     pub message: Option<String>,
-    /// Milliseconds per stage (`plan`, `validate`, `execute`) and `total`.
+    /// The chart: a Vega-Lite v4 spec with the data, its type and why (none for a single
+    /// value, which is shown as a big number).
+    pub chart: Option<crate::chart::AnswerChart>,
+    /// Milliseconds per stage (`plan`, `validate`, `execute`, `chart`) and `total`.
     pub timings_ms: Timings,
     /// The parsed query, for the next turn.
     #[serde(skip)]

@@ -4,7 +4,7 @@
 //! [`SnapshotExecutor`] and the built-in planner, and answers:
 //! - [`Pipeline::ask`]: question -> plan -> policy -> execute -> [`Answer`] (with the SQL,
 //!   the rows, how the question was read, and timings per stage), continuing a
-//!   [`Conversation`];
+//!   [`Conversation`], and a chart ([`AnswerChart`]) picked by `quarry-chart`;
 //! - [`Pipeline::run_sql`]: SQL -> policy -> execute.
 //!
 //! [`Pipeline::open`] resolves everything from [`Settings`]: on first use it generates the
@@ -26,6 +26,7 @@
 
 mod answer;
 mod bootstrap;
+mod chart;
 mod conversations;
 mod error;
 mod pipeline;
@@ -33,6 +34,7 @@ mod summary;
 
 pub use answer::{Answer, AnswerStatus, Clarification, Conversation, SqlAnswer, Timings, Turn};
 pub use bootstrap::{resolve_layer, resolve_snapshot};
+pub use chart::{AnswerChart, answer_chart};
 pub use conversations::{ConversationStore, MAX_CONVERSATION_ID_CHARS};
 pub use error::{Error, Result};
 pub use pipeline::{MAX_QUESTION_CHARS, Pipeline};

@@ -119,7 +119,9 @@ impl Pipeline {
         let started = Instant::now();
         let question = clean_question(question)?;
         let mut timings: BTreeMap<String, f64> = BTreeMap::new();
-        let outcome = self.planner.plan(&question, conversation.context());
+        // "… as a pie" asks for a chart type; the planner reads the question without it.
+        let (planned, requested_chart) = quarry_chart::requested_chart_type(&question);
+        let outcome = self.planner.plan(&planned, conversation.context());
         timings.insert("plan".into(), ms(started));
         let mut answer = Answer {
             question: question.clone(),
@@ -136,6 +138,7 @@ impl Pipeline {
             explanation: None,
             clarification: None,
             message: None,
+            chart: None,
             timings_ms: BTreeMap::new(),
             query: None,
             result: None,
@@ -163,6 +166,10 @@ impl Pipeline {
                 answer.columns = json.columns;
                 answer.rows = json.rows;
                 answer.truncated = result.truncated;
+                let chart_started = Instant::now();
+                answer.chart =
+                    Some(crate::chart::answer_chart(&self.layer, &plan, &result, &question, requested_chart, None));
+                timings.insert("chart".into(), ms(chart_started));
                 answer.confidence = Some(plan.confidence);
                 answer.explanation = Some(plan.explanation);
                 answer.query = Some(plan.query);

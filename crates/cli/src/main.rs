@@ -4,6 +4,7 @@
 //! prints. Exit codes: 0 answered, 1 error, 2 the question could not be mapped, 3 quarry
 //! asks a clarifying question.
 
+mod chart_cmd;
 mod chat;
 mod eval_target;
 mod output;
@@ -47,6 +48,12 @@ enum Command {
         /// follow-ups like "and in 2024?" work across runs.
         #[arg(long, value_name = "ID")]
         conversation: Option<String>,
+        /// Write the answer's chart to this file (.svg or .png).
+        #[arg(long, value_name = "PATH")]
+        chart: Option<PathBuf>,
+        /// Chart size.
+        #[arg(long, value_enum, default_value = "web")]
+        chart_size: chart_cmd::ChartSize,
     },
     /// Ask questions one after another in a conversation; follow-ups continue the last answer.
     Chat {
@@ -56,6 +63,19 @@ enum Command {
         /// Snapshot id (or prefix) to use instead of the configured one.
         #[arg(long)]
         snapshot: Option<String>,
+    },
+    /// Render a Vega-Lite v4 spec over a CSV or Parquet file to SVG or PNG.
+    Chart {
+        /// The Vega-Lite v4 spec (JSON); its data is ignored.
+        spec: PathBuf,
+        /// The data: a .csv or .parquet file.
+        data: PathBuf,
+        /// The output file: .svg or .png.
+        #[arg(short, long, value_name = "OUT")]
+        out: PathBuf,
+        /// Chart size.
+        #[arg(long, value_enum, default_value = "web")]
+        size: chart_cmd::ChartSize,
     },
     /// Run SQL through the policy and the sandboxed executor.
     Sql {
@@ -234,7 +254,8 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut settings = Settings::load(cli.config.as_deref())?;
     match cli.command {
-        Command::Ask { question, json, snapshot, conversation: conversation_id } => {
+        Command::Chart { spec, data, out, size } => chart_cmd::chart(&spec, &data, &out, size).await,
+        Command::Ask { question, json, snapshot, conversation: conversation_id, chart, chart_size } => {
             if let Some(id) = snapshot {
                 settings.snapshot = id;
             }
@@ -247,6 +268,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let answer = pipeline.ask(&question, &mut conversation).await?;
             if let Some(id) = &conversation_id {
                 store.save(id, &conversation)?;
+            }
+            if let Some(path) = &chart {
+                chart_cmd::write_answer_chart(&answer, path, chart_size)?;
             }
             if json {
                 output::print_json(&output::ask_json(&answer))?;

@@ -1,0 +1,87 @@
+//! Answer charts: a model-written spec that is refused falls back to the built-in chooser
+//! with the reason recorded, a good one is used with the data injected by quarry, and
+//! shares are charted as percentages.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+use quarry_answer::answer_chart;
+use quarry_chart::ChartKind;
+use quarry_exec::{ExecTimings, QueryResult};
+use quarry_semantic::SemanticLayer;
+use quarry_synth::{Plan, PlanOutcome, SemanticPlanner};
+use serde_json::json;
+
+fn plan(question: &str) -> Plan {
+    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 12, 31).unwrap();
+    match SemanticPlanner::new(SemanticLayer::demo(), as_of, "snap-test").plan(question, None) {
+        PlanOutcome::Sql(plan) => *plan,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn signups_by_channel() -> QueryResult {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("signup_channel", DataType::Utf8, true),
+        Field::new("signups", DataType::Int64, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(vec!["organic", "paid_search", "referral"])),
+            Arc::new(Int64Array::from(vec![300, 200, 100])),
+        ],
+    )
+    .unwrap();
+    QueryResult { schema, batches: vec![batch], truncated: false, timings: ExecTimings::default() }
+}
+
+#[test]
+fn a_refused_model_spec_falls_back_to_the_chooser_with_the_reason() {
+    let plan = plan("signups by channel last month");
+    let bad = json!({"mark": "line", "encoding": {"x": {"field": "channel", "type": "nominal"}, "y": {"field": "signups", "type": "quantitative"}, "xOffset": {"field": "signups", "type": "quantitative"}}});
+    let chart = answer_chart(&SemanticLayer::demo(), &plan, &signups_by_channel(), "q", None, Some(&bad));
+    assert_eq!(chart.kind, Some(ChartKind::Bar));
+    let fallback = chart.fallback.expect("the refusal is recorded");
+    assert!(fallback.contains("no column named `channel`"), "{fallback}");
+    assert!(fallback.contains("xOffset"), "{fallback}");
+    assert_eq!(chart.spec.unwrap()["data"]["values"][0], json!({"signup_channel": "organic", "signups": 300.0}));
+}
+
+#[test]
+fn a_good_model_spec_is_used_and_its_data_replaced() {
+    let plan = plan("signups by channel last month");
+    let good = json!({"mark": "arc", "data": {"name": "result"}, "encoding": {"theta": {"field": "signups", "type": "quantitative"}, "color": {"field": "signup_channel", "type": "nominal"}}});
+    let chart = answer_chart(&SemanticLayer::demo(), &plan, &signups_by_channel(), "q", None, Some(&good));
+    assert_eq!(chart.kind, Some(ChartKind::Pie));
+    assert!(chart.fallback.is_none());
+    assert_eq!(chart.spec.as_ref().unwrap()["data"]["values"].as_array().unwrap().len(), 3);
+    let svg = chart.render(quarry_chart::Format::Svg, quarry_chart::Size::WEB).unwrap().expect("a chart");
+    assert!(String::from_utf8(svg).unwrap().contains("signups: 300 (50%)"));
+}
+
+#[test]
+fn shares_are_charted_as_percent_ratios() {
+    let plan = plan("share of signups by channel last month");
+    assert!(plan.query.share, "{:?}", plan.query);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("signup_channel", DataType::Utf8, true),
+        Field::new("signups", DataType::Int64, false),
+        Field::new("pct_of_signups", DataType::Float64, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(vec!["organic", "paid_search"])),
+            Arc::new(Int64Array::from(vec![300, 100])),
+            Arc::new(Float64Array::from(vec![75.0, 25.0])),
+        ],
+    )
+    .unwrap();
+    let result = QueryResult { schema, batches: vec![batch], truncated: false, timings: ExecTimings::default() };
+    let chart = answer_chart(&SemanticLayer::demo(), &plan, &result, "q", None, None);
+    let spec = chart.spec.expect("a chart");
+    assert_eq!(spec["data"]["values"][0]["pct_of_signups"], json!(0.75));
+}
