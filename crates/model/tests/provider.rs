@@ -339,3 +339,34 @@ async fn an_empty_summary_is_malformed_output() {
     let error = model(&server).write_summary("q", &[], &[], "SELECT 1").await.unwrap_err();
     assert_eq!(error.kind(), "malformed_output");
 }
+
+#[tokio::test]
+async fn an_openai_refusal_is_a_refusal() {
+    let server = MockServer::start().await;
+    let body = json!({"choices": [{"message": {"role": "assistant", "content": null, "refusal": "I can't help with that."}, "finish_reason": "stop"}]});
+    answer(&server, ResponseTemplate::new(200).set_body_json(body), 1).await;
+    let error = model(&server).write_sql(&revenue_context()).await.unwrap_err();
+    assert!(matches!(&error, Error::Refused { message } if message == "I can't help with that."), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_a_chat_completion_is_malformed_output() {
+    let server = MockServer::start().await;
+    answer(&server, ResponseTemplate::new(200).set_body_string("<html>proxy login</html>"), 1).await;
+    let error = model(&server).write_sql(&revenue_context()).await.unwrap_err();
+    let Error::MalformedOutput { reason, .. } = &error else { panic!("expected MalformedOutput, got {error:?}") };
+    assert!(reason.contains("not a chat completion"), "{reason}");
+}
+
+#[tokio::test]
+async fn output_cut_off_at_max_tokens_says_so() {
+    let server = MockServer::start().await;
+    let mut cut = completion(r#"{"sql": "SELECT plan, SUM(amount_usd"#, 1000, 16);
+    cut["choices"][0]["finish_reason"] = json!("length");
+    answer(&server, ResponseTemplate::new(200).set_body_json(cut), 2).await;
+    let model = OpenAiChatModel::new(ModelConfig { max_output_tokens: 16, ..config(&server) }).unwrap();
+    let error = model.write_sql(&revenue_context()).await.unwrap_err();
+    let Error::MalformedOutput { reason, .. } = &error else { panic!("expected MalformedOutput, got {error:?}") };
+    assert!(reason.contains("cut off at model.max_output_tokens = 16"), "{reason}");
+    assert_eq!(bodies(&server).await[0]["max_tokens"], 16);
+}
