@@ -79,11 +79,14 @@ fn a_tight_budget_drops_samples_then_examples_then_descriptions_then_conversatio
     let full = build_sql_prompt(&ctx, &ModelConfig::default());
     assert!(full.estimated_tokens > 1200, "the fixture must exceed the budget ({})", full.estimated_tokens);
     assert!(!prompt.dropped.is_empty());
-    let first_example = prompt.dropped.iter().position(|d| d.starts_with("example:"));
-    let last_sample = prompt.dropped.iter().rposition(|d| d.starts_with("sample values"));
-    if let (Some(example), Some(sample)) = (first_example, last_sample) {
-        assert!(sample < example, "{:?}", prompt.dropped);
+    let position = |prefix: &str| prompt.dropped.iter().position(|d| d.starts_with(prefix));
+    let last_position = |prefix: &str| prompt.dropped.iter().rposition(|d| d.starts_with(prefix));
+    let kinds = ["sample values", "example:", "column descriptions", "conversation turn:"];
+    for pair in kinds.windows(2) {
+        let (earlier, later) = (last_position(pair[0]).unwrap(), position(pair[1]).unwrap());
+        assert!(earlier < later, "{} before {}: {:?}", pair[0], pair[1], prompt.dropped);
     }
+    assert!(!prompt.dropped.iter().any(|d| d.contains("Question number 5")), "recent turns stay when they fit");
     let user = &prompt.messages[1].content;
     assert!(user.contains(REVENUE_QUESTION));
     assert!(user.contains("- revenue: SUM(amount_usd) over invoices"));
