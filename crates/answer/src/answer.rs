@@ -48,12 +48,20 @@ pub struct Answer {
     pub truncated: bool,
     /// The snapshot the answer comes from.
     pub snapshot_id: String,
-    /// Which model wrote the SQL (`builtin`).
+    /// Which model wrote the SQL: `builtin` or the chat model's id.
     pub route: String,
     /// 0..1, from the planner.
     pub confidence: Option<f64>,
     /// Attempts at SQL (more than one when repairs were needed).
     pub attempts: u32,
+    /// Every attempt, with who wrote it and why it was stopped.
+    pub attempt_log: Vec<crate::Attempt>,
+    /// Tokens and cost of the model calls, when a model was asked.
+    pub tokens: Option<quarry_model::TokenUsage>,
+    /// The model's own account of its SQL, when the model answered.
+    pub model_explanation: Option<String>,
+    /// Things the user should know about how the answer came about (e.g. a fallback).
+    pub notes: Vec<String>,
     /// How the question was read.
     pub explanation: Option<Explanation>,
     /// Set when [`AnswerStatus::NeedsClarification`].

@@ -22,6 +22,22 @@ pub enum Error {
     /// The settings are unusable.
     #[error(transparent)]
     Settings(#[from] quarry_settings::Error),
+    /// Retrieval failed (the index could not be built or searched).
+    #[error(transparent)]
+    Retrieval(#[from] quarry_retrieve::Error),
+    /// The chat model failed: unreachable, an HTTP error, or output that is not the JSON asked for.
+    #[error(transparent)]
+    Model(#[from] quarry_model::Error),
+    /// Every SQL the model wrote was refused or failed to plan.
+    #[error(
+        "the model's SQL was stopped {attempts} time(s); the last error: {last_error}. Rephrase the question, or ask it more simply"
+    )]
+    RepairsExhausted {
+        /// Attempts made.
+        attempts: u32,
+        /// Why the last one was stopped.
+        last_error: String,
+    },
     /// A stored conversation could not be read or written, or its id is unusable.
     #[error("{0}")]
     Conversation(String),
@@ -48,6 +64,14 @@ impl Error {
             Error::Settings(_) => "settings_error",
             Error::Demo(_) => "demo_error",
             Error::Conversation(_) => "conversation_error",
+            Error::Retrieval(_) => "retrieval_error",
+            Error::Model(e) => match e.kind() {
+                "unavailable" => "model_unavailable",
+                "malformed_output" => "model_malformed_output",
+                "config" => "model_config",
+                _ => "model_error",
+            },
+            Error::RepairsExhausted { .. } => "repairs_exhausted",
         }
     }
 }

@@ -29,6 +29,7 @@ mod bootstrap;
 mod chart;
 mod conversations;
 mod error;
+mod model_route;
 mod pipeline;
 mod summary;
 
@@ -37,4 +38,5 @@ pub use bootstrap::{resolve_layer, resolve_snapshot};
 pub use chart::{AnswerChart, answer_chart};
 pub use conversations::{ConversationStore, MAX_CONVERSATION_ID_CHARS};
 pub use error::{Error, Result};
+pub use model_route::{Attempt, ModelRoute};
 pub use pipeline::{MAX_QUESTION_CHARS, Pipeline};

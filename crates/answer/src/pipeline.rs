@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use quarry_exec::{DataFusionExecutor, ExecutorConfig, SnapshotExecutor};
 use quarry_semantic::SemanticLayer;
-use quarry_settings::Settings;
+use quarry_settings::{Route, Settings, SynthesisSettings};
 use quarry_snapshot::Snapshot;
 use quarry_sqlguard::{Catalog, PolicyConfig, SqlPolicy};
 use quarry_synth::{PlanOutcome, SemanticPlanner};
@@ -12,6 +12,7 @@ use quarry_synth::{PlanOutcome, SemanticPlanner};
 use crate::answer::{Answer, AnswerStatus, Clarification, Conversation, SqlAnswer, Timings, Turn};
 use crate::bootstrap::{resolve_layer, resolve_snapshot};
 use crate::error::{Error, Result};
+use crate::model_route::{Attempt, ModelFailure, ModelPath, ModelRoute};
 use crate::summary::summarize;
 
 /// Longest question accepted, in characters. Real questions are a sentence or two; longer
@@ -25,6 +26,8 @@ pub struct Pipeline {
     policy: SqlPolicy,
     executor: Arc<dyn SnapshotExecutor>,
     planner: SemanticPlanner,
+    synthesis: SynthesisSettings,
+    model: Option<ModelRoute>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -48,7 +51,24 @@ impl Pipeline {
     pub async fn open_snapshot(settings: &Settings, snapshot: Snapshot) -> Result<Self> {
         let (layer, source) = resolve_layer(settings, &snapshot)?;
         layer.validate_against(&snapshot, &source).await?;
-        Self::new(snapshot, layer, settings.policy.clone(), settings.executor.clone()).await
+        let mut pipeline = Self::new(snapshot, layer, settings.policy.clone(), settings.executor.clone()).await?;
+        pipeline.synthesis = settings.synthesis.clone();
+        if settings.synthesis.effective_route() != Route::BuiltinOnly {
+            let model = quarry_model::OpenAiChatModel::new(settings.model.clone())?;
+            let index = settings
+                .retrieval
+                .open_index(&settings.index_dir()?, &pipeline.layer, &pipeline.snapshot, false, None)
+                .await?;
+            pipeline.model = Some(ModelRoute { model: Arc::new(model), index: Arc::new(index) });
+        }
+        Ok(pipeline)
+    }
+
+    /// Routes questions to `model` as `synthesis` says (see [`Route`]).
+    pub fn with_model(mut self, model: ModelRoute, synthesis: SynthesisSettings) -> Self {
+        self.model = Some(model);
+        self.synthesis = synthesis;
+        self
     }
 
     /// A pipeline from its parts; the layer should already be validated against the snapshot.
@@ -79,7 +99,8 @@ impl Pipeline {
             catalog.mark_personal(&table, &column);
         }
         let planner = SemanticPlanner::new(layer.clone(), snapshot.manifest.as_of, snapshot.manifest.id.clone());
-        Self { policy: SqlPolicy::new(catalog, policy), executor, planner, snapshot, layer }
+        let synthesis = quarry_settings::Settings::defaults().synthesis;
+        Self { policy: SqlPolicy::new(catalog, policy), executor, planner, snapshot, layer, synthesis, model: None }
     }
 
     /// The snapshot answers come from.
@@ -135,6 +156,10 @@ impl Pipeline {
             route: "builtin".into(),
             confidence: None,
             attempts: 1,
+            attempt_log: Vec::new(),
+            tokens: None,
+            model_explanation: None,
+            notes: Vec::new(),
             explanation: None,
             clarification: None,
             message: None,
@@ -143,6 +168,59 @@ impl Pipeline {
             query: None,
             result: None,
         };
+        let route = match (&self.model, self.synthesis.effective_route()) {
+            (None, _) => Route::BuiltinOnly,
+            (Some(_), route) => route,
+        };
+        let builtin_is_enough = match (&outcome, route) {
+            (_, Route::BuiltinOnly | Route::Auto) => true,
+            (_, Route::ModelOnly) => false,
+            // A clarification names options the layer knows: better than a guess by the model.
+            (PlanOutcome::Clarify { .. }, _) => true,
+            (PlanOutcome::Sql(plan), _) => plan.confidence >= self.synthesis.confidence_threshold,
+            (PlanOutcome::CannotAnswer { .. }, _) => false,
+        };
+        if !builtin_is_enough && let Some(model) = &self.model {
+            match self.answer_with_model(model, &question, conversation, &mut answer, &mut timings).await {
+                Ok(()) => {
+                    timings.insert("total".into(), ms(started));
+                    answer.timings_ms = timings;
+                    self.record_turn(conversation, question, &answer);
+                    return Ok(answer);
+                }
+                Err(error) if route == Route::BuiltinFirst => {
+                    answer.route = "builtin".into();
+                    answer
+                        .notes
+                        .push(format!("the model could not answer ({error}); this is the built-in planner's answer"));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        self.answer_builtin(outcome, requested_chart, &mut answer, &mut timings).await?;
+        timings.insert("total".into(), ms(started));
+        answer.timings_ms = timings;
+        self.record_turn(conversation, question, &answer);
+        Ok(answer)
+    }
+
+    fn record_turn(&self, conversation: &mut Conversation, question: String, answer: &Answer) {
+        conversation.turns.push(Turn {
+            question,
+            query: answer.query.clone(),
+            sql: answer.sql.clone(),
+            summary: answer.summary.clone(),
+        });
+    }
+
+    /// The built-in planner's outcome, run.
+    async fn answer_builtin(
+        &self,
+        outcome: PlanOutcome,
+        requested_chart: Option<quarry_chart::ChartKind>,
+        answer: &mut Answer,
+        timings: &mut Timings,
+    ) -> Result<()> {
         match outcome {
             PlanOutcome::Clarify { question: ask_back, options } => {
                 answer.status = AnswerStatus::NeedsClarification;
@@ -162,13 +240,25 @@ impl Pipeline {
                 timings.insert("execute".into(), result.timings.plan_ms + result.timings.execute_ms);
                 let json = result.to_json();
                 answer.summary = summarize(&self.layer, &plan, &json, result.truncated);
+                answer.attempt_log.push(Attempt {
+                    by: "builtin".into(),
+                    sql: plan.sql.clone(),
+                    verdict: "ok".into(),
+                    error: None,
+                });
                 answer.sql = Some(validated.sql);
                 answer.columns = json.columns;
                 answer.rows = json.rows;
                 answer.truncated = result.truncated;
                 let chart_started = Instant::now();
-                answer.chart =
-                    Some(crate::chart::answer_chart(&self.layer, &plan, &result, &question, requested_chart, None));
+                answer.chart = Some(crate::chart::answer_chart(
+                    &self.layer,
+                    &plan,
+                    &result,
+                    &answer.question,
+                    requested_chart,
+                    None,
+                ));
                 timings.insert("chart".into(), ms(chart_started));
                 answer.confidence = Some(plan.confidence);
                 answer.explanation = Some(plan.explanation);
@@ -176,19 +266,88 @@ impl Pipeline {
                 answer.result = Some(result);
             }
         }
-        timings.insert("total".into(), ms(started));
-        answer.timings_ms = timings;
-        conversation.turns.push(Turn {
-            question,
-            query: answer.query.clone(),
-            sql: answer.sql.clone(),
-            summary: answer.summary.clone(),
-        });
-        Ok(answer)
+        Ok(())
+    }
+
+    /// The policy, then the executor (which plans before it runs): the SQL that ran and its
+    /// result, or the error code and message to give back to the model.
+    async fn check_and_run(
+        &self,
+        sql: String,
+    ) -> std::result::Result<(String, quarry_exec::QueryResult), (String, String)> {
+        let validated = self.policy.check(&sql).map_err(|e| ("policy_rejected".to_string(), e.to_string()))?;
+        let result = self.executor.execute(&validated).await.map_err(|e| (e.kind().to_string(), e.to_string()))?;
+        Ok((validated.sql, result))
+    }
+
+    /// The model path (see [`crate::model_route`]); fills `answer`.
+    async fn answer_with_model(
+        &self,
+        model: &ModelRoute,
+        question: &str,
+        conversation: &Conversation,
+        answer: &mut Answer,
+        timings: &mut Timings,
+    ) -> Result<()> {
+        let path = ModelPath {
+            route: model,
+            layer: &self.layer,
+            manifest: &self.snapshot.manifest,
+            retrieval_hits: self.synthesis.retrieval_hits,
+            max_repairs: self.synthesis.max_repairs,
+        };
+        let mut attempts = Vec::new();
+        let outcome = path
+            .answer(question, conversation, &mut attempts, timings, |sql| async move { self.check_and_run(sql).await })
+            .await;
+        answer.route = model.model.model_id();
+        answer.attempts = u32::try_from(attempts.len()).unwrap_or(u32::MAX);
+        answer.attempt_log = attempts;
+        match outcome {
+            Ok(done) => {
+                let started = Instant::now();
+                let json = done.result.to_json();
+                answer.summary = crate::summary::describe_result(&json, done.result.truncated);
+                if self.synthesis.model_summary {
+                    let columns: Vec<String> = json.columns.iter().map(|c| c.name.clone()).collect();
+                    let sample: Vec<Vec<serde_json::Value>> = json.rows.iter().take(20).cloned().collect();
+                    match model.model.write_summary(question, &columns, &sample, &done.sql).await {
+                        Ok((summary, usage)) => {
+                            answer.summary = summary;
+                            *answer.tokens.get_or_insert_with(Default::default) += usage;
+                        }
+                        Err(error) => {
+                            answer.notes.push(format!("the model's summary failed ({error}); a template wrote it"))
+                        }
+                    }
+                }
+                timings.insert("summarize".into(), ms(started));
+                *answer.tokens.get_or_insert_with(Default::default) += done.usage;
+                answer.sql = Some(done.sql);
+                answer.columns = json.columns;
+                answer.rows = json.rows;
+                answer.truncated = done.result.truncated;
+                answer.model_explanation = Some(done.explanation);
+                answer.result = Some(done.result);
+                Ok(())
+            }
+            Err(ModelFailure::Refused { message, usage }) => {
+                answer.tokens = Some(usage);
+                answer.status = AnswerStatus::CannotAnswer;
+                answer.summary = format!("The model says the data cannot answer this: {message}");
+                answer.message = Some(message);
+                Ok(())
+            }
+            Err(ModelFailure::Exhausted { last_error, usage }) => {
+                answer.tokens = Some(usage);
+                Err(Error::RepairsExhausted { attempts: answer.attempts, last_error })
+            }
+            Err(ModelFailure::Error(error)) => Err(error),
+        }
     }
 }
 
-fn ms(since: Instant) -> f64 {
+pub(crate) fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1e3
 }
 

@@ -77,6 +77,19 @@ impl From<MetricFormat> for Shown {
     }
 }
 
+/// One sentence about a result whose query is not known (the model's SQL): the single value,
+/// or how many rows of which columns.
+pub(crate) fn describe_result(result: &ResultJson, truncated: bool) -> String {
+    let names: Vec<&str> = result.columns.iter().map(|c| c.name.as_str()).collect();
+    let cut = if truncated { " (cut at the row limit)" } else { "" };
+    match (result.rows.len(), names.len()) {
+        (0, _) => "No rows match.".to_string(),
+        (1, 1) => format!("{}: {}.", names[0], format_value(&result.rows[0][0], Shown::Plain)),
+        (1, _) => format!("1 row of {}{cut}.", names.join(", ")),
+        (n, _) => format!("{n} rows of {}{cut}.", names.join(", ")),
+    }
+}
+
 fn display_plain(value: &Value) -> String {
     match value {
         Value::String(s) => s.strip_suffix("T00:00:00").unwrap_or(s).to_string(),
@@ -135,5 +148,20 @@ mod tests {
         assert_eq!(group_thousands(-999.0, 0), "-999");
         assert_eq!(format_value(&Value::String("1234.50".into()), Shown::Currency), "$1,234.50");
         assert_eq!(format_value(&serde_json::json!(0.1234), Shown::Percent01), "12.3%");
+    }
+
+    #[test]
+    fn results_of_unknown_queries_are_described_by_shape() {
+        use quarry_exec::ColumnInfo;
+        let column = |name: &str| ColumnInfo { name: name.into(), data_type: "Int64".into() };
+        let one = ResultJson { columns: vec![column("n")], rows: vec![vec![serde_json::json!(12345)]] };
+        assert_eq!(describe_result(&one, false), "n: 12,345.");
+        let many = ResultJson {
+            columns: vec![column("plan"), column("n")],
+            rows: vec![vec![serde_json::json!("pro"), serde_json::json!(1)]; 3],
+        };
+        assert_eq!(describe_result(&many, true), "3 rows of plan, n (cut at the row limit).");
+        let none = ResultJson { columns: vec![column("n")], rows: vec![] };
+        assert_eq!(describe_result(&none, false), "No rows match.");
     }
 }

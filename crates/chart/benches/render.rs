@@ -1,4 +1,5 @@
 //! Render time per chart type, SVG and PNG, from the fixed samples.
+#![allow(missing_docs)] // criterion_group! generates an undocumented public function.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use quarry_chart::{ChartChooser, ChartRenderer, Format, Size};

@@ -186,7 +186,7 @@ impl Column {
     pub(crate) fn label(&self, row: usize) -> Option<String> {
         match &self.values {
             Values::Number(v) => v[row].map(crate::format::plain_number),
-            Values::Time(v) => v[row].map(|t| crate::format::iso_date(t)),
+            Values::Time(v) => v[row].map(crate::format::iso_date),
             Values::Text(v) => v[row].clone(),
         }
     }

@@ -9,7 +9,7 @@
 //!    (`QUARRY_EXECUTOR__TIMEOUT_MS=5000`).
 //!
 //! Library crates never read the environment; they receive their typed part of the
-//! settings ([`PolicyConfig`], [`ExecutorConfig`], [`RetrievalConfig`]).
+//! settings ([`PolicyConfig`], [`ExecutorConfig`], [`RetrievalConfig`], [`ModelConfig`]).
 //!
 //! ```
 //! let settings = quarry_settings::Settings::defaults();
@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 pub use quarry_exec::ExecutorConfig;
+pub use quarry_model::ModelConfig;
 pub use quarry_retrieve::RetrievalConfig;
 pub use quarry_sqlguard::PolicyConfig;
 use serde::{Deserialize, Serialize};
@@ -63,6 +64,64 @@ pub struct Settings {
     pub retrieval: RetrievalConfig,
     /// The executor's limits.
     pub executor: ExecutorConfig,
+    /// Which model writes SQL and how the router chooses.
+    pub synthesis: SynthesisSettings,
+    /// The OpenAI-compatible model, when `synthesis.model = "openai"`.
+    pub model: ModelConfig,
+}
+
+/// Which model writes SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelChoice {
+    /// Only the built-in semantic planner: no network, no weights.
+    Builtin,
+    /// The built-in planner and an OpenAI-compatible chat model ([`ModelConfig`]).
+    Openai,
+}
+
+/// How the router picks the model for a question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Route {
+    /// `builtin-first` when a model is configured, `builtin-only` otherwise.
+    Auto,
+    /// The built-in planner when its confidence clears the threshold, the model otherwise
+    /// (and the built-in answer, where there is one, when the model fails).
+    BuiltinFirst,
+    /// Always the model.
+    ModelOnly,
+    /// Never the model.
+    BuiltinOnly,
+}
+
+/// The synthesis stage: model choice, routing and repairs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SynthesisSettings {
+    /// Which model writes SQL.
+    pub model: ModelChoice,
+    /// How the router picks between the built-in planner and the model.
+    pub route: Route,
+    /// Under `builtin-first`, the built-in planner answers when its confidence is at least this.
+    pub confidence_threshold: f64,
+    /// Corrections the model may make after its SQL is refused or fails to plan.
+    pub max_repairs: usize,
+    /// Retrieval hits (metrics, tables, values, examples) the model's prompt is built from.
+    pub retrieval_hits: usize,
+    /// Let the model write the summary of its answers from a sample of the result.
+    pub model_summary: bool,
+}
+
+impl SynthesisSettings {
+    /// The route in force: `auto` resolved against the model choice.
+    pub fn effective_route(&self) -> Route {
+        match (self.route, self.model) {
+            (Route::Auto, ModelChoice::Openai) => Route::BuiltinFirst,
+            (Route::Auto, ModelChoice::Builtin) => Route::BuiltinOnly,
+            (route, _) => route,
+        }
+    }
 }
 
 /// Settings of the demo warehouse.
@@ -152,6 +211,8 @@ mod tests {
     fn defaults_file_matches_library_defaults() {
         let settings = Settings::defaults();
         assert_eq!(settings.retrieval, RetrievalConfig::default());
+        assert_eq!(settings.model, ModelConfig::default());
+        assert_eq!(settings.synthesis.effective_route(), Route::BuiltinOnly);
         assert_eq!(settings.policy, PolicyConfig::default());
         assert_eq!(settings.executor, ExecutorConfig::default());
         assert_eq!(settings.demo, DemoSettings { seed: 42, scale: 1 });

@@ -79,7 +79,7 @@ impl Step {
             }
             Step::Months(n) => {
                 let mut d = first_of_month;
-                while d < date || (d.month() - 1) % n != 0 {
+                while d < date || !(d.month() - 1).is_multiple_of(n) {
                     d = d + Months::new(1);
                 }
                 d

@@ -907,7 +907,10 @@ fn draw_axes(
         // The last label must not run off the right edge.
         let last = labels.last().map(|l| measure(&format::truncate(l, 20), LABEL, false).0).unwrap_or(0.0);
         let half_band = (plot.right - plot.left) / labels.len().max(1) as f64 / 2.0;
-        plot.right -= (last / 2.0 - half_band).max(0.0).min(60.0);
+        let overhang = last / 2.0 - half_band;
+        if overhang.is_finite() {
+            plot.right -= overhang.clamp(0.0, 60.0);
+        }
     } else {
         plot.right -= 16.0;
     }
