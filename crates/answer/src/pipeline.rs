@@ -99,8 +99,15 @@ impl Pipeline {
             catalog.mark_personal(&table, &column);
         }
         let planner = SemanticPlanner::new(layer.clone(), snapshot.manifest.as_of, snapshot.manifest.id.clone());
-        let synthesis = quarry_settings::Settings::defaults().synthesis;
-        Self { policy: SqlPolicy::new(catalog, policy), executor, planner, snapshot, layer, synthesis, model: None }
+        Self {
+            policy: SqlPolicy::new(catalog, policy),
+            executor,
+            planner,
+            snapshot,
+            layer,
+            synthesis: SynthesisSettings::default(),
+            model: None,
+        }
     }
 
     /// The snapshot answers come from.

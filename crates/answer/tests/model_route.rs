@@ -10,7 +10,7 @@ use quarry_exec::ExecutorConfig;
 use quarry_model::{ModelConfig, OpenAiChatModel, StructuredOutput};
 use quarry_retrieve::{BuildOptions, HashingEmbedder, Index, MemoryStore};
 use quarry_semantic::SemanticLayer;
-use quarry_settings::{ModelChoice, Route, Settings, SynthesisSettings};
+use quarry_settings::{ModelChoice, Route, SynthesisSettings};
 use quarry_snapshot::{Snapshot, SnapshotStore};
 use quarry_sqlguard::PolicyConfig;
 use serde_json::{Value, json};
@@ -54,7 +54,7 @@ async fn server(script: Vec<&'static str>) -> MockServer {
 }
 
 fn synthesis(route: Route) -> SynthesisSettings {
-    SynthesisSettings { model: ModelChoice::Openai, route, ..Settings::defaults().synthesis }
+    SynthesisSettings { model: ModelChoice::Openai, route, ..SynthesisSettings::default() }
 }
 
 async fn pipeline(base_url: &str, route: Route) -> Pipeline {

@@ -113,6 +113,19 @@ pub struct SynthesisSettings {
     pub model_summary: bool,
 }
 
+impl Default for SynthesisSettings {
+    fn default() -> Self {
+        Self {
+            model: ModelChoice::Builtin,
+            route: Route::Auto,
+            confidence_threshold: 0.6,
+            max_repairs: 2,
+            retrieval_hits: 24,
+            model_summary: false,
+        }
+    }
+}
+
 impl SynthesisSettings {
     /// The route in force: `auto` resolved against the model choice.
     pub fn effective_route(&self) -> Route {
@@ -212,6 +225,7 @@ mod tests {
         let settings = Settings::defaults();
         assert_eq!(settings.retrieval, RetrievalConfig::default());
         assert_eq!(settings.model, ModelConfig::default());
+        assert_eq!(settings.synthesis, SynthesisSettings::default());
         assert_eq!(settings.synthesis.effective_route(), Route::BuiltinOnly);
         assert_eq!(settings.policy, PolicyConfig::default());
         assert_eq!(settings.executor, ExecutorConfig::default());
