@@ -4,10 +4,10 @@
 //! Retries follow `quarry_retrieve`'s embeddings client: `backon` exponential backoff with
 //! jitter on 429, 5xx, timeouts and connection errors, honouring `Retry-After`.
 
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
+use quarry_http::{Attempt, RetryPolicy, retry_after, root_cause, with_retries};
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
@@ -90,34 +90,6 @@ struct Completion {
     mode: StructuredOutput,
     usage: TokenUsage,
     truncated: bool,
-}
-
-/// A failed attempt, and whether and when to try again.
-struct Attempt {
-    error: Error,
-    retryable: bool,
-    retry_after: Option<Duration>,
-}
-
-impl Attempt {
-    fn fatal(error: Error) -> Self {
-        Self { error, retryable: false, retry_after: None }
-    }
-}
-
-/// `Retry-After` in seconds (the HTTP-date form is rare for APIs and treated as absent).
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let value = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
-}
-
-/// The innermost error message, which names the actual cause (e.g. "Connection refused").
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut current = error;
-    while let Some(source) = current.source() {
-        current = source;
-    }
-    current.to_string()
 }
 
 /// `60 s`, `1.5 s` or `300 ms`.
@@ -258,42 +230,25 @@ impl OpenAiChatModel {
 
     /// Sends with retries on 429, 5xx, timeouts and connection errors.
     async fn send(&self, request: &ChatRequest<'_>) -> Result<ChatResponse> {
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(INITIAL_BACKOFF)
-            .with_max_delay(MAX_BACKOFF)
-            .with_max_times(self.config.max_retries)
-            .with_jitter();
-        let attempts = AtomicUsize::new(0);
-        (|| {
-            attempts.fetch_add(1, Ordering::Relaxed);
-            self.attempt(request)
-        })
-        .retry(backoff)
-        .sleep(tokio::time::sleep)
-        .when(|attempt: &Attempt| attempt.retryable)
-        .adjust(|attempt: &Attempt, planned: Option<Duration>| {
-            // `planned` is None once retries are used up; Retry-After never extends them.
-            planned.map(|planned| attempt.retry_after.map_or(planned, |asked| asked.min(MAX_BACKOFF)))
-        })
-        .notify(|attempt: &Attempt, wait: Duration| {
-            tracing::warn!(error = %attempt.error, ?wait, "model request failed, retrying");
-        })
-        .await
-        .map_err(|attempt| {
-            let tries = attempts.load(Ordering::Relaxed);
-            match attempt.error {
-                Error::Unavailable { what, message } if tries > 1 => {
-                    Error::Unavailable { what, message: format!("{message} (tried {tries} times)") }
-                }
-                Error::Http { status, message } if attempt.retryable && tries > 1 => {
-                    Error::Http { status, message: format!("{message} (tried {tries} times)") }
-                }
-                error => error,
+        let policy = RetryPolicy {
+            max_retries: self.config.max_retries,
+            initial_backoff: INITIAL_BACKOFF,
+            max_backoff: MAX_BACKOFF,
+        };
+        with_retries(&policy, "model request", || self.attempt(request)).await.map_err(|(attempt, tries)| match attempt
+            .error
+        {
+            Error::Unavailable { what, message } if tries > 1 => {
+                Error::Unavailable { what, message: format!("{message} (tried {tries} times)") }
             }
+            Error::Http { status, message } if attempt.retryable && tries > 1 => {
+                Error::Http { status, message: format!("{message} (tried {tries} times)") }
+            }
+            error => error,
         })
     }
 
-    async fn attempt(&self, body: &ChatRequest<'_>) -> Result<ChatResponse, Attempt> {
+    async fn attempt(&self, body: &ChatRequest<'_>) -> Result<ChatResponse, Attempt<Error>> {
         let mut request = self.client.post(self.endpoint.clone()).json(body);
         if !self.config.api_key.is_empty() {
             request = request.bearer_auth(&self.config.api_key);
@@ -377,7 +332,7 @@ impl OpenAiChatModel {
         })
     }
 
-    fn transport_error(&self, error: reqwest::Error) -> Attempt {
+    fn transport_error(&self, error: reqwest::Error) -> Attempt<Error> {
         let message = if error.is_timeout() {
             format!(
                 "did not answer within {}; check that the server is running and not overloaded, or raise \

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use backon::{ExponentialBuilder, Retryable};
+use quarry_http::{Attempt, RetryPolicy, retry_after, root_cause, with_retries};
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
@@ -117,25 +117,6 @@ struct EmbeddingData {
     embedding: Vec<f32>,
 }
 
-/// A failed attempt, and whether and when to try again.
-struct Attempt {
-    error: Error,
-    retryable: bool,
-    retry_after: Option<Duration>,
-}
-
-impl Attempt {
-    fn fatal(error: Error) -> Self {
-        Self { error, retryable: false, retry_after: None }
-    }
-}
-
-/// `Retry-After` in seconds (the HTTP-date form is rare for APIs and treated as absent).
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let value = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
-}
-
 impl OpenAiEmbedder {
     /// A client for `config`. Unless `config.dimension` is set, one short probe request
     /// discovers the dimension, so a server that is down fails here with
@@ -205,25 +186,14 @@ impl OpenAiEmbedder {
             }
         };
         let body = EmbeddingsRequest { model: &self.config.model, input: &input, input_type };
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(self.config.initial_backoff)
-            .with_max_delay(self.config.max_backoff)
-            .with_max_times(self.config.max_retries)
-            .with_jitter();
-        let max_backoff = self.config.max_backoff;
-        let vectors = (|| self.attempt(&body))
-            .retry(backoff)
-            .sleep(tokio::time::sleep)
-            .when(|attempt: &Attempt| attempt.retryable)
-            .adjust(|attempt: &Attempt, planned: Option<Duration>| {
-                // `planned` is None once retries are used up; Retry-After never extends them.
-                planned.map(|planned| attempt.retry_after.map_or(planned, |asked| asked.min(max_backoff)))
-            })
-            .notify(|attempt: &Attempt, wait: Duration| {
-                tracing::warn!(error = %attempt.error, ?wait, "embedding request failed, retrying");
-            })
+        let policy = RetryPolicy {
+            max_retries: self.config.max_retries,
+            initial_backoff: self.config.initial_backoff,
+            max_backoff: self.config.max_backoff,
+        };
+        let vectors = with_retries(&policy, "embedding request", || self.attempt(&body))
             .await
-            .map_err(|attempt| attempt.error)?;
+            .map_err(|(attempt, _)| attempt.error)?;
         if vectors.len() != texts.len() {
             return Err(Error::embedder(format!(
                 "{} returned {} embeddings for {} inputs",
@@ -235,7 +205,7 @@ impl OpenAiEmbedder {
         Ok(vectors)
     }
 
-    async fn attempt(&self, body: &EmbeddingsRequest<'_>) -> Result<Vec<Vec<f32>>, Attempt> {
+    async fn attempt(&self, body: &EmbeddingsRequest<'_>) -> Result<Vec<Vec<f32>>, Attempt<Error>> {
         let mut request = self.client.post(self.endpoint.clone()).json(body);
         if let Some(key) = &self.config.api_key {
             request = request.bearer_auth(key);
@@ -294,7 +264,7 @@ impl OpenAiEmbedder {
         Ok(vectors)
     }
 
-    fn transport_error(&self, error: reqwest::Error) -> Attempt {
+    fn transport_error(&self, error: reqwest::Error) -> Attempt<Error> {
         let message = if error.is_timeout() {
             format!(
                 "no answer within {:?}; the server is overloaded or hung, raise the timeout or check the server",
@@ -307,15 +277,6 @@ impl OpenAiEmbedder {
         };
         Attempt { error: self.unavailable(message), retryable: true, retry_after: None }
     }
-}
-
-/// The innermost error message, which names the actual cause (e.g. "Connection refused").
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut current = error;
-    while let Some(source) = current.source() {
-        current = source;
-    }
-    current.to_string()
 }
 
 #[async_trait]
