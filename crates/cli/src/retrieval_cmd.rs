@@ -167,7 +167,9 @@ fn where_it_lives(settings: &Settings, collection: &str) -> String {
     match settings.retrieval.store {
         quarry_retrieve::StoreKind::Edge => settings
             .index_dir()
-            .map(|dir| format!("qdrant-edge at {}", dir.join(collection).display()))
+            .map(|dir| {
+                format!("qdrant-edge at {}", quarry_retrieve::RetrievalConfig::edge_dir(&dir, collection).display())
+            })
             .unwrap_or_else(|_| collection.to_string()),
         quarry_retrieve::StoreKind::Qdrant => {
             format!("Qdrant at {}, collection {collection}", settings.retrieval.qdrant.url)
