@@ -9,7 +9,7 @@ use serde_json::Value;
 pub type Timings = BTreeMap<String, f64>;
 
 /// How a question ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AnswerStatus {
     /// SQL ran and rows came back.
@@ -21,7 +21,7 @@ pub enum AnswerStatus {
 }
 
 /// A question back to the user.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Clarification {
     /// The question.
     pub question: String,
@@ -30,7 +30,7 @@ pub struct Clarification {
 }
 
 /// The answer to a question.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Answer {
     /// The question as asked.
     pub question: String,
@@ -43,6 +43,7 @@ pub struct Answer {
     /// Result columns.
     pub columns: Vec<ColumnInfo>,
     /// Result rows, in column order (see [`quarry_exec::ResultJson`]).
+    #[schema(value_type = Vec<Vec<Object>>)]
     pub rows: Vec<Vec<Value>>,
     /// Whether rows were cut at the row limit.
     pub truncated: bool,
@@ -56,6 +57,9 @@ pub struct Answer {
     pub attempts: u32,
     /// Every attempt, with who wrote it and why it was stopped.
     pub attempt_log: Vec<crate::Attempt>,
+    /// What retrieval found for the model's prompt (empty on the built-in route).
+    #[serde(default)]
+    pub retrieval_hits: Vec<RetrievedHit>,
     /// Tokens and cost of the model calls, when a model was asked.
     pub tokens: Option<quarry_model::TokenUsage>,
     /// The model's own account of its SQL, when the model answered.
@@ -72,13 +76,27 @@ pub struct Answer {
     /// value, which is shown as a big number).
     pub chart: Option<crate::chart::AnswerChart>,
     /// Milliseconds per stage (`plan`, `validate`, `execute`, `chart`) and `total`.
+    #[schema(value_type = std::collections::HashMap<String, f64>)]
     pub timings_ms: Timings,
     /// The parsed query, for the next turn.
     #[serde(skip)]
+    #[schema(ignore)]
     pub query: Option<SemanticQuery>,
     /// The result as Arrow, for charts and exports.
     #[serde(skip)]
+    #[schema(ignore)]
     pub result: Option<QueryResult>,
+}
+
+/// A retrieval hit that went into a model's prompt, for the audit record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RetrievedHit {
+    /// The document id (`metric:revenue`, `value:users.country=DE`, …).
+    pub id: String,
+    /// Its kind (`metric`, `dimension`, `value`, …).
+    pub kind: String,
+    /// The fused score.
+    pub score: f32,
 }
 
 /// The result of running SQL directly.

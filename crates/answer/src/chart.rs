@@ -12,11 +12,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The chart of an answer (or why there is none).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AnswerChart {
     /// The chart type; none for a single value (a big-number card) or nothing to chart.
     pub kind: Option<ChartKind>,
     /// The Vega-Lite v4 spec with the data injected as `data.values`.
+    #[schema(value_type = Option<Object>)]
     pub spec: Option<Value>,
     /// Why this chart, or why none.
     pub reason: String,
@@ -26,9 +27,11 @@ pub struct AnswerChart {
     pub fallback: Option<String>,
     /// The checked spec, for rendering.
     #[serde(skip)]
+    #[schema(ignore)]
     pub checked: Option<CheckedSpec>,
     /// The data the chart draws.
     #[serde(skip)]
+    #[schema(ignore)]
     pub data: Option<ChartData>,
 }
 

@@ -5,6 +5,7 @@
 //! - [`Pipeline::ask`]: question -> plan -> policy -> execute -> [`Answer`] (with the SQL,
 //!   the rows, how the question was read, and timings per stage), continuing a
 //!   [`Conversation`], and a chart ([`AnswerChart`]) picked by `quarry-chart`;
+//! - [`Pipeline::ask_with_progress`]: the same, reporting each [`Stage`] as it starts;
 //! - [`Pipeline::run_sql`]: SQL -> policy -> execute.
 //!
 //! [`Pipeline::open`] resolves everything from [`Settings`]: on first use it generates the
@@ -31,12 +32,14 @@ mod conversations;
 mod error;
 mod model_route;
 mod pipeline;
+mod stage;
 mod summary;
 
-pub use answer::{Answer, AnswerStatus, Clarification, Conversation, SqlAnswer, Timings, Turn};
+pub use answer::{Answer, AnswerStatus, Clarification, Conversation, RetrievedHit, SqlAnswer, Timings, Turn};
 pub use bootstrap::{resolve_layer, resolve_snapshot};
 pub use chart::{AnswerChart, answer_chart};
 pub use conversations::{ConversationStore, MAX_CONVERSATION_ID_CHARS};
 pub use error::{Error, Result};
 pub use model_route::{Attempt, ModelRoute};
 pub use pipeline::{MAX_QUESTION_CHARS, Pipeline};
+pub use stage::{Progress, Stage, StageEvent};

@@ -12,6 +12,7 @@ use quarry_snapshot::Manifest;
 use serde::{Deserialize, Serialize};
 
 use crate::answer::Conversation;
+use crate::stage::{Stage, StageEvent};
 
 /// The chat model and the retrieval index its prompts are built from.
 pub struct ModelRoute {
@@ -28,7 +29,7 @@ impl std::fmt::Debug for ModelRoute {
 }
 
 /// One try at SQL, kept for the answer and the audit record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attempt {
     /// Who wrote it: `builtin` or the model's id.
     pub by: String,
@@ -38,6 +39,19 @@ pub struct Attempt {
     pub verdict: String,
     /// What was wrong, in words, when it was stopped.
     pub error: Option<String>,
+    /// The hash of the prompt the model was given (model attempts only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_hash: Option<String>,
+    /// The model's raw output (model attempts only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_output: Option<String>,
+}
+
+impl Attempt {
+    /// An attempt by the built-in planner.
+    pub(crate) fn builtin(sql: String) -> Self {
+        Attempt { by: "builtin".into(), sql, verdict: "ok".into(), error: None, prompt_hash: None, raw_output: None }
+    }
 }
 
 /// What the model path produced.
@@ -46,6 +60,12 @@ pub(crate) struct ModelAnswer {
     pub result: QueryResult,
     pub explanation: String,
     pub usage: TokenUsage,
+}
+
+/// What the model path looked at, kept whatever the outcome.
+#[derive(Default)]
+pub(crate) struct ModelTrace {
+    pub hits: Vec<crate::RetrievedHit>,
 }
 
 /// Why the model path gave no result.
@@ -107,7 +127,9 @@ impl ModelPath<'_> {
         question: &str,
         conversation: &Conversation,
         attempts: &mut Vec<Attempt>,
+        trace: &mut ModelTrace,
         timings: &mut crate::Timings,
+        progress: &dyn crate::Progress,
         check: F,
     ) -> Result<ModelAnswer, ModelFailure>
     where
@@ -115,6 +137,7 @@ impl ModelPath<'_> {
         Fut: std::future::Future<Output = Result<(String, QueryResult), (String, String)>>,
     {
         let started = Instant::now();
+        progress.stage(StageEvent { stage: Stage::Retrieve, attempt: None });
         // A follow-up ("and in 2024?") is about what the turn before was about.
         let search_text = match conversation.turns.last() {
             Some(last) => format!("{} {question}", last.question),
@@ -127,6 +150,14 @@ impl ModelPath<'_> {
             .await
             .map_err(|e| ModelFailure::Error(crate::Error::Retrieval(e)))?;
         timings.insert("retrieve".into(), crate::pipeline::ms(started));
+        trace.hits = hits
+            .iter()
+            .map(|hit| crate::RetrievedHit {
+                id: hit.id.clone(),
+                kind: hit.kind.as_str().to_string(),
+                score: hit.score,
+            })
+            .collect();
         let mut context = prompt_context_from_layer(self.layer, self.manifest, question, &relevant_from_hits(&hits));
         context.conversation = conversation
             .turns
@@ -140,8 +171,9 @@ impl ModelPath<'_> {
         let mut usage = TokenUsage::default();
         let mut last_error = String::new();
         let model_id = self.route.model.model_id();
-        for _ in 0..=self.max_repairs {
+        for attempt in 1..=self.max_repairs + 1 {
             let started = Instant::now();
+            progress.stage(StageEvent { stage: Stage::Synthesize, attempt: u32::try_from(attempt).ok() });
             let reply = match self.route.model.write_sql(&context).await {
                 Ok(reply) => reply,
                 Err(quarry_model::Error::Refused { message }) => return Err(ModelFailure::Refused { message, usage }),
@@ -151,7 +183,14 @@ impl ModelPath<'_> {
             usage += reply.usage;
             match check(reply.sql.clone()).await {
                 Ok((sql, result)) => {
-                    attempts.push(Attempt { by: model_id.clone(), sql: reply.sql, verdict: "ok".into(), error: None });
+                    attempts.push(Attempt {
+                        by: model_id.clone(),
+                        sql: reply.sql,
+                        verdict: "ok".into(),
+                        error: None,
+                        prompt_hash: Some(reply.prompt_hash),
+                        raw_output: Some(reply.raw),
+                    });
                     return Ok(ModelAnswer { sql, result, explanation: reply.explanation, usage });
                 }
                 Err((verdict, error)) => {
@@ -160,6 +199,8 @@ impl ModelPath<'_> {
                         sql: reply.sql.clone(),
                         verdict,
                         error: Some(error.clone()),
+                        prompt_hash: Some(reply.prompt_hash.clone()),
+                        raw_output: Some(reply.raw.clone()),
                     });
                     context.attempts.push(FailedAttempt { sql: reply.sql, error: error.clone() });
                     last_error = error;

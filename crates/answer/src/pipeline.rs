@@ -12,7 +12,8 @@ use quarry_synth::{PlanOutcome, SemanticPlanner};
 use crate::answer::{Answer, AnswerStatus, Clarification, Conversation, SqlAnswer, Timings, Turn};
 use crate::bootstrap::{resolve_layer, resolve_snapshot};
 use crate::error::{Error, Result};
-use crate::model_route::{Attempt, ModelFailure, ModelPath, ModelRoute};
+use crate::model_route::{Attempt, ModelFailure, ModelPath, ModelRoute, ModelTrace};
+use crate::stage::{Progress, Stage, StageEvent};
 use crate::summary::summarize;
 
 /// Longest question accepted, in characters. Real questions are a sentence or two; longer
@@ -144,9 +145,20 @@ impl Pipeline {
 
     /// Answers a question, continuing `conversation` and recording the turn in it.
     pub async fn ask(&self, question: &str, conversation: &mut Conversation) -> Result<Answer> {
+        self.ask_with_progress(question, conversation, &crate::stage::silent).await
+    }
+
+    /// [`Pipeline::ask`], telling `progress` as each [`Stage`](crate::Stage) starts.
+    pub async fn ask_with_progress(
+        &self,
+        question: &str,
+        conversation: &mut Conversation,
+        progress: &dyn Progress,
+    ) -> Result<Answer> {
         let started = Instant::now();
         let question = clean_question(question)?;
         let mut timings: BTreeMap<String, f64> = BTreeMap::new();
+        progress.stage(StageEvent { stage: Stage::Plan, attempt: None });
         // "… as a pie" asks for a chart type; the planner reads the question without it.
         let (planned, requested_chart) = quarry_chart::requested_chart_type(&question);
         let outcome = self.planner.plan(&planned, conversation.context());
@@ -164,6 +176,7 @@ impl Pipeline {
             confidence: None,
             attempts: 1,
             attempt_log: Vec::new(),
+            retrieval_hits: Vec::new(),
             tokens: None,
             model_explanation: None,
             notes: Vec::new(),
@@ -188,7 +201,7 @@ impl Pipeline {
             (PlanOutcome::CannotAnswer { .. }, _) => false,
         };
         if !builtin_is_enough && let Some(model) = &self.model {
-            match self.answer_with_model(model, &question, conversation, &mut answer, &mut timings).await {
+            match self.answer_with_model(model, &question, conversation, &mut answer, &mut timings, progress).await {
                 Ok(()) => {
                     timings.insert("total".into(), ms(started));
                     answer.timings_ms = timings;
@@ -204,7 +217,7 @@ impl Pipeline {
                 Err(error) => return Err(error),
             }
         }
-        self.answer_builtin(outcome, requested_chart, &mut answer, &mut timings).await?;
+        self.answer_builtin(outcome, requested_chart, &mut answer, &mut timings, progress).await?;
         timings.insert("total".into(), ms(started));
         answer.timings_ms = timings;
         self.record_turn(conversation, question, &answer);
@@ -227,6 +240,7 @@ impl Pipeline {
         requested_chart: Option<quarry_chart::ChartKind>,
         answer: &mut Answer,
         timings: &mut Timings,
+        progress: &dyn Progress,
     ) -> Result<()> {
         match outcome {
             PlanOutcome::Clarify { question: ask_back, options } => {
@@ -240,23 +254,21 @@ impl Pipeline {
                 answer.message = Some(message);
             }
             PlanOutcome::Sql(plan) => {
+                progress.stage(StageEvent { stage: Stage::Validate, attempt: None });
                 let validate_started = Instant::now();
                 let validated = self.policy.check(&plan.sql)?;
                 timings.insert("validate".into(), ms(validate_started));
+                progress.stage(StageEvent { stage: Stage::Execute, attempt: None });
                 let result = self.executor.execute(&validated).await?;
                 timings.insert("execute".into(), result.timings.plan_ms + result.timings.execute_ms);
                 let json = result.to_json();
                 answer.summary = summarize(&self.layer, &plan, &json, result.truncated);
-                answer.attempt_log.push(Attempt {
-                    by: "builtin".into(),
-                    sql: plan.sql.clone(),
-                    verdict: "ok".into(),
-                    error: None,
-                });
+                answer.attempt_log.push(Attempt::builtin(plan.sql.clone()));
                 answer.sql = Some(validated.sql);
                 answer.columns = json.columns;
                 answer.rows = json.rows;
                 answer.truncated = result.truncated;
+                progress.stage(StageEvent { stage: Stage::Chart, attempt: None });
                 let chart_started = Instant::now();
                 answer.chart = Some(crate::chart::answer_chart(
                     &self.layer,
@@ -281,8 +293,11 @@ impl Pipeline {
     async fn check_and_run(
         &self,
         sql: String,
+        progress: &dyn Progress,
     ) -> std::result::Result<(String, quarry_exec::QueryResult), (String, String)> {
+        progress.stage(StageEvent { stage: Stage::Validate, attempt: None });
         let validated = self.policy.check(&sql).map_err(|e| ("policy_rejected".to_string(), e.to_string()))?;
+        progress.stage(StageEvent { stage: Stage::Execute, attempt: None });
         let result = self.executor.execute(&validated).await.map_err(|e| (e.kind().to_string(), e.to_string()))?;
         Ok((validated.sql, result))
     }
@@ -295,6 +310,7 @@ impl Pipeline {
         conversation: &Conversation,
         answer: &mut Answer,
         timings: &mut Timings,
+        progress: &dyn Progress,
     ) -> Result<()> {
         let path = ModelPath {
             route: model,
@@ -304,14 +320,19 @@ impl Pipeline {
             max_repairs: self.synthesis.max_repairs,
         };
         let mut attempts = Vec::new();
+        let mut trace = ModelTrace::default();
         let outcome = path
-            .answer(question, conversation, &mut attempts, timings, |sql| async move { self.check_and_run(sql).await })
+            .answer(question, conversation, &mut attempts, &mut trace, timings, progress, |sql| async move {
+                self.check_and_run(sql, progress).await
+            })
             .await;
         answer.route = model.model.model_id();
+        answer.retrieval_hits = trace.hits;
         answer.attempts = u32::try_from(attempts.len()).unwrap_or(u32::MAX);
         answer.attempt_log = attempts;
         match outcome {
             Ok(done) => {
+                progress.stage(StageEvent { stage: Stage::Summarize, attempt: None });
                 let started = Instant::now();
                 let json = done.result.to_json();
                 answer.summary = crate::summary::describe_result(&json, done.result.truncated);

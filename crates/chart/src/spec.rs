@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::data::{ChartData, TimeGrain, ValueFormat};
 
 /// The chart types quarry draws.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChartKind {
     /// Lines over time or an ordered axis; several series get a colour each.

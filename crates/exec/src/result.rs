@@ -31,7 +31,7 @@ pub struct QueryResult {
 }
 
 /// A result column: its name and SQL type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ColumnInfo {
     /// Column name.
     pub name: String,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ModelConfig, StructuredOutput};
 use crate::context::PromptContext;
-use crate::prompt::{ChatMessage, Role, build_sql_prompt, build_summary_prompt, estimate_tokens};
+use crate::prompt::{ChatMessage, Role, build_sql_prompt, build_summary_prompt, estimate_tokens, prompt_hash};
 use crate::reply::{Answer, SqlReply, TokenUsage, correction_message, parse_answer, response_format};
 use crate::{Error, Result};
 
@@ -155,6 +155,7 @@ impl OpenAiChatModel {
     /// [`Error::Refused`]. The SQL is returned exactly as written: the SQL policy checks it.
     pub async fn write_sql(&self, ctx: &PromptContext) -> Result<SqlReply> {
         let prompt = build_sql_prompt(ctx, &self.config);
+        let hash = prompt_hash(&prompt);
         let mut messages = prompt.messages;
         let mut usage = TokenUsage::default();
         let mut model_calls = 0;
@@ -164,7 +165,15 @@ impl OpenAiChatModel {
             model_calls += 1;
             let reason = match parse_answer(&completion.content, completion.mode) {
                 Ok(Answer::Sql { sql, explanation, chart }) => {
-                    return Ok(SqlReply { sql, explanation, chart, usage, raw: completion.content, model_calls });
+                    return Ok(SqlReply {
+                        sql,
+                        explanation,
+                        chart,
+                        usage,
+                        raw: completion.content,
+                        model_calls,
+                        prompt_hash: hash,
+                    });
                 }
                 Ok(Answer::CannotAnswer(message)) => return Err(Error::Refused { message }),
                 Err(reason) if completion.truncated => format!(

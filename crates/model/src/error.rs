@@ -45,6 +45,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// The model's raw output, when the error is about it (for the audit record).
+    pub fn raw_output(&self) -> Option<&str> {
+        match self {
+            Error::MalformedOutput { raw, .. } => Some(raw),
+            _ => None,
+        }
+    }
+
     /// A stable snake_case code for APIs and logs: `config`, `unavailable`, `http`,
     /// `malformed_output` or `refused`.
     pub fn kind(&self) -> &'static str {

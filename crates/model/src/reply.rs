@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::config::StructuredOutput;
 
 /// Tokens a model call took and what they cost.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenUsage {
     /// Tokens of the prompt.
     pub prompt_tokens: u64,
@@ -55,6 +55,8 @@ pub struct SqlReply {
     pub raw: String,
     /// Chat completions this answer took: 1, or 2 after a correction.
     pub model_calls: u32,
+    /// The hash of the prompt sent (see [`crate::prompt_hash`]), for the audit record.
+    pub prompt_hash: String,
 }
 
 /// What a well-formed answer says.

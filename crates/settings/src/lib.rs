@@ -16,6 +16,8 @@
 //! assert_eq!(settings.snapshot, "demo");
 //! ```
 
+mod server;
+
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
@@ -25,6 +27,7 @@ pub use quarry_model::ModelConfig;
 pub use quarry_retrieve::RetrievalConfig;
 pub use quarry_sqlguard::PolicyConfig;
 use serde::{Deserialize, Serialize};
+pub use server::{ApiToken, ServerSettings, SlackSettings, SlackVisibility};
 
 /// The checked-in defaults.
 pub const DEFAULTS_TOML: &str = include_str!("../quarry.defaults.toml");
@@ -68,6 +71,8 @@ pub struct Settings {
     pub synthesis: SynthesisSettings,
     /// The OpenAI-compatible model, when `synthesis.model = "openai"`.
     pub model: ModelConfig,
+    /// `quarry serve`.
+    pub server: ServerSettings,
 }
 
 /// Which model writes SQL.
@@ -230,6 +235,7 @@ mod tests {
         assert_eq!(settings.policy, PolicyConfig::default());
         assert_eq!(settings.executor, ExecutorConfig::default());
         assert_eq!(settings.demo, DemoSettings { seed: 42, scale: 1 });
+        assert_eq!(settings.server, ServerSettings::default());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::interpret::{Interpreter, Reading};
 use crate::query::SemanticQuery;
 
 /// How a plan was reached, built from the query itself (never free prose).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Explanation {
     /// The measures, with their definitions.
     pub measures: Vec<String>,

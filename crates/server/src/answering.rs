@@ -1,0 +1,333 @@
+//! Answering one question for one user in one conversation: the part every door (API,
+//! stream, Slack) shares. Admission (length, rate), a query slot, the pipeline under the
+//! request timeout, the chart rendered and stored, the turn and the audit record written
+//! before anything is acknowledged.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use quarry_answer::{Answer, AnswerStatus, Conversation, Progress};
+use quarry_chart::{Format, Size};
+use quarry_store::{AuditRecord, ChartRecord, NewConversation, NewTurn};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::identity::User;
+use crate::request_id::current_request_id;
+use crate::state::AppState;
+
+/// A question, with the conversation it continues.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AskRequest {
+    /// The question, in plain words.
+    #[schema(example = "signups by channel last month")]
+    pub question: String,
+    /// The conversation to continue; none starts a new one.
+    #[serde(default)]
+    pub conversation_id: Option<String>,
+}
+
+/// Where an answer's chart image is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ChartRef {
+    /// The chart's id (random, unguessable).
+    pub id: String,
+    /// The chart as SVG.
+    pub svg_url: String,
+    /// The chart as PNG.
+    pub png_url: String,
+    /// The chart type.
+    pub kind: Option<quarry_chart::ChartKind>,
+    /// Why this chart.
+    pub reason: String,
+}
+
+/// An answer, with the ids to refer to it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AskResponse {
+    /// The request's id (also the audit record's id).
+    pub request_id: String,
+    /// The answer's id, for feedback.
+    pub answer_id: String,
+    /// The conversation it belongs to; send it back to ask a follow-up.
+    pub conversation_id: String,
+    /// The rendered chart, when the answer has one.
+    pub chart: Option<ChartRef>,
+    /// The answer.
+    pub answer: Answer,
+}
+
+/// The door a question came in by, recorded in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// `POST /api/v1/ask` and its stream, including the web chat.
+    Api,
+    /// The web chat (the stream with a browser's Accept header is still `Api`; the page
+    /// identifies itself).
+    Web,
+    /// The Slack slash command.
+    Slack,
+}
+
+impl Channel {
+    /// The channel's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Api => "api",
+            Channel::Web => "web",
+            Channel::Slack => "slack",
+        }
+    }
+}
+
+/// Checks a question before any work: its length and the user's rate.
+pub fn admit(state: &AppState, user: &User, channel: Channel, question: &str) -> Result<(), ApiError> {
+    let limit = state.config().server.max_question_chars;
+    let length = question.chars().count();
+    if length > limit {
+        return Err(ApiError::Answer(quarry_answer::Error::BadQuestion(format!(
+            "the question is {length} characters long; the limit is {limit}. Ask one question in a sentence or two"
+        ))));
+    }
+    if question.trim().is_empty() {
+        return Err(ApiError::Answer(quarry_answer::Error::BadQuestion(
+            "the question is empty; ask something like \"signups by channel last month\"".into(),
+        )));
+    }
+    state.check_rate(&user.id, channel.as_str())
+}
+
+/// A new random id with a prefix: 96 bits, so ids cannot be guessed.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..24])
+}
+
+/// The conversation to continue (it must be the user's), or a new one.
+async fn open_conversation(
+    state: &AppState,
+    user: &User,
+    channel: Channel,
+    id: Option<&str>,
+) -> Result<(String, Conversation), ApiError> {
+    if let Some(id) = id {
+        let record = state.store().conversation(id).await?;
+        return match record {
+            // Someone else's conversation is reported as missing, so ids do not leak.
+            Some(record) if record.user_id == user.id => {
+                let conversation = serde_json::from_value(record.state).unwrap_or_default();
+                Ok((record.id, conversation))
+            }
+            _ => Err(ApiError::NotFound(format!(
+                "there is no conversation {id}; leave conversation_id out to start a new one"
+            ))),
+        };
+    }
+    let id = new_id("c");
+    state
+        .store()
+        .create_conversation(&NewConversation {
+            id: id.clone(),
+            user_id: user.id.clone(),
+            channel: channel.as_str().to_string(),
+        })
+        .await?;
+    Ok((id, Conversation::default()))
+}
+
+/// Answers `request` for `user`: see the module documentation.
+pub async fn answer(
+    state: &AppState,
+    user: &User,
+    channel: Channel,
+    request: &AskRequest,
+    progress: &dyn Progress,
+) -> Result<AskResponse, ApiError> {
+    let started = Instant::now();
+    let request_id = current_request_id().unwrap_or_else(crate::request_id::new_request_id);
+    let (conversation_id, mut conversation) =
+        open_conversation(state, user, channel, request.conversation_id.as_deref()).await?;
+    let server = &state.config().server;
+    let slot = tokio::time::timeout(Duration::from_millis(server.queue_timeout_ms), state.slots().acquire())
+        .await
+        .map_err(|_| ApiError::Busy)?
+        .map_err(|_| ApiError::Internal("the server is shutting down".into()))?;
+    state.metrics().in_flight.inc();
+    let timeout = Duration::from_millis(server.request_timeout_ms);
+    let outcome = tokio::time::timeout(
+        timeout,
+        state.pipeline().ask_with_progress(&request.question, &mut conversation, progress),
+    )
+    .await;
+    state.metrics().in_flight.dec();
+    drop(slot);
+    let outcome = match outcome {
+        Ok(outcome) => outcome.map_err(ApiError::from),
+        Err(_) => Err(ApiError::Timeout(timeout.as_secs())),
+    };
+    let answer = match outcome {
+        Ok(answer) => answer,
+        Err(error) => {
+            state.metrics().record_answer("none", error.code(), &Default::default());
+            let record = audit_of_failure(&request_id, user, channel, request, &conversation_id, &error, started);
+            state.store().write_audit(&record).await?;
+            return Err(error);
+        }
+    };
+    let answer_id = new_id("ans");
+    let chart = store_chart(state, &answer, &answer_id).await?;
+    let response = AskResponse { request_id: request_id.clone(), answer_id, conversation_id, chart, answer };
+    let response_json = serde_json::to_value(&response)
+        .map_err(|e| ApiError::Internal(format!("the answer could not be serialized: {e}")))?;
+    let state_json = serde_json::to_value(&conversation)
+        .map_err(|e| ApiError::Internal(format!("the conversation could not be serialized: {e}")))?;
+    state
+        .store()
+        .append_turn(
+            &response.conversation_id,
+            &NewTurn {
+                answer_id: response.answer_id.clone(),
+                question: response.answer.question.clone(),
+                answer: response_json,
+                state: state_json,
+                created_at: Utc::now(),
+            },
+        )
+        .await?;
+    let outcome = outcome_name(response.answer.status);
+    state.store().write_audit(&audit_of_answer(&response, user, channel, started)).await?;
+    state.metrics().record_answer(route_label(&response.answer.route), outcome, &response.answer.timings_ms);
+    if let Some(tokens) = &response.answer.tokens {
+        state.metrics().model_tokens.with_label_values(&["prompt"]).inc_by(tokens.prompt_tokens);
+        state.metrics().model_tokens.with_label_values(&["completion"]).inc_by(tokens.completion_tokens);
+    }
+    Ok(response)
+}
+
+fn route_label(route: &str) -> &str {
+    if route == "builtin" { "builtin" } else { "model" }
+}
+
+fn outcome_name(status: AnswerStatus) -> &'static str {
+    match status {
+        AnswerStatus::Answered => "answered",
+        AnswerStatus::NeedsClarification => "needs_clarification",
+        AnswerStatus::CannotAnswer => "cannot_answer",
+    }
+}
+
+/// Renders the answer's chart to SVG and PNG and stores both under a new random id.
+async fn store_chart(state: &AppState, answer: &Answer, answer_id: &str) -> Result<Option<ChartRef>, ApiError> {
+    let Some(chart) = answer.chart.clone().filter(|c| c.checked.is_some()) else {
+        return Ok(None);
+    };
+    let rendered = tokio::task::spawn_blocking(move || {
+        let svg = chart.render(Format::Svg, Size::default())?;
+        let png = chart.render(Format::Png, Size::default())?;
+        Ok::<_, quarry_chart::Error>((svg, png, chart))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("chart rendering stopped: {e}")))?;
+    let (svg, png, chart) = match rendered {
+        Ok((Some(svg), Some(png), chart)) => (svg, png, chart),
+        Ok(_) => return Ok(None),
+        Err(error) => {
+            // A chart that cannot be drawn should not cost the user the answer.
+            tracing::warn!(%error, "the chart could not be rendered; answering without it");
+            return Ok(None);
+        }
+    };
+    let id = new_id("ch");
+    state
+        .store()
+        .put_chart(&ChartRecord {
+            id: id.clone(),
+            answer_id: answer_id.to_string(),
+            svg: String::from_utf8_lossy(&svg).into_owned(),
+            png,
+            created_at: Utc::now(),
+        })
+        .await?;
+    Ok(Some(ChartRef {
+        svg_url: format!("/api/v1/charts/{id}.svg"),
+        png_url: format!("/api/v1/charts/{id}.png"),
+        id,
+        kind: chart.kind,
+        reason: chart.reason,
+    }))
+}
+
+fn audit_of_answer(response: &AskResponse, user: &User, channel: Channel, started: Instant) -> AuditRecord {
+    let answer = &response.answer;
+    let record = serde_json::json!({
+        "request_id": response.request_id,
+        "user": user.id,
+        "identified_by": user.via,
+        "channel": channel.as_str(),
+        "question": answer.question,
+        "conversation_id": response.conversation_id,
+        "answer_id": response.answer_id,
+        "status": answer.status,
+        "route": answer.route,
+        "retrieval_hits": answer.retrieval_hits,
+        "attempts": answer.attempt_log,
+        "sql": answer.sql,
+        "snapshot_id": answer.snapshot_id,
+        "row_count": answer.rows.len(),
+        "truncated": answer.truncated,
+        "timings_ms": answer.timings_ms,
+        "server_ms": started.elapsed().as_secs_f64() * 1e3,
+        "tokens": answer.tokens,
+        "notes": answer.notes,
+        "chart": response.chart.as_ref().map(|c| &c.id),
+        "summary": answer.summary,
+    });
+    AuditRecord {
+        id: response.request_id.clone(),
+        created_at: Utc::now(),
+        user_id: user.id.clone(),
+        channel: channel.as_str().to_string(),
+        question: answer.question.clone(),
+        conversation_id: Some(response.conversation_id.clone()),
+        answer_id: Some(response.answer_id.clone()),
+        outcome: outcome_name(answer.status).to_string(),
+        record,
+    }
+}
+
+fn audit_of_failure(
+    request_id: &str,
+    user: &User,
+    channel: Channel,
+    request: &AskRequest,
+    conversation_id: &str,
+    error: &ApiError,
+    started: Instant,
+) -> AuditRecord {
+    let raw_model_output = match error {
+        ApiError::Answer(quarry_answer::Error::Model(quarry_model_error)) => quarry_model_error.raw_output(),
+        _ => None,
+    };
+    let record = serde_json::json!({
+        "request_id": request_id,
+        "user": user.id,
+        "identified_by": user.via,
+        "channel": channel.as_str(),
+        "question": request.question,
+        "conversation_id": conversation_id,
+        "error": {"code": error.code(), "message": error.to_string()},
+        "raw_model_output": raw_model_output,
+        "server_ms": started.elapsed().as_secs_f64() * 1e3,
+    });
+    AuditRecord {
+        id: request_id.to_string(),
+        created_at: Utc::now(),
+        user_id: user.id.clone(),
+        channel: channel.as_str().to_string(),
+        question: request.question.clone(),
+        conversation_id: Some(conversation_id.to_string()),
+        answer_id: None,
+        outcome: error.code().to_string(),
+        record,
+    }
+}

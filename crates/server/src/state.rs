@@ -1,0 +1,137 @@
+//! The server's shared state, passed to handlers as an explicit axum `State`.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use quarry_answer::Pipeline;
+use quarry_settings::Settings;
+use quarry_slack::{ChartLinkSigner, ResponseUrlClient, SlackVerifier};
+use quarry_store::Store;
+use tokio::sync::Semaphore;
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+
+/// Everything handlers share; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    settings: Settings,
+    pipeline: Arc<Pipeline>,
+    store: Store,
+    metrics: Metrics,
+    limiter: DefaultKeyedRateLimiter<String>,
+    slots: Semaphore,
+    links: ChartLinkSigner,
+    slack: Option<SlackVerifier>,
+    responder: ResponseUrlClient,
+    suggestions: Vec<String>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("pipeline", &self.0.pipeline).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// The state of a server over `pipeline` and `store`, configured by `settings.server`.
+    pub fn new(settings: Settings, pipeline: Arc<Pipeline>, store: Store) -> Result<Self, ApiError> {
+        let server = &settings.server;
+        let per_minute = NonZeroU32::new(server.rate_limit_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(server.rate_limit_burst.max(1)).unwrap_or(NonZeroU32::MIN);
+        let limiter = RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst));
+        let key = if server.chart_link_secret.is_empty() {
+            tracing::warn!(
+                "[server] chart_link_secret is not set: chart links use a random key and stop working on restart"
+            );
+            uuid::Uuid::new_v4().as_bytes().iter().chain(uuid::Uuid::new_v4().as_bytes()).copied().collect()
+        } else {
+            server.chart_link_secret.as_bytes().to_vec()
+        };
+        let links = ChartLinkSigner::new(&key, Duration::from_secs(server.chart_link_ttl_minutes.max(1) * 60));
+        let slack = (!server.slack.signing_secret.is_empty())
+            .then(|| SlackVerifier::new(server.slack.signing_secret.clone(), Duration::from_secs(5 * 60)));
+        let responder = ResponseUrlClient::new(Duration::from_secs(10), quarry_slack::default_retry_policy())
+            .map_err(|e| ApiError::Internal(format!("cannot build the HTTP client for Slack: {e}")))?;
+        let slots = Semaphore::new(server.max_concurrent_queries.max(1));
+        let suggestions = crate::suggestions::suggestions(pipeline.layer(), 6);
+        Ok(Self(Arc::new(Inner {
+            settings,
+            pipeline,
+            store,
+            metrics: Metrics::new(),
+            limiter,
+            slots,
+            links,
+            slack,
+            responder,
+            suggestions,
+        })))
+    }
+
+    /// All settings.
+    pub fn config(&self) -> &Settings {
+        &self.0.settings
+    }
+
+    /// The answering pipeline.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.0.pipeline
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    /// Query slots: at most `max_concurrent_queries` questions run at once.
+    pub fn slots(&self) -> &Semaphore {
+        &self.0.slots
+    }
+
+    /// Chart link signing.
+    pub fn links(&self) -> &ChartLinkSigner {
+        &self.0.links
+    }
+
+    /// Slack request verification, when Slack is configured.
+    pub fn slack(&self) -> Option<&SlackVerifier> {
+        self.0.slack.as_ref()
+    }
+
+    /// Posts to Slack's response URLs.
+    pub fn responder(&self) -> &ResponseUrlClient {
+        &self.0.responder
+    }
+
+    /// Questions suggested to new users.
+    pub fn suggestions(&self) -> &[String] {
+        &self.0.suggestions
+    }
+
+    /// The public base URL, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        self.0.settings.server.base_url()
+    }
+
+    /// Takes one question from `user`'s allowance, or says how long to wait.
+    pub fn check_rate(&self, user: &str, channel: &str) -> Result<(), ApiError> {
+        match self.0.limiter.check_key(&user.to_string()) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                self.0.metrics.rate_limited.with_label_values(&[channel]).inc();
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+                Err(ApiError::RateLimited { retry_after_secs: wait.as_secs().max(1) })
+            }
+        }
+    }
+}
