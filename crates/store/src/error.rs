@@ -25,12 +25,12 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The database could not be reached or opened.
-    #[error(
-        "cannot open the store at {url}: {source}; check that the database is running and reachable (Postgres) or that the file and its directory are writable (SQLite), and that store.url is right"
-    )]
+    #[error("cannot open the store at {url}: {source}; {hint}")]
     Unavailable {
         /// The URL, password masked.
         url: String,
+        /// What to check.
+        hint: &'static str,
         /// The cause.
         #[source]
         source: sqlx::Error,

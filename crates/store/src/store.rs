@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::AnyPool;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
-use sqlx::{AssertSqlSafe, Row, SqlSafeStr};
+use sqlx::{AnyConnection, AssertSqlSafe, Connection, Row, SqlSafeStr};
 
 use crate::config::{Backend, StoreConfig, Target};
 use crate::error::{Error, Result, db};
@@ -61,13 +61,33 @@ impl Store {
                 })
             });
         }
-        let unavailable = |source| Error::Unavailable { url: described.clone(), source };
-        let pool = options.connect(target.url()).await.map_err(unavailable)?;
+        let hint = match backend {
+            Backend::Sqlite => "check that the file and its directory are writable and that store.url is right",
+            Backend::Postgres => {
+                "check that the server is running and reachable, and that the user, password and database in store.url are right"
+            }
+        };
+        let unavailable = |source| Error::Unavailable { url: described.clone(), hint, source };
+
+        // One connection first, outside the pool: the pool would report only that it timed
+        // out, this reports why (refused, bad password, …). On SQLite it also switches the
+        // file to write-ahead logging, which is stored in the file and needs the database
+        // to itself.
+        let mut first = match tokio::time::timeout(wait, AnyConnection::connect(target.url())).await {
+            Ok(connected) => connected.map_err(unavailable)?,
+            Err(_) => {
+                let timeout = std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no connection within {} ms (store.acquire_timeout_ms)", config.acquire_timeout_ms),
+                );
+                return Err(unavailable(sqlx::Error::Io(timeout)));
+            }
+        };
         if backend == Backend::Sqlite {
-            // Stored in the file, so once is enough; done while the pool has one connection
-            // because switching needs the database to itself.
-            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await.map_err(unavailable)?;
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&mut first).await.map_err(unavailable)?;
         }
+        first.close().await.map_err(unavailable)?;
+        let pool = options.connect(target.url()).await.map_err(unavailable)?;
 
         migrate(&pool, &described).await?;
         tracing::debug!(store = %described, "store opened");

@@ -491,6 +491,7 @@ async fn an_unreachable_postgres_says_which_url_and_what_to_do() {
     let message = err.to_string();
     assert!(message.contains("postgres://quarry:***@127.0.0.1:1/quarry"), "{message}");
     assert!(message.contains("running and reachable"), "{message}");
+    assert!(message.contains("refused"), "the cause, not just a pool timeout: {message}");
     assert!(!message.contains("hunter2"), "{message}");
 }
 
