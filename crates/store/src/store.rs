@@ -1,0 +1,173 @@
+//! Opening a store: the pool, the SQLite settings and the migrations.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::AnyPool;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
+use sqlx::{AnyConnection, AssertSqlSafe, Connection, Row, SqlSafeStr};
+
+use crate::config::{Backend, StoreConfig, Target};
+use crate::error::{Error, Result, db};
+
+/// The schema migrations, oldest first. Shipped migrations never change (their checksums are
+/// recorded in the database); a schema change is a new file with the next version.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+
+/// Durable storage for conversations, feedback, the audit log, chart specs, Slack replay
+/// claims and verified questions. Cheap to clone: clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    backend: Backend,
+    described: Arc<str>,
+}
+
+impl Store {
+    /// Opens the store `config` names, creating the SQLite file (and its directories) when
+    /// missing, and brings its schema up to date.
+    ///
+    /// SQLite runs with a write-ahead log and `synchronous=FULL`, so a write that returned is on
+    /// disk even if the process is killed right after.
+    pub async fn open(config: &StoreConfig, data_dir: &Path) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let target = Target::resolve(&config.url, data_dir)?;
+        let described = target.describe();
+        let backend = target.backend();
+        if let Target::Sqlite { path, .. } = &target
+            && let Some(dir) = path.parent()
+        {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+        }
+
+        let wait = Duration::from_millis(config.acquire_timeout_ms);
+        let mut options = AnyPoolOptions::new().max_connections(config.max_connections.max(1)).acquire_timeout(wait);
+        if backend == Backend::Sqlite {
+            // Per connection: SQLite forgets these when a connection closes. Writers wait for
+            // each other as long as callers wait for a connection.
+            let pragmas = format!(
+                "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+                config.acquire_timeout_ms.min(i32::MAX as u64)
+            );
+            let pragmas: Arc<str> = pragmas.into();
+            options = options.after_connect(move |conn, _| {
+                let pragmas = pragmas.clone();
+                Box::pin(async move {
+                    sqlx::raw_sql(AssertSqlSafe(pragmas.to_string())).execute(conn).await?;
+                    Ok(())
+                })
+            });
+        }
+        let hint = match backend {
+            Backend::Sqlite => "check that the file and its directory are writable and that store.url is right",
+            Backend::Postgres => {
+                "check that the server is running and reachable, and that the user, password and database in store.url are right"
+            }
+        };
+        let unavailable = |source| Error::Unavailable { url: described.clone(), hint, source };
+
+        // One connection first, outside the pool: the pool would report only that it timed
+        // out, this reports why (refused, bad password, …). On SQLite it also switches the
+        // file to write-ahead logging, which is stored in the file and needs the database
+        // to itself.
+        let mut first = match tokio::time::timeout(wait, AnyConnection::connect(target.url())).await {
+            Ok(connected) => connected.map_err(unavailable)?,
+            Err(_) => {
+                let timeout = std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no connection within {} ms (store.acquire_timeout_ms)", config.acquire_timeout_ms),
+                );
+                return Err(unavailable(sqlx::Error::Io(timeout)));
+            }
+        };
+        if backend == Backend::Sqlite {
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&mut first).await.map_err(unavailable)?;
+        }
+        first.close().await.map_err(unavailable)?;
+        let pool = options.connect(target.url()).await.map_err(unavailable)?;
+
+        migrate(&pool, &described).await?;
+        tracing::debug!(store = %described, "store opened");
+        Ok(Store { pool, backend, described: described.into() })
+    }
+
+    /// Which engine the store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The store's URL for logs and messages, password masked.
+    pub fn describe(&self) -> &str {
+        &self.described
+    }
+
+    /// Checks that the database answers (`SELECT 1`), for readiness probes.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db("ping"))?;
+        Ok(())
+    }
+
+    /// Closes every connection; waits for those in use to be returned. Later calls fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+async fn migrate(pool: &AnyPool, described: &str) -> Result<()> {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|&(version, description, sql)| {
+            Migration::new(version, description.into(), MigrationType::Simple, sql.into_sql_str(), false)
+        })
+        .collect();
+    match Migrator::with_migrations(migrations).run(pool).await {
+        Ok(()) => Ok(()),
+        Err(MigrateError::VersionMissing(version)) => Err(Error::NewerDatabase { url: described.to_owned(), version }),
+        Err(source) => Err(Error::Migration { url: described.to_owned(), source }),
+    }
+}
+
+/// A time as stored: unix milliseconds.
+pub(crate) fn millis(time: DateTime<Utc>) -> i64 {
+    time.timestamp_millis()
+}
+
+/// A column of a row, or what went wrong reading it.
+pub(crate) fn column<'r, T>(row: &'r AnyRow, name: &str, operation: &'static str) -> Result<T>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get(name).map_err(db(operation))
+}
+
+/// Reads stored unix milliseconds back.
+pub(crate) fn time(ms: i64, what: &'static str, id: &str) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| Error::Corrupt {
+        what,
+        id: id.to_owned(),
+        reason: format!("timestamp {ms} ms is out of range"),
+    })
+}
+
+/// Reads a stored JSON document back.
+pub(crate) fn json(text: &str, what: &'static str, id: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| Error::Corrupt { what, id: id.to_owned(), reason: format!("bad JSON: {e}") })
+}
+
+/// A count or sequence number as the API gives it.
+pub(crate) fn small(n: i64, what: &'static str, id: &str) -> Result<u32> {
+    u32::try_from(n).map_err(|_| Error::Corrupt { what, id: id.to_owned(), reason: format!("{n} is out of range") })
+}
+
+/// A new record id: `prefix`, a dash and 16 random hex digits.
+pub(crate) fn new_id(prefix: &str) -> String {
+    format!("{prefix}-{:016x}", rand::random::<u64>())
+}
+
+/// A limit as bound in SQL.
+pub(crate) fn limit(n: u32) -> i64 {
+    i64::from(n)
+}

@@ -1,0 +1,531 @@
+//! The store's behaviour, written once and run against SQLite in a temporary directory (always)
+//! and against Postgres when `TEST_POSTGRES_URL` is set (each test in a fresh schema).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use quarry_store::{
+    AuditRecord, Backend, ChartRecord, NewConversation, NewFeedback, NewTurn, NewVerified, Rating, Store, StoreConfig,
+};
+use serde_json::json;
+use sqlx::{AnyConnection, Connection, Executor};
+use tempfile::TempDir;
+
+/// A database for one test: a SQLite file in a temporary directory, or a fresh Postgres schema.
+struct Fixture {
+    config: StoreConfig,
+    dir: TempDir,
+    /// The server URL and the schema made for this test, on Postgres.
+    postgres: Option<(String, String)>,
+}
+
+impl Fixture {
+    fn sqlite() -> Fixture {
+        Fixture { config: StoreConfig::default(), dir: tempfile::tempdir().unwrap(), postgres: None }
+    }
+
+    /// None when `TEST_POSTGRES_URL` is unset (the test is skipped), unless `REQUIRE_POSTGRES=1`.
+    async fn postgres() -> Option<Fixture> {
+        let Ok(base) = std::env::var("TEST_POSTGRES_URL") else {
+            if std::env::var("REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                panic!("REQUIRE_POSTGRES=1 but TEST_POSTGRES_URL is not set");
+            }
+            eprintln!("skipped: set TEST_POSTGRES_URL to run the Postgres tests");
+            return None;
+        };
+        sqlx::any::install_default_drivers();
+        let schema = format!("quarry_test_{:016x}", rand::random::<u64>());
+        let mut conn = AnyConnection::connect(&base).await.expect("TEST_POSTGRES_URL should be reachable");
+        conn.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).await.unwrap();
+        conn.close().await.unwrap();
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+        let config = StoreConfig { url, ..StoreConfig::default() };
+        Some(Fixture { config, dir: tempfile::tempdir().unwrap(), postgres: Some((base, schema)) })
+    }
+
+    async fn open(&self) -> Store {
+        Store::open(&self.config, self.dir.path()).await.unwrap()
+    }
+
+    /// A URL for a connection of the test's own, beside the store's pool.
+    fn raw_url(&self) -> String {
+        match &self.postgres {
+            Some(_) => self.config.url.clone(),
+            None => format!("sqlite://{}", self.dir.path().join("quarry.db").display()),
+        }
+    }
+
+    /// Drops the test's Postgres schema (left behind when the test fails, for a look).
+    async fn finish(self) {
+        if let Some((base, schema)) = &self.postgres {
+            let mut conn = AnyConnection::connect(base).await.unwrap();
+            conn.execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).await.unwrap();
+            conn.close().await.unwrap();
+        }
+    }
+}
+
+/// Each test, once per backend: `store` tests get an open store, `fixture` tests open it themselves.
+macro_rules! suite {
+    (store: [$($store_test:ident),* $(,)?], fixture: [$($fixture_test:ident),* $(,)?] $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $store_test() {
+                    let fixture = super::Fixture::sqlite();
+                    super::$store_test(fixture.open().await).await;
+                    fixture.finish().await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $fixture_test() {
+                    let fixture = super::Fixture::sqlite();
+                    super::$fixture_test(&fixture).await;
+                    fixture.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $store_test() {
+                    let Some(fixture) = super::Fixture::postgres().await else { return };
+                    super::$store_test(fixture.open().await).await;
+                    fixture.finish().await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $fixture_test() {
+                    let Some(fixture) = super::Fixture::postgres().await else { return };
+                    super::$fixture_test(&fixture).await;
+                    fixture.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+suite! {
+    store: [
+        basics,
+        conversation_round_trip,
+        turns_are_numbered_and_the_first_question_titles,
+        append_to_a_missing_conversation_is_not_found,
+        feedback_is_one_per_user_and_answer,
+        audit_round_trip_duplicates_and_prefixes,
+        chart_round_trip,
+        slack_triggers_are_claimed_once,
+        latest_conversation_respects_user_channel_and_window,
+        verified_questions_replace_by_normalized_text,
+    ],
+    fixture: [
+        reopening_migrates_once_and_keeps_data,
+        concurrent_appends_get_contiguous_sequence_numbers,
+        a_database_from_a_newer_quarry_is_refused,
+    ],
+}
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_750_000_000 + seconds, 0).unwrap()
+}
+
+fn conversation(id: &str, user: &str, channel: &str) -> NewConversation {
+    NewConversation { id: id.into(), user_id: user.into(), channel: channel.into() }
+}
+
+fn turn(answer_id: &str, question: &str, created_at: DateTime<Utc>) -> NewTurn {
+    NewTurn {
+        answer_id: answer_id.into(),
+        question: question.into(),
+        answer: json!({"text": format!("answer to {question}"), "rows": [1, 2.5, null]}),
+        state: json!({"after": answer_id}),
+        created_at,
+    }
+}
+
+async fn basics(store: Store) {
+    store.ping().await.unwrap();
+    match store.backend() {
+        Backend::Sqlite => assert!(store.describe().starts_with("sqlite://"), "{}", store.describe()),
+        Backend::Postgres => assert!(!store.describe().contains(":quarry@"), "{}", store.describe()),
+    }
+}
+
+async fn conversation_round_trip(store: Store) {
+    let before = Utc::now() - Duration::seconds(1);
+    let created = store.create_conversation(&conversation("c1", "ana", "web")).await.unwrap();
+    assert_eq!((created.id.as_str(), created.user_id.as_str(), created.channel.as_str()), ("c1", "ana", "web"));
+    assert_eq!(created.title, "");
+    assert_eq!(created.state, serde_json::Value::Null);
+    assert!(created.created_at >= before && created.created_at == created.updated_at);
+    assert_eq!(store.conversation("c1").await.unwrap(), Some(created));
+    assert_eq!(store.conversation("nope").await.unwrap(), None);
+
+    let err = store.create_conversation(&conversation("c1", "bob", "api")).await.unwrap_err();
+    assert_eq!(err.kind(), "conflict", "{err}");
+
+    store.create_conversation(&conversation("c2", "ana", "slack")).await.unwrap();
+    store.create_conversation(&conversation("c3", "bob", "web")).await.unwrap();
+    store.append_turn("c1", &turn("a1", "first", Utc::now() + Duration::hours(1))).await.unwrap();
+    store.append_turn("c1", &turn("a2", "second", Utc::now() + Duration::hours(2))).await.unwrap();
+
+    let list = store.list_conversations("ana", 10).await.unwrap();
+    let ids: Vec<(&str, u32)> = list.iter().map(|c| (c.id.as_str(), c.turns)).collect();
+    assert_eq!(ids, [("c1", 2), ("c2", 0)], "newest first, with turn counts");
+    assert_eq!(list[0].title, "first");
+    assert_eq!(list[1].channel, "slack");
+    assert_eq!(store.list_conversations("ana", 1).await.unwrap().len(), 1);
+    assert!(store.list_conversations("nobody", 10).await.unwrap().is_empty());
+}
+
+async fn turns_are_numbered_and_the_first_question_titles(store: Store) {
+    store.create_conversation(&conversation("c1", "ana", "web")).await.unwrap();
+    let long = format!("{}   tail", "word ".repeat(40));
+    let first = store.append_turn("c1", &turn("a1", &long, at(10))).await.unwrap();
+    assert_eq!(first.seq, 1);
+    assert_eq!(first.created_at, at(10));
+    let second = store.append_turn("c1", &turn("a2", "and by region?", at(20))).await.unwrap();
+    assert_eq!(second.seq, 2);
+
+    let stored = store.conversation("c1").await.unwrap().unwrap();
+    assert_eq!(stored.title.chars().count(), 120);
+    assert!(long.starts_with(&stored.title), "the title is the first question, cut");
+    assert_eq!(stored.state, json!({"after": "a2"}));
+    assert_eq!(stored.updated_at, at(20));
+
+    let turns = store.turns("c1").await.unwrap();
+    assert_eq!(turns, vec![first.clone(), second.clone()]);
+    assert_eq!(turns[1].answer, json!({"text": "answer to and by region?", "rows": [1, 2.5, null]}));
+
+    assert_eq!(store.turn_by_answer("a2").await.unwrap(), Some(("c1".to_owned(), second)));
+    assert_eq!(store.turn_by_answer("zz").await.unwrap(), None);
+
+    // A reused answer id fails and leaves the conversation as it was (one transaction).
+    let err = store.append_turn("c1", &turn("a1", "again", at(30))).await.unwrap_err();
+    assert_eq!(err.kind(), "conflict", "{err}");
+    let after = store.conversation("c1").await.unwrap().unwrap();
+    assert_eq!((after.state, after.updated_at), (json!({"after": "a2"}), at(20)));
+    assert_eq!(store.turns("c1").await.unwrap().len(), 2);
+    assert_eq!(store.append_turn("c1", &turn("a3", "third", at(40))).await.unwrap().seq, 3);
+}
+
+async fn append_to_a_missing_conversation_is_not_found(store: Store) {
+    let err = store.append_turn("ghost", &turn("a1", "hello", at(0))).await.unwrap_err();
+    assert_eq!(err.kind(), "not_found", "{err}");
+    assert!(err.to_string().contains("ghost"), "{err}");
+    assert_eq!(store.turn_by_answer("a1").await.unwrap(), None);
+}
+
+async fn feedback_is_one_per_user_and_answer(store: Store) {
+    store.create_conversation(&conversation("c1", "ana", "web")).await.unwrap();
+    store.append_turn("c1", &turn("a1", "q1", at(0))).await.unwrap();
+    store.append_turn("c1", &turn("a2", "q2", at(1))).await.unwrap();
+    let feedback = |answer: &str, user: &str, rating, comment: Option<&str>| NewFeedback {
+        answer_id: answer.into(),
+        user_id: user.into(),
+        rating,
+        comment: comment.map(Into::into),
+    };
+
+    let up = store.add_feedback(&feedback("a1", "ana", Rating::Up, None)).await.unwrap();
+    assert!(up.id.starts_with("fb-") && up.id.len() == 19, "{}", up.id);
+    assert_eq!((up.rating, up.comment.as_deref()), (Rating::Up, None));
+    let down = store.add_feedback(&feedback("a1", "ana", Rating::Down, Some("wrong month"))).await.unwrap();
+    assert_eq!(down.id, up.id, "a second rating replaces the first");
+    assert_eq!((down.rating, down.comment.as_deref()), (Rating::Down, Some("wrong month")));
+    let bob = store.add_feedback(&feedback("a1", "bob", Rating::Up, Some("great"))).await.unwrap();
+    assert_ne!(bob.id, up.id);
+    store.add_feedback(&feedback("a2", "ana", Rating::Up, None)).await.unwrap();
+
+    let on_a1 = store.feedback_for("a1").await.unwrap();
+    assert_eq!(on_a1.len(), 2);
+    assert!(on_a1.contains(&down) && on_a1.contains(&bob));
+    assert!(store.feedback_for("a3").await.unwrap().is_empty());
+
+    assert_eq!(store.list_feedback(10, None).await.unwrap().len(), 3);
+    assert_eq!(store.list_feedback(2, None).await.unwrap().len(), 2);
+    assert_eq!(store.list_feedback(10, Some(Rating::Down)).await.unwrap(), vec![down]);
+    assert_eq!(store.list_feedback(10, Some(Rating::Up)).await.unwrap().len(), 2);
+
+    let err = store.add_feedback(&feedback("nope", "ana", Rating::Up, None)).await.unwrap_err();
+    assert_eq!(err.kind(), "not_found", "{err}");
+    assert_eq!(store.list_feedback(10, None).await.unwrap().len(), 3);
+}
+
+fn audit_record(id: &str, created_at: DateTime<Utc>, outcome: &str) -> AuditRecord {
+    AuditRecord {
+        id: id.into(),
+        created_at,
+        user_id: "ana".into(),
+        channel: "api".into(),
+        question: format!("question {id}"),
+        conversation_id: (outcome == "answered").then(|| "c1".into()),
+        answer_id: (outcome == "answered").then(|| format!("ans-{id}")),
+        outcome: outcome.into(),
+        record: json!({"sql": "SELECT 1", "timings_ms": {"plan": 12}}),
+    }
+}
+
+async fn audit_round_trip_duplicates_and_prefixes(store: Store) {
+    let answered = audit_record("req-abc1", at(1), "answered");
+    store.write_audit(&answered).await.unwrap();
+    let failed = audit_record("req-abc2", at(2), "sql_rejected");
+    store.write_audit(&failed).await.unwrap();
+    for i in 0..6 {
+        store.write_audit(&audit_record(&format!("req-x{i}"), at(10 + i), "cannot_answer")).await.unwrap();
+    }
+
+    assert_eq!(store.audit("req-abc1").await.unwrap(), Some(answered.clone()));
+    assert_eq!(store.audit("req-abc2").await.unwrap(), Some(failed.clone()));
+    assert_eq!(store.audit("req-abc2").await.unwrap().unwrap().conversation_id, None);
+    let err = store.write_audit(&audit_record("req-abc1", at(3), "answered")).await.unwrap_err();
+    assert_eq!(err.kind(), "conflict", "{err}");
+    assert_eq!(store.audit("req-abc1").await.unwrap(), Some(answered.clone()), "the first record stays");
+
+    // Prefixes.
+    assert_eq!(store.audit("req-abc").await.unwrap_err().kind(), "ambiguous");
+    match store.audit("req-x").await.unwrap_err() {
+        quarry_store::Error::Ambiguous { prefix, candidates } => {
+            assert_eq!(prefix, "req-x");
+            assert_eq!(candidates, ["req-x0", "req-x1", "req-x2", "req-x3", "req-x4"], "at most five");
+        }
+        other => panic!("expected ambiguous, got {other}"),
+    }
+    assert_eq!(store.audit("req-x5").await.unwrap().unwrap().outcome, "cannot_answer");
+    assert_eq!(store.audit("req-x").await.unwrap_err().to_string().matches("req-x").count(), 6);
+    assert_eq!(store.audit("req-ab%").await.unwrap(), None, "% is not a wildcard");
+    assert_eq!(store.audit("REQ-ABC1").await.unwrap(), None, "ids are case-sensitive");
+    assert_eq!(store.audit("nope").await.unwrap(), None);
+    assert_eq!(store.audit("").await.unwrap(), None);
+
+    let list = store.list_audit(3).await.unwrap();
+    let ids: Vec<&str> = list.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["req-x5", "req-x4", "req-x3"], "newest first");
+    let all = store.list_audit(100).await.unwrap();
+    assert_eq!(all.len(), 8);
+    let last = all.last().unwrap();
+    assert_eq!((last.id.as_str(), last.created_at, last.outcome.as_str()), ("req-abc1", at(1), "answered"));
+    assert_eq!(
+        (last.user_id.as_str(), last.channel.as_str(), last.question.as_str()),
+        ("ana", "api", "question req-abc1")
+    );
+}
+
+async fn chart_round_trip(store: Store) {
+    let chart = ChartRecord {
+        id: "ch-1".into(),
+        answer_id: "a1".into(),
+        spec: json!({"mark": "bar", "encoding": {"x": {"field": "region"}}}),
+        created_at: at(5),
+    };
+    store.put_chart(&chart).await.unwrap();
+    assert_eq!(store.chart("ch-1").await.unwrap(), Some(chart.clone()));
+    assert_eq!(store.chart("ch-2").await.unwrap(), None);
+    let replaced = ChartRecord { spec: json!({"mark": "line"}), ..chart };
+    store.put_chart(&replaced).await.unwrap();
+    assert_eq!(store.chart("ch-1").await.unwrap(), Some(replaced));
+}
+
+async fn slack_triggers_are_claimed_once(store: Store) {
+    assert!(store.claim_slack_trigger("t1", at(0)).await.unwrap());
+    assert!(!store.claim_slack_trigger("t1", at(1)).await.unwrap(), "a replay");
+    assert!(store.claim_slack_trigger("t2", at(2)).await.unwrap());
+    assert!(!store.claim_slack_trigger("t1", at(3600)).await.unwrap(), "still remembered after an hour");
+    // A day later the claim is forgotten.
+    let later = at(0) + Duration::hours(24) + Duration::seconds(1);
+    assert!(store.claim_slack_trigger("t1", later).await.unwrap());
+    assert!(!store.claim_slack_trigger("t1", later).await.unwrap());
+}
+
+async fn latest_conversation_respects_user_channel_and_window(store: Store) {
+    for (id, user, channel, t) in [
+        ("old", "ana", "slack", 0),
+        ("recent", "ana", "slack", 100),
+        ("web", "ana", "web", 200),
+        ("bob", "bob", "slack", 300),
+    ] {
+        store.create_conversation(&conversation(id, user, channel)).await.unwrap();
+        store.append_turn(id, &turn(&format!("a-{id}"), "q", at(t))).await.unwrap();
+    }
+    let latest = store.latest_conversation("ana", "slack", at(50)).await.unwrap().unwrap();
+    assert_eq!(latest.id, "recent");
+    assert_eq!(latest.state, json!({"after": "a-recent"}));
+    assert_eq!(store.latest_conversation("ana", "slack", at(-10)).await.unwrap().unwrap().id, "recent");
+    assert_eq!(
+        store.latest_conversation("ana", "slack", at(100)).await.unwrap().unwrap().id,
+        "recent",
+        "at `since` counts"
+    );
+    assert_eq!(store.latest_conversation("ana", "slack", at(101)).await.unwrap(), None);
+    assert_eq!(store.latest_conversation("ana", "web", at(0)).await.unwrap().unwrap().id, "web");
+    assert_eq!(store.latest_conversation("carl", "slack", at(0)).await.unwrap(), None);
+}
+
+async fn verified_questions_replace_by_normalized_text(store: Store) {
+    let verified = |question: &str, sql: &str, by: &str| NewVerified {
+        question: question.into(),
+        sql: sql.into(),
+        added_by: by.into(),
+        source_answer_id: None,
+    };
+    let first = store.add_verified(&verified("Revenue by region?", "SELECT 1", "ana")).await.unwrap();
+    assert!(first.id.starts_with("vq-"), "{}", first.id);
+    assert_eq!(first.created_at, first.updated_at);
+    let other = store
+        .add_verified(&NewVerified {
+            source_answer_id: Some("a9".into()),
+            ..verified("Orders per day", "SELECT 2", "bob")
+        })
+        .await
+        .unwrap();
+    assert_eq!(other.source_answer_id.as_deref(), Some("a9"));
+
+    let replaced = store.add_verified(&verified("  revenue  BY\tregion? ", "SELECT 3", "carl")).await.unwrap();
+    assert_eq!((replaced.id.as_str(), replaced.created_at), (first.id.as_str(), first.created_at));
+    assert_eq!((replaced.sql.as_str(), replaced.added_by.as_str()), ("SELECT 3", "carl"));
+    assert_eq!(replaced.question, "  revenue  BY\tregion? ");
+
+    let list = store.list_verified().await.unwrap();
+    assert_eq!(list, vec![replaced.clone(), other.clone()], "oldest first, no duplicate");
+
+    assert!(store.remove_verified(&first.id).await.unwrap());
+    assert!(!store.remove_verified(&first.id).await.unwrap());
+    assert_eq!(store.list_verified().await.unwrap(), vec![other]);
+}
+
+async fn reopening_migrates_once_and_keeps_data(fixture: &Fixture) {
+    let store = fixture.open().await;
+    store.create_conversation(&conversation("c1", "ana", "web")).await.unwrap();
+    store.append_turn("c1", &turn("a1", "kept?", at(0))).await.unwrap();
+    store.write_audit(&audit_record("req-1", at(0), "answered")).await.unwrap();
+    assert!(store.claim_slack_trigger("t1", Utc::now()).await.unwrap());
+    store.close().await;
+    drop(store);
+
+    for _ in 0..2 {
+        let store = fixture.open().await;
+        assert_eq!(store.conversation("c1").await.unwrap().unwrap().title, "kept?");
+        assert_eq!(store.turns("c1").await.unwrap().len(), 1);
+        assert!(store.audit("req-1").await.unwrap().is_some());
+        assert!(!store.claim_slack_trigger("t1", Utc::now()).await.unwrap());
+        store.close().await;
+    }
+
+    let mut conn = AnyConnection::connect(&fixture.raw_url()).await.unwrap();
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(applied, 1, "the migration is recorded once");
+    conn.close().await.unwrap();
+}
+
+async fn concurrent_appends_get_contiguous_sequence_numbers(fixture: &Fixture) {
+    const TASKS: usize = 8;
+    const EACH: usize = 6;
+    let store = fixture.open().await;
+    store.create_conversation(&conversation("busy", "ana", "api")).await.unwrap();
+    let mut handles = Vec::new();
+    for task in 0..TASKS {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            for i in 0..EACH {
+                let answer_id = format!("a-{task}-{i}");
+                seqs.push(store.append_turn("busy", &turn(&answer_id, "q", Utc::now())).await.unwrap().seq);
+            }
+            seqs
+        }));
+    }
+    let mut seen = BTreeSet::new();
+    for handle in handles {
+        for seq in handle.await.unwrap() {
+            assert!(seen.insert(seq), "seq {seq} given twice");
+        }
+    }
+    let expected: BTreeSet<u32> = (1..=(TASKS * EACH) as u32).collect();
+    assert_eq!(seen, expected);
+    let stored: Vec<u32> = store.turns("busy").await.unwrap().iter().map(|t| t.seq).collect();
+    assert_eq!(stored, expected.into_iter().collect::<Vec<_>>());
+}
+
+async fn a_database_from_a_newer_quarry_is_refused(fixture: &Fixture) {
+    fixture.open().await.close().await;
+    let mut conn = AnyConnection::connect(&fixture.raw_url()).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (9999, 'from the future', TRUE, $1, 0)",
+    )
+    .bind(vec![0u8; 48])
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    let err = Store::open(&fixture.config, fixture.dir.path()).await.unwrap_err();
+    assert_eq!(err.kind(), "newer_database", "{err}");
+    assert!(err.to_string().contains("9999") && err.to_string().contains("newer quarry"), "{err}");
+}
+
+// Opening failures: no database server needed.
+
+#[tokio::test]
+async fn an_unsupported_url_is_refused_without_leaking_the_password() {
+    let config = StoreConfig { url: "mysql://root:hunter2@db/quarry".into(), ..StoreConfig::default() };
+    let err = Store::open(&config, &std::env::temp_dir()).await.unwrap_err();
+    assert_eq!(err.kind(), "invalid_url", "{err}");
+    assert!(err.to_string().contains("mysql://root:***@db/quarry"), "{err}");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_says_which_url_and_what_to_do() {
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    let config = StoreConfig {
+        url: "postgres://quarry:hunter2@127.0.0.1:1/quarry".into(),
+        acquire_timeout_ms: 2000,
+        ..StoreConfig::default()
+    };
+    let err = Store::open(&config, &std::env::temp_dir()).await.unwrap_err();
+    assert_eq!(err.kind(), "unavailable", "{err}");
+    let message = err.to_string();
+    assert!(message.contains("postgres://quarry:***@127.0.0.1:1/quarry"), "{message}");
+    assert!(message.contains("running and reachable"), "{message}");
+    assert!(message.contains("refused"), "the cause, not just a pool timeout: {message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}
+
+#[tokio::test]
+async fn an_unwritable_directory_names_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory cannot be made under a regular file, even by root.
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"").unwrap();
+    let err = Store::open(&StoreConfig::default(), &file.join("data")).await.unwrap_err();
+    assert_eq!(err.kind(), "io", "{err}");
+    assert!(err.to_string().contains(&file.join("data").display().to_string()), "{err}");
+}
+
+#[tokio::test]
+async fn a_sqlite_path_that_is_a_directory_is_unavailable() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig { url: "sqlite://db".into(), ..StoreConfig::default() };
+    std::fs::create_dir(dir.path().join("db")).unwrap();
+    let err = Store::open(&config, dir.path()).await.unwrap_err();
+    assert_eq!(err.kind(), "unavailable", "{err}");
+    assert!(err.to_string().contains(&dir.path().join("db").display().to_string()), "{err}");
+}
+
+#[tokio::test]
+async fn sqlite_is_opened_in_wal_mode_with_full_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreConfig::default(), &dir.path().join("nested/data")).await.unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    let path: PathBuf = dir.path().join("nested/data/quarry.db");
+    assert!(path.is_file(), "the file and its directories are created");
+    store.close().await;
+    let mut conn = AnyConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(mode, "wal");
+    conn.close().await.unwrap();
+}
