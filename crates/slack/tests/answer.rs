@@ -93,9 +93,21 @@ fn value() -> impl Strategy<Value = Value> {
     ]
 }
 
+/// Options and notes: many of them, some long enough to be cut.
+fn line() -> impl Strategy<Value = String> {
+    prop_oneof![".{0,40}", "[&<>`*_\n ]{0,100}", (0usize..700).prop_map(|n| "é<".repeat(n))]
+}
+
 /// Cells are cut to a few dozen characters, so long ones only need to be long enough to be cut.
 fn cell_text() -> impl Strategy<Value = String> {
     prop_oneof![".{0,40}", "[&<>`|\n ]{0,80}", "\\PC{0,200}", (0usize..100).prop_map(|n| "📈&".repeat(n))]
+}
+
+/// Full rows of cells that escape to several times their length, to fill the table's budget.
+fn dense_rows() -> impl Strategy<Value = Vec<Vec<Value>>> {
+    let cell =
+        prop_oneof![(0usize..40).prop_map(|n| Value::from("&📈".repeat(n))), any::<f64>().prop_map(|f| json!(f))];
+    prop::collection::vec(prop::collection::vec(cell, 1..12), 0..40)
 }
 
 fn kind() -> impl Strategy<Value = AnswerKind> {
@@ -108,7 +120,10 @@ prop_compose! {
         status in kind(),
         summary in text(),
         columns in prop::collection::vec(cell_text(), 0..30),
-        rows in prop::collection::vec(prop::collection::vec(value(), 0..30), 0..40),
+        rows in prop_oneof![
+            prop::collection::vec(prop::collection::vec(value(), 0..30), 0..40),
+            dense_rows(),
+        ],
         truncated in any::<bool>(),
         sql in prop::option::of(text()),
         chart_image_url in prop::option::of(prop_oneof![
@@ -120,8 +135,8 @@ prop_compose! {
             text(),
             (0usize..4000).prop_map(|n| format!("https://q.example/c/{}&x=<y>", "b".repeat(n))),
         ]),
-        clarification_options in prop::collection::vec(text(), 0..60),
-        notes in prop::collection::vec(text(), 0..30),
+        clarification_options in prop::collection::vec(line(), 0..60),
+        notes in prop::collection::vec(line(), 0..30),
         route in text(),
         snapshot_id in text(),
     ) -> SlackAnswer {
