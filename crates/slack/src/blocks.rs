@@ -156,6 +156,17 @@ pub fn answer_message(answer: &SlackAnswer, response_type: ResponseType) -> Valu
     })
 }
 
+/// `message` without its image blocks. Slack refuses a whole message (`invalid_blocks`) when it
+/// cannot download an image, so a server whose chart links Slack cannot reach can post this
+/// after a 400 instead of losing the answer.
+pub fn without_images(message: &Value) -> Value {
+    let mut message = message.clone();
+    if let Some(blocks) = message.get_mut("blocks").and_then(Value::as_array_mut) {
+        blocks.retain(|block| block.get("type").and_then(Value::as_str) != Some("image"));
+    }
+    message
+}
+
 /// An error reply in plain words, seen only by the user who ran the command.
 pub fn error_message(message: &str, hint: Option<&str>) -> Value {
     let message = message.trim();
@@ -575,6 +586,15 @@ mod tests {
             text.contains("`/ask weekly signups by channel`") && text.contains("• `/ask signups by week`"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn images_can_be_dropped_for_a_retry() {
+        let message = answer_message(&answer(), ResponseType::Ephemeral);
+        let plain = without_images(&message);
+        assert_eq!(plain["blocks"].as_array().unwrap().len(), message["blocks"].as_array().unwrap().len() - 1);
+        assert!(!plain.to_string().contains("\"image\""));
+        assert_eq!(plain["text"], message["text"]);
     }
 
     #[test]

@@ -36,7 +36,9 @@ pub mod limits;
 pub mod response;
 pub mod signature;
 
-pub use blocks::{AnswerKind, ResponseType, SlackAnswer, ack_message, answer_message, error_message, help_message};
+pub use blocks::{
+    AnswerKind, ResponseType, SlackAnswer, ack_message, answer_message, error_message, help_message, without_images,
+};
 pub use chart_link::{ChartFormat, ChartLinkSigner, LinkError};
 pub use command::{CommandError, CommandPolicy, SlashCommand};
 pub use limits::{LimitViolation, check_message};
