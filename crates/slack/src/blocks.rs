@@ -93,7 +93,10 @@ pub struct SlackAnswer {
 pub fn ack_message(question: &str) -> Value {
     json!({
         "response_type": "ephemeral",
-        "text": format!("Working on it: {}{ELLIPSIS}", escaped_within(question.trim(), MAX_QUESTION_CHARS)),
+        "text": format!(
+            "Working on it: {}{ELLIPSIS}",
+            escaped_within(question.trim(), MAX_QUESTION_CHARS).trim_end_matches(ELLIPSIS)
+        ),
     })
 }
 
@@ -576,6 +579,7 @@ mod tests {
     fn small_messages_escape_and_stay_ephemeral() {
         let ack = ack_message("a <b> & c");
         assert_eq!(ack, json!({"response_type": "ephemeral", "text": "Working on it: a &lt;b&gt; &amp; c…"}));
+        assert!(ack_message(&"q".repeat(1000))["text"].as_str().unwrap().ends_with("q…"));
         let error = error_message("The question is too long.", Some("Ask in under 500 characters."));
         assert_eq!(error["text"], "The question is too long.\nAsk in under 500 characters.");
         assert_eq!(error["response_type"], "ephemeral");

@@ -160,3 +160,9 @@ proptest! {
         prop_assert!(!raw_mentions);
     }
 }
+
+#[test]
+#[ignore = "prints a sample message to paste into Slack's Block Kit Builder"]
+fn print_a_sample() {
+    println!("{}", serde_json::to_string_pretty(&answer_message(&answer(25), ResponseType::InChannel)).unwrap());
+}
