@@ -43,6 +43,8 @@ function icon(name) {
   return svg;
 }
 
+const smooth = () => (matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth');
+
 function announce(text) {
   const live = $('live');
   live.textContent = '';
@@ -269,6 +271,7 @@ async function openConversation(id) {
       renderResponse(answerEl, t.response);
     }
     if (!conv.turns || !conv.turns.length) showEmpty(true);
+    else $('turns').lastElementChild.scrollIntoView({ block: 'start' });
     announce(`Loaded conversation: ${conv.title || ''}`);
   } catch (err) {
     if (err.name === 'AbortError' || state.convId !== id) return;
@@ -320,7 +323,7 @@ async function ask(question, answerEl = null) {
   const steps = el('ol', { class: 'stages', 'aria-label': 'Progress' });
   const progress = el('div', { class: 'progress' }, el('p', { class: 'progress-h muted', text: 'Working on it' }), steps);
   answerEl.append(progress);
-  answerEl.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  answerEl.scrollIntoView({ block: 'nearest', behavior: smooth() });
 
   const ctl = new AbortController();
   setPending(ctl);
@@ -371,6 +374,7 @@ async function ask(question, answerEl = null) {
   }
   function done(resp) {
     renderResponse(answerEl, resp);
+    answerEl.parentElement.scrollIntoView({ block: 'start', behavior: smooth() });
     timing.answer = performance.now();
     const first = !state.convId;
     if (resp.conversation_id) setConv(resp.conversation_id);

@@ -1,0 +1,13 @@
+import { chromium } from 'playwright-core';
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox','--disable-gpu'] });
+const p = await b.newPage({ viewport: { width: 1280, height: 900 } });
+await p.goto('http://127.0.0.1:18080/');
+await p.waitForTimeout(400);
+const m = () => p.evaluate(() => { const out = [document.documentElement.scrollHeight, document.body.scrollHeight, scrollY];
+  const tall = [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().bottom > 905).slice(0,5).map(e => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().bottom)); return out.concat(tall); });
+console.log(await m());
+const q = p.getByLabel('Your question');
+await q.fill('how many users'); await q.press('Enter');
+await p.waitForSelector('.answer[data-answer-id]');
+console.log(await m());
+await b.close();
