@@ -113,7 +113,7 @@ async function errorFrom(res) {
 async function request(path, { method = 'GET', body, signal, accept } = {}) {
   let res;
   try {
-    res = await fetch(path.startsWith('/') ? path : `${API}/${path}`, {
+    res = await fetch(/^(\/|https?:)/.test(path) ? path : `${API}/${path}`, {
       method, signal,
       headers: headers(body !== undefined ? { 'Content-Type': 'application/json', ...(accept ? { Accept: accept } : {}) } : (accept ? { Accept: accept } : {})),
       body: body !== undefined ? JSON.stringify(body) : undefined,
@@ -672,7 +672,7 @@ async function loadSuggestions() {
   try {
     const { suggestions = [] } = await getJSON('suggestions');
     $('suggestions').replaceChildren(...suggestions.map((s) => el('li', {},
-      el('button', { type: 'button', class: 'chip', onclick: () => { if (!state.pending) ask(s); } }, s))));
+      el('button', { type: 'button', class: 'chip', onclick: () => { if (!state.pending) { q.focus(); ask(s); } } }, s))));
   } catch (err) {
     $('suggestions').replaceChildren(el('li', { class: 'small muted', text: `Suggestions unavailable: ${err.message}` }));
   }

@@ -1,0 +1,21 @@
+import { chromium } from 'playwright-core';
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox','--disable-gpu'] });
+const p = await b.newPage({ viewport: { width: 1000, height: 700 } });
+p.on('console', m => console.log('console', m.type(), m.text().slice(0,100)));
+p.on('pageerror', e => console.log('pageerror', e.message));
+await p.goto('http://127.0.0.1:18081/');
+await p.waitForSelector('#auth:not([hidden])');
+console.log('auth msg:', await p.locator('#auth-msg').textContent(), 'focus:', await p.evaluate(() => document.activeElement.id));
+await p.screenshot({ path: '/tmp/shots/p-auth.png' });
+await p.getByLabel('API token').fill('secret');
+await p.keyboard.press('Enter');
+await p.waitForSelector('#suggestions .chip');
+await p.locator('#suggestions .chip').first().click();
+console.log('focus after chip:', await p.evaluate(() => document.activeElement.id));
+await p.waitForSelector('.answer[data-answer-id] .chart svg');
+console.log('stages', await p.locator('.answer').getAttribute('data-stages'), 'token', await p.evaluate(() => localStorage.getItem('quarry.token')));
+// shift+enter newline
+const q = p.getByLabel('Your question');
+await q.type('a'); await q.press('Shift+Enter'); await q.type('b');
+console.log('value', JSON.stringify(await q.inputValue()));
+await b.close();
