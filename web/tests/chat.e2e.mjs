@@ -174,7 +174,7 @@ try {
   log('all steps passed');
 } catch (err) {
   exitCode = 1;
-  const msg = err instanceof Fail ? err.message : (err.stack || String(err));
+  const msg = err instanceof Fail ? err.message : String(err.message || err).split('\n')[0];
   console.error(`chat.e2e FAILED at step ${step}: ${msg}`);
   if (problems.length) console.error(`page problems so far:\n  ${problems.join('\n  ')}`);
 } finally {
