@@ -50,8 +50,25 @@ impl Pipeline {
     /// A pipeline over a given snapshot, with its semantic layer (see [`resolve_layer`])
     /// validated against it and the policy and executor from settings.
     pub async fn open_snapshot(settings: &Settings, snapshot: Snapshot) -> Result<Self> {
-        let (layer, source) = resolve_layer(settings, &snapshot)?;
+        Self::open_with_verified(settings, snapshot, Vec::new()).await
+    }
+
+    /// [`Pipeline::open_snapshot`] with more verified questions (promoted from answers with
+    /// `quarry verified add`) added to the layer's, so that retrieval and the model's
+    /// examples use them. They were checked by the policy and executor when promoted.
+    pub async fn open_with_verified(
+        settings: &Settings,
+        snapshot: Snapshot,
+        verified: Vec<quarry_semantic::VerifiedQuery>,
+    ) -> Result<Self> {
+        let (mut layer, source) = resolve_layer(settings, &snapshot)?;
         layer.validate_against(&snapshot, &source).await?;
+        for extra in verified {
+            match layer.verified_queries.iter_mut().find(|v| v.question.eq_ignore_ascii_case(&extra.question)) {
+                Some(existing) => *existing = extra,
+                None => layer.verified_queries.push(extra),
+            }
+        }
         let mut pipeline = Self::new(snapshot, layer, settings.policy.clone(), settings.executor.clone()).await?;
         pipeline.synthesis = settings.synthesis.clone();
         if settings.synthesis.effective_route() != Route::BuiltinOnly {

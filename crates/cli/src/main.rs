@@ -9,6 +9,7 @@ mod chat;
 mod eval_target;
 mod output;
 mod retrieval_cmd;
+mod serve_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -102,6 +103,21 @@ enum Command {
     Index(retrieval_cmd::IndexArgs),
     /// Search the retrieval index: see what a question's words are grounded to.
     Search(retrieval_cmd::SearchArgs),
+    /// Serve the web chat, the Slack /ask command and the HTTP API.
+    Serve {
+        /// Address to listen on (default: [server] addr, 127.0.0.1:8080).
+        #[arg(long, value_name = "HOST:PORT")]
+        addr: Option<String>,
+    },
+    /// Read the audit log of answers given by the server.
+    #[command(subcommand)]
+    Audit(serve_cmd::AuditCommand),
+    /// Read the feedback given on answers.
+    #[command(subcommand)]
+    Feedback(serve_cmd::FeedbackCommand),
+    /// Manage verified questions promoted from answers.
+    #[command(subcommand)]
+    Verified(serve_cmd::VerifiedCommand),
 }
 
 #[derive(Args)]
@@ -235,7 +251,11 @@ fn main() -> ExitCode {
         _ => "debug",
     };
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(quarry_server::WORKER_STACK_BYTES)
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -255,6 +275,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut settings = Settings::load(cli.config.as_deref())?;
     match cli.command {
         Command::Chart { spec, data, out, size } => chart_cmd::chart(&spec, &data, &out, size).await,
+        Command::Serve { addr } => serve_cmd::serve(settings, addr).await,
+        Command::Audit(command) => serve_cmd::audit(&settings, command).await,
+        Command::Feedback(command) => serve_cmd::feedback(&settings, command).await,
+        Command::Verified(command) => serve_cmd::verified(&settings, command).await,
         Command::Ask { question, json, snapshot, conversation: conversation_id, chart, chart_size } => {
             if let Some(id) = snapshot {
                 settings.snapshot = id;

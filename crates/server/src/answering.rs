@@ -103,36 +103,28 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..24])
 }
 
-/// The conversation to continue (it must be the user's), or a new one.
+/// The conversation to continue (it must be the user's), or a new one. A new one is only
+/// stored with its first answer, so failed first questions leave no empty conversations.
 async fn open_conversation(
     state: &AppState,
     user: &User,
-    channel: Channel,
     id: Option<&str>,
-) -> Result<(String, Conversation), ApiError> {
-    if let Some(id) = id {
-        let record = state.store().conversation(id).await?;
-        return match record {
-            // Someone else's conversation is reported as missing, so ids do not leak.
-            Some(record) if record.user_id == user.id => {
-                let conversation = serde_json::from_value(record.state).unwrap_or_default();
-                Ok((record.id, conversation))
-            }
-            _ => Err(ApiError::NotFound(format!(
-                "there is no conversation {id}; leave conversation_id out to start a new one"
-            ))),
-        };
+) -> Result<(String, bool, Conversation), ApiError> {
+    let Some(id) = id else {
+        return Ok((new_id("c"), true, Conversation::default()));
+    };
+    match state.store().conversation(id).await? {
+        Some(record) if record.user_id == user.id => {
+            let conversation = serde_json::from_value(record.state).unwrap_or_default();
+            Ok((record.id, false, conversation))
+        }
+        Some(_) => Err(ApiError::NotFound(format!(
+            "conversation {id} belongs to someone else; you can read it, but leave conversation_id out to ask in a new one"
+        ))),
+        None => Err(ApiError::NotFound(format!(
+            "there is no conversation {id}; leave conversation_id out to start a new one"
+        ))),
     }
-    let id = new_id("c");
-    state
-        .store()
-        .create_conversation(&NewConversation {
-            id: id.clone(),
-            user_id: user.id.clone(),
-            channel: channel.as_str().to_string(),
-        })
-        .await?;
-    Ok((id, Conversation::default()))
 }
 
 /// Answers `request` for `user`: see the module documentation.
@@ -145,8 +137,8 @@ pub async fn answer(
 ) -> Result<AskResponse, ApiError> {
     let started = Instant::now();
     let request_id = current_request_id().unwrap_or_else(crate::request_id::new_request_id);
-    let (conversation_id, mut conversation) =
-        open_conversation(state, user, channel, request.conversation_id.as_deref()).await?;
+    let (conversation_id, is_new, mut conversation) =
+        open_conversation(state, user, request.conversation_id.as_deref()).await?;
     let server = &state.config().server;
     let slot = tokio::time::timeout(Duration::from_millis(server.queue_timeout_ms), state.slots().acquire())
         .await
@@ -169,7 +161,8 @@ pub async fn answer(
         Ok(answer) => answer,
         Err(error) => {
             state.metrics().record_answer("none", error.code(), &Default::default());
-            let record = audit_of_failure(&request_id, user, channel, request, &conversation_id, &error, started);
+            let conversation_id = (!is_new).then_some(conversation_id.as_str());
+            let record = audit_of_failure(&request_id, user, channel, request, conversation_id, &error, started);
             state.store().write_audit(&record).await?;
             return Err(error);
         }
@@ -181,6 +174,16 @@ pub async fn answer(
         .map_err(|e| ApiError::Internal(format!("the answer could not be serialized: {e}")))?;
     let state_json = serde_json::to_value(&conversation)
         .map_err(|e| ApiError::Internal(format!("the conversation could not be serialized: {e}")))?;
+    if is_new {
+        state
+            .store()
+            .create_conversation(&NewConversation {
+                id: response.conversation_id.clone(),
+                user_id: user.id.clone(),
+                channel: channel.as_str().to_string(),
+            })
+            .await?;
+    }
     state
         .store()
         .append_turn(
@@ -222,8 +225,8 @@ async fn store_chart(state: &AppState, answer: &Answer, answer_id: &str) -> Resu
         return Ok(None);
     };
     let rendered = tokio::task::spawn_blocking(move || {
-        let svg = chart.render(Format::Svg, Size::default())?;
-        let png = chart.render(Format::Png, Size::default())?;
+        let svg = chart.render(Format::Svg, Size::WEB)?;
+        let png = chart.render(Format::Png, Size::SLACK)?;
         Ok::<_, quarry_chart::Error>((svg, png, chart))
     })
     .await
@@ -300,7 +303,7 @@ fn audit_of_failure(
     user: &User,
     channel: Channel,
     request: &AskRequest,
-    conversation_id: &str,
+    conversation_id: Option<&str>,
     error: &ApiError,
     started: Instant,
 ) -> AuditRecord {
@@ -325,7 +328,7 @@ fn audit_of_failure(
         user_id: user.id.clone(),
         channel: channel.as_str().to_string(),
         question: request.question.clone(),
-        conversation_id: Some(conversation_id.to_string()),
+        conversation_id: conversation_id.map(str::to_string),
         answer_id: None,
         outcome: error.code().to_string(),
         record,

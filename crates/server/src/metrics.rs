@@ -137,7 +137,10 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let response = next.run(request).await;
     let metrics = state.metrics();
     metrics.requests.with_label_values(&[method.as_str(), route.as_str(), response.status().as_str()]).inc();
-    metrics.request_duration.with_label_values(&[method.as_str(), route.as_str()]).observe(started.elapsed().as_secs_f64());
+    metrics
+        .request_duration
+        .with_label_values(&[method.as_str(), route.as_str()])
+        .observe(started.elapsed().as_secs_f64());
     response
 }
 

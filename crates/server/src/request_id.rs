@@ -39,7 +39,8 @@ pub async fn with_request_id(mut request: Request, next: Next) -> Response {
         .map(str::to_string)
         .unwrap_or_else(new_request_id);
     request.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
     let mut response = REQUEST_ID.scope(id.clone(), next.run(request).instrument(span)).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
@@ -63,4 +64,9 @@ mod tests {
         assert!(!usable(&"x".repeat(65)));
         assert!(usable(&new_request_id()));
     }
+}
+
+/// Runs `future` with `id` as the current request id (for work spawned off a request).
+pub async fn scoped<F: std::future::Future>(id: String, future: F) -> F::Output {
+    REQUEST_ID.scope(id, future).await
 }

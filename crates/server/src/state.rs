@@ -55,7 +55,13 @@ impl AppState {
         let links = ChartLinkSigner::new(&key, Duration::from_secs(server.chart_link_ttl_minutes.max(1) * 60));
         let slack = (!server.slack.signing_secret.is_empty())
             .then(|| SlackVerifier::new(server.slack.signing_secret.clone(), Duration::from_secs(5 * 60)));
-        let responder = ResponseUrlClient::new(Duration::from_secs(10), quarry_slack::default_retry_policy())
+        // Slack keeps a response_url valid for 30 minutes: a few patient retries fit well within it.
+        let retry = quarry_http::RetryPolicy {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(10),
+        };
+        let responder = ResponseUrlClient::new(Duration::from_secs(10), retry)
             .map_err(|e| ApiError::Internal(format!("cannot build the HTTP client for Slack: {e}")))?;
         let slots = Semaphore::new(server.max_concurrent_queries.max(1));
         let suggestions = crate::suggestions::suggestions(pipeline.layer(), 6);
@@ -129,7 +135,8 @@ impl AppState {
             Ok(()) => Ok(()),
             Err(not_until) => {
                 self.0.metrics.rate_limited.with_label_values(&[channel]).inc();
-                let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+                let wait =
+                    not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
                 Err(ApiError::RateLimited { retry_after_secs: wait.as_secs().max(1) })
             }
         }

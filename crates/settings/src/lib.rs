@@ -26,6 +26,7 @@ pub use quarry_exec::ExecutorConfig;
 pub use quarry_model::ModelConfig;
 pub use quarry_retrieve::RetrievalConfig;
 pub use quarry_sqlguard::PolicyConfig;
+pub use quarry_store::StoreConfig;
 use serde::{Deserialize, Serialize};
 pub use server::{ApiToken, ServerSettings, SlackSettings, SlackVisibility};
 
@@ -73,6 +74,8 @@ pub struct Settings {
     pub model: ModelConfig,
     /// `quarry serve`.
     pub server: ServerSettings,
+    /// Where conversations, feedback and the audit log are stored.
+    pub storage: StoreConfig,
 }
 
 /// Which model writes SQL.
@@ -236,6 +239,7 @@ mod tests {
         assert_eq!(settings.executor, ExecutorConfig::default());
         assert_eq!(settings.demo, DemoSettings { seed: 42, scale: 1 });
         assert_eq!(settings.server, ServerSettings::default());
+        assert_eq!(settings.storage, StoreConfig::default());
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub use chart_link::{ChartFormat, ChartLinkSigner, LinkError};
 pub use command::{CommandError, CommandPolicy, SlashCommand};
 pub use limits::{LimitViolation, check_message};
 pub use response::{PostError, ResponseUrlClient};
-pub use signature::{DEFAULT_MAX_AGE, SignatureError, SlackVerifier, sign};
+pub use signature::{DEFAULT_MAX_AGE, SIGNATURE_HEADER, SignatureError, SlackVerifier, TIMESTAMP_HEADER, sign};
 
 /// Any error of this crate, for callers that handle them together.
 #[derive(Debug, thiserror::Error)]

@@ -51,7 +51,8 @@ CREATE INDEX audit_created ON audit (created_at);
 CREATE TABLE charts (
     id TEXT PRIMARY KEY,
     answer_id TEXT NOT NULL,
-    spec TEXT NOT NULL,
+    svg TEXT NOT NULL,
+    png_base64 TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );
 CREATE INDEX charts_answer ON charts (answer_id);

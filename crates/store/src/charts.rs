@@ -1,20 +1,24 @@
-//! Chart specifications.
+//! Rendered charts.
 
-use crate::error::{Result, db};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::error::{Error, Result, db};
 use crate::records::ChartRecord;
-use crate::store::{Store, column, json, millis, time};
+use crate::store::{Store, column, millis, time};
 
 impl Store {
-    /// Stores a chart specification; a chart with the same id is replaced.
+    /// Stores a rendered chart; a chart with the same id is replaced.
     pub async fn put_chart(&self, chart: &ChartRecord) -> Result<()> {
         sqlx::query(
-            "INSERT INTO charts (id, answer_id, spec, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (id) DO UPDATE SET answer_id = excluded.answer_id, spec = excluded.spec, \
-               created_at = excluded.created_at",
+            "INSERT INTO charts (id, answer_id, svg, png_base64, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id) DO UPDATE SET answer_id = excluded.answer_id, svg = excluded.svg, \
+               png_base64 = excluded.png_base64, created_at = excluded.created_at",
         )
         .bind(&chart.id)
         .bind(&chart.answer_id)
-        .bind(chart.spec.to_string())
+        .bind(&chart.svg)
+        .bind(STANDARD.encode(&chart.png))
         .bind(millis(chart.created_at))
         .execute(&self.pool)
         .await
@@ -25,17 +29,23 @@ impl Store {
     /// The chart with this id.
     pub async fn chart(&self, id: &str) -> Result<Option<ChartRecord>> {
         const OP: &str = "chart";
-        let row = sqlx::query("SELECT id, answer_id, spec, created_at FROM charts WHERE id = $1")
+        let row = sqlx::query("SELECT id, answer_id, svg, png_base64, created_at FROM charts WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await
             .map_err(db(OP))?;
         let Some(row) = row else { return Ok(None) };
-        let spec: String = column(&row, "spec", OP)?;
+        let png: String = column(&row, "png_base64", OP)?;
+        let png = STANDARD.decode(png).map_err(|e| Error::Corrupt {
+            what: "chart",
+            id: id.to_owned(),
+            reason: format!("its PNG is not base64: {e}"),
+        })?;
         Ok(Some(ChartRecord {
             id: id.to_owned(),
             answer_id: column(&row, "answer_id", OP)?,
-            spec: json(&spec, "chart", id)?,
+            svg: column(&row, "svg", OP)?,
+            png,
             created_at: time(column(&row, "created_at", OP)?, "chart", id)?,
         }))
     }

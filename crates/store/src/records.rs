@@ -192,15 +192,17 @@ pub struct AuditSummary {
     pub outcome: String,
 }
 
-/// A chart specification, kept so a chart can be rendered again later.
+/// A rendered chart, kept so its image can be served later (the web chat, Slack).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChartRecord {
     /// The chart's id.
     pub id: String,
     /// The answer it illustrates.
     pub answer_id: String,
-    /// The chart specification.
-    pub spec: serde_json::Value,
+    /// The chart as SVG.
+    pub svg: String,
+    /// The chart as PNG (stored as base64 text, the one binary encoding both backends share).
+    pub png: Vec<u8>,
     /// When it was made.
     pub created_at: DateTime<Utc>,
 }

@@ -319,13 +319,14 @@ async fn chart_round_trip(store: Store) {
     let chart = ChartRecord {
         id: "ch-1".into(),
         answer_id: "a1".into(),
-        spec: json!({"mark": "bar", "encoding": {"x": {"field": "region"}}}),
+        svg: "<svg/>".into(),
+        png: vec![0x89, b'P', b'N', b'G', 0, 255],
         created_at: at(5),
     };
     store.put_chart(&chart).await.unwrap();
     assert_eq!(store.chart("ch-1").await.unwrap(), Some(chart.clone()));
     assert_eq!(store.chart("ch-2").await.unwrap(), None);
-    let replaced = ChartRecord { spec: json!({"mark": "line"}), ..chart };
+    let replaced = ChartRecord { svg: "<svg><g/></svg>".into(), ..chart };
     store.put_chart(&replaced).await.unwrap();
     assert_eq!(store.chart("ch-1").await.unwrap(), Some(replaced));
 }

@@ -1,0 +1,441 @@
+//! The HTTP API handlers: short, each one a call into [`crate::answering`] or the store.
+
+use std::convert::Infallible;
+use std::time::SystemTime;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use futures::Stream;
+use quarry_answer::StageEvent;
+use quarry_slack::ChartFormat;
+use quarry_store::{NewFeedback, Rating};
+use serde::{Deserialize, Serialize};
+
+use crate::answering::{self, AskRequest, AskResponse, Channel};
+use crate::error::{ApiError, ApiJson, ErrorBody};
+use crate::identity::User;
+use crate::request_id::current_request_id;
+use crate::state::AppState;
+
+/// The page identifies itself with this header so the audit log can tell web from API.
+const CLIENT_HEADER: &str = "x-quarry-client";
+
+fn channel_of(headers: &HeaderMap) -> Channel {
+    match headers.get(CLIENT_HEADER).and_then(|v| v.to_str().ok()) {
+        Some("web") => Channel::Web,
+        _ => Channel::Api,
+    }
+}
+
+/// Answers a question.
+#[utoipa::path(post, path = "/api/v1/ask", request_body = AskRequest,
+    responses((status = 200, description = "The answer", body = AskResponse), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub async fn ask(
+    State(state): State<AppState>,
+    user: User,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<AskRequest>,
+) -> Result<Json<AskResponse>, ApiError> {
+    let channel = channel_of(&headers);
+    answering::admit(&state, &user, channel, &request.question)?;
+    let response = answering::answer(&state, &user, channel, &request, &|_: StageEvent| {}).await?;
+    Ok(Json(response))
+}
+
+/// A stage as it starts, on the event stream.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StageView {
+    /// `retrieve`, `plan`, `synthesize`, `validate`, `execute`, `chart` or `summarize`.
+    pub stage: String,
+    /// What to tell the user ("finding metrics…").
+    pub label: String,
+    /// The SQL attempt on the model route.
+    pub attempt: Option<u32>,
+}
+
+/// Answers a question as a stream of Server-Sent Events: `stage` events as each stage
+/// starts ([`StageView`]), then one `answer` ([`AskResponse`]) or `error` ([`ErrorBody`]).
+#[utoipa::path(post, path = "/api/v1/ask/stream", request_body = AskRequest,
+    responses((status = 200, description = "text/event-stream of `stage` (StageView), then `answer` (AskResponse) or `error` (ErrorBody) events", content_type = "text/event-stream", body = String),
+        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub async fn ask_stream(
+    State(state): State<AppState>,
+    user: User,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<AskRequest>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let channel = channel_of(&headers);
+    // Refusals come back as plain JSON errors, before the stream starts.
+    answering::admit(&state, &user, channel, &request.question)?;
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let request_id = current_request_id().unwrap_or_else(crate::request_id::new_request_id);
+    let task = async move {
+        let progress_sender = sender.clone();
+        let progress = move |event: StageEvent| {
+            let view = StageView {
+                stage: event.stage.as_str().to_string(),
+                label: event.stage.label().to_string(),
+                attempt: event.attempt,
+            };
+            let _ = progress_sender.send(json_event("stage", &view));
+        };
+        let event = match answering::answer(&state, &user, channel, &request, &progress).await {
+            Ok(response) => json_event("answer", &response),
+            Err(error) => json_event("error", &error.body()),
+        };
+        // The client may be gone; the answer is stored either way.
+        let _ = sender.send(event);
+    };
+    tokio::spawn(crate::request_id::scoped(request_id, task));
+    let stream = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|event| (Ok(event), receiver))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+fn json_event<T: Serialize>(name: &str, value: &T) -> Event {
+    Event::default().event(name).data(serde_json::to_string(value).unwrap_or_else(|e| {
+        format!("{{\"error\":{{\"code\":\"internal\",\"message\":\"the event could not be serialized: {e}\"}}}}")
+    }))
+}
+
+/// A conversation in a list.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ConversationItem {
+    /// Its id.
+    pub id: String,
+    /// Its first question.
+    pub title: String,
+    /// Where it happened: `web`, `api` or `slack`.
+    pub channel: String,
+    /// When it started.
+    pub created_at: DateTime<Utc>,
+    /// When its last turn was added.
+    pub updated_at: DateTime<Utc>,
+    /// Questions asked in it.
+    pub turns: u32,
+}
+
+/// The user's conversations, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ConversationList {
+    /// The conversations.
+    pub conversations: Vec<ConversationItem>,
+}
+
+/// Query parameters of the conversation list.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// Most conversations returned (default 50, at most 200).
+    pub limit: Option<u32>,
+}
+
+/// Lists the user's conversations.
+#[utoipa::path(get, path = "/api/v1/conversations", params(ListParams),
+    responses((status = 200, body = ConversationList), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub async fn conversations(
+    State(state): State<AppState>,
+    user: User,
+    Query(params): Query<ListParams>,
+) -> Result<Json<ConversationList>, ApiError> {
+    let limit = params.limit.unwrap_or(50).clamp(1, 200);
+    let list = state.store().list_conversations(&user.id, limit).await?;
+    let conversations = list
+        .into_iter()
+        .map(|c| ConversationItem {
+            id: c.id,
+            title: c.title,
+            channel: c.channel,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            turns: c.turns,
+        })
+        .collect();
+    Ok(Json(ConversationList { conversations }))
+}
+
+/// Feedback on an answer, as stored.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FeedbackView {
+    /// Its id.
+    pub id: String,
+    /// The answer it is about.
+    pub answer_id: String,
+    /// `up` or `down`.
+    pub rating: String,
+    /// The user's comment.
+    pub comment: Option<String>,
+    /// When it was given.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One question and its answer.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TurnView {
+    /// 1 for the first question.
+    pub seq: u32,
+    /// The answer's id.
+    pub answer_id: String,
+    /// The question.
+    pub question: String,
+    /// When it was asked.
+    pub created_at: DateTime<Utc>,
+    /// The response as it was given.
+    pub response: AskResponse,
+    /// The requesting user's feedback on it, if any.
+    pub feedback: Option<FeedbackView>,
+}
+
+/// A conversation with every turn.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ConversationView {
+    /// Its id.
+    pub id: String,
+    /// Its first question.
+    pub title: String,
+    /// Where it happened.
+    pub channel: String,
+    /// When it started.
+    pub created_at: DateTime<Utc>,
+    /// When its last turn was added.
+    pub updated_at: DateTime<Utc>,
+    /// The turns, oldest first.
+    pub turns: Vec<TurnView>,
+}
+
+/// One conversation. Its id works as a link: anyone signed in who has it can read it (the
+/// Slack answer links to it); only its owner can continue it.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}", params(("id" = String, Path, description = "The conversation id")),
+    responses((status = 200, body = ConversationView), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub async fn conversation(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+) -> Result<Json<ConversationView>, ApiError> {
+    let record = state
+        .store()
+        .conversation(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("there is no conversation {id}")))?;
+    let mut turns = Vec::new();
+    for turn in state.store().turns(&id).await? {
+        let response: AskResponse = serde_json::from_value(turn.answer)
+            .map_err(|e| ApiError::Internal(format!("the stored answer {} cannot be read: {e}", turn.answer_id)))?;
+        let feedback = state
+            .store()
+            .feedback_for(&turn.answer_id)
+            .await?
+            .into_iter()
+            .find(|f| f.user_id == user.id)
+            .map(feedback_view);
+        turns.push(TurnView {
+            seq: turn.seq,
+            answer_id: turn.answer_id,
+            question: turn.question,
+            created_at: turn.created_at,
+            response,
+            feedback,
+        });
+    }
+    Ok(Json(ConversationView {
+        id: record.id,
+        title: record.title,
+        channel: record.channel,
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+        turns,
+    }))
+}
+
+fn feedback_view(record: quarry_store::FeedbackRecord) -> FeedbackView {
+    FeedbackView {
+        id: record.id,
+        answer_id: record.answer_id,
+        rating: record.rating.as_str().to_string(),
+        comment: record.comment,
+        created_at: record.created_at,
+    }
+}
+
+/// Thumbs up or down on an answer.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackRequest {
+    /// The answer's id (from [`AskResponse`]).
+    pub answer_id: String,
+    /// `up` or `down`.
+    #[schema(pattern = "^(up|down)$")]
+    pub rating: String,
+    /// Why, in the user's words (at most 2000 characters).
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// Most characters of a feedback comment.
+const MAX_COMMENT_CHARS: usize = 2000;
+
+/// Records feedback on an answer; giving it again replaces the user's earlier rating.
+#[utoipa::path(post, path = "/api/v1/feedback", request_body = FeedbackRequest,
+    responses((status = 201, body = FeedbackView), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub async fn feedback(
+    State(state): State<AppState>,
+    user: User,
+    ApiJson(request): ApiJson<FeedbackRequest>,
+) -> Result<(StatusCode, Json<FeedbackView>), ApiError> {
+    let rating: Rating = request
+        .rating
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("rating must be \"up\" or \"down\", not {:?}", request.rating)))?;
+    let comment = request.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    if let Some(comment) = &comment
+        && comment.chars().count() > MAX_COMMENT_CHARS
+    {
+        return Err(ApiError::BadRequest(format!(
+            "the comment is longer than {MAX_COMMENT_CHARS} characters; shorten it"
+        )));
+    }
+    let record = state
+        .store()
+        .add_feedback(&NewFeedback { answer_id: request.answer_id.clone(), user_id: user.id.clone(), rating, comment })
+        .await
+        .map_err(|error| match error.kind() {
+            "not_found" => ApiError::NotFound(format!("there is no answer {}", request.answer_id)),
+            _ => ApiError::Store(error),
+        })?;
+    Ok((StatusCode::CREATED, Json(feedback_view(record))))
+}
+
+/// Signed-link parameters of a chart image.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+pub struct ChartLinkParams {
+    /// Unix time the link expires at.
+    pub expires: Option<String>,
+    /// The link's HMAC signature.
+    pub sig: Option<String>,
+}
+
+/// A chart image, `{id}.svg` or `{id}.png`: for a signed-in user, or anyone with a signed,
+/// unexpired link (the image blocks of Slack answers).
+#[utoipa::path(get, path = "/api/v1/charts/{file}", params(("file" = String, Path, description = "`{chart id}.svg` or `{chart id}.png`"), ChartLinkParams),
+    responses((status = 200, description = "The image", content_type = "image/svg+xml"), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub async fn chart(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    Query(link): Query<ChartLinkParams>,
+    user: Result<User, ApiError>,
+) -> Result<Response, ApiError> {
+    let (id, format) = file
+        .rsplit_once('.')
+        .and_then(|(id, ext)| ext.parse::<ChartFormat>().ok().map(|format| (id.to_string(), format)))
+        .ok_or_else(|| ApiError::NotFound(format!("there is no chart {file}; ask for CHART_ID.svg or CHART_ID.png")))?;
+    if link.sig.is_some() || link.expires.is_some() {
+        state
+            .links()
+            .verify(&id, format, link.expires.as_deref(), link.sig.as_deref(), SystemTime::now())
+            .map_err(|e| ApiError::Forbidden(format!("{e}")))?;
+    } else {
+        user?;
+    }
+    let record =
+        state.store().chart(&id).await?.ok_or_else(|| ApiError::NotFound(format!("there is no chart {id}")))?;
+    let (body, content_type) = match format {
+        ChartFormat::Svg => (record.svg.into_bytes(), "image/svg+xml"),
+        ChartFormat::Png => (record.png, "image/png"),
+    };
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // Charts never change once made.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400, immutable"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+    );
+    Ok(response)
+}
+
+/// Questions to suggest to a new user.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Suggestions {
+    /// Questions built from the semantic layer.
+    pub suggestions: Vec<String>,
+}
+
+/// Questions a new user could start with, built from the semantic layer.
+#[utoipa::path(get, path = "/api/v1/suggestions",
+    responses((status = 200, body = Suggestions), (status = "4XX", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub async fn suggestions(State(state): State<AppState>, _user: User) -> Json<Suggestions> {
+    Json(Suggestions { suggestions: state.suggestions().to_vec() })
+}
+
+/// The OpenAPI description of this API.
+pub async fn openapi_json() -> Response {
+    let mut response = crate::openapi::openapi_json().into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// Liveness and readiness.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok` or `ready`.
+    pub status: String,
+    /// The snapshot answers come from (readiness only).
+    pub snapshot_id: Option<String>,
+    /// The database backend (readiness only).
+    pub store: Option<String>,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok".into(), snapshot_id: None, store: None })
+}
+
+/// Readiness: the database answers and the snapshot is open.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    state.store().ping().await?;
+    Ok(Json(Health {
+        status: "ready".into(),
+        snapshot_id: Some(state.pipeline().snapshot().manifest.id.clone()),
+        store: Some(format!("{:?}", state.store().backend()).to_lowercase()),
+    }))
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let mut response = state.metrics().render().into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    response
+}
+
+/// Any path that is not a route.
+pub async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("there is nothing at {method} {}; see /api/v1/openapi.json", uri.path()))
+}
+
+/// A route called with a method it does not take.
+pub async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method.to_string())
+}
+
+/// A handler that panicked: a JSON 500 instead of a dropped connection.
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Internal("an internal error occurred; it has been logged".into()).into_response()
+}
