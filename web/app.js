@@ -95,7 +95,8 @@ class ApiError extends Error {
 }
 
 function headers(extra = {}) {
-  const h = { Accept: 'application/json', ...extra };
+  // The server's audit log tells the web chat from other API clients by this header.
+  const h = { Accept: 'application/json', 'X-Quarry-Client': 'web', ...extra };
   const token = localStorage.getItem(TOKEN_KEY);
   if (token) h.Authorization = `Bearer ${token}`;
   return h;
