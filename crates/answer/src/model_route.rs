@@ -66,6 +66,7 @@ pub(crate) struct ModelAnswer {
 #[derive(Default)]
 pub(crate) struct ModelTrace {
     pub hits: Vec<crate::RetrievedHit>,
+    pub attempts: Vec<Attempt>,
 }
 
 /// Why the model path gave no result.
@@ -121,12 +122,11 @@ pub(crate) struct ModelPath<'a> {
 
 impl ModelPath<'_> {
     /// Asks the model for SQL and checks it with `check` (policy, plan, execution), feeding
-    /// each error back, at most `max_repairs` times. Every attempt is pushed to `attempts`.
+    /// each error back, at most `max_repairs` times. Every attempt, and the retrieval hits, go to `trace`.
     pub(crate) async fn answer<F, Fut>(
         &self,
         question: &str,
         conversation: &Conversation,
-        attempts: &mut Vec<Attempt>,
         trace: &mut ModelTrace,
         timings: &mut crate::Timings,
         progress: &dyn crate::Progress,
@@ -183,7 +183,7 @@ impl ModelPath<'_> {
             usage += reply.usage;
             match check(reply.sql.clone()).await {
                 Ok((sql, result)) => {
-                    attempts.push(Attempt {
+                    trace.attempts.push(Attempt {
                         by: model_id.clone(),
                         sql: reply.sql,
                         verdict: "ok".into(),
@@ -194,7 +194,7 @@ impl ModelPath<'_> {
                     return Ok(ModelAnswer { sql, result, explanation: reply.explanation, usage });
                 }
                 Err((verdict, error)) => {
-                    attempts.push(Attempt {
+                    trace.attempts.push(Attempt {
                         by: model_id.clone(),
                         sql: reply.sql.clone(),
                         verdict,

@@ -336,17 +336,16 @@ impl Pipeline {
             retrieval_hits: self.synthesis.retrieval_hits,
             max_repairs: self.synthesis.max_repairs,
         };
-        let mut attempts = Vec::new();
         let mut trace = ModelTrace::default();
         let outcome = path
-            .answer(question, conversation, &mut attempts, &mut trace, timings, progress, |sql| async move {
+            .answer(question, conversation, &mut trace, timings, progress, |sql| async move {
                 self.check_and_run(sql, progress).await
             })
             .await;
         answer.route = model.model.model_id();
         answer.retrieval_hits = trace.hits;
-        answer.attempts = u32::try_from(attempts.len()).unwrap_or(u32::MAX);
-        answer.attempt_log = attempts;
+        answer.attempts = u32::try_from(trace.attempts.len()).unwrap_or(u32::MAX);
+        answer.attempt_log = trace.attempts;
         match outcome {
             Ok(done) => {
                 progress.stage(StageEvent { stage: Stage::Summarize, attempt: None });
