@@ -105,7 +105,7 @@ enum Command {
     Search(retrieval_cmd::SearchArgs),
     /// Serve the web chat, the Slack /ask command and the HTTP API.
     Serve {
-        /// Address to listen on (default: [server] addr, 127.0.0.1:8080).
+        /// Address to listen on (default: the `server.addr` setting, 127.0.0.1:8080).
         #[arg(long, value_name = "HOST:PORT")]
         addr: Option<String>,
     },
