@@ -52,6 +52,11 @@ pub async fn with_request_id(mut request: Request, next: Next) -> Response {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
 
+/// Runs `future` with `id` as the current request id (for work spawned off a request).
+pub async fn scoped<F: std::future::Future>(id: String, future: F) -> F::Output {
+    REQUEST_ID.scope(id, future).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,9 +69,4 @@ mod tests {
         assert!(!usable(&"x".repeat(65)));
         assert!(usable(&new_request_id()));
     }
-}
-
-/// Runs `future` with `id` as the current request id (for work spawned off a request).
-pub async fn scoped<F: std::future::Future>(id: String, future: F) -> F::Output {
-    REQUEST_ID.scope(id, future).await
 }
