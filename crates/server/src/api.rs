@@ -4,6 +4,7 @@ use std::convert::Infallible;
 use std::time::SystemTime;
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -143,8 +144,9 @@ pub struct ListParams {
 pub async fn conversations(
     State(state): State<AppState>,
     user: User,
-    Query(params): Query<ListParams>,
+    params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<ConversationList>, ApiError> {
+    let Query(params) = params?;
     let limit = params.limit.unwrap_or(50).clamp(1, 200);
     let list = state.store().list_conversations(&user.id, limit).await?;
     let conversations = list
@@ -331,9 +333,10 @@ pub struct ChartLinkParams {
 pub async fn chart(
     State(state): State<AppState>,
     Path(file): Path<String>,
-    Query(link): Query<ChartLinkParams>,
+    link: Result<Query<ChartLinkParams>, QueryRejection>,
     user: Result<User, ApiError>,
 ) -> Result<Response, ApiError> {
+    let Query(link) = link?;
     let (id, format) = file
         .rsplit_once('.')
         .and_then(|(id, ext)| ext.parse::<ChartFormat>().ok().map(|format| (id.to_string(), format)))

@@ -48,9 +48,10 @@ impl FromRequestParts<AppState> for User {
             };
         }
         if !config.trusted_user_header.is_empty()
-            && let Some(value) = parts.headers.get(config.trusted_user_header.as_str())
+            && let Some(value) = parts.headers.get(config.trusted_user_header.as_str()).cloned()
         {
-            let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+            // The extractor, not the raw extension: it also honours axum's MockConnectInfo.
+            let peer = ConnectInfo::<SocketAddr>::from_request_parts(parts, state).await.ok().map(|info| info.0.ip());
             if peer.is_some_and(|ip| trusted(&config.trusted_proxies, ip)) {
                 let id = value.to_str().unwrap_or_default().trim();
                 if !id.is_empty() && id.len() <= 256 {

@@ -1,0 +1,381 @@
+//! The Slack `/ask` command against a real server on a loopback socket, driven by a
+//! simulated Slack that signs its requests itself (as Slack documents it, independently of
+//! quarry-slack) and a local receiver standing in for `response_url`.
+
+mod common;
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::{TestState, run, settings};
+use hmac::{Hmac, KeyInit, Mac};
+use quarry_settings::{ApiToken, Settings};
+use reqwest::StatusCode;
+use serde_json::Value;
+use sha2::Sha256;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+
+/// Slack as seen from quarry: it signs slash commands and receives answers at response_url.
+struct SimulatedSlack {
+    /// The quarry server, `http://127.0.0.1:PORT`.
+    base: String,
+    /// The stand-in for Slack's response_url.
+    receiver: MockServer,
+    http: reqwest::Client,
+    server: TestState,
+}
+
+impl SimulatedSlack {
+    /// A quarry server with Slack set up (unless `configure` says otherwise), API tokens
+    /// required, and a response_url receiver; all on loopback.
+    async fn start(configure: impl FnOnce(&mut Settings)) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let mut settings = settings();
+        settings.server.public_base_url = format!("{base}/");
+        settings.server.api_tokens = vec![ApiToken { user: "ops".into(), token: "token-of-ops".into() }];
+        settings.server.slack.signing_secret = SECRET.into();
+        settings.server.slack.allow_http_response_url = true;
+        settings.server.slack.response_hosts = vec!["127.0.0.1".into()];
+        configure(&mut settings);
+        let server = TestState::new(settings).await;
+        tokio::spawn(quarry_server::serve_on(server.state.clone(), listener));
+        let receiver = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/commands/T0001/1234/abcd"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&receiver)
+            .await;
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().expect("client");
+        Self { base, receiver, http, server }
+    }
+
+    /// The form body Slack sends for `/ask {text}` typed by `user_id`.
+    fn form(&self, text: &str, user_id: &str, trigger_id: &str) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("token", "gIkuvaNzQIHg97ATvDxqgjtO"),
+                ("team_id", "T0001"),
+                ("team_domain", "example"),
+                ("channel_id", "C2147483705"),
+                ("channel_name", "metrics"),
+                ("user_id", user_id),
+                ("user_name", "steve"),
+                ("command", "/ask"),
+                ("text", text),
+                ("response_url", &format!("{}/commands/T0001/1234/abcd", self.receiver.uri())),
+                ("trigger_id", trigger_id),
+                ("api_app_id", "A123456"),
+            ])
+            .finish()
+    }
+
+    /// POSTs a form body to /slack/commands with the given Slack headers.
+    async fn post(&self, body: &str, timestamp: Option<String>, signature: Option<String>) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(format!("{}/slack/commands", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string());
+        if let Some(timestamp) = timestamp {
+            request = request.header("X-Slack-Request-Timestamp", timestamp);
+        }
+        if let Some(signature) = signature {
+            request = request.header("X-Slack-Signature", signature);
+        }
+        request.send().await.expect("the server answers")
+    }
+
+    /// Sends `/ask {text}` signed as Slack does now; returns the status, the body and how
+    /// long the acknowledgement took.
+    async fn ask(&self, text: &str, user_id: &str, trigger_id: &str) -> (StatusCode, Value, Duration) {
+        let body = self.form(text, user_id, trigger_id);
+        let timestamp = now().to_string();
+        let signature = slack_signature(SECRET, &timestamp, &body);
+        let started = Instant::now();
+        let response = self.post(&body, Some(timestamp), Some(signature)).await;
+        let status = response.status();
+        let json = response.json::<Value>().await.expect("the acknowledgement is JSON");
+        (status, json, started.elapsed())
+    }
+
+    /// The messages posted to response_url so far.
+    async fn posts(&self) -> Vec<Value> {
+        self.receiver
+            .received_requests()
+            .await
+            .expect("the receiver records requests")
+            .iter()
+            .map(|request| serde_json::from_slice(&request.body).expect("the post is JSON"))
+            .collect()
+    }
+
+    /// Waits until `count` messages were posted (or a minute passed); returns them.
+    async fn wait_for_posts(&self, count: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let posts = self.posts().await;
+            if posts.len() >= count || Instant::now() > deadline {
+                return posts;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn now() -> i64 {
+    i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs()).expect("fits")
+}
+
+/// `v0=` + hex(HMAC-SHA256(signing secret, `v0:{timestamp}:{body}`)), as documented at
+/// <https://api.slack.com/authentication/verifying-requests-from-slack>.
+fn slack_signature(secret: &str, timestamp: &str, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(format!("v0:{timestamp}:{body}").as_bytes());
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn blocks(message: &Value) -> &Vec<Value> {
+    message["blocks"].as_array().unwrap_or_else(|| panic!("the message has blocks: {message}"))
+}
+
+fn texts_of(message: &Value) -> Vec<String> {
+    blocks(message)
+        .iter()
+        .flat_map(|block| {
+            let own = block["text"]["text"].as_str().map(str::to_string);
+            let elements = block["elements"]
+                .as_array()
+                .map(|e| e.iter().filter_map(|e| e["text"].as_str().map(str::to_string)).collect::<Vec<_>>())
+                .unwrap_or_default();
+            own.into_iter().chain(elements)
+        })
+        .collect()
+}
+
+/// The conversation id in the message's "Open in quarry" link (`{base}/#c={id}`).
+fn conversation_link(message: &Value, base: &str) -> String {
+    let texts = texts_of(message);
+    let link = texts
+        .iter()
+        .find_map(|t| t.split_once(&format!("<{base}/#c=")).map(|(_, rest)| rest.to_string()))
+        .unwrap_or_else(|| panic!("no link to the conversation in {texts:?}"));
+    link.split('|').next().expect("id").to_string()
+}
+
+#[test]
+fn a_command_is_acknowledged_at_once_and_answered_with_block_kit() {
+    run(async {
+        let slack = SimulatedSlack::start(|_| {}).await;
+        let started = Instant::now();
+        let (status, ack, ack_latency) = slack
+            .ask("signups by channel last month", "U2147483697", "13345224609.738474920.8088930838d88f008e0")
+            .await;
+        let posts_at_ack = slack.posts().await.len();
+        assert_eq!(status, StatusCode::OK, "{ack}");
+        assert_eq!(ack["response_type"], "ephemeral", "only the user sees the acknowledgement: {ack}");
+        let text = ack["text"].as_str().unwrap_or_default();
+        assert!(text.starts_with("Working on it") && text.contains("signups by channel last month"), "{ack}");
+        assert!(ack_latency < Duration::from_secs(3), "Slack wants the ack within 3 s; it took {ack_latency:?}");
+        assert_eq!(posts_at_ack, 0, "the acknowledgement came before the answer");
+
+        let posts = slack.wait_for_posts(1).await;
+        let answer_latency = started.elapsed();
+        eprintln!("slack /ask: ack in {ack_latency:?}, answer at the response_url after {answer_latency:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let posts_after = slack.posts().await;
+        assert_eq!(posts_after.len(), 1, "exactly one answer is posted: {posts_after:?}");
+        let message = &posts[0];
+        assert!(
+            quarry_slack::check_message(message).is_empty(),
+            "within Slack's limits: {:?}",
+            quarry_slack::check_message(message)
+        );
+        assert_eq!(message["response_type"], "ephemeral");
+        let blocks = blocks(message);
+
+        let summary = blocks[0]["text"]["text"].as_str().expect("the first block is a section");
+        assert_eq!(blocks[0]["type"], "section");
+        assert!(
+            summary.contains("signups by channel last month") && summary.contains("referral"),
+            "the summary: {summary}"
+        );
+
+        let table = blocks
+            .iter()
+            .filter_map(|b| b["text"]["text"].as_str())
+            .find(|t| t.starts_with("```"))
+            .unwrap_or_else(|| panic!("no table section in {blocks:?}"));
+        for channel in ["referral", "organic", "paid_search", "partner", "social"] {
+            assert!(table.contains(channel), "the table lists {channel}: {table}");
+        }
+
+        let image =
+            blocks.iter().find(|b| b["type"] == "image").unwrap_or_else(|| panic!("no image block in {blocks:?}"));
+        let image_url = image["image_url"].as_str().expect("image_url");
+        assert!(
+            image_url.starts_with(&format!("{}/api/v1/charts/", slack.base)),
+            "the chart link uses public_base_url: {image_url}"
+        );
+        assert!(image["alt_text"].as_str().is_some_and(|a| !a.is_empty()), "{image}");
+        // Slack fetches the image without credentials; the API itself needs a token.
+        let fetched = slack.http.get(image_url).send().await.expect("fetch the chart");
+        assert_eq!(fetched.status(), StatusCode::OK, "the signed link works without auth");
+        assert_eq!(fetched.headers()["content-type"], "image/png");
+        assert!(fetched.bytes().await.expect("bytes").starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+        let unsigned = image_url.split('?').next().expect("path");
+        let refused = slack.http.get(unsigned).send().await.expect("fetch");
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "without the signature the chart needs a sign-in");
+
+        let sql = blocks
+            .iter()
+            .filter(|b| b["type"] == "context")
+            .filter_map(|b| b["elements"][0]["text"].as_str())
+            .find(|t| t.starts_with("SQL"))
+            .unwrap_or_else(|| panic!("no SQL context block in {blocks:?}"));
+        assert!(sql.contains("SELECT signup_channel"), "{sql}");
+
+        let conversation = conversation_link(message, &slack.base);
+        let record = slack.server.state.store().conversation(&conversation).await.expect("store").expect("stored");
+        assert_eq!(record.user_id, "slack:T0001:U2147483697", "the Slack user owns the conversation");
+        assert_eq!(record.channel, "slack");
+        let audits = slack.server.state.store().turns(&conversation).await.expect("turns");
+        assert_eq!(audits.len(), 1);
+
+        let metrics =
+            slack.http.get(format!("{}/metrics", slack.base)).send().await.expect("metrics").text().await.unwrap();
+        assert!(metrics.contains("quarry_slack_commands_total{outcome=\"accepted\"} 1"), "{metrics}");
+    });
+}
+
+#[test]
+fn unsigned_badly_signed_and_stale_commands_are_refused_and_never_answered() {
+    run(async {
+        let slack = SimulatedSlack::start(|_| {}).await;
+        let body = slack.form("revenue this year", "U1", "trigger-bad-1");
+        let fresh = now().to_string();
+        let cases = [
+            (
+                "a signature with another secret",
+                Some(fresh.clone()),
+                Some(slack_signature("not the secret", &fresh, &body)),
+            ),
+            ("a signature of another body", Some(fresh.clone()), Some(slack_signature(SECRET, &fresh, "text=other"))),
+            ("no signature", Some(fresh.clone()), None),
+            ("no timestamp", None, Some(slack_signature(SECRET, &fresh, &body))),
+            (
+                "a timestamp 6 minutes old",
+                Some((now() - 360).to_string()),
+                Some(slack_signature(SECRET, &(now() - 360).to_string(), &body)),
+            ),
+            (
+                "a timestamp 6 minutes ahead",
+                Some((now() + 360).to_string()),
+                Some(slack_signature(SECRET, &(now() + 360).to_string(), &body)),
+            ),
+            ("a malformed signature", Some(fresh.clone()), Some("v0=zz".into())),
+        ];
+        for (case, timestamp, signature) in cases {
+            let response = slack.post(&body, timestamp, signature).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{case}");
+            let request_id = response.headers()["x-request-id"].to_str().unwrap().to_string();
+            let error: Value = response.json().await.expect("JSON");
+            assert_eq!(error["error"]["code"], "bad_signature", "{case}: {error}");
+            assert_eq!(error["error"]["request_id"], request_id.as_str(), "{case}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(slack.posts().await.is_empty(), "nothing is posted for a refused command");
+        // The refused trigger was not claimed: the genuine command still goes through.
+        let (status, ack, _) = slack.ask("revenue this year", "U1", "trigger-bad-1").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(ack["text"].as_str().unwrap_or_default().starts_with("Working on it"), "{ack}");
+        assert_eq!(slack.wait_for_posts(1).await.len(), 1);
+    });
+}
+
+#[test]
+fn a_replayed_trigger_is_answered_once() {
+    run(async {
+        let slack = SimulatedSlack::start(|_| {}).await;
+        let (status, first, _) = slack.ask("revenue this year", "U1", "trigger-replayed").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(first["text"].as_str().unwrap_or_default().starts_with("Working on it"), "{first}");
+        // The same command again, freshly signed (Slack retries, or someone replays it).
+        let (status, second, _) = slack.ask("revenue this year", "U1", "trigger-replayed").await;
+        assert_eq!(status, StatusCode::OK, "{second}");
+        assert!(second["text"].as_str().unwrap_or_default().contains("already received"), "{second}");
+        assert_eq!(slack.wait_for_posts(1).await.len(), 1);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(slack.posts().await.len(), 1, "the receiver saw one answer");
+    });
+}
+
+#[test]
+fn a_follow_up_from_the_same_user_continues_the_conversation() {
+    run(async {
+        let slack = SimulatedSlack::start(|_| {}).await;
+        slack.ask("signups by channel last month", "U1", "trigger-f1").await;
+        let first = slack.wait_for_posts(1).await;
+        assert_eq!(first.len(), 1, "the first answer");
+        let (status, _, _) = slack.ask("break that down by country", "U1", "trigger-f2").await;
+        assert_eq!(status, StatusCode::OK);
+        let posts = slack.wait_for_posts(2).await;
+        assert_eq!(posts.len(), 2, "the follow-up's answer");
+        let conversation = conversation_link(&posts[0], &slack.base);
+        assert_eq!(conversation_link(&posts[1], &slack.base), conversation, "the same conversation");
+        let summary = blocks(&posts[1])[0]["text"]["text"].as_str().unwrap_or_default().to_lowercase();
+        assert!(summary.contains("country"), "broken down by country: {summary}");
+        // More rows than Slack shows: at most 20, and the message says so.
+        let table = texts_of(&posts[1]).into_iter().find(|t| t.starts_with("```")).expect("a table");
+        let note = table.rsplit("_First ").next().unwrap_or_default();
+        let shown: usize = note
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("a 'First N of M rows' note: {table}"));
+        assert!(shown <= 20, "at most 20 rows in Slack: {table}");
+        let turns = slack.server.state.store().turns(&conversation).await.expect("turns");
+        assert_eq!(turns.len(), 2);
+
+        // Another user in the same channel starts a conversation of their own.
+        slack.ask("revenue this year", "U2", "trigger-f3").await;
+        let posts = slack.wait_for_posts(3).await;
+        assert_ne!(conversation_link(&posts[2], &slack.base), conversation, "another user's conversation");
+    });
+}
+
+#[test]
+fn an_empty_command_gets_the_help_message() {
+    run(async {
+        let slack = SimulatedSlack::start(|_| {}).await;
+        for (text, trigger) in [("", "trigger-h1"), ("  help ", "trigger-h2")] {
+            let (status, help, _) = slack.ask(text, "U1", trigger).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(help["response_type"], "ephemeral");
+            let texts = texts_of(&help).join("\n");
+            assert!(texts.contains("/ask") && texts.contains("Try:"), "usage and examples: {texts}");
+            let suggestion = &slack.server.state.suggestions()[0];
+            assert!(texts.contains(suggestion.as_str()), "the suggestions are the examples: {texts}");
+            assert!(quarry_slack::check_message(&help).is_empty());
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(slack.posts().await.is_empty(), "help needs no answer");
+    });
+}
+
+#[test]
+fn without_a_signing_secret_the_slack_endpoint_is_off() {
+    run(async {
+        let slack = SimulatedSlack::start(|settings| settings.server.slack.signing_secret.clear()).await;
+        let body = slack.form("revenue this year", "U1", "trigger-off");
+        let timestamp = now().to_string();
+        let response =
+            slack.post(&body, Some(timestamp.clone()), Some(slack_signature(SECRET, &timestamp, &body))).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let error: Value = response.json().await.expect("JSON");
+        assert_eq!(error["error"]["code"], "slack_disabled", "{error}");
+        assert!(error["error"]["message"].as_str().unwrap_or_default().contains("signing_secret"), "{error}");
+    });
+}
