@@ -43,7 +43,7 @@ pub struct Answer {
     /// Result columns.
     pub columns: Vec<ColumnInfo>,
     /// Result rows, in column order (see [`quarry_exec::ResultJson`]).
-    #[schema(value_type = Vec<Vec<Object>>)]
+    #[schema(value_type = Vec<Vec<serde_json::Value>>)]
     pub rows: Vec<Vec<Value>>,
     /// Whether rows were cut at the row limit.
     pub truncated: bool,

@@ -97,27 +97,46 @@ impl SnapshotExecutor for DataFusionExecutor {
         // Each query runs on its own small runtime, not the caller's: the caller's timeout
         // then fires even while the query is busy, and on timeout the runtime is shut down
         // in the background, so a query stuck inside one batch cannot starve later queries.
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(self.config.threads())
-            .thread_name("quarry-query")
-            .enable_time()
-            .build()
-            .map_err(|e| Error::Internal(format!("starting a query runtime: {e}")))?;
+        let runtime = QueryRuntime(Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(self.config.threads())
+                .thread_name("quarry-query")
+                .enable_time()
+                .build()
+                .map_err(|e| Error::Internal(format!("starting a query runtime: {e}")))?,
+        ));
         let ctx = self.ctx.clone();
         let rules = Arc::clone(&self.rules);
         let sql = query.sql.clone();
         let max_rows = self.config.max_result_rows;
         let memory_limit_mb = self.config.memory_limit_mb;
-        let task = runtime.spawn(async move { run(ctx, &rules, &sql, max_rows, memory_limit_mb).await });
+        let task = runtime.handle().spawn(async move { run(ctx, &rules, &sql, max_rows, memory_limit_mb).await });
         let outcome = match tokio::time::timeout(Duration::from_millis(self.config.timeout_ms), task).await {
             Ok(Ok(result)) => result,
             Ok(Err(join_error)) => Err(Error::Internal(format!("query task failed: {join_error}"))),
             Err(_) => Err(Error::Timeout { timeout_ms: self.config.timeout_ms }),
         };
-        // Dropping a runtime blocks on its workers, which is not allowed in async code; this
-        // also cancels the query task if it is still running.
-        runtime.shutdown_background();
+        drop(runtime);
         outcome
+    }
+}
+
+/// A query's runtime, shut down in the background when dropped: dropping a runtime blocks on
+/// its workers, which panics in async code. This also covers a caller that stops waiting
+/// (its own timeout, a client that went away), and cancels the query task if it still runs.
+struct QueryRuntime(Option<tokio::runtime::Runtime>);
+
+impl QueryRuntime {
+    fn handle(&self) -> &tokio::runtime::Handle {
+        self.0.as_ref().expect("the runtime lives until drop").handle()
+    }
+}
+
+impl Drop for QueryRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 

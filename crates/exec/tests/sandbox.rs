@@ -177,3 +177,18 @@ async fn a_timed_out_query_does_not_hold_memory_from_the_next_one() {
         assert_eq!(result.num_rows(), 10);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_stops_waiting_cancels_the_query_without_a_panic() {
+    // The server's own request timeout (or a client going away) drops `execute` mid-query:
+    // the query's runtime must then be shut down in the background, not dropped in async code.
+    let config = ExecutorConfig { timeout_ms: 60_000, max_cartesian_rows: u64::MAX, ..ExecutorConfig::default() };
+    let executor = executor(config).await;
+    let slow = unchecked(
+        "SELECT count(*) FROM events a JOIN events b ON a.platform = b.platform AND a.session_id <> b.session_id",
+    );
+    let cancelled = tokio::time::timeout(std::time::Duration::from_millis(200), executor.execute(&slow)).await;
+    assert!(cancelled.is_err(), "the caller's deadline fires first");
+    let result = executor.execute(&unchecked("SELECT count(*) FROM events")).await.expect("the executor still answers");
+    assert_eq!(result.num_rows(), 1);
+}
