@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 use quarry_answer::StageEvent;
 use quarry_slack::ChartFormat;
-use quarry_store::{NewFeedback, Rating};
+use quarry_store::{ConversationSummary, FeedbackRecord, NewFeedback, Rating};
 use serde::{Deserialize, Serialize};
 
 use crate::answering::{self, AskRequest, AskResponse, Channel};
@@ -106,28 +106,11 @@ fn json_event<T: Serialize>(name: &str, value: &T) -> Event {
     }))
 }
 
-/// A conversation in a list.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ConversationItem {
-    /// Its id.
-    pub id: String,
-    /// Its first question.
-    pub title: String,
-    /// Where it happened: `web`, `api` or `slack`.
-    pub channel: String,
-    /// When it started.
-    pub created_at: DateTime<Utc>,
-    /// When its last turn was added.
-    pub updated_at: DateTime<Utc>,
-    /// Questions asked in it.
-    pub turns: u32,
-}
-
 /// The user's conversations, newest first.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConversationList {
     /// The conversations.
-    pub conversations: Vec<ConversationItem>,
+    pub conversations: Vec<ConversationSummary>,
 }
 
 /// Query parameters of the conversation list.
@@ -148,34 +131,8 @@ pub async fn conversations(
 ) -> Result<Json<ConversationList>, ApiError> {
     let Query(params) = params?;
     let limit = params.limit.unwrap_or(50).clamp(1, 200);
-    let list = state.store().list_conversations(&user.id, limit).await?;
-    let conversations = list
-        .into_iter()
-        .map(|c| ConversationItem {
-            id: c.id,
-            title: c.title,
-            channel: c.channel,
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-            turns: c.turns,
-        })
-        .collect();
+    let conversations = state.store().list_conversations(&user.id, limit).await?;
     Ok(Json(ConversationList { conversations }))
-}
-
-/// Feedback on an answer, as stored.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct FeedbackView {
-    /// Its id.
-    pub id: String,
-    /// The answer it is about.
-    pub answer_id: String,
-    /// `up` or `down`.
-    pub rating: String,
-    /// The user's comment.
-    pub comment: Option<String>,
-    /// When it was given.
-    pub created_at: DateTime<Utc>,
 }
 
 /// One question and its answer.
@@ -192,7 +149,7 @@ pub struct TurnView {
     /// The response as it was given.
     pub response: AskResponse,
     /// The requesting user's feedback on it, if any.
-    pub feedback: Option<FeedbackView>,
+    pub feedback: Option<FeedbackRecord>,
 }
 
 /// A conversation with every turn.
@@ -231,13 +188,7 @@ pub async fn conversation(
     for turn in state.store().turns(&id).await? {
         let response: AskResponse = serde_json::from_value(turn.answer)
             .map_err(|e| ApiError::Internal(format!("the stored answer {} cannot be read: {e}", turn.answer_id)))?;
-        let feedback = state
-            .store()
-            .feedback_for(&turn.answer_id)
-            .await?
-            .into_iter()
-            .find(|f| f.user_id == user.id)
-            .map(feedback_view);
+        let feedback = state.store().feedback_for(&turn.answer_id).await?.into_iter().find(|f| f.user_id == user.id);
         turns.push(TurnView {
             seq: turn.seq,
             answer_id: turn.answer_id,
@@ -257,16 +208,6 @@ pub async fn conversation(
     }))
 }
 
-fn feedback_view(record: quarry_store::FeedbackRecord) -> FeedbackView {
-    FeedbackView {
-        id: record.id,
-        answer_id: record.answer_id,
-        rating: record.rating.as_str().to_string(),
-        comment: record.comment,
-        created_at: record.created_at,
-    }
-}
-
 /// Thumbs up or down on an answer.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -274,8 +215,7 @@ pub struct FeedbackRequest {
     /// The answer's id (from [`AskResponse`]).
     pub answer_id: String,
     /// `up` or `down`.
-    #[schema(pattern = "^(up|down)$")]
-    pub rating: String,
+    pub rating: Rating,
     /// Why, in the user's words (at most 2000 characters).
     #[serde(default)]
     pub comment: Option<String>,
@@ -286,17 +226,13 @@ const MAX_COMMENT_CHARS: usize = 2000;
 
 /// Records feedback on an answer; giving it again replaces the user's earlier rating.
 #[utoipa::path(post, path = "/api/v1/feedback", request_body = FeedbackRequest,
-    responses((status = 201, body = FeedbackView), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    responses((status = 201, body = FeedbackRecord), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
     security((), ("bearer" = [])))]
 pub async fn feedback(
     State(state): State<AppState>,
     user: User,
     ApiJson(request): ApiJson<FeedbackRequest>,
-) -> Result<(StatusCode, Json<FeedbackView>), ApiError> {
-    let rating: Rating = request
-        .rating
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("rating must be \"up\" or \"down\", not {:?}", request.rating)))?;
+) -> Result<(StatusCode, Json<FeedbackRecord>), ApiError> {
     let comment = request.comment.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
     if let Some(comment) = &comment
         && comment.chars().count() > MAX_COMMENT_CHARS
@@ -307,13 +243,18 @@ pub async fn feedback(
     }
     let record = state
         .store()
-        .add_feedback(&NewFeedback { answer_id: request.answer_id.clone(), user_id: user.id.clone(), rating, comment })
+        .add_feedback(&NewFeedback {
+            answer_id: request.answer_id.clone(),
+            user_id: user.id.clone(),
+            rating: request.rating,
+            comment,
+        })
         .await
         .map_err(|error| match error.kind() {
             "not_found" => ApiError::NotFound(format!("there is no answer {}", request.answer_id)),
             _ => ApiError::Store(error),
         })?;
-    Ok((StatusCode::CREATED, Json(feedback_view(record))))
+    Ok((StatusCode::CREATED, Json(record)))
 }
 
 /// Signed-link parameters of a chart image.

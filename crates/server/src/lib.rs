@@ -29,7 +29,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 pub use answering::{AskRequest, AskResponse, ChartRef};
-pub use api::{ConversationList, ConversationView, FeedbackRequest, FeedbackView, Health, Suggestions, TurnView};
+pub use api::{ConversationList, ConversationView, FeedbackRequest, Health, Suggestions, TurnView};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use identity::User;
 pub use metrics::Metrics;

@@ -38,7 +38,7 @@ pub struct ConversationRecord {
 }
 
 /// A conversation in a list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConversationSummary {
     /// Its id.
     pub id: String,
@@ -85,7 +85,7 @@ pub struct TurnRecord {
 }
 
 /// A thumbs up or down on an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Rating {
     /// The answer was right and useful.
@@ -136,7 +136,7 @@ pub struct NewFeedback {
 }
 
 /// Stored feedback: one per user and answer, the latest given.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FeedbackRecord {
     /// Its id (`fb-` and 16 hex digits); kept when the user changes their rating.
     pub id: String,
