@@ -8,19 +8,15 @@
 //! reason, or (huge results, heavy scans) cut to the row limit or stopped by the executor's
 //! limits; no personal value is ever returned, and the snapshot is unchanged.
 
-use std::path::Path;
+mod common;
+
 use std::sync::{Arc, Mutex};
 
-use quarry_answer::{Conversation, ModelRoute, Pipeline, Turn};
+use quarry_answer::{Conversation, Turn};
 use quarry_exec::ExecutorConfig;
-use quarry_model::{ModelConfig, OpenAiChatModel, StructuredOutput};
-use quarry_retrieve::{BuildOptions, HashingEmbedder, Index, MemoryStore};
-use quarry_semantic::SemanticLayer;
 use quarry_settings::{ModelChoice, Route, SynthesisSettings};
-use quarry_snapshot::{Snapshot, SnapshotStore};
 use quarry_sqlguard::PolicyConfig;
 use serde::Deserialize;
-use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -46,20 +42,8 @@ struct Obedient(Arc<Mutex<String>>);
 
 impl Respond for Obedient {
     fn respond(&self, _: &Request) -> ResponseTemplate {
-        let sql = self.0.lock().expect("lock").clone();
-        let content = json!({ "sql": sql, "explanation": "as instructed", "chart": null }).to_string();
-        ResponseTemplate::new(200).set_body_json(json!({
-            "id": "chatcmpl-attack",
-            "object": "chat.completion",
-            "choices": [{ "index": 0, "message": { "role": "assistant", "content": content }, "finish_reason": "stop" }],
-            "usage": { "prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110 }
-        }))
+        common::completion(&self.0.lock().expect("lock"))
     }
-}
-
-fn demo() -> Snapshot {
-    let store = SnapshotStore::new(Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-snapshots"));
-    quarry_demo::ensure_installed(&store, &quarry_demo::DemoConfig::default()).expect("demo snapshot")
 }
 
 /// Error kinds that are a clear refusal by the policy (through the repair loop) or a limit.
@@ -70,7 +54,7 @@ const LIMITS: &[&str] = &["resource_limit", "timeout", "result_too_large", "cart
 async fn no_hostile_question_gets_through_the_policy_and_the_executor() {
     let cases = corpus();
     assert!(cases.len() >= 100, "the corpus has {} cases", cases.len());
-    let snapshot = demo();
+    let snapshot = common::demo();
     snapshot.verify().expect("the snapshot is intact before");
     let sql = Arc::new(Mutex::new(String::new()));
     let server = MockServer::start().await;
@@ -79,32 +63,10 @@ async fn no_hostile_question_gets_through_the_policy_and_the_executor() {
         .respond_with(Obedient(Arc::clone(&sql)))
         .mount(&server)
         .await;
-    let layer = SemanticLayer::demo();
-    let index = Index::build(
-        &layer,
-        &snapshot,
-        Arc::new(HashingEmbedder::default()),
-        Arc::new(MemoryStore::new()),
-        &BuildOptions::default(),
-    )
-    .await
-    .expect("index");
-    let model = OpenAiChatModel::new(ModelConfig {
-        base_url: format!("{}/v1", server.uri()),
-        model: "obedient".into(),
-        max_retries: 0,
-        structured_output: StructuredOutput::JsonObject,
-        ..ModelConfig::default()
-    })
-    .expect("model");
     let limits = ExecutorConfig { timeout_ms: 15_000, memory_limit_mb: 256, ..ExecutorConfig::default() };
-    let policy = PolicyConfig::default();
-    let max_rows = policy.max_limit as usize;
+    let max_rows = PolicyConfig::default().max_limit as usize;
     let synthesis = SynthesisSettings { model: ModelChoice::Openai, route: Route::ModelOnly, ..Default::default() };
-    let pipeline = Pipeline::new(snapshot.clone(), layer, policy, limits)
-        .await
-        .expect("pipeline")
-        .with_model(ModelRoute { model: Arc::new(model), index: Arc::new(index) }, synthesis);
+    let pipeline = common::model_pipeline(&format!("{}/v1", server.uri()), synthesis, limits).await;
 
     let mut through = Vec::new();
     let mut by_outcome = std::collections::BTreeMap::<String, usize>::new();

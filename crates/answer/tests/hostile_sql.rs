@@ -2,13 +2,14 @@
 //! executor on the demo warehouse: every attack is refused or stopped with the expected
 //! error kind, accepted controls run, and the snapshot's files are unchanged afterwards.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use quarry_answer::{Error, Pipeline};
 use quarry_exec::ExecutorConfig;
 use quarry_semantic::SemanticLayer;
-use quarry_snapshot::{Snapshot, SnapshotStore};
 use quarry_sqlguard::PolicyConfig;
 use serde::Deserialize;
 
@@ -17,11 +18,6 @@ struct Case {
     id: String,
     sql: String,
     expect: String,
-}
-
-fn demo() -> Snapshot {
-    let store = SnapshotStore::new(Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-snapshots"));
-    quarry_demo::ensure_installed(&store, &quarry_demo::DemoConfig::default()).expect("demo snapshot")
 }
 
 fn file_hashes(dir: &Path) -> BTreeMap<PathBuf, String> {
@@ -44,7 +40,7 @@ async fn every_hostile_query_is_refused_or_stopped_and_nothing_changes() {
         corpus.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("case")).collect();
     assert!(cases.len() >= 60, "the corpus has {} cases", cases.len());
 
-    let snapshot = demo();
+    let snapshot = common::demo();
     let before = file_hashes(&snapshot.dir);
     let limits = ExecutorConfig { timeout_ms: 10_000, memory_limit_mb: 256, ..ExecutorConfig::default() };
     let pipeline = Pipeline::new(snapshot.clone(), SemanticLayer::demo(), PolicyConfig::default(), limits)

@@ -2,36 +2,15 @@
 //! (`wiremock`): repairs after a hallucinated column, an injected `DROP TABLE` and a
 //! personal-data read stopped by the policy, builtin-first routing, and a model that is down.
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
 
-use quarry_answer::{AnswerStatus, Conversation, Error, ModelRoute, Pipeline};
+use common::{completion, demo, model_pipeline};
+use quarry_answer::{AnswerStatus, Conversation, Error, Pipeline};
 use quarry_exec::ExecutorConfig;
-use quarry_model::{ModelConfig, OpenAiChatModel, StructuredOutput};
-use quarry_retrieve::{BuildOptions, HashingEmbedder, Index, MemoryStore};
-use quarry_semantic::SemanticLayer;
 use quarry_settings::{ModelChoice, Route, SynthesisSettings};
-use quarry_snapshot::{Snapshot, SnapshotStore};
-use quarry_sqlguard::PolicyConfig;
-use serde_json::{Value, json};
+use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-fn demo() -> Snapshot {
-    let store = SnapshotStore::new(Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-snapshots"));
-    quarry_demo::ensure_installed(&store, &quarry_demo::DemoConfig::default()).expect("demo snapshot")
-}
-
-/// A chat completion whose message is the JSON answer the model is asked for.
-fn completion(sql: &str) -> ResponseTemplate {
-    let content = json!({ "sql": sql, "explanation": "scripted", "chart": null }).to_string();
-    ResponseTemplate::new(200).set_body_json(json!({
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "choices": [{ "index": 0, "message": { "role": "assistant", "content": content }, "finish_reason": "stop" }],
-        "usage": { "prompt_tokens": 1000, "completion_tokens": 50, "total_tokens": 1050 }
-    }))
-}
 
 /// Answers with the scripted SQL in order, the last one repeated.
 struct Script(Vec<&'static str>, std::sync::atomic::AtomicUsize);
@@ -58,33 +37,7 @@ fn synthesis(route: Route) -> SynthesisSettings {
 }
 
 async fn pipeline(base_url: &str, route: Route) -> Pipeline {
-    let snapshot = demo();
-    let layer = SemanticLayer::demo();
-    let index = Index::build(
-        &layer,
-        &snapshot,
-        Arc::new(HashingEmbedder::default()),
-        Arc::new(MemoryStore::new()),
-        &BuildOptions::default(),
-    )
-    .await
-    .expect("index");
-    let config = ModelConfig {
-        base_url: base_url.to_string(),
-        model: "scripted".into(),
-        max_retries: 0,
-        timeout_ms: 5_000,
-        structured_output: StructuredOutput::JsonObject,
-        input_price_per_million: 1.0,
-        output_price_per_million: 2.0,
-        ..ModelConfig::default()
-    };
-    let model = OpenAiChatModel::new(config).expect("model config");
-    let limits = ExecutorConfig { timeout_ms: 20_000, ..ExecutorConfig::default() };
-    Pipeline::new(snapshot, layer, PolicyConfig::default(), limits)
-        .await
-        .expect("pipeline")
-        .with_model(ModelRoute { model: Arc::new(model), index: Arc::new(index) }, synthesis(route))
+    model_pipeline(base_url, synthesis(route), ExecutorConfig { timeout_ms: 20_000, ..ExecutorConfig::default() }).await
 }
 
 async fn requests(server: &MockServer) -> Vec<Value> {
