@@ -41,5 +41,5 @@ pub use chart::{AnswerChart, answer_chart};
 pub use conversations::{ConversationStore, MAX_CONVERSATION_ID_CHARS};
 pub use error::{Error, Result};
 pub use model_route::{Attempt, ModelRoute};
-pub use pipeline::{MAX_QUESTION_CHARS, Pipeline};
+pub use pipeline::{MAX_QUESTION_CHARS, Pipeline, clean_question};
 pub use stage::{Progress, Stage, StageEvent};

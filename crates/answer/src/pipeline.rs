@@ -173,7 +173,7 @@ impl Pipeline {
         progress: &dyn Progress,
     ) -> Result<Answer> {
         let started = Instant::now();
-        let question = clean_question(question)?;
+        let question = clean_question(question, MAX_QUESTION_CHARS)?;
         let mut timings: BTreeMap<String, f64> = BTreeMap::new();
         progress.stage(StageEvent { stage: Stage::Plan, attempt: None });
         // "… as a pie" asks for a chart type; the planner reads the question without it.
@@ -395,8 +395,9 @@ pub(crate) fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1e3
 }
 
-/// Trims the question, removes control characters and refuses empty or oversized input.
-fn clean_question(question: &str) -> Result<String> {
+/// Trims the question, removes control characters and refuses empty input or input longer
+/// than `max_chars` characters (the pipeline's own limit is [`MAX_QUESTION_CHARS`]).
+pub fn clean_question(question: &str, max_chars: usize) -> Result<String> {
     let cleaned: String = question.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
     if cleaned.is_empty() {
@@ -405,9 +406,9 @@ fn clean_question(question: &str) -> Result<String> {
         ));
     }
     let length = cleaned.chars().count();
-    if length > MAX_QUESTION_CHARS {
+    if length > max_chars {
         return Err(Error::BadQuestion(format!(
-            "the question is {length} characters long; the limit is {MAX_QUESTION_CHARS}. Ask one question in a sentence or two"
+            "the question is {length} characters long; the limit is {max_chars}. Ask one question in a sentence or two"
         )));
     }
     Ok(cleaned)

@@ -61,10 +61,9 @@ pub struct AskResponse {
 /// The door a question came in by, recorded in the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
-    /// `POST /api/v1/ask` and its stream, including the web chat.
+    /// `POST /api/v1/ask` and its stream, from API clients.
     Api,
-    /// The web chat (the stream with a browser's Accept header is still `Api`; the page
-    /// identifies itself).
+    /// The web chat (the page identifies itself with an `X-Quarry-Client: web` header).
     Web,
     /// The Slack slash command.
     Slack,
@@ -81,20 +80,11 @@ impl Channel {
     }
 }
 
-/// Checks a question before any work: its length and the user's rate.
+/// Checks a question before any work: its length (the server's limit can only be tighter
+/// than the pipeline's own) and the user's rate.
 pub fn admit(state: &AppState, user: &User, channel: Channel, question: &str) -> Result<(), ApiError> {
-    let limit = state.config().server.max_question_chars;
-    let length = question.chars().count();
-    if length > limit {
-        return Err(ApiError::Answer(quarry_answer::Error::BadQuestion(format!(
-            "the question is {length} characters long; the limit is {limit}. Ask one question in a sentence or two"
-        ))));
-    }
-    if question.trim().is_empty() {
-        return Err(ApiError::Answer(quarry_answer::Error::BadQuestion(
-            "the question is empty; ask something like \"signups by channel last month\"".into(),
-        )));
-    }
+    let limit = state.config().server.max_question_chars.min(quarry_answer::MAX_QUESTION_CHARS);
+    quarry_answer::clean_question(question, limit)?;
     state.check_rate(&user.id, channel.as_str())
 }
 

@@ -147,8 +147,8 @@ impl ApiError {
 fn answer_status(kind: &str) -> StatusCode {
     match kind {
         "bad_question" => StatusCode::BAD_REQUEST,
-        "policy_rejected" | "repairs_exhausted" | "resource_limit" | "timeout" | "result_too_large"
-        | "cartesian_join" | "plan_error" | "execution_error" => StatusCode::UNPROCESSABLE_ENTITY,
+        "policy_rejected" | "repairs_exhausted" | "resource_limit" | "timeout" | "cartesian_join" | "forbidden"
+        | "plan_error" | "execution_error" => StatusCode::UNPROCESSABLE_ENTITY,
         "model_unavailable" | "model_error" | "model_malformed_output" => StatusCode::BAD_GATEWAY,
         "retrieval_error" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,

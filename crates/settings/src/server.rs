@@ -27,7 +27,7 @@ pub struct ServerSettings {
     pub rate_limit_burst: u32,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
-    /// Longest question, in characters.
+    /// Longest question, in characters (at most the pipeline's own limit, 1000).
     pub max_question_chars: usize,
     /// Questions answered at the same time; more wait for a slot.
     pub max_concurrent_queries: usize,
