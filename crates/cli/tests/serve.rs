@@ -35,13 +35,7 @@ fn start_server(home: &Path) -> Server {
     if !link.exists() {
         std::os::unix::fs::symlink(&snapshots, &link).expect("link the demo snapshot");
     }
-    let mut command = Command::new(assert_cmd::cargo::cargo_bin("quarry"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("QUARRY_") {
-            command.env_remove(name);
-        }
-    }
-    let mut child = command
+    let mut child = common::quarry_process()
         .args(["serve", "--addr", "127.0.0.1:0"])
         .env("QUARRY_HOME", home)
         .env("QUARRY_SERVER__CHART_LINK_SECRET", "test-secret")

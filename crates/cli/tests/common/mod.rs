@@ -20,12 +20,20 @@ pub fn home() -> PathBuf {
 /// The `quarry` binary, pointed at [`home`], with no other `QUARRY_*` setting inherited from
 /// the environment the tests run in.
 pub fn quarry() -> Command {
-    let mut command = Command::cargo_bin("quarry").expect("binary builds");
+    let mut command = Command::from_std(quarry_process());
+    command.env("QUARRY_HOME", home()).env_remove("RUST_LOG");
+    command
+}
+
+/// The `quarry` binary as a plain process (for one that runs in the background), with no
+/// `QUARRY_*` setting inherited from the environment.
+#[allow(dead_code)] // Not every test binary starts processes of its own.
+pub fn quarry_process() -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("quarry"));
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("QUARRY_") {
             command.env_remove(name);
         }
     }
-    command.env("QUARRY_HOME", home()).env_remove("RUST_LOG");
     command
 }
