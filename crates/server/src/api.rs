@@ -355,7 +355,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
     Ok(Json(Health {
         status: "ready".into(),
         snapshot_id: Some(state.pipeline().snapshot().manifest.id.clone()),
-        store: Some(format!("{:?}", state.store().backend()).to_lowercase()),
+        store: Some(state.store().backend().as_str().to_string()),
     }))
 }
 

@@ -39,6 +39,16 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// `sqlite` or `postgres`, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
 /// A URL resolved from the configuration, ready to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Target {
