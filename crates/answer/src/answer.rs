@@ -75,9 +75,14 @@ pub struct Answer {
     /// The chart: a Vega-Lite v4 spec with the data, its type and why (none for a single
     /// value, which is shown as a big number).
     pub chart: Option<crate::chart::AnswerChart>,
-    /// Milliseconds per stage (`plan`, `validate`, `execute`, `chart`) and `total`.
+    /// Milliseconds per stage (`plan`, `validate`, `execute`, `chart`) and `total`; for
+    /// an answer from the cache, `cache` and `total`.
     #[schema(value_type = std::collections::HashMap<String, f64>)]
     pub timings_ms: Timings,
+    /// Whether the answer came from the answer cache: the same question was answered on the
+    /// same snapshot, in the same conversation state, before.
+    #[serde(default)]
+    pub cached: bool,
     /// The parsed query, for the next turn.
     #[serde(skip)]
     #[schema(ignore)]
@@ -86,6 +91,38 @@ pub struct Answer {
     #[serde(skip)]
     #[schema(ignore)]
     pub result: Option<QueryResult>,
+}
+
+impl Answer {
+    /// An answer to `question` on `snapshot_id` with nothing in it yet.
+    pub(crate) fn empty(question: String, snapshot_id: String) -> Self {
+        Self {
+            question,
+            status: AnswerStatus::Answered,
+            summary: String::new(),
+            sql: None,
+            columns: Vec::new(),
+            rows: Vec::new(),
+            truncated: false,
+            snapshot_id,
+            route: "builtin".into(),
+            confidence: None,
+            attempts: 1,
+            attempt_log: Vec::new(),
+            retrieval_hits: Vec::new(),
+            tokens: None,
+            model_explanation: None,
+            notes: Vec::new(),
+            explanation: None,
+            clarification: None,
+            message: None,
+            chart: None,
+            timings_ms: BTreeMap::new(),
+            cached: false,
+            query: None,
+            result: None,
+        }
+    }
 }
 
 /// A retrieval hit that went into a model's prompt, for the audit record.

@@ -8,6 +8,9 @@
 //! - [`Pipeline::ask_with_progress`]: the same, reporting each [`Stage`] as it starts;
 //! - [`Pipeline::run_sql`]: SQL -> policy -> execute.
 //!
+//! A repeated question (same snapshot, same normalized question, same conversation so far)
+//! is answered from the [`AnswerCache`] in microseconds.
+//!
 //! [`Pipeline::open`] resolves everything from [`Settings`]: on first use it generates the
 //! demo warehouse into the data directory.
 //!
@@ -27,6 +30,7 @@
 
 mod answer;
 mod bootstrap;
+mod cache;
 mod chart;
 mod conversations;
 mod error;
@@ -37,9 +41,10 @@ mod summary;
 
 pub use answer::{Answer, AnswerStatus, Clarification, Conversation, RetrievedHit, SqlAnswer, Timings, Turn};
 pub use bootstrap::{resolve_layer, resolve_snapshot};
+pub use cache::{AnswerCache, CacheKey, normalize_question};
 pub use chart::{AnswerChart, answer_chart};
 pub use conversations::{ConversationStore, MAX_CONVERSATION_ID_CHARS};
 pub use error::{Error, Result};
 pub use model_route::{Attempt, ModelRoute};
-pub use pipeline::{MAX_QUESTION_CHARS, Pipeline, clean_question};
+pub use pipeline::{MAX_QUESTION_CHARS, PIPELINE_STACK_BYTES, Pipeline, clean_question};
 pub use stage::{Progress, Stage, StageEvent};

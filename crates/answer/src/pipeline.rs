@@ -4,13 +4,14 @@ use std::time::Instant;
 
 use quarry_exec::{DataFusionExecutor, ExecutorConfig, SnapshotExecutor};
 use quarry_semantic::SemanticLayer;
-use quarry_settings::{Route, Settings, SynthesisSettings};
+use quarry_settings::{CacheSettings, Route, Settings, SynthesisSettings};
 use quarry_snapshot::Snapshot;
 use quarry_sqlguard::{Catalog, PolicyConfig, SqlPolicy};
 use quarry_synth::{PlanOutcome, SemanticPlanner};
 
 use crate::answer::{Answer, AnswerStatus, Clarification, Conversation, SqlAnswer, Timings, Turn};
 use crate::bootstrap::{resolve_layer, resolve_snapshot};
+use crate::cache::{AnswerCache, CacheKey};
 use crate::error::{Error, Result};
 use crate::model_route::{Attempt, ModelFailure, ModelPath, ModelRoute, ModelTrace};
 use crate::stage::{Progress, Stage, StageEvent};
@@ -19,6 +20,10 @@ use crate::summary::summarize;
 /// Longest question accepted, in characters. Real questions are a sentence or two; longer
 /// input is almost always pasted data or an injection attempt.
 pub const MAX_QUESTION_CHARS: usize = 1000;
+
+/// Stack size a thread that runs the pipeline needs: planning a query (sqlparser and
+/// DataFusion recurse over the syntax tree) overflows the default 2 MiB in debug builds.
+pub const PIPELINE_STACK_BYTES: usize = 16 * 1024 * 1024;
 
 /// Answers questions and runs SQL over one snapshot.
 pub struct Pipeline {
@@ -29,6 +34,7 @@ pub struct Pipeline {
     planner: SemanticPlanner,
     synthesis: SynthesisSettings,
     model: Option<ModelRoute>,
+    cache: Option<AnswerCache>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -69,7 +75,9 @@ impl Pipeline {
                 None => layer.verified_queries.push(extra),
             }
         }
-        let mut pipeline = Self::new(snapshot, layer, settings.policy.clone(), settings.executor.clone()).await?;
+        let mut pipeline = Self::new(snapshot, layer, settings.policy.clone(), settings.executor.clone())
+            .await?
+            .with_cache(&settings.cache);
         pipeline.synthesis = settings.synthesis.clone();
         if settings.synthesis.effective_route() != Route::BuiltinOnly {
             let model = quarry_model::OpenAiChatModel::new(settings.model.clone())?;
@@ -87,6 +95,18 @@ impl Pipeline {
         self.model = Some(model);
         self.synthesis = synthesis;
         self
+    }
+
+    /// Keeps answers in an [`AnswerCache`] with the limits of `settings` (none when it is
+    /// not enabled); a pipeline built from its parts has no cache until this is called.
+    pub fn with_cache(mut self, settings: &CacheSettings) -> Self {
+        self.cache = settings.enabled.then(|| AnswerCache::new(settings));
+        self
+    }
+
+    /// The answer cache, when there is one.
+    pub fn cache(&self) -> Option<&AnswerCache> {
+        self.cache.as_ref()
     }
 
     /// A pipeline from its parts; the layer should already be validated against the snapshot.
@@ -125,6 +145,7 @@ impl Pipeline {
             layer,
             synthesis: SynthesisSettings::default(),
             model: None,
+            cache: None,
         }
     }
 
@@ -165,7 +186,9 @@ impl Pipeline {
         self.ask_with_progress(question, conversation, &crate::stage::silent).await
     }
 
-    /// [`Pipeline::ask`], telling `progress` as each [`Stage`](crate::Stage) starts.
+    /// [`Pipeline::ask`], telling `progress` as each [`Stage`](crate::Stage) starts. A
+    /// question answered before on this snapshot in the same conversation state comes from
+    /// the cache (with [`Answer::cached`] set) when the pipeline has one.
     pub async fn ask_with_progress(
         &self,
         question: &str,
@@ -174,37 +197,42 @@ impl Pipeline {
     ) -> Result<Answer> {
         let started = Instant::now();
         let question = clean_question(question, MAX_QUESTION_CHARS)?;
+        let Some(cache) = &self.cache else {
+            return self.answer_uncached(started, question, conversation, progress).await;
+        };
+        let key = CacheKey::new(&self.snapshot.manifest.id, &question, conversation);
+        if let Some(kept) = cache.get(&key) {
+            let mut answer = Answer::clone(&kept);
+            answer.question = question.clone();
+            answer.cached = true;
+            let elapsed = ms(started);
+            answer.timings_ms = BTreeMap::from([("cache".to_string(), elapsed), ("total".to_string(), elapsed)]);
+            self.record_turn(conversation, question, &answer);
+            return Ok(answer);
+        }
+        let answer = self.answer_uncached(started, question, conversation, progress).await?;
+        // A fallback's note means something failed (the model, its summary): ask again next time.
+        if answer.notes.is_empty() {
+            cache.insert(key, Arc::new(answer.clone()));
+        }
+        Ok(answer)
+    }
+
+    /// Plans, runs and charts `question` (already cleaned), continuing `conversation`.
+    async fn answer_uncached(
+        &self,
+        started: Instant,
+        question: String,
+        conversation: &mut Conversation,
+        progress: &dyn Progress,
+    ) -> Result<Answer> {
         let mut timings: BTreeMap<String, f64> = BTreeMap::new();
         progress.stage(StageEvent { stage: Stage::Plan, attempt: None });
         // "… as a pie" asks for a chart type; the planner reads the question without it.
         let (planned, requested_chart) = quarry_chart::requested_chart_type(&question);
         let outcome = self.planner.plan(&planned, conversation.context());
         timings.insert("plan".into(), ms(started));
-        let mut answer = Answer {
-            question: question.clone(),
-            status: AnswerStatus::Answered,
-            summary: String::new(),
-            sql: None,
-            columns: Vec::new(),
-            rows: Vec::new(),
-            truncated: false,
-            snapshot_id: self.snapshot.manifest.id.clone(),
-            route: "builtin".into(),
-            confidence: None,
-            attempts: 1,
-            attempt_log: Vec::new(),
-            retrieval_hits: Vec::new(),
-            tokens: None,
-            model_explanation: None,
-            notes: Vec::new(),
-            explanation: None,
-            clarification: None,
-            message: None,
-            chart: None,
-            timings_ms: BTreeMap::new(),
-            query: None,
-            result: None,
-        };
+        let mut answer = Answer::empty(question.clone(), self.snapshot.manifest.id.clone());
         let route = match (&self.model, self.synthesis.effective_route()) {
             (None, _) => Route::BuiltinOnly,
             (Some(_), route) => route,

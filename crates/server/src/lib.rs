@@ -36,9 +36,8 @@ pub use metrics::Metrics;
 pub use request_id::REQUEST_ID_HEADER;
 pub use state::AppState;
 
-/// Stack size the runtime's worker threads need: planning a query (sqlparser and DataFusion
-/// recurse over the syntax tree) overflows tokio's default 2 MiB in debug builds.
-pub const WORKER_STACK_BYTES: usize = 16 * 1024 * 1024;
+/// Stack size the runtime's worker threads need (see [`quarry_answer::PIPELINE_STACK_BYTES`]).
+pub const WORKER_STACK_BYTES: usize = quarry_answer::PIPELINE_STACK_BYTES;
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {

@@ -70,6 +70,8 @@ pub struct Settings {
     pub executor: ExecutorConfig,
     /// Which model writes SQL and how the router chooses.
     pub synthesis: SynthesisSettings,
+    /// The in-memory cache of answers.
+    pub cache: CacheSettings,
     /// The OpenAI-compatible model, when `synthesis.model = "openai"`.
     pub model: ModelConfig,
     /// `quarry serve`.
@@ -142,6 +144,23 @@ impl SynthesisSettings {
             (Route::Auto, ModelChoice::Builtin) => Route::BuiltinOnly,
             (route, _) => route,
         }
+    }
+}
+
+/// The answer cache: repeated questions on the same snapshot, in the same conversation
+/// state, are answered from memory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Whether answers are cached at all.
+    pub enabled: bool,
+    /// The most memory the kept answers may take, in bytes (estimated).
+    pub max_bytes: u64,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self { enabled: true, max_bytes: 256 << 20 }
     }
 }
 
@@ -234,6 +253,7 @@ mod tests {
         assert_eq!(settings.retrieval, RetrievalConfig::default());
         assert_eq!(settings.model, ModelConfig::default());
         assert_eq!(settings.synthesis, SynthesisSettings::default());
+        assert_eq!(settings.cache, CacheSettings::default());
         assert_eq!(settings.synthesis.effective_route(), Route::BuiltinOnly);
         assert_eq!(settings.policy, PolicyConfig::default());
         assert_eq!(settings.executor, ExecutorConfig::default());

@@ -64,3 +64,22 @@ pub async fn model_pipeline(base_url: &str, synthesis: SynthesisSettings, limits
         .expect("pipeline")
         .with_model(ModelRoute { model: Arc::new(model), index: Arc::new(index) }, synthesis)
 }
+
+/// Runs a test body on a runtime whose workers have [`quarry_answer::PIPELINE_STACK_BYTES`]
+/// of stack (the test thread's own is too small for some plans in debug builds).
+pub fn run<F>(body: F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_stack_size(quarry_answer::PIPELINE_STACK_BYTES)
+        .build()
+        .expect("runtime");
+    let outcome = runtime.block_on(async { tokio::spawn(body).await });
+    runtime.shutdown_background();
+    if let Err(error) = outcome {
+        std::panic::resume_unwind(error.into_panic());
+    }
+}
