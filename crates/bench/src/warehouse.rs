@@ -1,0 +1,57 @@
+//! The demo warehouse at a given scale, and the pipelines the benchmarks run on it.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use quarry_answer::{ModelRoute, Pipeline};
+use quarry_demo::DemoConfig;
+use quarry_exec::ExecutorConfig;
+use quarry_retrieve::{Index, RetrievalConfig};
+use quarry_semantic::SemanticLayer;
+use quarry_snapshot::{Snapshot, SnapshotStore};
+use quarry_sqlguard::PolicyConfig;
+
+/// The demo snapshot at `scale` (1 is the default warehouse), generated under `data_dir` on
+/// first use and reused after.
+pub fn demo_snapshot(data_dir: &Path, scale: u32) -> anyhow::Result<Snapshot> {
+    let store = SnapshotStore::new(data_dir.join(format!("scale-{scale}")));
+    quarry_demo::ensure_installed(&store, &DemoConfig { scale, ..DemoConfig::default() })
+        .with_context(|| format!("generating the demo warehouse at scale {scale}"))
+}
+
+/// The built-in route over `snapshot` with the default policy and executor, without a cache
+/// so that every stage runs.
+pub async fn builtin_pipeline(snapshot: &Snapshot) -> anyhow::Result<Pipeline> {
+    Pipeline::new(snapshot.clone(), SemanticLayer::demo(), PolicyConfig::default(), ExecutorConfig::default())
+        .await
+        .context("opening the pipeline")
+}
+
+/// The default retrieval index (built-in embedder, embedded qdrant-edge) of the demo layer
+/// over `snapshot`, under `index_dir`.
+pub async fn default_index(index_dir: &Path, snapshot: &Snapshot) -> anyhow::Result<Arc<Index>> {
+    let index = RetrievalConfig::default()
+        .open_index(index_dir, &SemanticLayer::demo(), snapshot, false, None)
+        .await
+        .context("opening the retrieval index")?;
+    Ok(Arc::new(index))
+}
+
+/// The model route over `snapshot`: every question goes to the chat model at `base_url`,
+/// with prompts built from `index`.
+pub async fn model_pipeline(snapshot: &Snapshot, base_url: &str, index: Arc<Index>) -> anyhow::Result<Pipeline> {
+    let config = quarry_model::ModelConfig {
+        base_url: base_url.to_string(),
+        model: "instant".into(),
+        max_retries: 0,
+        ..quarry_model::ModelConfig::default()
+    };
+    let model = quarry_model::OpenAiChatModel::new(config).context("model settings")?;
+    let synthesis = quarry_settings::SynthesisSettings {
+        model: quarry_settings::ModelChoice::Openai,
+        route: quarry_settings::Route::ModelOnly,
+        ..quarry_settings::SynthesisSettings::default()
+    };
+    Ok(builtin_pipeline(snapshot).await?.with_model(ModelRoute { model: Arc::new(model), index }, synthesis))
+}
