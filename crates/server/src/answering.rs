@@ -262,6 +262,7 @@ fn audit_of_answer(response: &AskResponse, user: &User, channel: Channel, starte
         "answer_id": response.answer_id,
         "status": answer.status,
         "route": answer.route,
+        "cached": answer.cached,
         "retrieval_hits": answer.retrieval_hits,
         "attempts": answer.attempt_log,
         "sql": answer.sql,

@@ -665,6 +665,32 @@ async fn audit(server: &TestState, request_id: &str) -> quarry_store::AuditRecor
 }
 
 #[test]
+fn a_repeated_question_comes_from_the_cache_and_is_still_stored_and_audited() {
+    run(async {
+        let mut cached = settings();
+        cached.cache.enabled = true;
+        let server = TestState::with_own_pipeline(cached).await;
+        let app = server.router();
+        let first = assert_answered(&ask(&app, "tickets by priority this quarter", None).await, "tickets");
+        let second = assert_answered(&ask(&app, "Tickets by priority this quarter?", None).await, "tickets");
+        assert_eq!(first["answer"]["cached"], false);
+        assert_eq!(second["answer"]["cached"], true, "{second}");
+        assert_eq!(first["answer"]["rows"], second["answer"]["rows"]);
+        assert!(second["answer"]["timings_ms"]["cache"].is_number(), "{second}");
+        assert_ne!(first["answer_id"], second["answer_id"], "a cached answer is an answer of its own");
+        assert_ne!(first["conversation_id"], second["conversation_id"]);
+        assert!(second["chart"]["svg_url"].is_string(), "and has its chart: {second}");
+        let record = audit(&server, second["request_id"].as_str().unwrap()).await;
+        assert_eq!(record.record["cached"], true, "{}", record.record);
+        assert_eq!(record.answer_id.as_deref(), second["answer_id"].as_str());
+        let conversation = second["conversation_id"].as_str().unwrap();
+        let follow_up = ask(&app, "only urgent ones", Some(conversation)).await;
+        assert_eq!(follow_up.status, StatusCode::OK, "{}", follow_up.text());
+        assert_eq!(follow_up.json()["answer"]["cached"], false, "a new conversation state is a new question");
+    });
+}
+
+#[test]
 fn every_answer_and_every_failure_is_audited() {
     run(async {
         let server = TestState::new(settings()).await;

@@ -24,9 +24,12 @@ pub fn home() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("server-home")
 }
 
-/// Settings for tests: the shared home, generous rate limits (each test sets its own).
+/// Settings for tests: the shared home, generous rate limits (each test sets its own), and
+/// no answer cache, so that every test sees its questions answered afresh whatever ran
+/// before it on the shared pipeline (the cache has a test of its own).
 pub fn settings() -> Settings {
     let mut settings = Settings::defaults();
+    settings.cache.enabled = false;
     settings.home = home().display().to_string();
     settings.server.rate_limit_per_minute = 10_000;
     settings.server.rate_limit_burst = 1_000;
