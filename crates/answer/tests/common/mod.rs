@@ -62,5 +62,5 @@ pub async fn model_pipeline(base_url: &str, synthesis: SynthesisSettings, limits
     Pipeline::new(snapshot, layer, PolicyConfig::default(), limits)
         .await
         .expect("pipeline")
-        .with_model(ModelRoute { model: Arc::new(model), index: Arc::new(index) }, synthesis)
+        .with_model(ModelRoute { model: Arc::new(model), index: Arc::new(index.into()) }, synthesis)
 }
