@@ -67,6 +67,8 @@ impl Error {
             Error::Retrieval(_) => "retrieval_error",
             Error::Model(e) => match e.kind() {
                 "unavailable" => "model_unavailable",
+                "timeout" => "model_timeout",
+                "rate_limited" => "model_rate_limited",
                 "malformed_output" => "model_malformed_output",
                 "config" => "model_config",
                 _ => "model_error",

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use quarry_exec::QueryResult;
 use quarry_model::{FailedAttempt, OpenAiChatModel, Relevant, TokenUsage, TurnContext, prompt_context_from_layer};
-use quarry_retrieve::{Hit, Index, Kind};
+use quarry_retrieve::{Hit, Kind, LazyIndex};
 use quarry_semantic::SemanticLayer;
 use quarry_snapshot::Manifest;
 use serde::{Deserialize, Serialize};
@@ -18,8 +18,9 @@ use crate::stage::{Stage, StageEvent};
 pub struct ModelRoute {
     /// The model.
     pub model: Arc<OpenAiChatModel>,
-    /// The index over the snapshot and its layer.
-    pub index: Arc<Index>,
+    /// The index over the snapshot and its layer; while it cannot be opened or searched,
+    /// prompts are built without retrieval hits.
+    pub index: Arc<LazyIndex>,
 }
 
 impl std::fmt::Debug for ModelRoute {
@@ -67,6 +68,8 @@ pub(crate) struct ModelAnswer {
 pub(crate) struct ModelTrace {
     pub hits: Vec<crate::RetrievedHit>,
     pub attempts: Vec<Attempt>,
+    /// Why retrieval gave nothing, when it failed.
+    pub retrieval_error: Option<String>,
 }
 
 /// Why the model path gave no result.
@@ -143,12 +146,16 @@ impl ModelPath<'_> {
             Some(last) => format!("{} {question}", last.question),
             None => question.to_string(),
         };
-        let hits = self
-            .route
-            .index
-            .search(&search_text, &[], self.retrieval_hits)
-            .await
-            .map_err(|e| ModelFailure::Error(crate::Error::Retrieval(e)))?;
+        // Without hits the prompt still has the layer's metrics and tables: a weaker prompt
+        // is better than no answer while the vector store is down.
+        let hits = match self.route.index.search(&search_text, &[], self.retrieval_hits).await {
+            Ok(hits) => hits,
+            Err(error) => {
+                tracing::warn!(%error, "retrieval failed; the model's prompt is built without its hits");
+                trace.retrieval_error = Some(error.to_string());
+                Vec::new()
+            }
+        };
         timings.insert("retrieve".into(), crate::pipeline::ms(started));
         trace.hits = hits
             .iter()

@@ -81,10 +81,19 @@ impl Pipeline {
         pipeline.synthesis = settings.synthesis.clone();
         if settings.synthesis.effective_route() != Route::BuiltinOnly {
             let model = quarry_model::OpenAiChatModel::new(settings.model.clone())?;
-            let index = settings
-                .retrieval
-                .open_index(&settings.index_dir()?, &pipeline.layer, &pipeline.snapshot, false, None)
-                .await?;
+            let index = settings.retrieval.lazy_index(&settings.index_dir()?, &pipeline.layer, &pipeline.snapshot);
+            // Opened now so that a bad setting stops the start; a store or embedding server
+            // that is down only costs retrieval until it is back (see `LazyIndex`).
+            match index.index().await {
+                Ok(_) => {}
+                Err(error @ (quarry_retrieve::Error::Config { .. } | quarry_retrieve::Error::Snapshot { .. })) => {
+                    return Err(error.into());
+                }
+                Err(error) => tracing::warn!(
+                    %error,
+                    "retrieval is unavailable: model prompts are built without its hits until it is back"
+                ),
+            }
             pipeline.model = Some(ModelRoute { model: Arc::new(model), index: Arc::new(index) });
         }
         Ok(pipeline)
@@ -157,6 +166,11 @@ impl Pipeline {
     /// The semantic layer.
     pub fn layer(&self) -> &SemanticLayer {
         &self.layer
+    }
+
+    /// Whether the retrieval index of the model route can be searched; `None` without a model.
+    pub fn retrieval_status(&self) -> Option<quarry_retrieve::IndexStatus> {
+        self.model.as_ref().map(|model| model.index.status())
     }
 
     /// Runs SQL through the policy and the executor.
@@ -372,6 +386,12 @@ impl Pipeline {
             .await;
         answer.route = model.model.model_id();
         answer.retrieval_hits = trace.hits;
+        if let Some(error) = trace.retrieval_error {
+            answer.notes.push(format!(
+                "retrieval was unavailable ({error}); the model was shown the semantic layer without retrieval hits, \
+                 so check the answer, and check the vector store ([retrieval] store)"
+            ));
+        }
         answer.attempts = u32::try_from(trace.attempts.len()).unwrap_or(u32::MAX);
         answer.attempt_log = trace.attempts;
         match outcome {

@@ -250,6 +250,9 @@ impl OpenAiChatModel {
             Error::Unavailable { what, message } if tries > 1 => {
                 Error::Unavailable { what, message: format!("{message} (tried {tries} times)") }
             }
+            Error::Timeout { what, message } if tries > 1 => {
+                Error::Timeout { what, message: format!("{message} (tried {tries} times)") }
+            }
             Error::Http { status, message } if attempt.retryable && tries > 1 => {
                 Error::Http { status, message: format!("{message} (tried {tries} times)") }
             }
@@ -342,13 +345,16 @@ impl OpenAiChatModel {
     }
 
     fn transport_error(&self, error: reqwest::Error) -> Attempt<Error> {
-        let message = if error.is_timeout() {
-            format!(
-                "did not answer within {}; check that the server is running and not overloaded, or raise \
-                 model.timeout_ms",
+        let what = format!("the model endpoint {}", self.endpoint);
+        if error.is_timeout() {
+            let message = format!(
+                "it did not answer within {} (model.timeout_ms); check that the server is running and not \
+                 overloaded, or raise model.timeout_ms",
                 human_duration(self.config.timeout_ms)
-            )
-        } else if error.is_connect() {
+            );
+            return Attempt { error: Error::Timeout { what, message }, retryable: true, retry_after: None };
+        }
+        let message = if error.is_connect() {
             format!(
                 "cannot connect ({}); check that the server is running and that model.base_url points to it",
                 root_cause(&error)
@@ -356,8 +362,7 @@ impl OpenAiChatModel {
         } else {
             format!("the request failed: {}", root_cause(&error))
         };
-        let error = Error::Unavailable { what: format!("the model endpoint {}", self.endpoint), message };
-        Attempt { error, retryable: true, retry_after: None }
+        Attempt { error: Error::Unavailable { what, message }, retryable: true, retry_after: None }
     }
 }
 

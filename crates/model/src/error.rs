@@ -2,8 +2,8 @@ use std::fmt;
 
 /// Errors of the model provider.
 ///
-/// [`Error::Config`] is a bad setting, [`Error::Unavailable`] and [`Error::Http`] are the
-/// endpoint failing, [`Error::MalformedOutput`] and [`Error::Refused`] are the model's answer.
+/// [`Error::Config`] is a bad setting, [`Error::Unavailable`], [`Error::Timeout`] and
+/// [`Error::Http`] are the endpoint failing, [`Error::MalformedOutput`] and [`Error::Refused`] are the model's answer.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A setting is wrong; nothing was sent.
@@ -18,6 +18,14 @@ pub enum Error {
         /// The endpoint, e.g. `the model endpoint http://127.0.0.1:8080/v1/chat/completions`.
         what: String,
         /// What happened and what to do.
+        message: String,
+    },
+    /// The endpoint did not answer within `model.timeout_ms`, after all retries.
+    #[error("{what} timed out: {message}")]
+    Timeout {
+        /// The endpoint, e.g. `the model endpoint http://127.0.0.1:8080/v1/chat/completions`.
+        what: String,
+        /// The limit and what to do.
         message: String,
     },
     /// The endpoint answered with an HTTP error status (after all retries for 429 and 5xx).
@@ -53,12 +61,14 @@ impl Error {
         }
     }
 
-    /// A stable snake_case code for APIs and logs: `config`, `unavailable`, `http`,
-    /// `malformed_output` or `refused`.
+    /// A stable snake_case code for APIs and logs: `config`, `unavailable`, `timeout`,
+    /// `rate_limited` (HTTP 429), `http`, `malformed_output` or `refused`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Config { .. } => "config",
             Error::Unavailable { .. } => "unavailable",
+            Error::Timeout { .. } => "timeout",
+            Error::Http { status: 429, .. } => "rate_limited",
             Error::Http { .. } => "http",
             Error::MalformedOutput { .. } => "malformed_output",
             Error::Refused { .. } => "refused",
@@ -83,11 +93,13 @@ mod tests {
         let errors = [
             Error::config("x"),
             Error::Unavailable { what: "w".into(), message: "m".into() },
+            Error::Timeout { what: "w".into(), message: "m".into() },
+            Error::Http { status: 429, message: "m".into() },
             Error::Http { status: 500, message: "m".into() },
             Error::MalformedOutput { reason: "r".into(), raw: "{".into() },
             Error::Refused { message: "m".into() },
         ];
         let kinds: Vec<&str> = errors.iter().map(Error::kind).collect();
-        assert_eq!(kinds, ["config", "unavailable", "http", "malformed_output", "refused"]);
+        assert_eq!(kinds, ["config", "unavailable", "timeout", "rate_limited", "http", "malformed_output", "refused"]);
     }
 }

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::store::edge::EdgeStore;
 use crate::store::remote::{RemoteConfig, RemoteStore};
 use crate::{
-    BuildOptions, DocumentOptions, Embedder, Error, HashingEmbedder, Index, InputRole, OpenAiConfig, OpenAiEmbedder,
-    Progress, Result, VectorStore,
+    BuildOptions, DocumentOptions, Embedder, Error, HashingEmbedder, Index, InputRole, LazyIndex, OpenAiConfig,
+    OpenAiEmbedder, Progress, Result, VectorStore,
 };
 
 /// The embedder an index is built with.
@@ -239,6 +239,20 @@ impl RetrievalConfig {
         let store = self.store(index_dir, &collection)?;
         let options = BuildOptions { force, documents: self.document_options(), progress };
         Index::build(layer, snapshot, embedder, store, &options).await.map(|index| index.with_collection(collection))
+    }
+}
+
+impl RetrievalConfig {
+    /// The index of `layer` over `snapshot` as a [`LazyIndex`]: opened (see
+    /// [`RetrievalConfig::open_index`]) when a search first needs it, and again after a failure.
+    pub fn lazy_index(&self, index_dir: &Path, layer: &SemanticLayer, snapshot: &Snapshot) -> LazyIndex {
+        let (config, index_dir, layer, snapshot) =
+            (self.clone(), index_dir.to_path_buf(), layer.clone(), snapshot.clone());
+        LazyIndex::new(move || {
+            let (config, index_dir, layer, snapshot) =
+                (config.clone(), index_dir.clone(), layer.clone(), snapshot.clone());
+            async move { config.open_index(&index_dir, &layer, &snapshot, false, None).await }
+        })
     }
 }
 

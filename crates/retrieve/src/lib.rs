@@ -19,6 +19,8 @@
 //! - `embed`: the [`Embedder`] trait, [`HashingEmbedder`] and [`OpenAiEmbedder`];
 //! - [`store`]: the [`VectorStore`] trait, its scoring rules and [`MemoryStore`];
 //! - `index`: [`Index`], build and search;
+//! - `lazy`: [`LazyIndex`], an index opened when its store can be reached, so that a store
+//!   that is down costs retrieval and not the server;
 //! - `config`: [`RetrievalConfig`], the typed settings that choose the embedder and the store;
 //! - [`eval`]: recall@1, recall@5 and MRR per kind on a labeled question set;
 //! - [`testing`]: the conformance suite every store passes.
@@ -61,6 +63,7 @@ mod embed;
 mod error;
 pub mod eval;
 mod index;
+mod lazy;
 pub mod store;
 #[doc(hidden)]
 pub mod testing;
@@ -76,5 +79,6 @@ pub use embed::openai::{InputRole, OpenAiConfig, OpenAiEmbedder};
 pub use embed::{Embedder, Embedding, SparseVector};
 pub use error::{Error, Result};
 pub use index::{BuildOptions, BuildStats, Index, Progress, content_hash};
+pub use lazy::{DEFAULT_RETRY_INTERVAL, IndexStatus, LazyIndex};
 pub use store::memory::MemoryStore;
 pub use store::{Hit, SearchRequest, VectorStore};

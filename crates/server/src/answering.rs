@@ -153,29 +153,68 @@ pub async fn answer(
             state.metrics().record_answer("none", error.code(), &Default::default());
             let conversation_id = (!is_new).then_some(conversation_id.as_str());
             let record = audit_of_failure(&request_id, user, channel, request, conversation_id, &error, started);
-            state.store().write_audit(&record).await?;
+            state.store().write_audit(&record).await.map_err(ApiError::NotRecorded)?;
             return Err(error);
         }
     };
-    let answer_id = new_id("ans");
-    let chart = store_chart(state, &answer, &answer_id).await?;
-    let response = AskResponse { request_id: request_id.clone(), answer_id, conversation_id, chart, answer };
-    let response_json = serde_json::to_value(&response)
+    let mut response = AskResponse {
+        request_id: request_id.clone(),
+        answer_id: new_id("ans"),
+        conversation_id: conversation_id.clone(),
+        chart: None,
+        answer,
+    };
+    if let Err(error) = persist(state, user, channel, is_new, &mut response, &conversation, started).await {
+        // The answer is not given: the failure is recorded instead, if the store takes it.
+        state.metrics().record_answer("none", error.code(), &Default::default());
+        let conversation_id = (!is_new).then_some(conversation_id.as_str());
+        let record = audit_of_failure(&request_id, user, channel, request, conversation_id, &error, started);
+        if let Err(audit_error) = state.store().write_audit(&record).await {
+            tracing::error!(%audit_error, "the failure could not be recorded in the audit log either");
+        }
+        return Err(error);
+    }
+    state.metrics().record_answer(
+        route_label(&response.answer.route),
+        outcome_name(response.answer.status),
+        &response.answer.timings_ms,
+    );
+    if let Some(tokens) = &response.answer.tokens {
+        state.metrics().model_tokens.with_label_values(&["prompt"]).inc_by(tokens.prompt_tokens);
+        state.metrics().model_tokens.with_label_values(&["completion"]).inc_by(tokens.completion_tokens);
+    }
+    Ok(response)
+}
+
+/// Stores the response's chart (setting `response.chart`), its turn and its audit record: the
+/// answer may be given only once all three are stored. A store failure is
+/// [`ApiError::NotRecorded`].
+async fn persist(
+    state: &AppState,
+    user: &User,
+    channel: Channel,
+    is_new: bool,
+    response: &mut AskResponse,
+    conversation: &Conversation,
+    started: Instant,
+) -> Result<(), ApiError> {
+    response.chart = store_chart(state, &response.answer, &response.answer_id).await?;
+    let response_json = serde_json::to_value(&*response)
         .map_err(|e| ApiError::Internal(format!("the answer could not be serialized: {e}")))?;
-    let state_json = serde_json::to_value(&conversation)
+    let state_json = serde_json::to_value(conversation)
         .map_err(|e| ApiError::Internal(format!("the conversation could not be serialized: {e}")))?;
+    let store = state.store();
     if is_new {
-        state
-            .store()
+        store
             .create_conversation(&NewConversation {
                 id: response.conversation_id.clone(),
                 user_id: user.id.clone(),
                 channel: channel.as_str().to_string(),
             })
-            .await?;
+            .await
+            .map_err(ApiError::NotRecorded)?;
     }
-    state
-        .store()
+    store
         .append_turn(
             &response.conversation_id,
             &NewTurn {
@@ -186,15 +225,10 @@ pub async fn answer(
                 created_at: Utc::now(),
             },
         )
-        .await?;
-    let outcome = outcome_name(response.answer.status);
-    state.store().write_audit(&audit_of_answer(&response, user, channel, started)).await?;
-    state.metrics().record_answer(route_label(&response.answer.route), outcome, &response.answer.timings_ms);
-    if let Some(tokens) = &response.answer.tokens {
-        state.metrics().model_tokens.with_label_values(&["prompt"]).inc_by(tokens.prompt_tokens);
-        state.metrics().model_tokens.with_label_values(&["completion"]).inc_by(tokens.completion_tokens);
-    }
-    Ok(response)
+        .await
+        .map_err(ApiError::NotRecorded)?;
+    store.write_audit(&audit_of_answer(response, user, channel, started)).await.map_err(ApiError::NotRecorded)?;
+    Ok(())
 }
 
 fn route_label(route: &str) -> &str {
@@ -240,7 +274,8 @@ async fn store_chart(state: &AppState, answer: &Answer, answer_id: &str) -> Resu
             png,
             created_at: Utc::now(),
         })
-        .await?;
+        .await
+        .map_err(ApiError::NotRecorded)?;
     Ok(Some(ChartRef {
         svg_url: format!("/api/v1/charts/{id}.svg"),
         png_url: format!("/api/v1/charts/{id}.png"),

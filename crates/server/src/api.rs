@@ -334,28 +334,41 @@ pub async fn openapi_json() -> Response {
 /// Liveness and readiness.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Health {
-    /// `ok` or `ready`.
+    /// `ok` (liveness), `ready`, or `degraded` (readiness: questions are answered, some
+    /// less well; see `problems`).
     pub status: String,
     /// The snapshot answers come from (readiness only).
     pub snapshot_id: Option<String>,
     /// The database backend (readiness only).
     pub store: Option<String>,
+    /// What is degraded and what to do, when the status is `degraded`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
 pub async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok".into(), snapshot_id: None, store: None })
+    Json(Health { status: "ok".into(), snapshot_id: None, store: None, problems: Vec::new() })
 }
 
-/// Readiness: the database answers and the snapshot is open.
+/// Readiness: the database answers and the snapshot is open. A retrieval index that cannot
+/// be reached makes the server `degraded`, not unready: it still answers, with notes.
 #[utoipa::path(get, path = "/readyz", responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     state.store().ping().await?;
+    let mut problems = Vec::new();
+    if let Some(quarry_answer::IndexStatus::Unavailable { error }) = state.pipeline().retrieval_status() {
+        problems.push(format!(
+            "retrieval is unavailable ({error}); the model is shown no retrieval hits until it is back: check the \
+             vector store ([retrieval] store and [retrieval.qdrant] url)"
+        ));
+    }
     Ok(Json(Health {
-        status: "ready".into(),
+        status: if problems.is_empty() { "ready" } else { "degraded" }.into(),
         snapshot_id: Some(state.pipeline().snapshot().manifest.id.clone()),
         store: Some(state.store().backend().as_str().to_string()),
+        problems,
     }))
 }
 

@@ -68,6 +68,9 @@ pub enum ApiError {
     /// The database failed.
     #[error("{0}")]
     Store(#[from] quarry_store::Error),
+    /// An answer (or a failure) could not be written to the audit log, so it was not given.
+    #[error("the answer was not given because it could not be recorded in the audit log: {0}")]
+    NotRecorded(quarry_store::Error),
     /// Slack is not configured on this server.
     #[error("Slack is not set up on this server: set [server.slack] signing_secret")]
     SlackDisabled,
@@ -97,8 +100,9 @@ impl ApiError {
             ApiError::Busy => "busy",
             ApiError::Timeout(_) => "timeout",
             ApiError::Answer(error) => error.kind(),
-            ApiError::Store(error) => match error.kind() {
+            ApiError::Store(error) | ApiError::NotRecorded(error) => match error.kind() {
                 "not_found" => "not_found",
+                "full" => "storage_full",
                 _ => "storage_error",
             },
             ApiError::SlackDisabled => "slack_disabled",
@@ -122,8 +126,9 @@ impl ApiError {
             ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Answer(error) => answer_status(error.kind()),
-            ApiError::Store(error) => match error.kind() {
+            ApiError::Store(error) | ApiError::NotRecorded(error) => match error.kind() {
                 "not_found" => StatusCode::NOT_FOUND,
+                "full" => StatusCode::INSUFFICIENT_STORAGE,
                 _ => StatusCode::SERVICE_UNAVAILABLE,
             },
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -143,14 +148,16 @@ impl ApiError {
 }
 
 /// Statuses of pipeline errors: the question's fault (4xx), a limit (422), or a part of the
-/// system that is down (502/503).
+/// system that is down or slow (502/503/504).
 fn answer_status(kind: &str) -> StatusCode {
     match kind {
         "bad_question" => StatusCode::BAD_REQUEST,
         "policy_rejected" | "repairs_exhausted" | "resource_limit" | "timeout" | "cartesian_join" | "forbidden"
         | "plan_error" | "execution_error" => StatusCode::UNPROCESSABLE_ENTITY,
         "model_unavailable" | "model_error" | "model_malformed_output" => StatusCode::BAD_GATEWAY,
-        "retrieval_error" => StatusCode::SERVICE_UNAVAILABLE,
+        "model_timeout" => StatusCode::GATEWAY_TIMEOUT,
+        // The endpoint's limit, not the client's: 429 would tell the client to slow down.
+        "model_rate_limited" | "retrieval_error" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -240,11 +247,22 @@ mod tests {
             (ApiError::Busy, 503),
             (ApiError::Timeout(60), 504),
             (ApiError::Answer(quarry_answer::Error::BadQuestion("empty".into())), 400),
+            (ApiError::Answer(quarry_answer::Error::Model(quarry_model::Error::Timeout { what: "m".into(), message: "slow".into() })), 504),
+            (ApiError::Answer(quarry_answer::Error::Model(quarry_model::Error::Http { status: 429, message: "m".into() })), 503),
+            (ApiError::Answer(quarry_answer::Error::Model(quarry_model::Error::Http { status: 500, message: "m".into() })), 502),
         ];
         for (error, status) in errors {
             assert_eq!(error.status().as_u16(), status, "{}", error.code());
             assert!(!error.to_string().is_empty());
         }
+    }
+
+    #[test]
+    fn the_model_failures_have_codes_of_their_own() {
+        let model = |error| ApiError::Answer(quarry_answer::Error::Model(error)).code();
+        assert_eq!(model(quarry_model::Error::Timeout { what: "m".into(), message: "slow".into() }), "model_timeout");
+        assert_eq!(model(quarry_model::Error::Http { status: 429, message: "m".into() }), "model_rate_limited");
+        assert_eq!(model(quarry_model::Error::Unavailable { what: "m".into(), message: "m".into() }), "model_unavailable");
     }
 
     #[test]

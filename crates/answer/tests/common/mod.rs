@@ -62,7 +62,7 @@ pub async fn model_pipeline(base_url: &str, synthesis: SynthesisSettings, limits
     Pipeline::new(snapshot, layer, PolicyConfig::default(), limits)
         .await
         .expect("pipeline")
-        .with_model(ModelRoute { model: Arc::new(model), index: Arc::new(index) }, synthesis)
+        .with_model(ModelRoute { model: Arc::new(model), index: Arc::new(index.into()) }, synthesis)
 }
 
 /// Runs a test body on a runtime whose workers have [`quarry_answer::PIPELINE_STACK_BYTES`]
