@@ -317,10 +317,10 @@ mod tests {
         let run = Duration::from_secs(600);
         assert_eq!(rule.warmup(run), Duration::from_secs(60));
         assert_eq!(rule.warmup(Duration::from_secs(20)), Duration::from_secs(5));
-        // Rises to 300 MiB in the first two minutes, a step of 30 MiB at minute 4, then stays.
+        // Rises to 300 MiB during the warm-up, steps up 30 MiB at minute 4, then stays.
         let plateau = samples(600, |s| {
-            if s < 120.0 {
-                100.0 + s * 200.0 / 120.0
+            if s < 45.0 {
+                100.0 + s * 200.0 / 45.0
             } else if s < 240.0 {
                 300.0
             } else {
