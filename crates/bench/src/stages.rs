@@ -8,7 +8,7 @@ use std::time::Instant;
 use quarry_answer::{Answer, Conversation, Pipeline};
 use quarry_chart::{Format, Size};
 use quarry_eval::Case;
-use quarry_retrieve::Index;
+use quarry_retrieve::LazyIndex;
 use serde::Serialize;
 
 use crate::stats::{Latencies, Summary};
@@ -73,7 +73,7 @@ where
 
 /// The built-in route's stages; `index` gives the retrieval stage (which the built-in route
 /// itself does not need, but the model route runs first).
-pub async fn builtin_stages(pipeline: &Pipeline, index: &Index, cases: &[Case], repetitions: usize) -> StageReport {
+pub async fn builtin_stages(pipeline: &Pipeline, index: &LazyIndex, cases: &[Case], repetitions: usize) -> StageReport {
     let mut collector = Collector::default();
     let mut answers: Vec<Answer> = Vec::new();
     replay(pipeline, cases, repetitions, |case, outcome, _wall_ms, measured| {

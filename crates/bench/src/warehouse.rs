@@ -7,7 +7,7 @@ use anyhow::Context;
 use quarry_answer::{ModelRoute, Pipeline};
 use quarry_demo::DemoConfig;
 use quarry_exec::ExecutorConfig;
-use quarry_retrieve::{Index, RetrievalConfig};
+use quarry_retrieve::{LazyIndex, RetrievalConfig};
 use quarry_semantic::SemanticLayer;
 use quarry_snapshot::{Snapshot, SnapshotStore};
 use quarry_sqlguard::PolicyConfig;
@@ -30,17 +30,17 @@ pub async fn builtin_pipeline(snapshot: &Snapshot) -> anyhow::Result<Pipeline> {
 
 /// The default retrieval index (built-in embedder, embedded qdrant-edge) of the demo layer
 /// over `snapshot`, under `index_dir`.
-pub async fn default_index(index_dir: &Path, snapshot: &Snapshot) -> anyhow::Result<Arc<Index>> {
+pub async fn default_index(index_dir: &Path, snapshot: &Snapshot) -> anyhow::Result<Arc<LazyIndex>> {
     let index = RetrievalConfig::default()
         .open_index(index_dir, &SemanticLayer::demo(), snapshot, false, None)
         .await
         .context("opening the retrieval index")?;
-    Ok(Arc::new(index))
+    Ok(Arc::new(LazyIndex::from(index)))
 }
 
 /// The model route over `snapshot`: every question goes to the chat model at `base_url`,
 /// with prompts built from `index`.
-pub async fn model_pipeline(snapshot: &Snapshot, base_url: &str, index: Arc<Index>) -> anyhow::Result<Pipeline> {
+pub async fn model_pipeline(snapshot: &Snapshot, base_url: &str, index: Arc<LazyIndex>) -> anyhow::Result<Pipeline> {
     let config = quarry_model::ModelConfig {
         base_url: base_url.to_string(),
         model: "instant".into(),

@@ -162,7 +162,9 @@ mod tests {
     use crate::{BuildOptions, Error, HashingEmbedder, MemoryStore};
 
     fn demo() -> quarry_snapshot::Snapshot {
-        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("lazy-index-demo");
+        // Unit tests have no CARGO_TARGET_TMPDIR: the snapshot goes under the target directory's
+        // tmp, next to the integration tests' copies.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/tmp/lazy-index-demo");
         let store = quarry_snapshot::SnapshotStore::new(dir);
         quarry_demo::ensure_installed(&store, &quarry_demo::DemoConfig::default()).expect("demo snapshot")
     }
