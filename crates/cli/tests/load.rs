@@ -7,6 +7,7 @@
 //! message, unless `REQUIRE_WRK=1` (set by CI) turns that into a failure. The full runs and
 //! their figures are `quarry-load conversations` and `quarry-load throughput` (release build).
 
+#[allow(dead_code)] // This binary starts servers itself; it does not run the `quarry` command helper.
 mod common;
 
 use std::time::Duration;

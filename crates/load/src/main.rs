@@ -238,7 +238,7 @@ async fn run_throughput(args: ThroughputArgs) -> anyhow::Result<ExitCode> {
     Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn write_json(path: &PathBuf, value: &serde_json::Value) -> anyhow::Result<()> {
+fn write_json(path: &std::path::Path, value: &serde_json::Value) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))?;
     eprintln!("wrote {}", path.display());
