@@ -42,6 +42,6 @@ pub use conversations::{ConversationStore, MAX_CONVERSATION_ID_CHARS};
 pub use error::{Error, Result};
 pub use model_route::{Attempt, ModelRoute};
 pub use pipeline::{MAX_QUESTION_CHARS, Pipeline, clean_question};
-pub use stage::{Progress, Stage, StageEvent};
 /// Whether the retrieval index of the model route can be searched ([`Pipeline::retrieval_status`]).
 pub use quarry_retrieve::IndexStatus;
+pub use stage::{Progress, Stage, StageEvent};

@@ -140,7 +140,8 @@ async fn check_store(home: &Path, acknowledged: &[Acknowledged]) -> usize {
                 let audit = audit.unwrap_or_else(|| panic!("the acknowledged answer {answer_id} has no audit record"));
                 assert_eq!(audit.answer_id.as_deref(), Some(answer_id.as_str()), "{audit:?}");
                 let turn = store.turn_by_answer(answer_id).await.expect("turns read");
-                let (conversation, _) = turn.unwrap_or_else(|| panic!("the acknowledged answer {answer_id} has no turn"));
+                let (conversation, _) =
+                    turn.unwrap_or_else(|| panic!("the acknowledged answer {answer_id} has no turn"));
                 assert_eq!(&conversation, conversation_id);
             }
             Acknowledged::Feedback { answer_id, rating, comment } => {

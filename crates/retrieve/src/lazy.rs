@@ -175,7 +175,10 @@ mod tests {
             let snapshot = snapshot.clone();
             async move {
                 if n < failures {
-                    return Err(Error::Unavailable { what: "Qdrant server at http://127.0.0.1:1".into(), message: "cannot connect".into() });
+                    return Err(Error::Unavailable {
+                        what: "Qdrant server at http://127.0.0.1:1".into(),
+                        message: "cannot connect".into(),
+                    });
                 }
                 let embedder = Arc::new(HashingEmbedder::default());
                 let store = Arc::new(MemoryStore::new());
@@ -205,7 +208,10 @@ mod tests {
         let index = flaky(1, Arc::clone(&calls)).with_retry_interval(Duration::from_secs(3600));
         index.search("revenue", &[], 5).await.unwrap_err();
         let error = index.search("revenue", &[], 5).await.unwrap_err();
-        assert!(error.to_string().contains("cannot connect") && error.to_string().contains("tried again in"), "{error}");
+        assert!(
+            error.to_string().contains("cannot connect") && error.to_string().contains("tried again in"),
+            "{error}"
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 

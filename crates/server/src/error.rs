@@ -247,9 +247,27 @@ mod tests {
             (ApiError::Busy, 503),
             (ApiError::Timeout(60), 504),
             (ApiError::Answer(quarry_answer::Error::BadQuestion("empty".into())), 400),
-            (ApiError::Answer(quarry_answer::Error::Model(quarry_model::Error::Timeout { what: "m".into(), message: "slow".into() })), 504),
-            (ApiError::Answer(quarry_answer::Error::Model(quarry_model::Error::Http { status: 429, message: "m".into() })), 503),
-            (ApiError::Answer(quarry_answer::Error::Model(quarry_model::Error::Http { status: 500, message: "m".into() })), 502),
+            (
+                ApiError::Answer(quarry_answer::Error::Model(quarry_model::Error::Timeout {
+                    what: "m".into(),
+                    message: "slow".into(),
+                })),
+                504,
+            ),
+            (
+                ApiError::Answer(quarry_answer::Error::Model(quarry_model::Error::Http {
+                    status: 429,
+                    message: "m".into(),
+                })),
+                503,
+            ),
+            (
+                ApiError::Answer(quarry_answer::Error::Model(quarry_model::Error::Http {
+                    status: 500,
+                    message: "m".into(),
+                })),
+                502,
+            ),
         ];
         for (error, status) in errors {
             assert_eq!(error.status().as_u16(), status, "{}", error.code());
@@ -262,7 +280,10 @@ mod tests {
         let model = |error| ApiError::Answer(quarry_answer::Error::Model(error)).code();
         assert_eq!(model(quarry_model::Error::Timeout { what: "m".into(), message: "slow".into() }), "model_timeout");
         assert_eq!(model(quarry_model::Error::Http { status: 429, message: "m".into() }), "model_rate_limited");
-        assert_eq!(model(quarry_model::Error::Unavailable { what: "m".into(), message: "m".into() }), "model_unavailable");
+        assert_eq!(
+            model(quarry_model::Error::Unavailable { what: "m".into(), message: "m".into() }),
+            "model_unavailable"
+        );
     }
 
     #[test]

@@ -111,11 +111,15 @@ fn model_settings(base_url: &str, route: Route, model: impl FnOnce(&mut ModelCon
 async fn model_server(settings: Settings) -> TestState {
     let base = common::pipeline();
     let model = OpenAiChatModel::new(settings.model.clone()).expect("model settings");
-    let pipeline =
-        Pipeline::new(base.snapshot().clone(), base.layer().clone(), settings.policy.clone(), settings.executor.clone())
-            .await
-            .expect("pipeline")
-            .with_model(ModelRoute { model: Arc::new(model), index: memory_index() }, settings.synthesis.clone());
+    let pipeline = Pipeline::new(
+        base.snapshot().clone(),
+        base.layer().clone(),
+        settings.policy.clone(),
+        settings.executor.clone(),
+    )
+    .await
+    .expect("pipeline")
+    .with_model(ModelRoute { model: Arc::new(model), index: memory_index() }, settings.synthesis.clone());
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&settings.storage, dir.path()).await.expect("store opens");
     let state = AppState::new(settings, Arc::new(pipeline), store).expect("state");
@@ -204,8 +208,14 @@ fn a_slow_model_is_a_timeout_of_the_model_not_of_the_request() {
         let server = model_server(settings).await;
         let reply = ask(&server.router(), "subscriptions per plan", None).await;
         // model_timeout, not the request's own `timeout`: the model's limit stopped it.
-        assert_failure(&server.state, &reply, 504, "model_timeout", &["did not answer within 300 ms", "model.timeout_ms"])
-            .await;
+        assert_failure(
+            &server.state,
+            &reply,
+            504,
+            "model_timeout",
+            &["did not answer within 300 ms", "model.timeout_ms"],
+        )
+        .await;
 
         mock.reset().await;
         answer_with(&mock, completion(GOOD_SQL), None).await;
@@ -230,12 +240,25 @@ fn garbage_from_the_model_is_a_clear_error_never_an_internal_one() {
             ),
             (
                 "truncated JSON",
-                ResponseTemplate::new(200).set_body_raw(r#"{"choices": [{"message": {"content": "{\"sql"#, "application/json"),
+                ResponseTemplate::new(200)
+                    .set_body_raw(r#"{"choices": [{"message": {"content": "{\"sql"#, "application/json"),
                 "not a chat completion",
             ),
-            ("a completion without choices", ResponseTemplate::new(200).set_body_json(json!({"choices": []})), "without choices"),
-            ("JSON without SQL", completion_of(r#"{"explanation": "I would count the plans"}"#), "not the JSON asked for"),
-            ("prose instead of JSON", completion_of("Sure! You should look at the subscriptions table."), "not the JSON asked for"),
+            (
+                "a completion without choices",
+                ResponseTemplate::new(200).set_body_json(json!({"choices": []})),
+                "without choices",
+            ),
+            (
+                "JSON without SQL",
+                completion_of(r#"{"explanation": "I would count the plans"}"#),
+                "not the JSON asked for",
+            ),
+            (
+                "prose instead of JSON",
+                completion_of("Sure! You should look at the subscriptions table."),
+                "not the JSON asked for",
+            ),
         ];
         for (what, template, words) in garbage {
             mock.reset().await;
