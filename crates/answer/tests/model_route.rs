@@ -142,3 +142,48 @@ async fn a_model_that_is_down_falls_back_to_the_builtin_answer_or_says_so() {
     assert_eq!(error.kind(), "model_unavailable", "{error}");
     assert!(error.to_string().contains("127.0.0.1"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retrieval_index_that_cannot_open_leaves_the_model_a_prompt_without_hits_and_a_note() {
+    use std::sync::Arc;
+
+    use quarry_answer::{IndexStatus, ModelRoute};
+    use quarry_model::{ModelConfig, OpenAiChatModel, StructuredOutput};
+    use quarry_retrieve::LazyIndex;
+
+    let server = server(vec!["SELECT plan, COUNT(*) AS n FROM subscriptions GROUP BY plan"]).await;
+    let model = OpenAiChatModel::new(ModelConfig {
+        base_url: format!("{}/v1", server.uri()),
+        model: "scripted".into(),
+        max_retries: 0,
+        structured_output: StructuredOutput::JsonObject,
+        ..ModelConfig::default()
+    })
+    .expect("model config");
+    let down = LazyIndex::new(|| async {
+        Err(quarry_retrieve::Error::Unavailable {
+            what: "Qdrant server at http://127.0.0.1:9".into(),
+            message: "cannot connect".into(),
+        })
+    });
+    let pipeline =
+        Pipeline::new(demo(), quarry_semantic::SemanticLayer::demo(), Default::default(), ExecutorConfig::default())
+            .await
+            .expect("pipeline")
+            .with_model(ModelRoute { model: Arc::new(model), index: Arc::new(down) }, synthesis(Route::ModelOnly));
+    assert_eq!(pipeline.retrieval_status(), Some(IndexStatus::NotOpened));
+
+    let answer = pipeline.ask("subscriptions per plan", &mut Conversation::default()).await.expect("answers");
+    assert_eq!(answer.status, AnswerStatus::Answered);
+    assert!(answer.retrieval_hits.is_empty());
+    assert!(
+        answer.notes.iter().any(|n| n.contains("retrieval was unavailable") && n.contains("cannot connect")),
+        "{:?}",
+        answer.notes
+    );
+    // The prompt still describes the layer's tables.
+    assert!(requests(&server).await[0].to_string().contains("subscriptions"));
+    assert!(
+        matches!(pipeline.retrieval_status(), Some(IndexStatus::Unavailable { error }) if error.contains("cannot connect"))
+    );
+}

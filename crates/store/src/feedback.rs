@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::error::{Error, Result, db, is_foreign_key_violation};
 use crate::records::{FeedbackRecord, NewFeedback, Rating};
-use crate::store::{Store, column, limit, millis, new_id, time};
+use crate::store::{Store, column, limit, millis, new_id, returned_row, time};
 
 impl Store {
     /// Records a user's rating of an answer. A user who rates the same answer again replaces
@@ -14,7 +14,7 @@ impl Store {
     /// Fails with `not_found` when no turn has this answer id.
     pub async fn add_feedback(&self, new: &NewFeedback) -> Result<FeedbackRecord> {
         const OP: &str = "add_feedback";
-        let row = sqlx::query(
+        let rows = sqlx::query(
             "INSERT INTO feedback (id, answer_id, user_id, rating, comment, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (answer_id, user_id) DO UPDATE \
@@ -27,13 +27,13 @@ impl Store {
         .bind(new.rating.as_str())
         .bind(new.comment.as_deref())
         .bind(millis(Utc::now()))
-        .fetch_one(&self.pool)
+        .fetch_all(&self.pool)
         .await
         .map_err(|e| match is_foreign_key_violation(&e) {
             true => Error::NotFound { what: "answer", id: new.answer_id.clone() },
             false => db(OP)(e),
         })?;
-        feedback_from(&row, OP)
+        feedback_from(&returned_row(rows, "feedback", &new.answer_id)?, OP)
     }
 
     /// The feedback on one answer, newest first.

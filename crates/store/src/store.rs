@@ -167,6 +167,17 @@ pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}-{:016x}", rand::random::<u64>())
 }
 
+/// The one row an `INSERT … RETURNING` gave back. Such statements are run with `fetch_all`,
+/// never `fetch_one`: SQLite commits the statement only when it is stepped to its end, so
+/// `fetch_one` can return the row of a write that then fails (a full disk) and is rolled back.
+pub(crate) fn returned_row(rows: Vec<AnyRow>, what: &'static str, id: &str) -> Result<AnyRow> {
+    rows.into_iter().next().ok_or_else(|| Error::Corrupt {
+        what,
+        id: id.to_owned(),
+        reason: "the write returned no row".into(),
+    })
+}
+
 /// A limit as bound in SQL.
 pub(crate) fn limit(n: u32) -> i64 {
     i64::from(n)

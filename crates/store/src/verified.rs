@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::error::{Result, db};
 use crate::records::{NewVerified, VerifiedRecord};
-use crate::store::{Store, column, millis, new_id, time};
+use crate::store::{Store, column, millis, new_id, returned_row, time};
 
 impl Store {
     /// Adds a verified question.
@@ -17,7 +17,7 @@ impl Store {
     pub async fn add_verified(&self, new: &NewVerified) -> Result<VerifiedRecord> {
         const OP: &str = "add_verified";
         let now = millis(Utc::now());
-        let row = sqlx::query(
+        let rows = sqlx::query(
             "INSERT INTO verified (id, question, question_key, sql_text, added_by, source_answer_id, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
              ON CONFLICT (question_key) DO UPDATE SET question = excluded.question, sql_text = excluded.sql_text, \
@@ -32,10 +32,10 @@ impl Store {
         .bind(&new.added_by)
         .bind(new.source_answer_id.as_deref())
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_all(&self.pool)
         .await
         .map_err(db(OP))?;
-        verified_from(&row, OP)
+        verified_from(&returned_row(rows, "verified question", &new.question)?, OP)
     }
 
     /// Every verified question, oldest first.
