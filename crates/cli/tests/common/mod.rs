@@ -19,6 +19,7 @@ pub fn home() -> PathBuf {
 
 /// The `quarry` binary, pointed at [`home`], with no other `QUARRY_*` setting inherited from
 /// the environment the tests run in.
+#[allow(dead_code)] // Not every test binary runs commands.
 pub fn quarry() -> Command {
     let mut command = Command::from_std(quarry_process());
     command.env("QUARRY_HOME", home()).env_remove("RUST_LOG");
