@@ -162,7 +162,8 @@ mod tests {
     use crate::{BuildOptions, Error, HashingEmbedder, MemoryStore};
 
     fn demo() -> quarry_snapshot::Snapshot {
-        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("lazy-index-demo");
+        // Installed once and kept: the demo is the same for every run.
+        let dir = std::env::temp_dir().join("quarry-lazy-index-demo");
         let store = quarry_snapshot::SnapshotStore::new(dir);
         quarry_demo::ensure_installed(&store, &quarry_demo::DemoConfig::default()).expect("demo snapshot")
     }
