@@ -162,9 +162,8 @@ mod tests {
     use crate::{BuildOptions, Error, HashingEmbedder, MemoryStore};
 
     fn demo() -> quarry_snapshot::Snapshot {
-        // Unit tests have no CARGO_TARGET_TMPDIR: the snapshot goes under the target directory's
-        // tmp, next to the integration tests' copies.
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/tmp/lazy-index-demo");
+        // Installed once and kept: the demo is the same for every run.
+        let dir = std::env::temp_dir().join("quarry-lazy-index-demo");
         let store = quarry_snapshot::SnapshotStore::new(dir);
         quarry_demo::ensure_installed(&store, &quarry_demo::DemoConfig::default()).expect("demo snapshot")
     }
