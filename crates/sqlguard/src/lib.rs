@@ -5,7 +5,8 @@
 //! check runs on the parsed tree, never on the text: statement kind, relations (catalog tables,
 //! CTEs, no files, URLs, table functions or system catalogs), personal-data columns by every route
 //! (select list, predicates, joins, wildcards, whole-row references, quoting and case tricks),
-//! identifiers (no look-alike or invisible characters), recursion and the row limit. The admitted
+//! identifiers (no look-alike or invisible characters), recursion, functions that build huge values
+//! from a small argument (`range(1000000000)`) and the row limit. The admitted
 //! query is re-rendered with its limit, parsed back and checked again, so what the executor runs
 //! is exactly what was checked.
 //!
@@ -36,6 +37,7 @@
 mod analyze;
 mod catalog;
 mod error;
+mod generate;
 mod ident;
 mod limit;
 mod parse;
@@ -48,6 +50,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::catalog::Catalog;
 pub use crate::error::{PolicyError, Result};
+pub use crate::generate::MAX_GENERATED_LEN;
 pub use crate::parse::{MAX_EXPR_DEPTH, MAX_SQL_BYTES};
 
 use crate::analyze::{Analyzer, Reads};
