@@ -133,6 +133,11 @@ impl SqlPolicy {
         let Reads { tables, columns } = Analyzer::new(&self.catalog, &self.config).run(query)?;
         let applied = limit::apply_row_limit(query, &self.config)?;
         let sql = statement.to_string();
+        // The added LIMIT (and re-rendering) can lengthen the text past the maximum: what is
+        // admitted must be admissible again, e.g. when a stored query is checked and run later.
+        if sql.len() > MAX_SQL_BYTES {
+            return Err(PolicyError::QueryTooLong { len: sql.len(), max: MAX_SQL_BYTES });
+        }
         self.confirm_round_trip(&sql)?;
         Ok(ValidatedQuery {
             sql,
@@ -268,6 +273,28 @@ mod tests {
             let query = policy.check(sql).unwrap_or_else(|error| panic!("{sql}: {error}"));
             assert!(query.limit_added, "{sql}");
         }
+    }
+
+    #[test]
+    fn a_query_the_limit_would_push_over_the_maximum_length_is_refused() {
+        // Found by the sql_policy fuzz target (fixtures/fuzz/regressions/sql_policy): 32757 bytes
+        // were admitted as 32775 with " LIMIT 1000", which the policy then refused as too long.
+        let policy = demo_policy();
+        let in_list = |count: usize| {
+            let values: Vec<String> = (0..count).map(|v| (100_000 + v).to_string()).collect();
+            format!("SELECT count(*) FROM events WHERE event_id IN ({})", values.join(", "))
+        };
+        let mut count = 1;
+        while in_list(count + 1).len() <= MAX_SQL_BYTES {
+            count += 1;
+        }
+        let longest = in_list(count);
+        assert!(longest.len() + " LIMIT 1000".len() > MAX_SQL_BYTES);
+        let refused = policy.check(&longest).unwrap_err();
+        assert_eq!(refused.kind(), "query_too_long", "{refused}");
+        // A few values fewer and a LIMIT of its own: admitted, and admitted again unchanged.
+        let query = policy.check(&format!("{} LIMIT 5", in_list(count - 3))).unwrap();
+        assert_eq!(policy.check(&query.sql).unwrap().sql, query.sql);
     }
 
     #[test]
