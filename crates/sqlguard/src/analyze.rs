@@ -19,6 +19,7 @@ use datafusion::sql::sqlparser::ast::{
 use crate::PolicyConfig;
 use crate::catalog::Catalog;
 use crate::error::{PolicyError, Result};
+use crate::generate::check_generated_size;
 use crate::ident::{check_identifier, is_file_extension, looks_like_path, normalize};
 use crate::parse::statement_name;
 
@@ -663,6 +664,7 @@ impl<'a> Analyzer<'a> {
             }
             Expr::Function(function) => {
                 self.check_name_parts(&function.name)?;
+                check_generated_size(function)?;
                 let is_count = matches!(function.name.0.as_slice(), [part] if part.as_ident().is_some_and(|i| i.value.eq_ignore_ascii_case("count")));
                 if let FunctionArguments::List(list) = &function.args {
                     for arg in &list.args {

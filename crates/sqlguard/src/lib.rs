@@ -5,7 +5,8 @@
 //! check runs on the parsed tree, never on the text: statement kind, relations (catalog tables,
 //! CTEs, no files, URLs, table functions or system catalogs), personal-data columns by every route
 //! (select list, predicates, joins, wildcards, whole-row references, quoting and case tricks),
-//! identifiers (no look-alike or invisible characters), recursion and the row limit. The admitted
+//! identifiers (no look-alike or invisible characters), recursion, functions that build huge values
+//! from a small argument (`range(1000000000)`) and the row limit. The admitted
 //! query is re-rendered with its limit, parsed back and checked again, so what the executor runs
 //! is exactly what was checked.
 //!
@@ -36,6 +37,7 @@
 mod analyze;
 mod catalog;
 mod error;
+mod generate;
 mod ident;
 mod limit;
 mod parse;
@@ -48,6 +50,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::catalog::Catalog;
 pub use crate::error::{PolicyError, Result};
+pub use crate::generate::MAX_GENERATED_LEN;
 pub use crate::parse::{MAX_EXPR_DEPTH, MAX_SQL_BYTES};
 
 use crate::analyze::{Analyzer, Reads};
@@ -130,6 +133,11 @@ impl SqlPolicy {
         let Reads { tables, columns } = Analyzer::new(&self.catalog, &self.config).run(query)?;
         let applied = limit::apply_row_limit(query, &self.config)?;
         let sql = statement.to_string();
+        // The added LIMIT (and re-rendering) can lengthen the text past the maximum: what is
+        // admitted must be admissible again, e.g. when a stored query is checked and run later.
+        if sql.len() > MAX_SQL_BYTES {
+            return Err(PolicyError::QueryTooLong { len: sql.len(), max: MAX_SQL_BYTES });
+        }
         self.confirm_round_trip(&sql)?;
         Ok(ValidatedQuery {
             sql,
@@ -265,6 +273,28 @@ mod tests {
             let query = policy.check(sql).unwrap_or_else(|error| panic!("{sql}: {error}"));
             assert!(query.limit_added, "{sql}");
         }
+    }
+
+    #[test]
+    fn a_query_the_limit_would_push_over_the_maximum_length_is_refused() {
+        // Found by the sql_policy fuzz target (fixtures/fuzz/regressions/sql_policy): 32757 bytes
+        // were admitted as 32775 with " LIMIT 1000", which the policy then refused as too long.
+        let policy = demo_policy();
+        let in_list = |count: usize| {
+            let values: Vec<String> = (0..count).map(|v| (100_000 + v).to_string()).collect();
+            format!("SELECT count(*) FROM events WHERE event_id IN ({})", values.join(", "))
+        };
+        let mut count = 1;
+        while in_list(count + 1).len() <= MAX_SQL_BYTES {
+            count += 1;
+        }
+        let longest = in_list(count);
+        assert!(longest.len() + " LIMIT 1000".len() > MAX_SQL_BYTES);
+        let refused = policy.check(&longest).unwrap_err();
+        assert_eq!(refused.kind(), "query_too_long", "{refused}");
+        // A few values fewer and a LIMIT of its own: admitted, and admitted again unchanged.
+        let query = policy.check(&format!("{} LIMIT 5", in_list(count - 3))).unwrap();
+        assert_eq!(policy.check(&query.sql).unwrap().sql, query.sql);
     }
 
     #[test]

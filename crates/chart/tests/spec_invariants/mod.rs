@@ -8,6 +8,9 @@
 //! - its cleaned spec is admitted again by the same checker, as the same chart type;
 //! - the spec with the data injected serializes to JSON.
 
+// The fuzz target uses `check_bytes`, the regression test `check_spec`.
+#![allow(dead_code)]
+
 use quarry_chart::samples::{Sample, samples};
 use quarry_chart::{ChartRenderer, Format, Size, SpecChecker};
 
@@ -32,10 +35,13 @@ impl SpecHarness {
     }
 
     /// Checks `raw` against every sample, strictly and leniently; panics if an invariant breaks.
-    pub fn check_spec(&self, raw: &str) {
+    /// Returns how many of those checks admitted the spec.
+    pub fn check_spec(&self, raw: &str) -> usize {
+        let mut admitted = 0;
         for sample in &self.samples {
             for checker in [SpecChecker::strict(), SpecChecker::lenient()] {
                 let Ok(checked) = checker.check_str(raw, &sample.input) else { continue };
+                admitted += 1;
                 let context = || format!("{checker:?} over sample {}; spec: {raw}", sample.name);
                 if let Err(error) = self.renderer.render(&checked, &sample.input.data, Format::Svg) {
                     // Refusing to draw is allowed; it must be a clear error, not a panic.
@@ -49,5 +55,6 @@ impl SpecHarness {
                     .unwrap_or_else(|error| panic!("the spec with data does not serialize: {error}; {}", context()));
             }
         }
+        admitted
     }
 }
