@@ -46,7 +46,7 @@ pub use chart::{AnswerChart, answer_chart};
 pub use conversations::{ConversationStore, MAX_CONVERSATION_ID_CHARS};
 pub use error::{Error, Result};
 pub use model_route::{Attempt, ModelRoute};
-pub use pipeline::{MAX_QUESTION_CHARS, PIPELINE_STACK_BYTES, Pipeline, clean_question};
+pub use pipeline::{MAX_QUESTION_CHARS, PIPELINE_STACK_BYTES, Pipeline, clean_question, pipeline_runtime};
 /// Whether the retrieval index of the model route can be searched ([`Pipeline::retrieval_status`]).
 pub use quarry_retrieve::IndexStatus;
 pub use stage::{Progress, Stage, StageEvent};

@@ -25,6 +25,12 @@ pub const MAX_QUESTION_CHARS: usize = 1000;
 /// DataFusion recurse over the syntax tree) overflows the default 2 MiB in debug builds.
 pub const PIPELINE_STACK_BYTES: usize = 16 * 1024 * 1024;
 
+/// A multi-threaded runtime (all drivers enabled) whose workers have
+/// [`PIPELINE_STACK_BYTES`] of stack, for programs and tests that run the pipeline.
+pub fn pipeline_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(PIPELINE_STACK_BYTES).build()
+}
+
 /// Answers questions and runs SQL over one snapshot.
 pub struct Pipeline {
     snapshot: Snapshot,

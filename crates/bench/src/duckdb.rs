@@ -9,7 +9,9 @@ use quarry_answer::Pipeline;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::stats::Latencies;
+use quarry_load::stats::Latencies;
+
+use crate::stats::{record_ms, summary};
 
 /// The DuckDB side, run by `python3`.
 const RUNNER: &str = include_str!("duckdb_runner.py");
@@ -78,9 +80,9 @@ pub async fn compare(
         for _ in 0..repetitions {
             let answer = pipeline.run_sql(sql).await.with_context(|| format!("{id} in quarry"))?;
             let validate = answer.timings_ms.get("validate").copied().unwrap_or_default();
-            latencies.record_ms(answer.timings_ms.get("total").copied().unwrap_or_default() - validate);
+            record_ms(&mut latencies, answer.timings_ms.get("total").copied().unwrap_or_default() - validate);
         }
-        quarry_ms.push(latencies.summary().map_or(0.0, |s| s.p50_ms));
+        quarry_ms.push(summary(&latencies).map_or(0.0, |s| s.p50_ms));
     }
     let snapshot = pipeline.snapshot();
     let tables: serde_json::Map<String, Value> = snapshot
@@ -104,8 +106,8 @@ pub async fn compare(
             let result = &results[id];
             let duckdb_ms = result["times_ms"].as_array().and_then(|times| {
                 let mut latencies = Latencies::default();
-                times.iter().filter_map(Value::as_f64).for_each(|ms| latencies.record_ms(ms));
-                latencies.summary().map(|s| s.p50_ms)
+                times.iter().filter_map(Value::as_f64).for_each(|ms| record_ms(&mut latencies, ms));
+                summary(&latencies).map(|s| s.p50_ms)
             });
             QueryComparison {
                 id: id.clone(),

@@ -43,10 +43,7 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // Planning recurses over syntax trees: the workers need the pipeline's stack size.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_stack_size(quarry_answer::PIPELINE_STACK_BYTES)
-        .build()?;
+    let runtime = quarry_answer::pipeline_runtime()?;
     runtime.block_on(async move { tokio::spawn(run(args)).await? })
 }
 

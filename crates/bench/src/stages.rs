@@ -11,7 +11,9 @@ use quarry_eval::Case;
 use quarry_retrieve::LazyIndex;
 use serde::Serialize;
 
-use crate::stats::{Latencies, Summary};
+use quarry_load::stats::{Latencies, LatencySummary};
+
+use crate::stats::{record_ms, summary};
 
 /// The stages of the built-in route, in the order they run, as reported.
 pub const BUILTIN_STAGES: [&str; 8] =
@@ -24,7 +26,7 @@ pub const MODEL_STAGES: [&str; 6] = ["retrieve", "synthesize", "check + execute"
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct StageReport {
     /// Stage name → its percentiles.
-    pub stages: BTreeMap<String, Summary>,
+    pub stages: BTreeMap<String, LatencySummary>,
     /// Questions that ended in an error (with the error), over all repetitions.
     pub errors: Vec<String>,
     /// Answers measured.
@@ -40,12 +42,12 @@ struct Collector {
 
 impl Collector {
     fn add(&mut self, stage: &'static str, ms: f64) {
-        self.stages.entry(stage).or_default().record_ms(ms);
+        record_ms(self.stages.entry(stage).or_default(), ms);
     }
 
     fn finish(self) -> StageReport {
         StageReport {
-            stages: self.stages.iter().filter_map(|(name, l)| Some((name.to_string(), l.summary()?))).collect(),
+            stages: self.stages.iter().filter_map(|(name, l)| Some((name.to_string(), summary(l)?))).collect(),
             errors: self.errors,
             answers: self.answers,
         }
@@ -123,7 +125,7 @@ pub async fn builtin_stages(pipeline: &Pipeline, index: &LazyIndex, cases: &[Cas
     let mut totals = Latencies::default();
     for (i, answer) in answers.iter().enumerate() {
         let total = answer.timings_ms.get("total").copied().unwrap_or_default();
-        totals.record_ms(total + render_totals.get(&i).copied().unwrap_or_default());
+        record_ms(&mut totals, total + render_totals.get(&i).copied().unwrap_or_default());
     }
     collector.stages.insert("total", totals);
     collector.finish()

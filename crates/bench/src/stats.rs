@@ -1,65 +1,18 @@
-//! Latency samples and their percentiles.
+//! Latencies as the harness records them: the load tool's histograms ([`Latencies`]), fed
+//! with the pipeline's stage times in milliseconds, and printed for people.
 
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
-use serde::Serialize;
+use quarry_load::stats::{Latencies, LatencySummary};
 
-/// Latencies of one measurement, kept at three significant digits from 1 ns to an hour.
-#[derive(Debug, Clone)]
-pub struct Latencies {
-    histogram: Histogram<u64>,
+/// Adds a sample given in milliseconds, as the pipeline reports its stages.
+pub fn record_ms(latencies: &mut Latencies, ms: f64) {
+    latencies.record(Duration::from_secs_f64(ms.max(0.0) / 1e3));
 }
 
-impl Default for Latencies {
-    fn default() -> Self {
-        Self { histogram: Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid histogram bounds") }
-    }
-}
-
-/// The percentiles reported, in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Summary {
-    /// How many samples.
-    pub count: u64,
-    /// Median.
-    pub p50_ms: f64,
-    /// 95th percentile.
-    pub p95_ms: f64,
-    /// Slowest.
-    pub max_ms: f64,
-}
-
-impl Latencies {
-    /// Adds a sample.
-    pub fn record(&mut self, elapsed: Duration) {
-        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX).max(1);
-        self.histogram.saturating_record(nanos);
-    }
-
-    /// Adds a sample given in milliseconds (as the pipeline reports its stages).
-    pub fn record_ms(&mut self, ms: f64) {
-        self.record(Duration::from_secs_f64(ms.max(0.0) / 1e3));
-    }
-
-    /// How many samples.
-    pub fn count(&self) -> u64 {
-        self.histogram.len()
-    }
-
-    /// The percentiles, or none without samples.
-    pub fn summary(&self) -> Option<Summary> {
-        (self.count() > 0).then(|| Summary {
-            count: self.count(),
-            p50_ms: self.quantile_ms(0.50),
-            p95_ms: self.quantile_ms(0.95),
-            max_ms: self.histogram.max() as f64 / 1e6,
-        })
-    }
-
-    fn quantile_ms(&self, quantile: f64) -> f64 {
-        self.histogram.value_at_quantile(quantile) as f64 / 1e6
-    }
+/// The percentiles of `latencies`, or none without samples.
+pub fn summary(latencies: &Latencies) -> Option<LatencySummary> {
+    (latencies.count() > 0).then(|| latencies.summary())
 }
 
 /// Milliseconds with the precision a reader needs: µs below 1 ms.
@@ -82,11 +35,11 @@ mod tests {
     #[test]
     fn percentiles_come_from_the_samples() {
         let mut latencies = Latencies::default();
-        assert!(latencies.summary().is_none());
+        assert!(summary(&latencies).is_none());
         for ms in 1..=100 {
-            latencies.record_ms(f64::from(ms));
+            record_ms(&mut latencies, f64::from(ms));
         }
-        let summary = latencies.summary().expect("samples");
+        let summary = summary(&latencies).expect("samples");
         assert_eq!(summary.count, 100);
         assert!((summary.p50_ms - 50.0).abs() < 0.1, "{summary:?}");
         assert!((summary.p95_ms - 95.0).abs() < 0.1, "{summary:?}");

@@ -22,11 +22,7 @@ fn cases() -> Vec<quarry_eval::Case> {
 }
 
 fn run<F: std::future::Future<Output = ()> + Send + 'static>(body: F) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_stack_size(quarry_answer::PIPELINE_STACK_BYTES)
-        .build()
-        .expect("runtime");
+    let runtime = quarry_answer::pipeline_runtime().expect("runtime");
     let outcome = runtime.block_on(async { tokio::spawn(body).await });
     runtime.shutdown_background();
     if let Err(error) = outcome {

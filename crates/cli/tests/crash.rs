@@ -5,11 +5,11 @@
 
 mod common;
 
+use common::start_server;
+
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,51 +27,6 @@ const QUESTIONS: &[&str] = &[
 const CLIENTS: usize = 4;
 /// Rounds of load, kill and check.
 const ROUNDS: usize = 3;
-
-/// A `quarry serve` process, killed on drop.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `quarry serve` on `home` (sharing the demo snapshot) on a free loopback port, with
-/// rate limits lifted, and waits for the address it prints.
-fn start_server(home: &Path) -> Server {
-    let link = home.join("snapshots");
-    if !link.exists() {
-        std::os::unix::fs::symlink(common::home().join("snapshots"), &link).expect("link the demo snapshot");
-    }
-    let mut child = common::quarry_process()
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .env("QUARRY_HOME", home)
-        .env("QUARRY_SERVER__CHART_LINK_SECRET", "a test secret of chart links")
-        .env("QUARRY_SERVER__RATE_LIMIT_PER_MINUTE", "1000000")
-        .env("QUARRY_SERVER__RATE_LIMIT_BURST", "100000")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("quarry serve starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("on http://").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
-                let _ = sender.send(format!("http://{addr}"));
-            }
-            eprintln!("[serve] {line}");
-        }
-    });
-    let url = receiver.recv_timeout(Duration::from_secs(180)).expect("quarry serve prints its address");
-    Server { child, url }
-}
 
 /// A write the server acknowledged with a 2xx and a complete body.
 #[derive(Debug, Clone)]
@@ -164,7 +119,14 @@ fn acknowledged_writes_survive_the_server_being_killed_under_load() {
     let log: Arc<Mutex<Vec<Acknowledged>>> = Arc::default();
     let mut checked = Vec::new();
     for round in 1..=ROUNDS {
-        let mut server = start_server(&home);
+        let mut server = start_server(
+            &home,
+            &[
+                ("QUARRY_SERVER__CHART_LINK_SECRET", "a test secret of chart links"),
+                ("QUARRY_SERVER__RATE_LIMIT_PER_MINUTE", "1000000"),
+                ("QUARRY_SERVER__RATE_LIMIT_BURST", "100000"),
+            ],
+        );
         let before = log.lock().unwrap().len();
         runtime.block_on(async {
             let ready = reqwest::get(format!("{}/readyz", server.url)).await.expect("readyz answers");

@@ -8,55 +8,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use common::start_server;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// A `quarry serve` process, killed on drop.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `quarry serve --addr 127.0.0.1:0` on its own data directory (sharing the demo
-/// snapshot) and waits for the address it prints.
-fn start_server(home: &Path) -> Server {
-    let snapshots = common::home().join("snapshots");
-    std::fs::create_dir_all(home).expect("home");
-    let link = home.join("snapshots");
-    if !link.exists() {
-        std::os::unix::fs::symlink(&snapshots, &link).expect("link the demo snapshot");
-    }
-    let mut child = common::quarry_process()
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .env("QUARRY_HOME", home)
-        .env("QUARRY_SERVER__CHART_LINK_SECRET", "test-secret")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("quarry serve starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("on http://").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
-                let _ = sender.send(format!("http://{addr}"));
-            }
-            eprintln!("[serve] {line}");
-        }
-    });
-    let url = receiver.recv_timeout(Duration::from_secs(180)).expect("quarry serve prints its address");
-    Server { child, url }
-}
+use std::process::Command;
+use std::time::Instant;
 
 fn get(url: &str) -> (u16, String) {
     let output = Command::new("curl").args(["-s", "-w", "\n%{http_code}", url]).output().expect("curl runs");
@@ -92,7 +48,7 @@ fn the_web_chat_answers_follows_up_and_takes_feedback_in_a_real_browser() {
         Err(reason) => panic!("the browser test cannot run: {reason}"),
     };
     let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("serve-browser-{}", std::process::id()));
-    let server = start_server(&home);
+    let server = start_server(&home, &[("QUARRY_SERVER__CHART_LINK_SECRET", "test-secret")]);
     let (status, body) = get(&format!("{}/readyz", server.url));
     assert_eq!(status, 200, "readyz: {body}");
 

@@ -71,12 +71,7 @@ pub fn run<F>(body: F)
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .thread_stack_size(quarry_answer::PIPELINE_STACK_BYTES)
-        .build()
-        .expect("runtime");
+    let runtime = quarry_answer::pipeline_runtime().expect("runtime");
     let outcome = runtime.block_on(async { tokio::spawn(body).await });
     runtime.shutdown_background();
     if let Err(error) = outcome {
