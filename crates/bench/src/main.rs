@@ -10,6 +10,11 @@ use quarry_bench::report::{ScaleResults, machine, markdown};
 use quarry_bench::{duckdb, instant_model::InstantModel, stages, warehouse};
 use quarry_settings::CacheSettings;
 
+/// DataFusion's many short-lived buffers are cheaper with mimalloc than with glibc's malloc
+/// (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Benchmarks quarry's pipeline on the demo warehouse.
 #[derive(Debug, Parser)]
 #[command(version)]

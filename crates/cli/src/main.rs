@@ -20,6 +20,11 @@ use quarry_answer::{AnswerStatus, Conversation, ConversationStore, Pipeline};
 use quarry_settings::Settings;
 use quarry_snapshot::{SnapshotStore, import};
 
+/// DataFusion's many short-lived buffers are cheaper with mimalloc than with glibc's malloc
+/// (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "quarry", version, about = "Conversational BI: ask questions of your data in plain language.")]
 struct Cli {

@@ -1,13 +1,13 @@
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use datafusion::error::DataFusionError;
-use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::{SessionState, TaskContext};
 use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{ParquetReadOptions, SQLOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
@@ -33,9 +33,12 @@ pub trait SnapshotExecutor: Send + Sync {
 /// The DataFusion implementation of [`SnapshotExecutor`], for snapshots that fit one node.
 pub struct DataFusionExecutor {
     snapshot_id: String,
-    ctx: SessionContext,
+    /// Built once: cloning a session's state per query (hundreds of registered functions)
+    /// cost more than planning a simple query.
+    state: Arc<SessionState>,
     rules: Arc<SandboxRules>,
     config: ExecutorConfig,
+    runtimes: QueryRuntimes,
 }
 
 impl std::fmt::Debug for DataFusionExecutor {
@@ -78,7 +81,14 @@ impl DataFusionExecutor {
             max_cartesian_rows: config.max_cartesian_rows,
             table_rows: snapshot.manifest.tables.iter().map(|t| (t.name.clone(), t.rows)).collect(),
         };
-        Ok(Self { snapshot_id: snapshot.manifest.id.clone(), ctx, rules: Arc::new(rules), config })
+        let runtimes = QueryRuntimes::new(config.threads())?;
+        Ok(Self {
+            snapshot_id: snapshot.manifest.id.clone(),
+            state: Arc::new(ctx.state()),
+            rules: Arc::new(rules),
+            config,
+            runtimes,
+        })
     }
 
     /// The configuration in force.
@@ -94,39 +104,73 @@ impl SnapshotExecutor for DataFusionExecutor {
     }
 
     async fn execute(&self, query: &ValidatedQuery) -> Result<QueryResult> {
-        // Each query runs on its own small runtime, not the caller's: the caller's timeout
-        // then fires even while the query is busy, and on timeout the runtime is shut down
-        // in the background, so a query stuck inside one batch cannot starve later queries.
-        let runtime = QueryRuntime(Some(
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(self.config.threads())
-                .thread_name("quarry-query")
-                .enable_time()
-                .build()
-                .map_err(|e| Error::Internal(format!("starting a query runtime: {e}")))?,
-        ));
-        let ctx = self.ctx.clone();
+        // Queries run on the executor's own runtime, not the caller's: the caller's timeout
+        // then fires even while a query is busy inside one batch. A runtime that had a query
+        // time out is retired (shut down once its last query ends) and later queries get a
+        // fresh one, so a stuck query cannot starve them. Starting a runtime per query cost
+        // about a millisecond of thread start-up and wake-ups on every answer.
+        let runtime = self.runtimes.current();
+        let state = Arc::clone(&self.state);
         let rules = Arc::clone(&self.rules);
         let sql = query.sql.clone();
         let max_rows = self.config.max_result_rows;
         let memory_limit_mb = self.config.memory_limit_mb;
-        let task = runtime.handle().spawn(async move { run(ctx, &rules, &sql, max_rows, memory_limit_mb).await });
-        let outcome = match tokio::time::timeout(Duration::from_millis(self.config.timeout_ms), task).await {
+        let task = runtime.handle().spawn(async move { run(&state, &rules, &sql, max_rows, memory_limit_mb).await });
+        let abort = task.abort_handle();
+        match tokio::time::timeout(Duration::from_millis(self.config.timeout_ms), task).await {
             Ok(Ok(result)) => result,
             Ok(Err(join_error)) => Err(Error::Internal(format!("query task failed: {join_error}"))),
-            Err(_) => Err(Error::Timeout { timeout_ms: self.config.timeout_ms }),
-        };
-        drop(runtime);
-        outcome
+            Err(_) => {
+                abort.abort();
+                self.runtimes.retire(&runtime)?;
+                Err(Error::Timeout { timeout_ms: self.config.timeout_ms })
+            }
+        }
     }
 }
 
-/// A query's runtime, shut down in the background when dropped: dropping a runtime blocks on
-/// its workers, which panics in async code. This also covers a caller that stops waiting
-/// (its own timeout, a client that went away), and cancels the query task if it still runs.
+/// The runtime new queries start on, replaced when a query on it times out.
+struct QueryRuntimes {
+    threads: usize,
+    current: Mutex<Arc<QueryRuntime>>,
+}
+
+impl QueryRuntimes {
+    fn new(threads: usize) -> Result<Self> {
+        Ok(Self { threads, current: Mutex::new(Arc::new(QueryRuntime::start(threads)?)) })
+    }
+
+    fn current(&self) -> Arc<QueryRuntime> {
+        Arc::clone(&self.current.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Stops handing out `runtime` (if it is still the current one); it shuts down when the
+    /// last query holding it lets go.
+    fn retire(&self, runtime: &Arc<QueryRuntime>) -> Result<()> {
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        if Arc::ptr_eq(&current, runtime) {
+            *current = Arc::new(QueryRuntime::start(self.threads)?);
+        }
+        Ok(())
+    }
+}
+
+/// A query runtime, shut down in the background when dropped: dropping a runtime blocks on
+/// its workers, which panics in async code, and a worker may still be inside a query that
+/// timed out.
 struct QueryRuntime(Option<tokio::runtime::Runtime>);
 
 impl QueryRuntime {
+    fn start(threads: usize) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("quarry-query")
+            .enable_time()
+            .build()
+            .map_err(|e| Error::Internal(format!("starting a query runtime: {e}")))?;
+        Ok(Self(Some(runtime)))
+    }
+
     fn handle(&self) -> &tokio::runtime::Handle {
         self.0.as_ref().expect("the runtime lives until drop").handle()
     }
@@ -141,18 +185,13 @@ impl Drop for QueryRuntime {
 }
 
 async fn run(
-    ctx: SessionContext,
+    state: &SessionState,
     rules: &SandboxRules,
     sql: &str,
     max_rows: usize,
     memory_limit_mb: u64,
 ) -> Result<QueryResult> {
     let started = Instant::now();
-    // A fresh memory pool per query: a query that timed out may still be unwinding in the
-    // background and must not hold memory that later queries are measured against.
-    let shared = ctx.state();
-    let runtime_env = query_runtime_env(Some(shared.runtime_env()), memory_limit_mb)?;
-    let state = SessionStateBuilder::new_from_existing(shared).with_runtime_env(runtime_env).build();
     let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
     let plan = state.create_logical_plan(sql).await.map_err(|e| classify(e, memory_limit_mb))?;
     options.verify_plan(&plan).map_err(|e| Error::Forbidden { reason: first_line(&e.to_string()) })?;
@@ -160,7 +199,7 @@ async fn run(
     rules.check_logical(&optimized)?;
     let physical = state
         .query_planner()
-        .create_physical_plan(&optimized, &state)
+        .create_physical_plan(&optimized, state)
         .await
         .map_err(|e| classify(e, memory_limit_mb))?;
     rules.check_physical(&physical)?;
@@ -168,7 +207,11 @@ async fn run(
 
     let started = Instant::now();
     let schema = physical.schema();
-    let mut stream = execute_stream(physical, state.task_ctx()).map_err(|e| classify(e, memory_limit_mb))?;
+    // A fresh memory pool per query (planning uses none): a query that timed out may still
+    // be unwinding in the background and must not hold memory later queries are held to.
+    let runtime_env = query_runtime_env(Some(state.runtime_env()), memory_limit_mb)?;
+    let task_ctx = Arc::new(TaskContext::from(state).with_runtime(runtime_env));
+    let mut stream = execute_stream(physical, task_ctx).map_err(|e| classify(e, memory_limit_mb))?;
     let mut batches = Vec::new();
     let mut rows = 0usize;
     let mut truncated = false;
