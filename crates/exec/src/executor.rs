@@ -122,7 +122,7 @@ impl SnapshotExecutor for DataFusionExecutor {
             Ok(Err(join_error)) => Err(Error::Internal(format!("query task failed: {join_error}"))),
             Err(_) => {
                 abort.abort();
-                self.runtimes.retire(&runtime)?;
+                self.runtimes.retire(&runtime);
                 Err(Error::Timeout { timeout_ms: self.config.timeout_ms })
             }
         }
@@ -145,13 +145,15 @@ impl QueryRuntimes {
     }
 
     /// Stops handing out `runtime` (if it is still the current one); it shuts down when the
-    /// last query holding it lets go.
-    fn retire(&self, runtime: &Arc<QueryRuntime>) -> Result<()> {
+    /// last query holding it lets go. If no new runtime can be started, the old one stays in
+    /// use: the caller must still hear about its timeout, not about thread start-up.
+    fn retire(&self, runtime: &Arc<QueryRuntime>) {
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-        if Arc::ptr_eq(&current, runtime) {
-            *current = Arc::new(QueryRuntime::start(self.threads)?);
+        if Arc::ptr_eq(&current, runtime)
+            && let Ok(fresh) = QueryRuntime::start(self.threads)
+        {
+            *current = Arc::new(fresh);
         }
-        Ok(())
     }
 }
 
