@@ -10,7 +10,12 @@ use quarry_settings::CacheSettings;
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 
+use quarry_chart::{CheckedSpec, Column, Values};
+use quarry_exec::QueryResult;
+use serde_json::Value;
+
 use crate::answer::{Answer, Conversation};
+use crate::chart::AnswerChart;
 
 /// What identifies an answer: a hash of the snapshot id, the normalized question and the
 /// conversation so far.
@@ -65,14 +70,138 @@ impl Weighter<CacheKey, Arc<Answer>> for AnswerWeighter {
     }
 }
 
-/// A rough size: the JSON rows (and the chart's copy of them) at about 64 bytes a cell, the
-/// Arrow result as Arrow counts it, and a constant for the text around them.
+/// What the allocator spends on each heap block beyond the bytes asked for (its header and
+/// rounding): counted so that many small blocks are not taken for free.
+const BLOCK_OVERHEAD: usize = 16;
+
+/// An answer's memory: the struct, the heap of everything it owns (JSON rows, the chart's
+/// spec, spec data and columns, the Arrow result, the text around them) and the allocator's
+/// overhead per block. Meant to be a little above the truth, never far below it: the
+/// `cache_memory` test holds it against an instrumented allocator over the demo questions.
 fn estimated_bytes(answer: &Answer) -> u64 {
-    let cells: usize = answer.rows.iter().map(Vec::len).sum();
-    let chart_copies = if answer.chart.is_some() { 2 } else { 1 };
-    let arrow: usize =
-        answer.result.as_ref().map(|r| r.batches.iter().map(|b| b.get_array_memory_size()).sum()).unwrap_or(0);
-    (4096 + cells * 64 * chart_copies + arrow) as u64
+    let rows = vec_bytes::<Vec<Value>>(answer.rows.capacity())
+        + answer
+            .rows
+            .iter()
+            .map(|row| vec_bytes::<Value>(row.capacity()) + row.iter().map(json_heap_bytes).sum::<usize>())
+            .sum::<usize>();
+    let chart = answer.chart.as_ref().map_or(0, chart_heap_bytes);
+    let arrow = answer.result.as_ref().map_or(0, arrow_bytes);
+    // The rest is short text and small records; their JSON length, doubled, covers the
+    // strings and the vectors and options that hold them.
+    let text = json_length(&answer.question)
+        + json_length(&answer.summary)
+        + json_length(&answer.sql)
+        + json_length(&answer.columns)
+        + json_length(&answer.snapshot_id)
+        + json_length(&answer.route)
+        + json_length(&answer.attempt_log)
+        + json_length(&answer.retrieval_hits)
+        + json_length(&answer.tokens)
+        + json_length(&answer.model_explanation)
+        + json_length(&answer.notes)
+        + json_length(&answer.explanation)
+        + json_length(&answer.clarification)
+        + json_length(&answer.message)
+        + json_length(&answer.timings_ms)
+        + json_length(&answer.query);
+    (ENTRY_BYTES + std::mem::size_of::<Answer>() + rows + chart + arrow + 2 * text) as u64
+}
+
+/// The cache's own cost per entry (key, slot, `Arc` header), measured at about 300 bytes.
+const ENTRY_BYTES: usize = 512;
+
+fn vec_bytes<T>(capacity: usize) -> usize {
+    if capacity == 0 { 0 } else { capacity * std::mem::size_of::<T>() + BLOCK_OVERHEAD }
+}
+
+fn string_bytes(text: &str) -> usize {
+    if text.is_empty() { 0 } else { text.len() + BLOCK_OVERHEAD }
+}
+
+/// The heap a JSON value owns. Objects are `IndexMap`s (serde_json's `preserve_order`): an
+/// entry vector of hash, key and value, and an index table of at least two slots per entry.
+fn json_heap_bytes(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+        Value::String(text) => string_bytes(text),
+        Value::Array(items) => vec_bytes::<Value>(items.capacity()) + items.iter().map(json_heap_bytes).sum::<usize>(),
+        Value::Object(map) if map.is_empty() => 0,
+        Value::Object(map) => {
+            let entry = std::mem::size_of::<u64>() + std::mem::size_of::<String>() + std::mem::size_of::<Value>();
+            let index = 2 * (std::mem::size_of::<usize>() + 1);
+            2 * BLOCK_OVERHEAD
+                + map.len() * (entry + index)
+                + map.iter().map(|(key, value)| string_bytes(key) + json_heap_bytes(value)).sum::<usize>()
+        }
+    }
+}
+
+fn chart_heap_bytes(chart: &AnswerChart) -> usize {
+    let spec = chart.spec.as_ref().map_or(0, json_heap_bytes);
+    let checked = chart.checked.as_ref().map_or(0, |checked| {
+        std::mem::size_of::<CheckedSpec>()
+            + BLOCK_OVERHEAD
+            + json_heap_bytes(checked.spec())
+            + checked.notes().iter().map(|n| string_bytes(n)).sum::<usize>()
+    });
+    let data = chart.data.as_ref().map_or(0, |data| {
+        vec_bytes::<Column>(data.columns().len())
+            + data
+                .columns()
+                .iter()
+                .map(|column| {
+                    string_bytes(&column.name)
+                        + match &column.values {
+                            Values::Number(v) => vec_bytes::<Option<f64>>(v.len()),
+                            Values::Time(v) => vec_bytes::<Option<i64>>(v.len()),
+                            Values::Text(v) => {
+                                vec_bytes::<Option<String>>(v.len())
+                                    + v.iter().flatten().map(|t| string_bytes(t)).sum::<usize>()
+                            }
+                        }
+                })
+                .sum::<usize>()
+    });
+    spec + checked + data + 2 * (json_length(&chart.reason) + json_length(&chart.fallback))
+}
+
+/// The Arrow result: its buffers as Arrow counts them, each column's `Arc`, each batch's
+/// column vector, and the schema.
+fn arrow_bytes(result: &QueryResult) -> usize {
+    let handle = 2 * std::mem::size_of::<usize>() + BLOCK_OVERHEAD;
+    let batches: usize = result
+        .batches
+        .iter()
+        .map(|b| {
+            b.get_array_memory_size() + b.num_columns() * handle + std::mem::size_of_val(b.columns()) + BLOCK_OVERHEAD
+        })
+        .sum();
+    let schema: usize = result
+        .schema
+        .fields()
+        .iter()
+        .map(|f| std::mem::size_of_val(f.as_ref()) + handle + string_bytes(f.name()))
+        .sum();
+    batches + schema + std::mem::size_of_val(result.batches.as_slice()) + BLOCK_OVERHEAD
+}
+
+/// The length of `value` as JSON, counted without building the text.
+fn json_length<T: serde::Serialize + ?Sized>(value: &T) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing to a counter cannot fail, and the answer's parts always serialize.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
 }
 
 /// An average answer's estimated size, to size the cache's table.
@@ -157,6 +286,25 @@ mod tests {
         let cache = AnswerCache::new(&CacheSettings::default());
         cache.insert(key, Arc::new(answer_with_rows(10)));
         assert_eq!(cache.get(&key).map(|a| a.rows.len()), Some(10));
-        assert!(cache.bytes() >= 4096 + 10 * 2 * 64);
+        assert!(cache.bytes() >= (std::mem::size_of::<Answer>() + 10 * 2 * std::mem::size_of::<Value>()) as u64);
+    }
+
+    #[test]
+    fn the_estimate_grows_with_the_rows_and_their_text() {
+        let small = estimated_bytes(&answer_with_rows(10));
+        let large = estimated_bytes(&answer_with_rows(1000));
+        assert!(large > small + 990 * 2 * std::mem::size_of::<Value>() as u64, "{small} → {large}");
+        let mut long_text = answer_with_rows(10);
+        long_text.sql = Some("x".repeat(10_000));
+        assert!(estimated_bytes(&long_text) > small + 10_000);
+    }
+
+    #[test]
+    fn json_objects_cost_their_entries_keys_and_values() {
+        let object = serde_json::json!({ "channel": "organic", "signups": 12 });
+        let bytes = json_heap_bytes(&object);
+        assert!(bytes >= 2 * (8 + 24 + 32) + "channel".len() + "signups".len() + "organic".len(), "{bytes}");
+        assert_eq!(json_heap_bytes(&serde_json::json!(12)), 0);
+        assert_eq!(json_heap_bytes(&serde_json::json!("abc")), 3 + BLOCK_OVERHEAD);
     }
 }

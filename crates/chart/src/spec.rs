@@ -1,4 +1,5 @@
-//! The checked spec: the Vega-Lite v4 JSON, its typed form, and the view the renderer draws.
+//! The checked spec: the Vega-Lite v4 JSON (proven to parse as `vega_lite_4` types) and the
+//! view the renderer draws.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -227,7 +228,6 @@ impl View {
 #[derive(Debug, Clone)]
 pub struct CheckedSpec {
     pub(crate) json: Value,
-    pub(crate) typed: vega_lite_4::Vegalite,
     pub(crate) view: View,
     pub(crate) notes: Vec<String>,
 }
@@ -241,11 +241,6 @@ impl CheckedSpec {
     /// The Vega-Lite v4 spec, without data.
     pub fn spec(&self) -> &Value {
         &self.json
-    }
-
-    /// The spec as `vega_lite_4` types.
-    pub fn typed(&self) -> &vega_lite_4::Vegalite {
-        &self.typed
     }
 
     /// Parts of the spec that were translated or are not drawn (empty when all is drawn).
