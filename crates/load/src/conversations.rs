@@ -118,10 +118,42 @@ pub struct ConversationReport {
     pub errors: ErrorReport,
     /// The server's memory, when its process was known.
     pub memory: Option<MemoryReport>,
+    /// The server's answer cache at the end of the run, from its `/metrics` (none when the
+    /// server does not report it): the part of the memory's growth that is the cache filling
+    /// up to its bound.
+    #[serde(default)]
+    pub answer_cache: Option<CacheReading>,
     /// Zero errors and flat memory.
     pub pass: bool,
     /// Why it passed or failed.
     pub verdict: String,
+}
+
+/// The answer cache's gauges on the server's `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CacheReading {
+    /// Answers kept (`quarry_answer_cache_entries`).
+    pub entries: u64,
+    /// Their estimated memory, bytes (`quarry_answer_cache_bytes`).
+    pub bytes: u64,
+}
+
+impl CacheReading {
+    /// The gauges in a Prometheus text exposition; `None` when either is missing.
+    pub fn parse(metrics: &str) -> Option<Self> {
+        let gauge = |name: &str| {
+            metrics.lines().find_map(|line| {
+                let value = line.strip_prefix(name)?.strip_prefix(' ')?;
+                value.trim().parse::<f64>().ok().map(|v| v as u64)
+            })
+        };
+        Some(Self { entries: gauge("quarry_answer_cache_entries")?, bytes: gauge("quarry_answer_cache_bytes")? })
+    }
+
+    async fn read(client: &reqwest::Client, url: &str) -> Option<Self> {
+        let response = client.get(format!("{}/metrics", url.trim_end_matches('/'))).send().await.ok()?;
+        Self::parse(&response.error_for_status().ok()?.text().await.ok()?)
+    }
 }
 
 impl ConversationReport {
@@ -159,6 +191,13 @@ impl ConversationReport {
                 m.second_half_slope_mib_per_min.map_or("-".into(), |s| format!("{s:.2}")),
             )),
             None => out.push_str("  memory     not sampled (give --pid or --spawn)\n"),
+        }
+        if let Some(cache) = &self.answer_cache {
+            out.push_str(&format!(
+                "  cache      {} answers kept at the end, {:.1} MiB estimated\n",
+                cache.entries,
+                cache.bytes as f64 / (1024.0 * 1024.0)
+            ));
         }
         out.push_str(&format!("{}: {}\n", if self.pass { "PASS" } else { "FAIL" }, self.verdict));
         out
@@ -412,7 +451,9 @@ pub async fn run(options: ConversationOptions) -> Result<ConversationReport> {
         None => None,
     };
     let memory = samples.and_then(|s| options.flat_rule.judge(&s, options.flat_rule.warmup(options.duration)));
-    Ok(report(&options, tally, elapsed, memory))
+    let mut report = report(&options, tally, elapsed, memory);
+    report.answer_cache = CacheReading::read(&client, &options.url).await;
+    Ok(report)
 }
 
 fn report(
@@ -459,6 +500,7 @@ fn report(
         answer_statuses: tally.statuses,
         errors,
         memory,
+        answer_cache: None,
         pass,
         verdict,
     }
@@ -498,6 +540,17 @@ mod tests {
             })
             .collect();
         FlatRule::default().judge(&samples, Duration::from_secs(5))
+    }
+
+    #[test]
+    fn the_cache_gauges_are_read_from_the_metrics_text() {
+        let text = "# HELP quarry_answer_cache_bytes Estimated memory\n\
+                    # TYPE quarry_answer_cache_bytes gauge\n\
+                    quarry_answer_cache_bytes 1048576\n\
+                    quarry_answer_cache_entries_other 9\n\
+                    quarry_answer_cache_entries 100\n";
+        assert_eq!(CacheReading::parse(text), Some(CacheReading { entries: 100, bytes: 1 << 20 }));
+        assert_eq!(CacheReading::parse("quarry_answer_cache_entries 3\n"), None, "both gauges or none");
     }
 
     #[test]

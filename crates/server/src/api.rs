@@ -375,6 +375,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
 /// Prometheus metrics in the text exposition format.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    state.metrics().observe_cache(state.pipeline().cache());
     let mut response = state.metrics().render().into_response();
     response
         .headers_mut()

@@ -33,6 +33,10 @@ pub struct Metrics {
     pub rate_limited: IntCounterVec,
     /// `quarry_slack_commands_total{outcome}`.
     pub slack_commands: IntCounterVec,
+    /// `quarry_answer_cache_entries`: answers kept in the answer cache.
+    pub cache_entries: IntGauge,
+    /// `quarry_answer_cache_bytes`: their estimated memory.
+    pub cache_bytes: IntGauge,
 }
 
 impl Metrics {
@@ -76,6 +80,13 @@ impl Metrics {
             &["outcome"],
         )
         .expect("valid metric");
+        let cache_entries =
+            IntGauge::new("quarry_answer_cache_entries", "Answers kept in the answer cache.").expect("valid metric");
+        let cache_bytes = IntGauge::new(
+            "quarry_answer_cache_bytes",
+            "Estimated memory of the answers kept in the answer cache (bounded by [cache] max_bytes).",
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_duration.clone()),
@@ -85,6 +96,8 @@ impl Metrics {
             Box::new(in_flight.clone()),
             Box::new(rate_limited.clone()),
             Box::new(slack_commands.clone()),
+            Box::new(cache_entries.clone()),
+            Box::new(cache_bytes.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
@@ -98,7 +111,16 @@ impl Metrics {
             in_flight,
             rate_limited,
             slack_commands,
+            cache_entries,
+            cache_bytes,
         }
+    }
+
+    /// Sets the answer cache's gauges from `cache` (zero when there is none).
+    pub fn observe_cache(&self, cache: Option<&quarry_answer::AnswerCache>) {
+        let (entries, bytes) = cache.map_or((0, 0), |c| (c.len(), c.bytes()));
+        self.cache_entries.set(i64::try_from(entries).unwrap_or(i64::MAX));
+        self.cache_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
     /// The text exposition format.

@@ -687,6 +687,13 @@ fn a_repeated_question_comes_from_the_cache_and_is_still_stored_and_audited() {
         let follow_up = ask(&app, "only urgent ones", Some(conversation)).await;
         assert_eq!(follow_up.status, StatusCode::OK, "{}", follow_up.text());
         assert_eq!(follow_up.json()["answer"]["cached"], false, "a new conversation state is a new question");
+        let text = call(&app, get("/metrics")).await.text();
+        assert!(text.contains("quarry_answer_cache_entries 2"), "the first answer and the follow-up:\n{text}");
+        let cache_bytes = text
+            .lines()
+            .find_map(|line| line.strip_prefix("quarry_answer_cache_bytes "))
+            .and_then(|bytes| bytes.parse::<u64>().ok());
+        assert!(cache_bytes.is_some_and(|bytes| bytes > 1000), "the kept answers' estimate:\n{text}");
     });
 }
 

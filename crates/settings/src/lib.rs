@@ -160,7 +160,7 @@ pub struct CacheSettings {
 
 impl Default for CacheSettings {
     fn default() -> Self {
-        Self { enabled: true, max_bytes: 256 << 20 }
+        Self { enabled: true, max_bytes: 64 << 20 }
     }
 }
 
