@@ -110,7 +110,10 @@ pub struct MemorySample {
 /// when both hold:
 ///
 /// 1. **Bounded growth**: the RSS at the end is at most `max(min_allowance_mib,
-///    allowance_fraction × RSS after warm-up)` above the RSS right after warm-up.
+///    allowance_fraction × RSS after warm-up)` above the RSS right after warm-up. Both are
+///    medians, of the samples in the first and in the last fifth of the judged window: the
+///    working sets of the queries in flight swing RSS by tens of MiB from one second to the
+///    next, and a single sample at either end would judge that swing instead of the trend.
 /// 2. **No trend at the end**: the least-squares slope of RSS over the second half of the
 ///    judged window is at most `max_slope_mib_per_min`. Runs whose second half is shorter
 ///    than `min_trend_window` are too short for one allocator step not to look like a trend,
@@ -171,8 +174,14 @@ impl FlatRule {
         let judged: Vec<&MemorySample> = samples.iter().filter(|s| s.at_secs >= warmup_secs).collect();
         let (first, last) = (*judged.first()?, *judged.last()?);
         let mib = |kib: u64| kib as f64 / 1024.0;
-        let after_warmup = mib(first.rss_kib);
-        let end = mib(last.rss_kib);
+        let edge = (judged.len() / 5).max(1);
+        let median_mib = |part: &[&MemorySample]| {
+            let mut rss: Vec<u64> = part.iter().map(|s| s.rss_kib).collect();
+            rss.sort_unstable();
+            mib(rss[rss.len() / 2])
+        };
+        let after_warmup = median_mib(&judged[..edge]);
+        let end = median_mib(&judged[judged.len() - edge..]);
         let max = samples.iter().map(|s| mib(s.rss_kib)).fold(0.0, f64::max);
         let peak_hwm = samples.iter().map(|s| mib(s.hwm_kib)).fold(0.0, f64::max);
         let points = |from: f64| -> Vec<(f64, f64)> {
@@ -236,11 +245,11 @@ pub struct MemoryReport {
     pub warmup_secs: f64,
     /// Samples taken (about one a second).
     pub samples: usize,
-    /// RSS at the first sample after warm-up, MiB.
+    /// RSS right after warm-up (the median over the first fifth of the judged window), MiB.
     pub rss_after_warmup_mib: f64,
     /// Largest RSS sampled, MiB.
     pub rss_max_mib: f64,
-    /// RSS at the last sample, MiB.
+    /// RSS at the end (the median over the last fifth of the judged window), MiB.
     pub rss_end_mib: f64,
     /// Peak RSS since the server started (VmHWM), MiB.
     pub peak_hwm_mib: f64,
@@ -364,6 +373,22 @@ mod tests {
         let large = samples(20, |_| 1000.0);
         assert!((rule.judge(&large, rule.warmup(run)).unwrap().allowance_mib - 250.0).abs() < 0.01);
         assert_eq!(rule.judge(&large[..3], rule.warmup(run)), None);
+    }
+
+    #[test]
+    fn one_sample_swinging_at_either_end_does_not_decide_the_growth() {
+        let rule = FlatRule::default();
+        let run = Duration::from_secs(20);
+        // Queries in flight at the last second (or the first) add 100 MiB for a moment.
+        let spike_at_end = samples(20, |s| if s >= 20.0 { 300.0 } else { 200.0 });
+        let report = rule.judge(&spike_at_end, rule.warmup(run)).unwrap();
+        assert!(report.flat, "{report:?}");
+        assert!((report.rss_max_mib - 300.0).abs() < 0.01, "the swing is still reported as the maximum");
+        let dip_at_start = samples(20, |s| if s < 6.0 { 120.0 } else { 200.0 });
+        assert!(rule.judge(&dip_at_start, rule.warmup(run)).unwrap().flat);
+        // A rise that lasts is still growth.
+        let lasting = samples(20, |s| if s >= 16.0 { 300.0 } else { 200.0 });
+        assert!(!rule.judge(&lasting, rule.warmup(run)).unwrap().flat);
     }
 
     #[test]
