@@ -450,7 +450,13 @@ pub async fn run(options: ConversationOptions) -> Result<ConversationReport> {
         Some(sampler) => Some(sampler.finish().await),
         None => None,
     };
-    let memory = samples.and_then(|s| options.flat_rule.judge(&s, options.flat_rule.warmup(options.duration)));
+    // Judged while users were starting requests: once they stop, the last answers drain and
+    // memory falls, which would hide growth.
+    let until = options.duration.as_secs_f64();
+    let memory = samples.and_then(|mut s| {
+        s.retain(|sample| sample.at_secs <= until);
+        options.flat_rule.judge(&s, options.flat_rule.warmup(options.duration))
+    });
     let mut report = report(&options, tally, elapsed, memory);
     report.answer_cache = CacheReading::read(&client, &options.url).await;
     Ok(report)

@@ -129,7 +129,9 @@ pub struct FlatRule {
     /// Shortest second half on which the slope is judged.
     #[serde(with = "secs")]
     pub min_trend_window: Duration,
-    /// Longest warm-up; it is a quarter of the run when that is shorter.
+    /// Share of the run that is warm-up (at most [`FlatRule::max_warmup`]).
+    pub warmup_fraction: f64,
+    /// Longest warm-up.
     #[serde(with = "secs")]
     pub max_warmup: Duration,
 }
@@ -141,6 +143,7 @@ impl Default for FlatRule {
             allowance_fraction: 0.25,
             max_slope_mib_per_min: 4.0,
             min_trend_window: Duration::from_secs(120),
+            warmup_fraction: 0.25,
             max_warmup: Duration::from_secs(60),
         }
     }
@@ -162,9 +165,10 @@ mod secs {
 }
 
 impl FlatRule {
-    /// The warm-up of a run lasting `run`: a quarter of it, at most [`FlatRule::max_warmup`].
+    /// The warm-up of a run lasting `run`: [`FlatRule::warmup_fraction`] of it, at most
+    /// [`FlatRule::max_warmup`].
     pub fn warmup(&self, run: Duration) -> Duration {
-        (run / 4).min(self.max_warmup)
+        run.mul_f64(self.warmup_fraction.clamp(0.0, 1.0)).min(self.max_warmup)
     }
 
     /// Judges `samples` (in time order) taken over a run whose warm-up lasted `warmup`.
@@ -326,6 +330,9 @@ mod tests {
         let run = Duration::from_secs(600);
         assert_eq!(rule.warmup(run), Duration::from_secs(60));
         assert_eq!(rule.warmup(Duration::from_secs(20)), Duration::from_secs(5));
+        let half = FlatRule { warmup_fraction: 0.5, ..FlatRule::default() };
+        assert_eq!(half.warmup(Duration::from_secs(40)), Duration::from_secs(20));
+        assert_eq!(half.warmup(run), Duration::from_secs(60), "never more than max_warmup");
         // Rises to 300 MiB during the warm-up, steps up 30 MiB at minute 4, then stays.
         let plateau = samples(600, |s| {
             if s < 45.0 {
