@@ -18,16 +18,10 @@ use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 fn questions() -> Vec<String> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../eval/questions/demo.jsonl");
-    std::fs::read_to_string(path)
-        .expect("the demo question set")
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let case: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
-            case["question"].as_str().expect("a question").to_string()
-        })
-        .collect()
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../eval/questions/demo.jsonl");
+    let (cases, bad) = quarry_eval::load_cases(&path).expect("the demo question set reads");
+    assert!(bad.is_empty(), "{bad:?}");
+    cases.into_iter().map(|case| case.question).collect()
 }
 
 async fn pipeline(cache: CacheSettings) -> Pipeline {
