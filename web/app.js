@@ -602,6 +602,7 @@ function howBlock(resp) {
   if (a.tokens) add('Tokens', `${a.tokens.total_tokens ?? '?'} (prompt ${a.tokens.prompt_tokens ?? '?'}, completion ${a.tokens.completion_tokens ?? '?'})${a.tokens.cost_usd != null ? ` · $${a.tokens.cost_usd}` : ''}`);
   if (a.chart && a.chart.reason && !resp.chart) add('Chart', a.chart.reason);
   add('Notes', a.notes);
+  add('SQL adjusted', a.sql_notes);
   add('Request', resp.request_id);
   return el('details', { class: 'how' }, el('summary', { text: 'How this was answered' }), dl);
 }

@@ -66,6 +66,10 @@ pub struct Answer {
     pub model_explanation: Option<String>,
     /// Things the user should know about how the answer came about (e.g. a fallback).
     pub notes: Vec<String>,
+    /// How the SQL policy rewrote the query to run with its author's meaning (a double-quoted
+    /// string, SQLite's NULL order...), one sentence each; empty when it ran as written.
+    #[serde(default)]
+    pub sql_notes: Vec<String>,
     /// How the question was read.
     pub explanation: Option<Explanation>,
     /// Set when [`AnswerStatus::NeedsClarification`].
@@ -113,6 +117,7 @@ impl Answer {
             tokens: None,
             model_explanation: None,
             notes: Vec::new(),
+            sql_notes: Vec::new(),
             explanation: None,
             clarification: None,
             message: None,
@@ -141,6 +146,8 @@ pub struct RetrievedHit {
 pub struct SqlAnswer {
     /// The SQL that ran (with the policy's row limit).
     pub sql: String,
+    /// How the SQL policy rewrote the query (see [`Answer::sql_notes`]).
+    pub sql_notes: Vec<String>,
     /// Result columns.
     pub columns: Vec<ColumnInfo>,
     /// Result rows.

@@ -100,6 +100,7 @@ fn estimated_bytes(answer: &Answer) -> u64 {
         + json_length(&answer.tokens)
         + json_length(&answer.model_explanation)
         + json_length(&answer.notes)
+        + json_length(&answer.sql_notes)
         + json_length(&answer.explanation)
         + json_length(&answer.clarification)
         + json_length(&answer.message)

@@ -55,9 +55,17 @@ impl Attempt {
     }
 }
 
+/// SQL that passed the policy and ran: the text that ran, the policy's dialect notes, the result.
+pub(crate) struct CheckedRun {
+    pub sql: String,
+    pub notes: Vec<String>,
+    pub result: QueryResult,
+}
+
 /// What the model path produced.
 pub(crate) struct ModelAnswer {
     pub sql: String,
+    pub sql_notes: Vec<String>,
     pub result: QueryResult,
     pub explanation: String,
     pub usage: TokenUsage,
@@ -137,7 +145,7 @@ impl ModelPath<'_> {
     ) -> Result<ModelAnswer, ModelFailure>
     where
         F: Fn(String) -> Fut,
-        Fut: std::future::Future<Output = Result<(String, QueryResult), (String, String)>>,
+        Fut: std::future::Future<Output = Result<CheckedRun, (String, String)>>,
     {
         let started = Instant::now();
         progress.stage(StageEvent { stage: Stage::Retrieve, attempt: None });
@@ -189,7 +197,7 @@ impl ModelPath<'_> {
             *timings.entry("synthesize".into()).or_default() += crate::pipeline::ms(started);
             usage += reply.usage;
             match check(reply.sql.clone()).await {
-                Ok((sql, result)) => {
+                Ok(CheckedRun { sql, notes, result }) => {
                     trace.attempts.push(Attempt {
                         by: model_id.clone(),
                         sql: reply.sql,
@@ -198,7 +206,7 @@ impl ModelPath<'_> {
                         prompt_hash: Some(reply.prompt_hash),
                         raw_output: Some(reply.raw),
                     });
-                    return Ok(ModelAnswer { sql, result, explanation: reply.explanation, usage });
+                    return Ok(ModelAnswer { sql, sql_notes: notes, result, explanation: reply.explanation, usage });
                 }
                 Err((verdict, error)) => {
                     trace.attempts.push(Attempt {

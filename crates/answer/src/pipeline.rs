@@ -5,15 +5,15 @@ use std::time::Instant;
 use quarry_exec::{DataFusionExecutor, ExecutorConfig, SnapshotExecutor};
 use quarry_semantic::SemanticLayer;
 use quarry_settings::{CacheSettings, Route, Settings, SynthesisSettings};
-use quarry_snapshot::Snapshot;
-use quarry_sqlguard::{Catalog, PolicyConfig, SqlPolicy};
+use quarry_snapshot::{Snapshot, SourceDialect};
+use quarry_sqlguard::{Catalog, PolicyConfig, SourceSemantics, SqlPolicy};
 use quarry_synth::{PlanOutcome, SemanticPlanner};
 
 use crate::answer::{Answer, AnswerStatus, Clarification, Conversation, SqlAnswer, Timings, Turn};
 use crate::bootstrap::{resolve_layer, resolve_snapshot};
 use crate::cache::{AnswerCache, CacheKey};
 use crate::error::{Error, Result};
-use crate::model_route::{Attempt, ModelFailure, ModelPath, ModelRoute, ModelTrace};
+use crate::model_route::{Attempt, CheckedRun, ModelFailure, ModelPath, ModelRoute, ModelTrace};
 use crate::stage::{Progress, Stage, StageEvent};
 use crate::summary::summarize;
 
@@ -147,13 +147,19 @@ impl Pipeline {
         for table in &snapshot.manifest.tables {
             let columns: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
             catalog.add_table(&table.name, &columns);
+            let key: Vec<&str> = table.primary_key.iter().map(String::as_str).collect();
+            catalog.set_primary_key(&table.name, &key);
         }
         for (table, column) in layer.personal_columns() {
             catalog.mark_personal(&table, &column);
         }
+        let semantics = match snapshot.manifest.dialect() {
+            SourceDialect::Sqlite => SourceSemantics::SQLITE,
+            SourceDialect::Csv | SourceDialect::Parquet => SourceSemantics::NATIVE,
+        };
         let planner = SemanticPlanner::new(layer.clone(), snapshot.manifest.as_of, snapshot.manifest.id.clone());
         Self {
-            policy: SqlPolicy::new(catalog, policy),
+            policy: SqlPolicy::new(catalog, policy).with_semantics(semantics),
             executor,
             planner,
             snapshot,
@@ -192,6 +198,7 @@ impl Pipeline {
         let json = result.to_json();
         Ok(SqlAnswer {
             sql: validated.sql,
+            sql_notes: validated.notes,
             columns: json.columns,
             rows: json.rows,
             truncated: result.truncated,
@@ -330,6 +337,7 @@ impl Pipeline {
                 answer.summary = summarize(&self.layer, &plan, &json, result.truncated);
                 answer.attempt_log.push(Attempt::builtin(plan.sql.clone()));
                 answer.sql = Some(validated.sql);
+                answer.sql_notes = validated.notes;
                 answer.columns = json.columns;
                 answer.rows = json.rows;
                 answer.truncated = result.truncated;
@@ -359,12 +367,12 @@ impl Pipeline {
         &self,
         sql: String,
         progress: &dyn Progress,
-    ) -> std::result::Result<(String, quarry_exec::QueryResult), (String, String)> {
+    ) -> std::result::Result<CheckedRun, (String, String)> {
         progress.stage(StageEvent { stage: Stage::Validate, attempt: None });
         let validated = self.policy.check(&sql).map_err(|e| ("policy_rejected".to_string(), e.to_string()))?;
         progress.stage(StageEvent { stage: Stage::Execute, attempt: None });
         let result = self.executor.execute(&validated).await.map_err(|e| (e.kind().to_string(), e.to_string()))?;
-        Ok((validated.sql, result))
+        Ok(CheckedRun { sql: validated.sql, notes: validated.notes, result })
     }
 
     /// The model path (see [`crate::model_route`]); fills `answer`.
@@ -422,6 +430,7 @@ impl Pipeline {
                 timings.insert("summarize".into(), ms(started));
                 *answer.tokens.get_or_insert_with(Default::default) += done.usage;
                 answer.sql = Some(done.sql);
+                answer.sql_notes = done.sql_notes;
                 answer.columns = json.columns;
                 answer.rows = json.rows;
                 answer.truncated = done.result.truncated;

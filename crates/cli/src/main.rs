@@ -328,6 +328,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 output::print_json(&output::sql_json(&answer))?;
             } else {
                 println!("{}", output::table(&answer.columns, &answer.rows));
+                output::print_sql_notes(&answer.sql_notes);
                 output::print_footer(answer.rows.len(), answer.truncated, &answer.snapshot_id, &answer.timings_ms);
             }
             Ok(ExitCode::SUCCESS)

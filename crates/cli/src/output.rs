@@ -68,6 +68,16 @@ pub fn print_footer(rows: usize, truncated: bool, snapshot_id: &str, timings: &B
     );
 }
 
+/// How the policy rewrote the SQL, when it did.
+pub fn print_sql_notes(notes: &[String]) {
+    if !notes.is_empty() {
+        println!("\nThe SQL was adjusted to run as meant:");
+        for note in notes {
+            println!("  - {note}");
+        }
+    }
+}
+
 pub fn print_answer(answer: &Answer) {
     println!("{}", answer.summary);
     match answer.status {
@@ -88,6 +98,7 @@ pub fn print_answer(answer: &Answer) {
     if let Some(sql) = &answer.sql {
         println!("\nSQL:\n{sql}");
     }
+    print_sql_notes(&answer.sql_notes);
     if let Some(explanation) = &answer.explanation {
         println!("\nHow this was answered:");
         for measure in &explanation.measures {

@@ -125,7 +125,7 @@ fn oversized_and_empty_questions_are_refused() {
 fn snapshot_create_list_and_show_a_sqlite_database() {
     let own_home = tempfile::tempdir().expect("tempdir");
     let database = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/benchmarks/spider-dev/database/concert_singer/concert_singer.sqlite");
+        .join("../../fixtures/spider-mini/database/concert_singer/concert_singer.sqlite");
     let run = |args: &[&str]| {
         let mut command = quarry();
         command.env("QUARRY_HOME", own_home.path()).args(args);

@@ -3,6 +3,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use datafusion::common::{Constraint, Constraints};
+use datafusion::datasource::file_format::options::ReadOptions;
+use datafusion::datasource::listing::{ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
@@ -11,7 +14,7 @@ use datafusion::execution::{SessionState, TaskContext};
 use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{ParquetReadOptions, SQLOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
-use quarry_snapshot::Snapshot;
+use quarry_snapshot::{Snapshot, TableEntry};
 use quarry_sqlguard::ValidatedQuery;
 
 use crate::config::ExecutorConfig;
@@ -70,7 +73,7 @@ impl DataFusionExecutor {
         for table in &snapshot.manifest.tables {
             let path = snapshot.dir.join(&table.file);
             let path = path.to_str().ok_or_else(|| Error::Internal(format!("non UTF-8 path {}", path.display())))?;
-            ctx.register_parquet(table.name.as_str(), path, ParquetReadOptions::default())
+            register_table(&ctx, table, path)
                 .await
                 .map_err(|e| Error::Internal(format!("registering table {}: {e}", table.name)))?;
             allowed_tables.insert(table.name.clone());
@@ -233,6 +236,25 @@ async fn run(
 
 /// A runtime with its own bounded memory pool and no disk to spill to. With `shared`, the
 /// object stores and the file caches (Parquet footers, listings) are reused from it.
+/// Registers a snapshot table with its primary key as a constraint, so that DataFusion admits
+/// the table's other columns beside a GROUP BY of the key (functional dependence).
+async fn register_table(ctx: &SessionContext, table: &TableEntry, path: &str) -> datafusion::error::Result<()> {
+    let options = ParquetReadOptions::default().to_listing_options(&ctx.copied_config(), ctx.copied_table_options());
+    let url = ListingTableUrl::parse(path)?;
+    let schema = options.infer_schema(&ctx.state(), &url).await?;
+    let key: Option<Vec<usize>> = table.primary_key.iter().map(|column| schema.index_of(column).ok()).collect();
+    let constraints = match key {
+        Some(indices) if !indices.is_empty() => Constraints::new_unverified(vec![Constraint::PrimaryKey(indices)]),
+        _ => Constraints::default(),
+    };
+    let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(schema);
+    let provider = ListingTable::try_new(config)?
+        .with_constraints(constraints)
+        .with_cache(ctx.runtime_env().cache_manager.get_file_statistic_cache());
+    ctx.register_table(table.name.as_str(), Arc::new(provider))?;
+    Ok(())
+}
+
 fn query_runtime_env(shared: Option<&Arc<RuntimeEnv>>, memory_limit_mb: u64) -> Result<Arc<RuntimeEnv>> {
     let mut builder = RuntimeEnvBuilder::new()
         .with_memory_limit(usize::try_from(memory_limit_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX), 1.0)

@@ -29,6 +29,7 @@ fn unchecked(sql: &str) -> ValidatedQuery {
         limit: 1000,
         limit_added: false,
         limit_capped: false,
+        notes: Vec::new(),
     }
 }
 

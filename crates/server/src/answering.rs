@@ -308,6 +308,7 @@ fn audit_of_answer(response: &AskResponse, user: &User, channel: Channel, starte
         "server_ms": started.elapsed().as_secs_f64() * 1e3,
         "tokens": answer.tokens,
         "notes": answer.notes,
+        "sql_notes": answer.sql_notes,
         "chart": response.chart.as_ref().map(|c| &c.id),
         "summary": answer.summary,
     });

@@ -25,8 +25,8 @@ use chrono::{NaiveDate, Utc};
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::{DataType, Date32Type, Date64Type, Int64Type};
 
-use crate::manifest::{Manifest, SnapshotSource};
-use crate::writer::{TableData, write_snapshot};
+use crate::manifest::{Manifest, SnapshotSource, SourceDialect};
+use crate::writer::{TableData, write_snapshot_in_dialect};
 use crate::{Error, Result};
 
 mod csv_file;
@@ -57,6 +57,8 @@ pub struct ImportedData {
     pub tables: Vec<TableData>,
     /// Where the data came from.
     pub source: SnapshotSource,
+    /// The dialect of the source: SQLite, or CSV when any table came from a CSV file, else Parquet.
+    pub dialect: SourceDialect,
     /// The snapshot's `as_of` date (see [`ImportOptions::as_of`]).
     pub as_of: NaiveDate,
     /// What was read and what was changed on the way.
@@ -172,6 +174,11 @@ pub fn load(path: &Path, options: &ImportOptions) -> Result<ImportedData> {
     if tables.is_empty() {
         return Err(import_error(path, "the database has no tables to import; create at least one table in it"));
     }
+    let dialect = match &source {
+        SnapshotSource::Sqlite { .. } => SourceDialect::Sqlite,
+        _ if tables.iter().any(|t| file_kind(Path::new(&t.report.source)) == Some(FileKind::Csv)) => SourceDialect::Csv,
+        _ => SourceDialect::Parquet,
+    };
     let (data, mut reports): (Vec<TableData>, Vec<TableReport>) =
         tables.into_iter().map(|t| (t.data, t.report)).unzip();
     reports.sort_by(|a, b| a.table.cmp(&b.table));
@@ -183,7 +190,7 @@ pub fn load(path: &Path, options: &ImportOptions) -> Result<ImportedData> {
             date
         }
     };
-    Ok(ImportedData { tables: data, source, as_of, report: ImportReport { tables: reports, notes } })
+    Ok(ImportedData { tables: data, source, dialect, as_of, report: ImportReport { tables: reports, notes } })
 }
 
 /// Loads `path` (see [`load`]) and writes it as a snapshot into `dir` (which must be empty or
@@ -192,8 +199,14 @@ pub fn load(path: &Path, options: &ImportOptions) -> Result<ImportedData> {
 /// To install into a store: `store.install(|scratch| import_into(scratch, path, &options).map(|(m, _)| m))`.
 pub fn import_into(dir: &Path, path: &Path, options: &ImportOptions) -> Result<(Manifest, ImportReport)> {
     let imported = load(path, options)?;
-    let manifest =
-        write_snapshot(dir, imported.tables, imported.as_of, imported.source, imported.report.notes.clone())?;
+    let manifest = write_snapshot_in_dialect(
+        dir,
+        imported.tables,
+        imported.as_of,
+        imported.source,
+        imported.dialect,
+        imported.report.notes.clone(),
+    )?;
     Ok((manifest, imported.report))
 }
 

@@ -27,6 +27,6 @@ mod store;
 mod writer;
 
 pub use error::{Error, Result};
-pub use manifest::{ColumnEntry, ForeignKey, MANIFEST_FILE, Manifest, SnapshotSource, TableEntry};
+pub use manifest::{ColumnEntry, ForeignKey, MANIFEST_FILE, Manifest, SnapshotSource, SourceDialect, TableEntry};
 pub use store::{Snapshot, SnapshotStore};
 pub use writer::{TableData, write_snapshot};

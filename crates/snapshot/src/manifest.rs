@@ -26,12 +26,21 @@ pub struct Manifest {
     /// Notes from the import: inferred types, coerced values, skipped tables.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The dialect of the system the data came from; see [`Manifest::dialect`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_dialect: Option<SourceDialect>,
 }
 
 impl Manifest {
     /// The entry of a table, by exact name.
     pub fn table(&self, name: &str) -> Option<&TableEntry> {
         self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// The dialect queries over this snapshot are read in: the recorded one, else (manifests
+    /// written before it was recorded) the one its source implies.
+    pub fn dialect(&self) -> SourceDialect {
+        self.source_dialect.unwrap_or_else(|| self.source.default_dialect())
     }
 
     /// Total rows over all tables.
@@ -66,6 +75,31 @@ pub enum SnapshotSource {
         /// The database imported.
         path: String,
     },
+}
+
+impl SnapshotSource {
+    /// The dialect of this kind of source when nothing more precise is known: files are taken
+    /// to be Parquet, whose semantics (DataFusion's own) CSV shares.
+    pub fn default_dialect(&self) -> SourceDialect {
+        match self {
+            SnapshotSource::Sqlite { .. } => SourceDialect::Sqlite,
+            SnapshotSource::Demo { .. } | SnapshotSource::Files { .. } => SourceDialect::Parquet,
+        }
+    }
+}
+
+/// The SQL dialect of the system a snapshot's data came from. Queries written against that
+/// system keep its meaning where dialects differ: SQLite sorts NULLs first ascending and
+/// matches LIKE without regard to case; CSV and Parquet files have DataFusion's semantics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceDialect {
+    /// A SQLite database.
+    Sqlite,
+    /// CSV files (DataFusion's semantics).
+    Csv,
+    /// Parquet files, and the generated demo warehouse (DataFusion's semantics).
+    Parquet,
 }
 
 /// One table of a snapshot.

@@ -9,7 +9,9 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
-use crate::manifest::{ColumnEntry, FORMAT_VERSION, ForeignKey, MANIFEST_FILE, Manifest, SnapshotSource, TableEntry};
+use crate::manifest::{
+    ColumnEntry, FORMAT_VERSION, ForeignKey, MANIFEST_FILE, Manifest, SnapshotSource, SourceDialect, TableEntry,
+};
 use crate::{Error, Result};
 
 /// Rows per Parquet row group: small enough for pruning by statistics on time columns,
@@ -50,9 +52,22 @@ pub(crate) fn is_plain_identifier(name: &str) -> bool {
 /// the same snapshot id, and are made read-only afterwards.
 pub fn write_snapshot(
     dir: &Path,
+    tables: Vec<TableData>,
+    as_of: NaiveDate,
+    source: SnapshotSource,
+    notes: Vec<String>,
+) -> Result<Manifest> {
+    let dialect = source.default_dialect();
+    write_snapshot_in_dialect(dir, tables, as_of, source, dialect, notes)
+}
+
+/// [`write_snapshot`], recording `dialect` as the source's dialect.
+pub(crate) fn write_snapshot_in_dialect(
+    dir: &Path,
     mut tables: Vec<TableData>,
     as_of: NaiveDate,
     source: SnapshotSource,
+    dialect: SourceDialect,
     notes: Vec<String>,
 ) -> Result<Manifest> {
     fs::create_dir_all(dir).map_err(Error::io("creating", dir))?;
@@ -136,8 +151,16 @@ pub fn write_snapshot(
     // as_of changes what "last month" means, so it is part of the snapshot's identity.
     id_hasher.update(as_of.to_string().as_bytes());
     let id = format!("snap-{}", &id_hasher.finalize().to_hex()[..16]);
-    let manifest =
-        Manifest { format_version: FORMAT_VERSION, id, as_of, created_at: Utc::now(), source, tables: entries, notes };
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        id,
+        as_of,
+        created_at: Utc::now(),
+        source,
+        tables: entries,
+        notes,
+        source_dialect: Some(dialect),
+    };
     let path = dir.join(MANIFEST_FILE);
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::format("manifest")(e.to_string()))?;
     fs::write(&path, json).map_err(Error::io("writing", &path))?;

@@ -1,12 +1,13 @@
-//! Imports every Spider dev database beside the repository and checks tables and row counts against SQLite.
+//! Imports Spider databases and checks tables and row counts against SQLite: the three of
+//! `fixtures/spider-mini` always, all twenty of the dev set when `SPIDER_DEV_DIR` points at it.
 use std::path::{Path, PathBuf};
 
 use quarry_snapshot::Snapshot;
 use quarry_snapshot::import::{ImportOptions, import_into};
 use rusqlite::{Connection, OpenFlags};
 
-fn spider_databases() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/benchmarks/spider-dev/database");
+fn spider_databases(set: &Path) -> Vec<PathBuf> {
+    let root = set.join("database");
     let entries = std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("the Spider dev databases are expected at {}: {e}", root.display()));
     let mut databases: Vec<PathBuf> = entries
@@ -39,12 +40,27 @@ fn sqlite_counts(db: &Path) -> Vec<(String, u64)> {
 }
 
 #[test]
+fn the_mini_set_imports_with_exact_row_counts() {
+    let databases = spider_databases(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/spider-mini"));
+    assert_eq!(databases.len(), 3);
+    import_with_exact_row_counts(&databases);
+}
+
+#[test]
 fn every_spider_database_imports_with_exact_row_counts() {
-    let databases = spider_databases();
+    let Some(set) = std::env::var_os("SPIDER_DEV_DIR") else {
+        eprintln!("skipped: set SPIDER_DEV_DIR to the Spider dev directory to import all of its databases");
+        return;
+    };
+    let databases = spider_databases(Path::new(&set));
     assert!(databases.len() >= 20, "expected the 20 Spider dev databases, found {}", databases.len());
+    import_with_exact_row_counts(&databases);
+}
+
+fn import_with_exact_row_counts(databases: &[PathBuf]) {
     let scratch = tempfile::tempdir().unwrap();
     let mut total_notes = 0;
-    for db in &databases {
+    for db in databases {
         let name = db.file_stem().unwrap().to_string_lossy().into_owned();
         let dir = scratch.path().join(&name);
         let (manifest, report) = import_into(&dir, db, &ImportOptions::default())

@@ -15,6 +15,9 @@ pub struct Catalog {
     /// Lower-cased table name -> lower-cased personal column names. Kept apart from `tables` so a
     /// mark made before `add_table`, or for a column not listed, still protects the column.
     personal: BTreeMap<String, BTreeSet<String>>,
+    /// Lower-cased table name -> its lower-cased primary key columns: the dialect normalization
+    /// reads functional dependence from them.
+    primary_keys: BTreeMap<String, Vec<String>>,
 }
 
 impl Catalog {
@@ -32,6 +35,21 @@ impl Catalog {
     /// not listed (or a table not added yet) still takes effect: it errs on the side of refusing.
     pub fn mark_personal(&mut self, table: &str, column: &str) {
         self.personal.entry(table.to_lowercase()).or_default().insert(column.to_lowercase());
+    }
+
+    /// Records the primary key of `table` (names compared ignoring case). A table without one
+    /// has no key: no column is taken to determine the others.
+    pub fn set_primary_key(&mut self, table: &str, columns: &[&str]) {
+        if columns.is_empty() {
+            self.primary_keys.remove(&table.to_lowercase());
+        } else {
+            self.primary_keys.insert(table.to_lowercase(), columns.iter().map(|c| c.to_lowercase()).collect());
+        }
+    }
+
+    /// The primary key columns of `table` (compared ignoring case), lower-cased; empty when it has none.
+    pub fn primary_key(&self, table: &str) -> &[String] {
+        self.primary_keys.get(&table.to_lowercase()).map_or(&[], Vec::as_slice)
     }
 
     /// The table names, sorted.
@@ -135,5 +153,15 @@ mod tests {
         assert!(!catalog.is_known_name("accounts"));
         assert_eq!(catalog.tables().collect::<Vec<_>>(), ["users"]);
         assert_eq!(Catalog::new().table_list(), "(no tables are available)");
+    }
+
+    #[test]
+    fn primary_keys_are_kept_lower_cased_and_can_be_cleared() {
+        let mut catalog = users();
+        assert!(catalog.primary_key("users").is_empty());
+        catalog.set_primary_key("Users", &["User_ID"]);
+        assert_eq!(catalog.primary_key("USERS"), ["user_id"]);
+        catalog.set_primary_key("users", &[]);
+        assert!(catalog.primary_key("users").is_empty());
     }
 }

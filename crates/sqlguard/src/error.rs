@@ -216,6 +216,20 @@ pub enum PolicyError {
         hint: String,
     },
 
+    /// A column beside an aggregate that is neither grouped, nor aggregated, nor determined by
+    /// the grouped columns (through a primary key): each group could show any of its values.
+    #[error(
+        "column {column} ({clause}) is neither in GROUP BY nor inside an aggregate, and the grouped columns do not \
+         determine it, so each group could show any of its values; add {column} to GROUP BY, or aggregate it \
+         (e.g. MAX({column}) or COUNT(DISTINCT {column}))"
+    )]
+    UngroupedColumn {
+        /// The column reference as written, e.g. `T1.name`.
+        column: String,
+        /// Where it was found, e.g. `in the select list`.
+        clause: String,
+    },
+
     /// A bug in the policy itself, not in the submitted SQL.
     #[error("internal error in the SQL policy: {message}")]
     Internal {
@@ -247,6 +261,7 @@ impl PolicyError {
             PolicyError::SuspiciousIdentifier { .. } => "suspicious_identifier",
             PolicyError::InvalidLimit { .. } => "invalid_limit",
             PolicyError::UnsupportedSyntax { .. } => "unsupported_syntax",
+            PolicyError::UngroupedColumn { .. } => "ungrouped_column",
             PolicyError::Internal { .. } => "internal",
         }
     }
@@ -272,6 +287,7 @@ impl PolicyError {
         "suspicious_identifier",
         "invalid_limit",
         "unsupported_syntax",
+        "ungrouped_column",
         "internal",
     ];
 
@@ -334,6 +350,7 @@ mod tests {
             PolicyError::SuspiciousIdentifier { escaped: "x".into(), reason: "r".into() },
             PolicyError::InvalidLimit { clause: "LIMIT".into(), reason: "r".into(), max_limit: 1 },
             PolicyError::UnsupportedSyntax { construct: "TOP".into(), hint: "h".into() },
+            PolicyError::UngroupedColumn { column: "t.c".into(), clause: "in the select list".into() },
             PolicyError::Internal { message: "m".into() },
         ];
         let kinds: Vec<&str> = samples.iter().map(PolicyError::kind).collect();

@@ -13,6 +13,11 @@
 //! A refusal is a [`PolicyError`] whose message says what was wrong and what to write instead, fit
 //! for a person and for a model's repair prompt; [`PolicyError::kind`] is a stable code.
 //!
+//! Before the checks, the query is normalized to the dialect people and models write (SQLite's
+//! double-quoted strings, columns a primary key determines beside an aggregate, duplicate output
+//! names, the source's NULL ordering and LIKE case rules); each rewrite is listed in
+//! [`ValidatedQuery::notes`], and the checks judge the rewritten tree.
+//!
 //! Execution limits (memory, time, cartesian joins) are the executor's job: the policy lets such
 //! queries through.
 //!
@@ -36,6 +41,7 @@
 
 mod analyze;
 mod catalog;
+mod dialect;
 mod error;
 mod generate;
 mod ident;
@@ -49,6 +55,7 @@ use datafusion::sql::sqlparser::ast::Statement;
 use serde::{Deserialize, Serialize};
 
 pub use crate::catalog::Catalog;
+pub use crate::dialect::SourceSemantics;
 pub use crate::error::{PolicyError, Result};
 pub use crate::generate::MAX_GENERATED_LEN;
 pub use crate::parse::{MAX_EXPR_DEPTH, MAX_SQL_BYTES};
@@ -99,6 +106,9 @@ pub struct ValidatedQuery {
     pub limit_added: bool,
     /// True when the query's limit was larger than the maximum and was lowered to it.
     pub limit_capped: bool,
+    /// The dialect normalizations applied to the submitted SQL, one sentence each (e.g. a
+    /// double-quoted "Angola" read as the string 'Angola'); empty when it ran as written.
+    pub notes: Vec<String>,
 }
 
 /// Admits or refuses candidate SQL queries; see the [crate documentation](crate).
@@ -106,12 +116,24 @@ pub struct ValidatedQuery {
 pub struct SqlPolicy {
     catalog: Catalog,
     config: PolicyConfig,
+    semantics: SourceSemantics,
 }
 
 impl SqlPolicy {
     /// A policy over `catalog` with `config`.
     pub fn new(catalog: Catalog, config: PolicyConfig) -> Self {
-        Self { catalog, config }
+        Self { catalog, config, semantics: SourceSemantics::NATIVE }
+    }
+
+    /// Queries keep the NULL ordering and LIKE semantics of the snapshot's source (SQLite's, say).
+    pub fn with_semantics(mut self, semantics: SourceSemantics) -> Self {
+        self.semantics = semantics;
+        self
+    }
+
+    /// The source semantics queries are normalized to.
+    pub fn semantics(&self) -> SourceSemantics {
+        self.semantics
     }
 
     /// The catalog the policy checks against.
@@ -124,13 +146,18 @@ impl SqlPolicy {
         &self.config
     }
 
-    /// Checks `sql` and returns it rewritten with its row limit, or the reason it is refused.
+    /// Checks `sql` and returns it normalized (see [`ValidatedQuery::notes`]) and rewritten with
+    /// its row limit, or the reason it is refused.
     pub fn check(&self, sql: &str) -> Result<ValidatedQuery> {
         let mut statement = parse::parse_single_query(sql)?;
         let Statement::Query(query) = &mut statement else {
             return Err(PolicyError::Internal { message: "the parser returned a non-query as a query".to_string() });
         };
+        let normalized = dialect::normalize(query, &self.catalog, self.semantics);
         let Reads { tables, columns } = Analyzer::new(&self.catalog, &self.config).run(query)?;
+        if let Some(refusal) = normalized.refusal {
+            return Err(refusal);
+        }
         let applied = limit::apply_row_limit(query, &self.config)?;
         let sql = statement.to_string();
         // The added LIMIT (and re-rendering) can lengthen the text past the maximum: what is
@@ -147,6 +174,7 @@ impl SqlPolicy {
             limit: applied.limit,
             limit_added: applied.added,
             limit_capped: applied.capped,
+            notes: normalized.notes,
         })
     }
 

@@ -331,15 +331,26 @@ fn choose_type(declared: &str, p: &ColumnProfile) -> (DataType, Option<String>) 
         }
         Declared::Integer | Declared::Real | Declared::Numeric => numeric_or_text(p, kind, None),
         Declared::Text => {
-            let mut reasons = Vec::new();
-            if p.text_ints + p.text_floats == typed && typed > 0 {
-                // Worth knowing: such a column sorts and compares as text ('98' > '150'), and
-                // numeric aggregates need a CAST.
-                let example = p.example_text_other.clone().unwrap_or_default();
-                reasons.push(format!(
-                    "its values are numbers written as text (e.g. {example}), kept as text, as declared"
-                ));
+            // Numbers written as text sort and compare as text ('98' > '150') and make AVG fail:
+            // when every value reads as a number (codes with leading zeros do not), the column
+            // is a number column whatever its declaration says.
+            let numbers = p.ints + p.reals + p.text_ints + p.text_floats;
+            if typed > 0 && numbers == typed {
+                let (data_type, _) = numeric_or_text(p, Declared::Numeric, None);
+                let example = first_example(p, &[&p.example_text_other, &p.example_int, &p.example_real]);
+                let mut reason = format!(
+                    "declared {declared}, but every value is a number (e.g. {example}), so it is imported as {data_type}"
+                );
+                if p.null_tokens > 0 {
+                    let example = p.example_null_token.clone().unwrap_or_default();
+                    reason.push_str(&format!(
+                        "; {} empty or null-like strings (e.g. {example}) read as NULL",
+                        p.null_tokens
+                    ));
+                }
+                return (data_type, Some(reason));
             }
+            let mut reasons = Vec::new();
             if p.null_strings > 0 {
                 let example = p.example_null_string.clone().unwrap_or_default();
                 reasons.push(format!(
@@ -526,11 +537,14 @@ mod tests {
         let (t, reason) = choose_type("TEXT", &profile(&[Text("null"), Text("x")]));
         assert_eq!(t, DataType::Utf8);
         assert!(reason.unwrap().contains("'null'"));
-        let (t, reason) = choose_type("TEXT", &profile(&[Text("18"), Text("null"), Text("15.5")]));
-        assert_eq!(t, DataType::Utf8);
+        let (t, reason) = choose_type("TEXT", &profile(&[Text("18"), Text("null"), Text("15.5"), Int(3)]));
+        assert_eq!(t, DataType::Float64);
         let reason = reason.unwrap();
-        assert!(reason.contains("its values are numbers written as text (e.g. '18')"), "{reason}");
-        assert!(reason.contains("'null' strings kept as text"), "{reason}");
+        assert!(reason.contains("declared TEXT, but every value is a number (e.g. '18')"), "{reason}");
+        assert!(reason.contains("1 empty or null-like strings (e.g. 'null') read as NULL"), "{reason}");
+        assert_eq!(choose_type("varchar(4)", &profile(&[Text("1998"), Text("")])).0, DataType::Int64);
+        // Codes with leading zeros are not numbers.
+        assert_eq!(choose_type("TEXT", &profile(&[Text("007"), Text("12")])).0, DataType::Utf8);
         assert_eq!(choose_type("TEXT", &profile(&[Text("x")])), (DataType::Utf8, None));
     }
 }
