@@ -439,7 +439,7 @@ async fn snapshot_command(settings: &Settings, command: SnapshotCommand) -> anyh
     }
 }
 
-async fn eval_command(settings: Settings, args: EvalArgs) -> anyhow::Result<ExitCode> {
+async fn eval_command(mut settings: Settings, args: EvalArgs) -> anyhow::Result<ExitCode> {
     if let Some(EvalCommand::Import(ImportSource::Spider { dir, out })) = args.command {
         let started = std::time::Instant::now();
         let import = quarry_eval::import_spider(&dir, &out, &quarry_eval::SpiderImportOptions::default())?;
@@ -473,6 +473,13 @@ async fn eval_command(settings: Settings, args: EvalArgs) -> anyhow::Result<Exit
             EvalModel::Gold => "gold".to_string(),
         }),
     };
+    // A gold larger than the row limit would be cut and scored as wrong: every limit is
+    // raised to one row more than the largest gold, so extra predicted rows still show.
+    let largest_gold = cases.iter().filter_map(|c| c.gold_rows.as_ref().map(|rows| rows.len())).max().unwrap_or(0);
+    let needed = u64::try_from(largest_gold).unwrap_or(u64::MAX).saturating_add(1);
+    settings.policy.default_limit = settings.policy.default_limit.max(needed);
+    settings.policy.max_limit = settings.policy.max_limit.max(needed);
+    settings.executor.max_result_rows = settings.executor.max_result_rows.max(largest_gold + 1);
     let target = eval_target::PipelineTarget::new(settings, args.snapshots);
     let mut report = quarry_eval::run_eval(&target, &cases, &options).await;
     report.input_errors = line_errors;

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::score::TieGroup;
 use crate::table::ResultTable;
 use crate::{Error, Result};
 
@@ -23,6 +24,8 @@ use crate::{Error, Result};
 /// | `snapshot` | snapshot id (or unique prefix); default the configured one |
 /// | `conversation`, `turn` | follow-ups: turns of one conversation run in `turn` order in one session |
 /// | `ordered` | whether row order matters; default: whether `gold_sql` has a top-level `ORDER BY` (unordered for `gold_rows` without SQL) |
+/// | `gold_ties` | with `gold_rows` of an ordered gold: the groups of rows whose sort keys tie, `[{"start": i, "len": n, "rows": [[...], ...]}]` (see [`crate::TieGroup`]) |
+/// | `gold_rows_alternatives` | further expected results, each `{"columns", "rows", "ties"?}`, also accepted (e.g. the gold computed with the snapshot's column types, or with the source engine's other tie order) |
 ///
 /// At least one of `gold_sql` and `gold_rows` is required; unknown fields are refused so that
 /// a misspelled field cannot silently drop a gold.
@@ -50,6 +53,10 @@ pub struct Case {
     pub turn: Option<u32>,
     /// Whether row order matters; `None` = decided from the gold SQL.
     pub ordered: Option<bool>,
+    /// Tied rows of an ordered `gold_rows`.
+    pub gold_ties: Vec<TieGroup>,
+    /// Further expected results, with their tied rows.
+    pub gold_rows_alternatives: Vec<(ResultTable, Vec<TieGroup>)>,
     /// 1-based line number in the input file.
     pub line: usize,
 }
@@ -92,6 +99,18 @@ struct RawCase {
     turn: Option<u32>,
     #[serde(default)]
     ordered: Option<bool>,
+    #[serde(default)]
+    gold_ties: Vec<RawTie>,
+    #[serde(default)]
+    gold_rows_alternatives: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTie {
+    start: usize,
+    len: usize,
+    rows: Vec<Vec<serde_json::Value>>,
 }
 
 /// Reads a JSONL question set. Lines that cannot be used are returned with their line
@@ -201,6 +220,23 @@ fn parse_line(text: &str, line: usize) -> Result<Case, String> {
         Some(value) => Some(ResultTable::from_json(value).map_err(|e| format!("case '{}': gold_rows: {e}", raw.id))?),
         None => None,
     };
+    if !raw.gold_ties.is_empty() && gold_rows.is_none() {
+        return Err(format!("case '{}': 'gold_ties' describe 'gold_rows'; give the gold rows too", raw.id));
+    }
+    let gold_len = gold_rows.as_ref().map_or(0, ResultTable::len);
+    let gold_ties = parse_ties(&raw.gold_ties, gold_len).map_err(|e| format!("case '{}': gold_ties{e}", raw.id))?;
+    let mut gold_rows_alternatives = Vec::with_capacity(raw.gold_rows_alternatives.len());
+    for (i, value) in raw.gold_rows_alternatives.iter().enumerate() {
+        let what = |e: String| format!("case '{}': gold_rows_alternatives[{i}]: {e}", raw.id);
+        let mut object = value.as_object().cloned().ok_or_else(|| what("expected an object".to_string()))?;
+        let ties: Vec<RawTie> = match object.remove("ties") {
+            Some(ties) => serde_json::from_value(ties).map_err(|e| what(format!("ties: {e}")))?,
+            None => Vec::new(),
+        };
+        let table = ResultTable::from_json(&serde_json::Value::Object(object)).map_err(|e| what(e.to_string()))?;
+        let ties = parse_ties(&ties, table.len()).map_err(|e| what(format!("ties{e}")))?;
+        gold_rows_alternatives.push((table, ties));
+    }
     match (&raw.conversation, raw.turn) {
         (Some(c), _) if blank(c) => return Err(format!("case '{}': 'conversation' is empty", raw.id)),
         (Some(c), None) => {
@@ -230,8 +266,34 @@ fn parse_line(text: &str, line: usize) -> Result<Case, String> {
         conversation: raw.conversation,
         turn: raw.turn,
         ordered: raw.ordered,
+        gold_ties,
+        gold_rows_alternatives,
         line,
     })
+}
+
+/// Tie groups over a gold of `gold_len` rows; an error names the group (`[i]: ...`).
+fn parse_ties(raw: &[RawTie], gold_len: usize) -> Result<Vec<TieGroup>, String> {
+    let mut ties = Vec::with_capacity(raw.len());
+    for (i, tie) in raw.iter().enumerate() {
+        let rows = tie
+            .rows
+            .iter()
+            .map(|row| row.iter().map(crate::Cell::from_json).collect::<Result<Vec<_>, _>>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("[{i}]: {e}"))?;
+        if tie.len == 0 || tie.len > rows.len() || tie.start + tie.len > gold_len {
+            return Err(format!(
+                "[{i}] covers gold rows {}..{} with {} tied rows; it must cover 1 to {} of the gold's {gold_len} rows",
+                tie.start,
+                tie.start + tie.len,
+                rows.len(),
+                rows.len()
+            ));
+        }
+        ties.push(TieGroup { start: tie.start, len: tie.len, rows });
+    }
+    Ok(ties)
 }
 
 #[cfg(test)]

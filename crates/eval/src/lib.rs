@@ -52,7 +52,9 @@ pub use report::{
     Breakdown, CaseChange, CaseResult, Comparison, EvalReport, EvalSummary, Percentiles, REPORT_FORMAT_VERSION, Rate,
 };
 pub use runner::{EvalOptions, Mode, run_eval};
-pub use score::{FailureCategory, GoldResult, Tolerance, Verdict, score_outcome, score_rows};
+pub use score::{
+    FailureCategory, GoldResult, TieGroup, Tolerance, Verdict, score_outcome, score_rows, score_with_ties,
+};
 pub use spider::{
     ExcludedQuestion, SPIDER_CASES_FILE, SPIDER_EXCLUDED_FILE, SpiderDatabase, SpiderImport, SpiderImportOptions,
     hardness as spider_hardness, import_spider,

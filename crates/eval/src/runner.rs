@@ -169,14 +169,25 @@ async fn gold_results<T: EvalTarget>(target: &T, case: &Case) -> Result<Vec<Gold
     let ordered_by = |sql: Option<&str>| case.ordered.unwrap_or_else(|| sql.is_some_and(has_top_level_order_by));
     let mut golds = Vec::new();
     if let Some(rows) = &case.gold_rows {
-        golds.push(GoldResult { table: rows.clone(), ordered: ordered_by(case.gold_sql.as_deref()) });
+        golds.push(GoldResult {
+            table: rows.clone(),
+            ordered: ordered_by(case.gold_sql.as_deref()),
+            ties: case.gold_ties.clone(),
+        });
+        for (table, ties) in &case.gold_rows_alternatives {
+            golds.push(GoldResult {
+                table: table.clone(),
+                ordered: ordered_by(case.gold_sql.as_deref()),
+                ties: ties.clone(),
+            });
+        }
     } else if let Some(sql) = &case.gold_sql {
         let table = run_gold(target, case, sql).await.map_err(|e| format!("gold_sql {e}"))?;
-        golds.push(GoldResult { table, ordered: ordered_by(Some(sql)) });
+        golds.push(GoldResult { table, ordered: ordered_by(Some(sql)), ties: Vec::new() });
     }
     for (i, sql) in case.gold_sql_alternatives.iter().enumerate() {
         let table = run_gold(target, case, sql).await.map_err(|e| format!("gold_sql_alternatives[{i}] {e}"))?;
-        golds.push(GoldResult { table, ordered: ordered_by(Some(sql)) });
+        golds.push(GoldResult { table, ordered: ordered_by(Some(sql)), ties: Vec::new() });
     }
     Ok(golds)
 }

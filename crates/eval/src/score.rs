@@ -169,6 +169,25 @@ pub struct GoldResult {
     pub table: ResultTable,
     /// Compare as a list rather than a bag.
     pub ordered: bool,
+    /// Rows of an ordered gold whose sort keys tie: any order among them, and at a LIMIT any
+    /// of the tied rows, is as right as the order the gold's engine happened to pick.
+    pub ties: Vec<TieGroup>,
+}
+
+/// Consecutive rows of an ordered gold whose sort keys are equal.
+///
+/// The gold's rows `start..start + len` come from this group; `rows` is the whole group
+/// (projected on the gold's columns), which is longer than `len` when the gold's LIMIT (or
+/// OFFSET) cuts through it. A prediction matches here when its rows `start..start + len`
+/// pair one-to-one with some of `rows`, in any order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TieGroup {
+    /// Index of the group's first row in the gold.
+    pub start: usize,
+    /// How many of the gold's rows come from the group.
+    pub len: usize,
+    /// Every row of the group.
+    pub rows: Vec<Vec<Cell>>,
 }
 
 /// The verdict on one prediction.
@@ -214,7 +233,8 @@ pub fn score_outcome(outcome: &Outcome, golds: &[GoldResult], tolerance: Toleran
         Outcome::ExecutionError(m) => return Verdict::miss(FailureCategory::ExecutionError, m.clone()),
         Outcome::Timeout(m) => return Verdict::miss(FailureCategory::Timeout, m.clone()),
     };
-    let verdicts: Vec<Verdict> = golds.iter().map(|g| score_rows(&g.table, g.ordered, table, tolerance)).collect();
+    let verdicts: Vec<Verdict> =
+        golds.iter().map(|g| score_with_ties(&g.table, g.ordered, &g.ties, table, tolerance)).collect();
     if let Some(pass) = verdicts.iter().find(|v| v.ex_strict) {
         return pass.clone();
     }
@@ -223,11 +243,30 @@ pub fn score_outcome(outcome: &Outcome, golds: &[GoldResult], tolerance: Toleran
 
 /// Scores predicted rows against gold rows (see the module documentation).
 pub fn score_rows(gold: &ResultTable, ordered: bool, predicted: &ResultTable, tolerance: Tolerance) -> Verdict {
+    score_with_ties(gold, ordered, &[], predicted, tolerance)
+}
+
+/// [`score_rows`] for an ordered gold with tied rows (see [`TieGroup`]).
+pub fn score_with_ties(
+    gold: &ResultTable,
+    ordered: bool,
+    ties: &[TieGroup],
+    predicted: &ResultTable,
+    tolerance: Tolerance,
+) -> Verdict {
     if gold.is_empty() && predicted.is_empty() {
         return Verdict::pass();
     }
     let matcher = Matcher::new(tolerance);
-    let g = Canonical::of(gold);
+    let mut g = Canonical::of(gold);
+    if ordered {
+        g.ties = ties
+            .iter()
+            .filter(|t| t.len > 0 && t.start + t.len <= g.rows.len())
+            .map(|t| CanonTie { start: t.start, len: t.len, rows: Canonical::of_rows(&t.rows, g.width) })
+            .collect();
+        g.ties.sort_by_key(|t| t.start);
+    }
     let p = Canonical::of(predicted);
     let equal = if p.width >= g.width && g.rows.len() == p.rows.len() {
         matcher.find_mapping(&g, &p, Relation::Equal, ordered)
@@ -290,7 +329,8 @@ impl<'a> Canon<'a> {
             Cell::Null => Canon::Null,
             Cell::Text(s) => match parse_iso(s) {
                 Some(_) => Canon::Time(cell.as_micros().unwrap_or_default()),
-                None => Canon::Text(s),
+                // A number stored as text (SQLite's loose typing) is the number it spells.
+                None => numeric_text(s).map_or(Canon::Text(s), Canon::Num),
             },
             Cell::Date(_) | Cell::Timestamp(_) => Canon::Time(cell.as_micros().unwrap_or_default()),
             Cell::Decimal(d) => match d.parse::<f64>() {
@@ -302,9 +342,27 @@ impl<'a> Canon<'a> {
     }
 }
 
+/// The text of a plain decimal number (`42`, `-3.5`, `1e3`), as a number; words such as
+/// `inf` or `NaN` stay text.
+fn numeric_text(s: &str) -> Option<f64> {
+    let t = s.trim();
+    let plain = t.bytes().any(|b| b.is_ascii_digit())
+        && t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'));
+    if plain { t.parse::<f64>().ok().filter(|v| v.is_finite()) } else { None }
+}
+
 struct Canonical<'a> {
     rows: Vec<Vec<Canon<'a>>>,
     width: usize,
+    /// Tie groups of an ordered gold, sorted by start.
+    ties: Vec<CanonTie<'a>>,
+}
+
+/// A [`TieGroup`] in comparable form.
+struct CanonTie<'a> {
+    start: usize,
+    len: usize,
+    rows: Canonical<'a>,
 }
 
 impl<'a> Canonical<'a> {
@@ -312,8 +370,11 @@ impl<'a> Canonical<'a> {
     /// NULLs rather than making comparison panic.
     fn of(table: &'a ResultTable) -> Self {
         let width = table.rows.iter().map(Vec::len).max().unwrap_or(table.columns.len());
-        let rows = table
-            .rows
+        Self::of_rows(&table.rows, width)
+    }
+
+    fn of_rows(rows: &'a [Vec<Cell>], width: usize) -> Self {
+        let rows = rows
             .iter()
             .map(|r| {
                 let mut row: Vec<Canon<'a>> = r.iter().map(Canon::of).collect();
@@ -321,7 +382,7 @@ impl<'a> Canonical<'a> {
                 row
             })
             .collect();
-        Self { rows, width }
+        Self { rows, width, ties: Vec::new() }
     }
 }
 
@@ -442,9 +503,28 @@ impl Matcher {
         g_cols.iter().zip(p_cols).all(|(&gc, &pc)| self.cells_match(g[gc], p[pc]))
     }
 
+    /// Row by row, except within the gold's tie groups, whose rows may come in any order
+    /// and, where the gold's LIMIT cuts a group, be any of the group's rows.
     fn lists_match(&self, g: &Canonical<'_>, g_cols: &[usize], p: &Canonical<'_>, p_cols: &[usize]) -> bool {
-        g.rows.len() == p.rows.len()
-            && g.rows.iter().zip(&p.rows).all(|(gr, pr)| self.rows_match(gr, g_cols, pr, p_cols))
+        if g.rows.len() != p.rows.len() {
+            return false;
+        }
+        let positional = |range: std::ops::Range<usize>| {
+            g.rows[range.clone()].iter().zip(&p.rows[range]).all(|(gr, pr)| self.rows_match(gr, g_cols, pr, p_cols))
+        };
+        let mut next = 0;
+        for tie in &g.ties {
+            if tie.start < next || !positional(next..tie.start) {
+                return false;
+            }
+            let end = tie.start + tie.len;
+            let slice = Canonical { rows: p.rows[tie.start..end].to_vec(), width: p.width, ties: Vec::new() };
+            if self.max_matching(&tie.rows, g_cols, &slice, p_cols) != tie.len {
+                return false;
+            }
+            next = end;
+        }
+        positional(next..g.rows.len())
     }
 
     /// The largest number of gold rows that pair one-to-one with equal predicted rows, both
@@ -861,7 +941,7 @@ mod tests {
 
     #[test]
     fn outcomes_without_rows_get_their_own_category() {
-        let gold = [GoldResult { table: table(&["a"], ints(&[&[1]])), ordered: false }];
+        let gold = [GoldResult { table: table(&["a"], ints(&[&[1]])), ordered: false, ties: vec![] }];
         let cases = [
             (Outcome::GenerationFailed("no plan".into()), "generation_failed"),
             (
@@ -887,8 +967,8 @@ mod tests {
     #[test]
     fn any_gold_alternative_may_match() {
         let golds = [
-            GoldResult { table: table(&["a"], ints(&[&[1]])), ordered: false },
-            GoldResult { table: table(&["a"], ints(&[&[2]])), ordered: false },
+            GoldResult { table: table(&["a"], ints(&[&[1]])), ordered: false, ties: vec![] },
+            GoldResult { table: table(&["a"], ints(&[&[2]])), ordered: false, ties: vec![] },
         ];
         let verdict = score_outcome(&Outcome::Rows(table(&["x"], ints(&[&[2]]))), &golds, Tolerance::DEFAULT);
         assert!(verdict.ex_strict);

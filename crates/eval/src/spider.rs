@@ -16,7 +16,8 @@ use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::sql::{has_top_level_order_by, reads_table};
+use crate::score::TieGroup;
+use crate::sql::{has_top_level_order_by, order_key_query, reads_table, tie_break_variants};
 use crate::table::{Cell, ResultTable};
 use crate::{Error, Result};
 
@@ -119,6 +120,10 @@ struct SpiderCase<'a> {
     snapshot: &'a str,
     gold_sql: &'a str,
     gold_rows: Value,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    gold_ties: Vec<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    gold_rows_alternatives: Vec<Value>,
     ordered: bool,
     tags: [&'a str; 2],
     difficulty: &'a str,
@@ -230,6 +235,15 @@ pub fn import_spider(dir: &Path, out: &Path, options: &SpiderImportOptions) -> R
             .filter(|(db, table, _)| *db == db_id && table_is_empty(&connection, table))
             .map(|(_, table, reason)| (*table, *reason))
             .collect();
+        // The gold is SQLite's reading of the data; the typed copy gives the reading of the data
+        // as imported (numbers stored as text are numbers), which is accepted too.
+        let typed = match typed_copy(&snapshot) {
+            Ok(typed) => Some(typed),
+            Err(e) => {
+                notes.push(format!("no typed copy of the snapshot for alternative golds: {e}"));
+                None
+            }
+        };
         let mut questions = 0;
         for (index, item) in dev.iter().enumerate().filter(|(_, item)| item.db_id == db_id) {
             let exclude = |reason: String| ExcludedQuestion {
@@ -251,13 +265,27 @@ pub fn import_spider(dir: &Path, out: &Path, options: &SpiderImportOptions) -> R
                 }
             };
             let hardness = hardness(&item.sql);
+            let ordered = has_top_level_order_by(&item.query);
+            let ties = if ordered { tie_groups(&connection, &item.query, &rows) } else { Vec::new() };
+            let alternatives = alternative_golds(&connection, typed.as_ref(), &item.query, &rows, ordered);
             let case = SpiderCase {
                 id: format!("spider-dev-{index:04}"),
                 question: &item.question,
                 snapshot: &snapshot.manifest.id,
                 gold_sql: &item.query,
                 gold_rows: rows.to_json(),
-                ordered: has_top_level_order_by(&item.query),
+                gold_ties: ties.iter().map(tie_json).collect(),
+                gold_rows_alternatives: alternatives
+                    .iter()
+                    .map(|(table, ties)| {
+                        let mut value = table.to_json();
+                        if !ties.is_empty() {
+                            value["ties"] = Value::Array(ties.iter().map(tie_json).collect());
+                        }
+                        value
+                    })
+                    .collect(),
+                ordered,
                 tags: [db_id, hardness],
                 difficulty: hardness,
             };
@@ -316,6 +344,171 @@ fn table_is_empty(connection: &Connection, table: &str) -> bool {
     connection
         .query_row(&format!("SELECT count(*) FROM {quoted}"), [], |row| row.get::<_, i64>(0))
         .is_ok_and(|n| n == 0)
+}
+
+/// Rows tied in the gold's sort order, read by running the query again on SQLite with its
+/// sort keys shown and its LIMIT removed (see [`order_key_query`]). Empty when there are no
+/// ties, or when the rewritten query's rows do not reproduce the gold (then nothing is
+/// assumed).
+fn tie_groups(connection: &Connection, sql: &str, gold: &ResultTable) -> Vec<TieGroup> {
+    /// Rows kept for tie groups per question, beyond which ties are not recorded.
+    const MAX_TIED_ROWS: usize = 20_000;
+    let Some(query) = order_key_query(sql) else { return Vec::new() };
+    let Ok(all) = run_sqlite(connection, &query.sql) else { return Vec::new() };
+    let width = gold.columns.len();
+    if all.columns.len() != width + query.keys {
+        return Vec::new();
+    }
+    let start = query.offset.min(all.rows.len());
+    let end = query.limit.map_or(all.rows.len(), |limit| (start + limit).min(all.rows.len()));
+    let window_is_gold = end - start == gold.rows.len()
+        && all.rows[start..end].iter().zip(&gold.rows).all(|(row, gold_row)| row[..width] == gold_row[..]);
+    if !window_is_gold {
+        return Vec::new();
+    }
+    let mut groups = Vec::new();
+    let mut kept = 0;
+    let mut a = 0;
+    while a < all.rows.len() {
+        let mut b = a + 1;
+        while b < all.rows.len() && all.rows[b][width..] == all.rows[a][width..] {
+            b += 1;
+        }
+        let (lo, hi) = (a.max(start), b.min(end));
+        let rows: Vec<Vec<Cell>> = all.rows[a..b].iter().map(|row| row[..width].to_vec()).collect();
+        if lo < hi && rows.iter().any(|row| *row != rows[0]) {
+            kept += rows.len();
+            if kept > MAX_TIED_ROWS {
+                return Vec::new();
+            }
+            groups.push(TieGroup { start: lo - start, len: hi - lo, rows });
+        }
+        a = b;
+    }
+    groups
+}
+
+/// Results of the gold other than SQLite's first one that are as right: on the typed copy of
+/// the snapshot, with SQLite's unordered scans reversed, and with the ties of every
+/// `ORDER BY ... LIMIT` broken both ways (ties inside subqueries).
+fn alternative_golds(
+    connection: &Connection,
+    typed: Option<&Connection>,
+    sql: &str,
+    gold: &ResultTable,
+    ordered: bool,
+) -> Vec<(ResultTable, Vec<TieGroup>)> {
+    let mut alternatives: Vec<(ResultTable, Vec<TieGroup>)> = Vec::new();
+    let mut consider = |table: ResultTable, on: &Connection| {
+        let known = same_rows(&table, gold, ordered) || alternatives.iter().any(|(t, _)| same_rows(t, &table, ordered));
+        if !known {
+            let ties = if ordered { tie_groups(on, sql, &table) } else { Vec::new() };
+            alternatives.push((table, ties));
+        }
+    };
+    if let Some(typed) = typed
+        && let Ok(table) = run_sqlite(typed, sql)
+    {
+        consider(table, typed);
+    }
+    if connection.pragma_update(None, "reverse_unordered_selects", true).is_ok() {
+        let reversed = run_sqlite(connection, sql);
+        let _ = connection.pragma_update(None, "reverse_unordered_selects", false);
+        if let Ok(table) = reversed {
+            consider(table, connection);
+        }
+    }
+    for variant in tie_break_variants(sql) {
+        for on in [Some(connection), typed].into_iter().flatten() {
+            if let Ok(table) = run_sqlite(on, &variant) {
+                consider(table, on);
+            }
+        }
+    }
+    alternatives
+}
+
+/// Same rows: as lists when ordered, else as bags.
+fn same_rows(a: &ResultTable, b: &ResultTable, ordered: bool) -> bool {
+    if ordered || a.rows.len() != b.rows.len() {
+        return a.rows == b.rows;
+    }
+    let sorted = |t: &ResultTable| {
+        let mut rows: Vec<String> = t.rows.iter().map(|r| format!("{r:?}")).collect();
+        rows.sort();
+        rows
+    };
+    sorted(a) == sorted(b)
+}
+
+/// An in-memory SQLite database holding the snapshot's tables with the snapshot's column
+/// types declared (INTEGER, REAL, TEXT...), read from its Parquet files.
+fn typed_copy(snapshot: &quarry_snapshot::Snapshot) -> std::result::Result<Connection, String> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let connection = Connection::open_in_memory().map_err(|e| e.to_string())?;
+    for table in &snapshot.manifest.tables {
+        let path = snapshot.dir.join(&table.file);
+        let file = fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|b| b.build())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let batches =
+            reader.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| format!("{}: {e}", path.display()))?;
+        let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+        let declared: Vec<String> = table
+            .columns
+            .iter()
+            .map(|c| {
+                let t = c.data_type.as_str();
+                let kind = if t.starts_with("Int") || t.starts_with("UInt") || t == "Boolean" {
+                    "INTEGER"
+                } else if t.starts_with("Float") || t.starts_with("Decimal") {
+                    "REAL"
+                } else if t.starts_with("Binary") || t.starts_with("LargeBinary") {
+                    "BLOB"
+                } else {
+                    "TEXT"
+                };
+                format!("{} {kind}", quote(&c.name))
+            })
+            .collect();
+        connection
+            .execute_batch(&format!("CREATE TABLE {} ({})", quote(&table.name), declared.join(", ")))
+            .map_err(|e| e.to_string())?;
+        let rows = ResultTable::from_record_batches(&batches);
+        let placeholders = vec!["?"; table.columns.len()].join(", ");
+        let insert = format!("INSERT INTO {} VALUES ({placeholders})", quote(&table.name));
+        let transaction = connection.unchecked_transaction().map_err(|e| e.to_string())?;
+        {
+            let mut statement = transaction.prepare(&insert).map_err(|e| e.to_string())?;
+            for row in &rows.rows {
+                let values: Vec<rusqlite::types::Value> = row.iter().map(sqlite_value).collect();
+                statement.execute(rusqlite::params_from_iter(values)).map_err(|e| e.to_string())?;
+            }
+        }
+        transaction.commit().map_err(|e| e.to_string())?;
+    }
+    Ok(connection)
+}
+
+fn sqlite_value(cell: &Cell) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match cell {
+        Cell::Null => V::Null,
+        Cell::Bool(b) => V::Integer(i64::from(*b)),
+        Cell::Int(i) => V::Integer(*i),
+        Cell::Float(f) => V::Real(*f),
+        Cell::Decimal(d) => d.parse::<f64>().map_or_else(|_| V::Text(d.clone()), V::Real),
+        Cell::Text(t) => V::Text(t.clone()),
+        // SQLite's own date-time text, which its date functions and comparisons expect.
+        Cell::Timestamp(t) => V::Text(t.format("%Y-%m-%d %H:%M:%S%.f").to_string()),
+        other => V::Text(other.to_string()),
+    }
+}
+
+fn tie_json(tie: &TieGroup) -> Value {
+    let rows: Vec<Value> = tie.rows.iter().map(|row| Value::Array(row.iter().map(Cell::to_json).collect())).collect();
+    serde_json::json!({"start": tie.start, "len": tie.len, "rows": rows})
 }
 
 /// Runs a query on SQLite and keeps its result as SQLite returns it: integers, reals, text;
