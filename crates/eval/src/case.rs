@@ -364,6 +364,30 @@ mod tests {
     }
 
     #[test]
+    fn ties_and_alternative_rows_are_read_and_checked() {
+        let text = [
+            r#"{"id": "t", "question": "q", "gold_rows": {"columns": ["n"], "rows": [[1], [2]]}, "ordered": true, "gold_ties": [{"start": 1, "len": 1, "rows": [[2], [3]]}], "gold_rows_alternatives": [{"columns": ["n"], "rows": [[1], [3]], "ties": [{"start": 0, "len": 2, "rows": [[1], [3]]}]}]}"#,
+            r#"{"id": "long", "question": "q", "gold_rows": {"columns": ["n"], "rows": [[1]]}, "gold_ties": [{"start": 0, "len": 2, "rows": [[1], [2]]}]}"#,
+            r#"{"id": "nogold", "question": "q", "gold_sql": "SELECT 1", "gold_ties": [{"start": 0, "len": 1, "rows": [[1]]}]}"#,
+            r#"{"id": "alt", "question": "q", "gold_rows": {"columns": ["n"], "rows": []}, "gold_rows_alternatives": [{"columns": ["n"]}]}"#,
+        ]
+        .join("\n");
+        let (cases, errors) = parse_cases(&text);
+        assert_eq!(cases.len(), 1, "{errors:#?}");
+        assert_eq!(
+            cases[0].gold_ties,
+            [TieGroup { start: 1, len: 1, rows: vec![vec![Cell::Int(2)], vec![Cell::Int(3)]] }]
+        );
+        let (alternative, ties) = &cases[0].gold_rows_alternatives[0];
+        assert_eq!(alternative.rows, vec![vec![Cell::Int(1)], vec![Cell::Int(3)]]);
+        assert_eq!(ties[0].len, 2);
+        let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert!(messages[0].contains("gold_ties[0] covers gold rows 0..2"), "{messages:?}");
+        assert!(messages[1].contains("give the gold rows too"), "{messages:?}");
+        assert!(messages[2].contains("gold_rows_alternatives[0]: 'rows' is missing"), "{messages:?}");
+    }
+
+    #[test]
     fn a_missing_file_is_an_error_naming_it() {
         let error = load_cases(Path::new("/nonexistent/set.jsonl")).unwrap_err().to_string();
         assert!(error.contains("/nonexistent/set.jsonl"), "{error}");

@@ -980,6 +980,46 @@ mod tests {
     }
 
     #[test]
+    fn tied_rows_may_come_in_any_order_and_a_limit_may_keep_any_of_them() {
+        // ORDER BY age LIMIT 2 over ages (20, 30, 30, 30): the second row is any 30-year-old.
+        let gold = table(&["name", "age"], vec![vec![text("a"), Cell::Int(20)], vec![text("b"), Cell::Int(30)]]);
+        let group =
+            vec![vec![text("b"), Cell::Int(30)], vec![text("c"), Cell::Int(30)], vec![text("d"), Cell::Int(30)]];
+        let ties = [TieGroup { start: 1, len: 1, rows: group }];
+        let pick_d = table(&["name", "age"], vec![vec![text("a"), Cell::Int(20)], vec![text("d"), Cell::Int(30)]]);
+        assert!(score_with_ties(&gold, true, &ties, &pick_d, Tolerance::DEFAULT).ex_strict);
+        assert!(!score(&gold, true, &pick_d).ex, "without the ties the pick is wrong");
+        // Outside the group, order and values still count.
+        let wrong_first = table(&["name", "age"], vec![vec![text("d"), Cell::Int(30)], vec![text("a"), Cell::Int(20)]]);
+        assert!(!score_with_ties(&gold, true, &ties, &wrong_first, Tolerance::DEFAULT).ex);
+        let not_tied = table(&["name", "age"], vec![vec![text("a"), Cell::Int(20)], vec![text("e"), Cell::Int(30)]]);
+        assert!(!score_with_ties(&gold, true, &ties, &not_tied, Tolerance::DEFAULT).ex);
+        // A whole group inside the result: any order among its rows, each row once.
+        let gold = table(&["n"], ints(&[&[1], &[2], &[3]]));
+        let ties = [TieGroup { start: 0, len: 2, rows: ints(&[&[1], &[2]]) }];
+        let swapped = table(&["n"], ints(&[&[2], &[1], &[3]]));
+        assert!(score_with_ties(&gold, true, &ties, &swapped, Tolerance::DEFAULT).ex_strict);
+        let repeated = table(&["n"], ints(&[&[2], &[2], &[3]]));
+        assert!(!score_with_ties(&gold, true, &ties, &repeated, Tolerance::DEFAULT).ex);
+        // Ties only matter for ordered golds, and only through score_outcome's golds.
+        let golds = [GoldResult { table: gold.clone(), ordered: true, ties: ties.to_vec() }];
+        assert!(score_outcome(&Outcome::Rows(swapped), &golds, Tolerance::DEFAULT).ex_strict);
+    }
+
+    #[test]
+    fn numbers_written_as_text_equal_the_numbers() {
+        let gold = table(&["hp"], vec![vec![text("130")], vec![text(" 15.5")], vec![text("n/a")]]);
+        let typed = table(&["hp"], vec![vec![Cell::Int(130)], vec![Cell::Float(15.5)], vec![text("n/a")]]);
+        assert!(score(&gold, false, &typed).ex_strict);
+        // Words that Rust would parse as floats stay words.
+        let words = table(&["x"], vec![vec![text("inf")], vec![text("NaN")]]);
+        assert!(
+            !score(&words, false, &table(&["x"], vec![vec![Cell::Float(f64::INFINITY)], vec![Cell::Float(f64::NAN)]]))
+                .ex
+        );
+    }
+
+    #[test]
     fn tolerance_must_be_a_fraction() {
         for bad in [-1e-6, 1.0, f64::NAN, f64::INFINITY] {
             assert!(Tolerance::new(bad).unwrap_err().to_string().contains("invalid tolerance"));

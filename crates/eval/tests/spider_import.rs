@@ -84,6 +84,15 @@ fn a_subset_imports_into_snapshots_layers_and_cases() {
     let ordered = cases.iter().find(|c| c.gold_sql.as_deref().is_some_and(|s| s.contains("ORDER BY"))).unwrap();
     assert_eq!(ordered.ordered, Some(true), "{}", ordered.id);
 
+    // car_1 stores numbers as text: the gold computed with the snapshot's types is accepted too.
+    let avg_mpg = cases
+        .iter()
+        .find(|c| c.gold_sql.as_deref() == Some("SELECT avg(mpg) FROM CARS_DATA WHERE Cylinders  =  4;"))
+        .unwrap();
+    assert_eq!(avg_mpg.gold_rows_alternatives.len(), 1, "{:?}", avg_mpg.gold_rows_alternatives);
+    // Ties under ORDER BY ... LIMIT are recorded.
+    assert!(cases.iter().any(|c| !c.gold_ties.is_empty()));
+
     // Importing again reuses the installed snapshots.
     let again = import_spider(&spider_dir(), out.path(), &subset(&["concert_singer"])).unwrap();
     assert_eq!(again.databases[0].snapshot_id, concert.snapshot_id);

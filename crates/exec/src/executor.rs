@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use datafusion::common::{Constraint, Constraints};
+use datafusion::common::{Column, Constraint, Constraints, SchemaError};
 use datafusion::datasource::file_format::options::ReadOptions;
 use datafusion::datasource::listing::{ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
@@ -275,7 +275,40 @@ fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or(text).to_string()
 }
 
+/// Names a column the query used that is not in scope, with the columns that are, and a
+/// suggestion only when one is spelled alike: DataFusion's own "Did you mean" picks the least
+/// distant column however far it is (`"Angola"` gave `country.gnpold`).
+fn unknown_column(field: &Column, valid: &[Column]) -> Error {
+    let wanted = field.name.to_lowercase();
+    let closest = valid
+        .iter()
+        .map(|c| (strsim::normalized_levenshtein(&wanted, &c.name.to_lowercase()), c))
+        .filter(|(similarity, _)| *similarity >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let mut names: Vec<String> = valid.iter().map(|c| c.flat_name()).collect();
+    names.sort();
+    names.dedup();
+    let shown = if names.len() > 40 { format!("{}, ...", names[..40].join(", ")) } else { names.join(", ") };
+    let hint = match closest {
+        Some((_, column)) => format!("did you mean {}? ", column.flat_name()),
+        None => String::new(),
+    };
+    Error::Plan {
+        message: format!(
+            "column {} does not exist here; {hint}the columns in scope are: {shown}. Text values are written in \
+             single quotes ('{}')",
+            field.flat_name(),
+            field.name
+        ),
+    }
+}
+
 fn classify(error: DataFusionError, memory_limit_mb: u64) -> Error {
+    if let DataFusionError::SchemaError(schema_error, _) = error.find_root()
+        && let SchemaError::FieldNotFound { field, valid_fields } = schema_error.as_ref()
+    {
+        return unknown_column(field, valid_fields);
+    }
     match error.find_root() {
         DataFusionError::ResourcesExhausted(message) => {
             Error::MemoryLimit { limit_mb: memory_limit_mb, message: first_line(message) }

@@ -151,6 +151,36 @@ async fn reports_unknown_columns_as_plan_errors() {
 }
 
 #[tokio::test]
+async fn unknown_columns_get_only_close_suggestions() {
+    let executor = executor(ExecutorConfig::default()).await;
+    // A double-quoted value the policy did not turn into a string: no unrelated suggestion.
+    let error = executor
+        .execute(&unchecked(r#"SELECT count(*) FROM accounts WHERE country = "Angola""#))
+        .await
+        .expect_err("unknown column");
+    let message = error.to_string();
+    assert!(message.contains("column Angola does not exist here"), "{message}");
+    assert!(!message.contains("did you mean"), "{message}");
+    assert!(message.contains("accounts.country") && message.contains("single quotes ('Angola')"), "{message}");
+    // A misspelling gets the column it is close to.
+    let error = executor.execute(&unchecked("SELECT contry FROM accounts")).await.expect_err("misspelled");
+    assert!(error.to_string().contains("did you mean accounts.country?"), "{error}");
+}
+
+#[tokio::test]
+async fn primary_keys_let_a_grouped_key_carry_its_table_s_other_columns() {
+    let executor = executor(ExecutorConfig::default()).await;
+    let result = executor
+        .execute(&unchecked(
+            "SELECT a.name, a.industry, count(*) AS users FROM accounts a JOIN users u ON u.account_id = a.account_id \
+             GROUP BY a.account_id ORDER BY users DESC LIMIT 3",
+        ))
+        .await
+        .expect("accounts.account_id is the primary key, so name and industry are determined by it");
+    assert_eq!(result.num_rows(), 3);
+}
+
+#[tokio::test]
 async fn a_timed_out_query_does_not_hold_memory_from_the_next_one() {
     // The first query builds a large hash table and is still probing when the deadline
     // fires; its runtime winds down in the background while the next query runs.

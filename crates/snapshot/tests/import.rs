@@ -12,7 +12,7 @@ use datafusion::arrow::datatypes::{
 use datafusion::arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use quarry_snapshot::import::{ImportOptions, ImportedData, import_into, load};
-use quarry_snapshot::{Error, ForeignKey, SnapshotSource, SnapshotStore};
+use quarry_snapshot::{Error, ForeignKey, SnapshotSource, SnapshotStore, SourceDialect};
 use rusqlite::Connection;
 
 const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Microsecond, None);
@@ -70,6 +70,7 @@ fn csv_directory_infers_types_and_reports_them() {
 
     let data = load(dir.path(), &ImportOptions::default()).unwrap();
     assert!(matches!(data.source, SnapshotSource::Files { .. }));
+    assert_eq!(data.dialect, SourceDialect::Csv);
     let orders = data.report.table("orders").unwrap();
     assert_eq!(orders.source, "orders.csv");
     assert_eq!(orders.rows, 4);
@@ -502,6 +503,34 @@ fn import_installs_into_a_store_with_notes_in_the_manifest() {
     assert_eq!(manifest.table("customer_orders").unwrap().column("updated").unwrap().data_type, "Timestamp(µs)");
     snapshot.verify().unwrap();
     assert_eq!(store.get(&manifest.id[..10]).unwrap().manifest.id, manifest.id);
+    // The source's dialect is recorded, so queries keep SQLite's NULL order and LIKE.
+    assert_eq!(manifest.source_dialect, Some(SourceDialect::Sqlite));
+    assert_eq!(manifest.dialect(), SourceDialect::Sqlite);
+    let json = fs::read_to_string(snapshot.dir.join("manifest.json")).unwrap();
+    assert!(json.contains(r#""source_dialect": "sqlite""#), "{json}");
+}
+
+#[test]
+fn sqlite_text_columns_of_numbers_are_imported_as_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cars.sqlite");
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE cars (id INTEGER PRIMARY KEY, mpg TEXT, horsepower TEXT, code TEXT);
+         INSERT INTO cars VALUES (1, '18', '130', '007'), (2, 'null', '98', '012'), (3, '15.5', '', '100');",
+    )
+    .unwrap();
+    drop(conn);
+    let data = load(&db, &ImportOptions::default()).unwrap();
+    assert_eq!(data_type(&data, "cars", "mpg"), DataType::Float64);
+    assert_eq!(data_type(&data, "cars", "horsepower"), DataType::Int64);
+    assert_eq!(data_type(&data, "cars", "code"), DataType::Utf8, "codes with leading zeros stay text");
+    let mpg = column(&data, "cars", "mpg");
+    let mpg = mpg.as_primitive::<Float64Type>();
+    assert_eq!((mpg.value(0), mpg.is_null(1), mpg.value(2)), (18.0, true, 15.5));
+    let note = note_for(&data, "cars.mpg");
+    assert!(note.contains("declared TEXT, but every value is a number (e.g. '18')"), "{note}");
+    assert!(note.contains("1 empty or null-like strings (e.g. 'null') read as NULL"), "{note}");
 }
 
 #[test]
