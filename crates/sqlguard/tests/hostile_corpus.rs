@@ -101,7 +101,8 @@ fn admitted_cases_carry_a_bounded_limit_and_recheck_unchanged() {
 #[test]
 fn refusal_messages_say_what_to_do() {
     let policy = common::demo_policy();
-    let advice = ["write", "remove", "use ", "rename", "list the", "query the", "reference", "send", "replace", "put"];
+    let advice =
+        ["write", "remove", "use ", "rename", "list the", "query the", "reference", "send", "replace", "put", "add "];
     let mut vague = Vec::new();
     for case in load_corpus() {
         if let Err(error) = policy.check(&case.sql) {
