@@ -116,6 +116,7 @@ pub fn demo_manifest() -> Manifest {
         as_of: chrono::NaiveDate::from_ymd_opt(2025, 12, 31).unwrap(),
         created_at: chrono::DateTime::from_timestamp(1_767_139_200, 0).unwrap(),
         source: SnapshotSource::Demo { seed: 42, scale: 1 },
+        source_dialect: None,
         tables: tables
             .iter()
             .map(|(name, columns)| TableEntry {
