@@ -158,6 +158,10 @@ struct EvalArgs {
     /// Exit non-zero when execution accuracy (ex) is below this.
     #[arg(long, value_name = "X")]
     min_ex: Option<f64>,
+    /// Exit non-zero when the precision among answered questions (ex of the answers given,
+    /// leaving out questions asked back or refused) is below this.
+    #[arg(long, value_name = "X")]
+    min_precision: Option<f64>,
     /// Another snapshot directory to find the cases' snapshots in (e.g. a Spider import's).
     #[arg(long, value_name = "DIR")]
     snapshots: Vec<PathBuf>,
@@ -498,14 +502,19 @@ async fn eval_command(mut settings: Settings, args: EvalArgs) -> anyhow::Result<
         let old = quarry_eval::EvalReport::from_json(&text, &path.display().to_string())?;
         println!("{}", report.compare(&old).to_markdown());
     }
+    let summary = report.summary();
+    let mut failures = Vec::new();
     if let Some(min_ex) = args.min_ex {
-        let failures = report.summary().gate_failures(min_ex);
-        if !failures.is_empty() {
-            for failure in failures {
-                eprintln!("gate failed: {failure}");
-            }
-            return Ok(ExitCode::FAILURE);
+        failures.extend(summary.gate_failures(min_ex));
+    }
+    if let Some(min_precision) = args.min_precision {
+        failures.extend(summary.precision_gate_failures(min_precision));
+    }
+    if !failures.is_empty() {
+        for failure in failures {
+            eprintln!("gate failed: {failure}");
         }
+        return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }

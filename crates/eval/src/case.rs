@@ -25,6 +25,7 @@ use crate::{Error, Result};
 /// | `conversation`, `turn` | follow-ups: turns of one conversation run in `turn` order in one session |
 /// | `ordered` | whether row order matters; default: whether `gold_sql` has a top-level `ORDER BY` (unordered for `gold_rows` without SQL) |
 /// | `gold_ties` | with `gold_rows` of an ordered gold: the groups of rows whose sort keys tie, `[{"start": i, "len": n, "rows": [[...], ...]}]` (see [`crate::TieGroup`]) |
+/// | `expect` | `"clarify"` when a careful analyst would ask back: a clarification then counts as right (an answer is still scored against the gold, the most likely reading) |
 /// | `gold_rows_alternatives` | further expected results, each `{"columns", "rows", "ties"?}`, also accepted (e.g. the gold computed with the snapshot's column types, or with the source engine's other tie order) |
 ///
 /// At least one of `gold_sql` and `gold_rows` is required; unknown fields are refused so that
@@ -57,6 +58,8 @@ pub struct Case {
     pub gold_ties: Vec<TieGroup>,
     /// Further expected results, with their tied rows.
     pub gold_rows_alternatives: Vec<(ResultTable, Vec<TieGroup>)>,
+    /// The question is ambiguous: asking back counts as right.
+    pub expect_clarification: bool,
     /// 1-based line number in the input file.
     pub line: usize,
 }
@@ -103,6 +106,8 @@ struct RawCase {
     gold_ties: Vec<RawTie>,
     #[serde(default)]
     gold_rows_alternatives: Vec<serde_json::Value>,
+    #[serde(default)]
+    expect: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -237,6 +242,16 @@ fn parse_line(text: &str, line: usize) -> Result<Case, String> {
         let ties = parse_ties(&ties, table.len()).map_err(|e| what(format!("ties{e}")))?;
         gold_rows_alternatives.push((table, ties));
     }
+    let expect_clarification = match raw.expect.as_deref() {
+        None => false,
+        Some("clarify") => true,
+        Some(other) => {
+            return Err(format!(
+                "case '{}': expect is '{other}'; the only expectation is \"clarify\" (asking back counts as right)",
+                raw.id
+            ));
+        }
+    };
     match (&raw.conversation, raw.turn) {
         (Some(c), _) if blank(c) => return Err(format!("case '{}': 'conversation' is empty", raw.id)),
         (Some(c), None) => {
@@ -268,6 +283,7 @@ fn parse_line(text: &str, line: usize) -> Result<Case, String> {
         ordered: raw.ordered,
         gold_ties,
         gold_rows_alternatives,
+        expect_clarification,
         line,
     })
 }

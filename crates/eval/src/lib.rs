@@ -49,7 +49,8 @@ mod target;
 pub use case::{Case, LineError, load_cases, parse_cases};
 pub use error::{Error, Result};
 pub use report::{
-    Breakdown, CaseChange, CaseResult, Comparison, EvalReport, EvalSummary, Percentiles, REPORT_FORMAT_VERSION, Rate,
+    Breakdown, CalibrationBin, CaseChange, CaseResult, Comparison, EvalReport, EvalSummary, Percentiles,
+    REPORT_FORMAT_VERSION, RISK_THRESHOLDS, Rate, RiskPoint, Trust,
 };
 pub use runner::{EvalOptions, Mode, run_eval};
 pub use score::{

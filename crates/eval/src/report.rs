@@ -181,9 +181,122 @@ impl Percentiles {
     }
 }
 
+/// Confidence thresholds of the risk-coverage table.
+pub const RISK_THRESHOLDS: &[f64] = &[0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95];
+
+/// Whether quarry can be trusted: an answer is rows (not a question back, a refusal or an
+/// error), and a wrong answer is the failure that matters most.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Trust {
+    /// Scored cases answered with rows.
+    pub answered: usize,
+    /// Share of scored cases answered.
+    pub coverage: f64,
+    /// `ex` among the answered cases.
+    pub precision: Rate,
+    /// Answered cases whose rows are wrong.
+    pub wrong_answers: usize,
+    /// Questions asked back where the case expected it (counted right, not answered).
+    pub expected_clarifications: usize,
+    /// Coverage and precision of the answers at or above each confidence (an answer without a
+    /// confidence counts as sure).
+    pub risk_coverage: Vec<RiskPoint>,
+    /// Accuracy per confidence bin, over answers that carry a confidence.
+    pub calibration: Vec<CalibrationBin>,
+    /// Expected calibration error: the bins' |accuracy - confidence| weighted by their
+    /// share of answers; `None` without confidences.
+    pub ece: Option<f64>,
+}
+
+/// One row of the risk-coverage table.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RiskPoint {
+    /// Answers with a confidence at or above this count.
+    pub threshold: f64,
+    /// Share of scored cases answered at this threshold.
+    pub coverage: f64,
+    /// `ex` among them.
+    pub precision: Rate,
+}
+
+/// Answers whose confidence falls in `[low, high)` (the last bin includes 1).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationBin {
+    /// Lower bound.
+    pub low: f64,
+    /// Upper bound.
+    pub high: f64,
+    /// Answers in the bin.
+    pub answers: usize,
+    /// Their mean confidence.
+    pub confidence: f64,
+    /// Their `ex` accuracy.
+    pub accuracy: f64,
+}
+
+impl Trust {
+    /// Computed from the scored cases.
+    fn of<'a>(cases: impl Iterator<Item = &'a CaseResult>) -> Self {
+        let scored: Vec<&CaseResult> = cases.filter(|c| c.scored()).collect();
+        let answers: Vec<(f64, bool, Option<f64>)> = scored
+            .iter()
+            .filter(|c| c.outcome.as_deref() == Some("rows"))
+            .map(|c| (c.confidence.unwrap_or(1.0), c.ex, c.confidence))
+            .collect();
+        let share = |n: usize| if scored.is_empty() { 0.0 } else { n as f64 / scored.len() as f64 };
+        let mut precision = Rate::default();
+        for (_, ex, _) in &answers {
+            precision.add(*ex);
+        }
+        let risk_coverage = RISK_THRESHOLDS
+            .iter()
+            .map(|&threshold| {
+                let mut rate = Rate::default();
+                for (_, ex, _) in answers.iter().filter(|(c, _, _)| *c >= threshold) {
+                    rate.add(*ex);
+                }
+                RiskPoint { threshold, coverage: share(rate.total), precision: rate }
+            })
+            .collect();
+        const BINS: usize = 10;
+        let confident: Vec<(f64, bool)> =
+            answers.iter().filter_map(|(_, ex, c)| c.map(|c| (c.clamp(0.0, 1.0), *ex))).collect();
+        let mut calibration = Vec::new();
+        let mut error = 0.0;
+        for bin in 0..BINS {
+            let (low, high) = (bin as f64 / BINS as f64, (bin + 1) as f64 / BINS as f64);
+            let inside: Vec<&(f64, bool)> =
+                confident.iter().filter(|(c, _)| *c >= low && (*c < high || (bin == BINS - 1 && *c <= high))).collect();
+            if inside.is_empty() {
+                continue;
+            }
+            let n = inside.len() as f64;
+            let confidence = inside.iter().map(|(c, _)| c).sum::<f64>() / n;
+            let accuracy = inside.iter().filter(|(_, ex)| *ex).count() as f64 / n;
+            error += (accuracy - confidence).abs() * n / confident.len() as f64;
+            calibration.push(CalibrationBin { low, high, answers: inside.len(), confidence, accuracy });
+        }
+        Trust {
+            answered: answers.len(),
+            coverage: share(answers.len()),
+            precision,
+            wrong_answers: answers.iter().filter(|(_, ex, _)| !ex).count(),
+            expected_clarifications: scored
+                .iter()
+                .filter(|c| c.outcome.as_deref() == Some("clarification") && c.ex)
+                .count(),
+            risk_coverage,
+            ece: (!confident.is_empty()).then_some(error),
+            calibration,
+        }
+    }
+}
+
 /// The numbers of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalSummary {
+    /// How often answers were given, and how often they were right.
+    pub trust: Trust,
     /// Cases run.
     pub cases: usize,
     /// Cases scored (without harness errors); the denominator of accuracy.
@@ -233,6 +346,23 @@ impl EvalSummary {
             ));
         }
         reasons
+    }
+
+    /// Why the run fails the precision gate: fewer than `min_precision` of the answers given
+    /// are right (empty when it passes).
+    pub fn precision_gate_failures(&self, min_precision: f64) -> Vec<String> {
+        let precision = self.trust.precision;
+        if precision.value() < min_precision {
+            vec![format!(
+                "precision among answered {:.4} ({}/{}) is below the minimum {min_precision}; {} wrong answer(s)",
+                precision.value(),
+                precision.passed,
+                precision.total,
+                self.trust.wrong_answers
+            )]
+        } else {
+            Vec::new()
+        }
     }
 
     /// Whether the run passes the CI gate at `min_ex` (see [`EvalSummary::gate_failures`]).
@@ -323,6 +453,7 @@ impl EvalReport {
     /// Computes the summary.
     pub fn summary(&self) -> EvalSummary {
         let mut summary = EvalSummary {
+            trust: Trust::of(self.cases.iter()),
             cases: self.cases.len(),
             scored: 0,
             harness_errors: 0,
@@ -396,6 +527,34 @@ impl EvalReport {
             s.scored,
             s.harness_errors,
             s.input_errors
+        );
+        let mut trust = table(&["answered", "coverage", "precision among answered", "wrong answers", "ECE"]);
+        trust.add_row(row(&[
+            s.trust.answered.to_string(),
+            fraction(s.trust.coverage),
+            percent(s.trust.precision),
+            s.trust.wrong_answers.to_string(),
+            s.trust.ece.map_or_else(|| "-".to_string(), |e| format!("{e:.3}")),
+        ]));
+        let _ = writeln!(
+            out,
+            "
+{trust}"
+        );
+        let mut risk = table(&["confidence >=", "coverage", "precision", "answers"]);
+        for point in &s.trust.risk_coverage {
+            risk.add_row(row(&[
+                format!("{:.2}", point.threshold),
+                fraction(point.coverage),
+                percent(point.precision),
+                point.precision.total.to_string(),
+            ]));
+        }
+        let _ = writeln!(
+            out,
+            "
+risk-coverage
+{risk}"
         );
         for (title, groups) in [("difficulty", &s.by_difficulty), ("tag", &s.by_tag)] {
             if groups.is_empty() {
@@ -496,6 +655,44 @@ impl EvalReport {
         let _ = writeln!(out, "## Accuracy\n\n| measure | passed | scored | accuracy |\n|---|---:|---:|---:|");
         for (name, rate) in [("ex", s.ex), ("ex_strict", s.ex_strict)] {
             let _ = writeln!(out, "| {name} | {} | {} | {} |", rate.passed, rate.total, percent(rate));
+        }
+        let t = &s.trust;
+        let _ = writeln!(
+            out,
+            "\n## Trust\n\n| answered | coverage | precision among answered | wrong answers | asked back as expected | ECE |\n|---:|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} | {} |",
+            t.answered,
+            fraction(t.coverage),
+            percent(t.precision),
+            t.wrong_answers,
+            t.expected_clarifications,
+            t.ece.map_or_else(|| "-".to_string(), |e| format!("{e:.3}"))
+        );
+        let _ = writeln!(
+            out,
+            "\n### Risk-coverage\n\n| confidence >= | coverage | precision | answers |\n|---:|---:|---:|---:|"
+        );
+        for point in &t.risk_coverage {
+            let _ = writeln!(
+                out,
+                "| {:.2} | {} | {} | {} |",
+                point.threshold,
+                fraction(point.coverage),
+                percent(point.precision),
+                point.precision.total
+            );
+        }
+        if !t.calibration.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n### Calibration\n\n| confidence | answers | mean confidence | accuracy |\n|---|---:|---:|---:|"
+            );
+            for bin in &t.calibration {
+                let _ = writeln!(
+                    out,
+                    "| {:.1}-{:.1} | {} | {:.3} | {:.3} |",
+                    bin.low, bin.high, bin.answers, bin.confidence, bin.accuracy
+                );
+            }
         }
         for (title, groups) in [("difficulty", &s.by_difficulty), ("tag", &s.by_tag)] {
             if groups.is_empty() {
@@ -684,6 +881,10 @@ fn row(values: &[String]) -> Vec<TableCell> {
 
 fn percent(rate: Rate) -> String {
     format!("{:.1}%", 100.0 * rate.value())
+}
+
+fn fraction(share: f64) -> String {
+    format!("{:.1}%", 100.0 * share)
 }
 
 fn ms(value: f64) -> String {

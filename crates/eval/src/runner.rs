@@ -275,7 +275,11 @@ fn case_result(
             return result;
         }
     };
-    let Verdict { ex, ex_strict, category, detail } = score_outcome(&prediction.outcome, &golds, tolerance);
+    let verdict = match &prediction.outcome {
+        Outcome::Clarification { .. } if case.expect_clarification => Verdict::pass(),
+        outcome => score_outcome(outcome, &golds, tolerance),
+    };
+    let Verdict { ex, ex_strict, category, detail } = verdict;
     result.ex = ex;
     result.ex_strict = ex_strict;
     result.category = category;

@@ -204,7 +204,8 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn pass() -> Self {
+    /// Both measures passed.
+    pub fn pass() -> Self {
         Self { ex: true, ex_strict: true, category: None, detail: None }
     }
 

@@ -223,3 +223,60 @@ fn the_run_future_can_be_spawned() {
     let target = ScriptedTarget::default();
     assert_send(run_eval(&target, &[], &EvalOptions::default()));
 }
+
+fn with_confidence(prediction: Prediction, confidence: f64) -> Prediction {
+    Prediction { confidence: Some(confidence), ..prediction }
+}
+
+/// Coverage, precision among answered, wrong answers, risk-coverage and calibration, and an
+/// expected clarification counted right.
+#[tokio::test]
+async fn trust_counts_answers_wrong_answers_and_confidence() {
+    let gold = |id: &str, q: &str, extra: &str| {
+        format!(r#"{{"id": "{id}", "question": "{q}", "gold_rows": {{"columns": ["x"], "rows": [[1]]}}{extra}}}"#)
+    };
+    let text = [
+        gold("right-sure", "q1", ""),
+        gold("right-sure-2", "q2", ""),
+        gold("wrong-sure", "q3", ""),
+        gold("right-unsure", "q4", ""),
+        gold("asked-back-ambiguous", "q5", r#", "expect": "clarify""#),
+        gold("asked-back-plain", "q6", ""),
+        gold("refused", "q7", ""),
+    ]
+    .join("\n");
+    let (cases, errors) = parse_cases(&text);
+    assert!(errors.is_empty(), "{errors:?}");
+    let clarification =
+        || Outcome::Clarification { question: "which one?".into(), options: vec!["a".into(), "b".into()] };
+    let target = ScriptedTarget::default()
+        .answer("q1", with_confidence(Prediction::rows(ints("x", &[1])), 0.95))
+        .answer("q2", with_confidence(Prediction::rows(ints("x", &[1])), 0.92))
+        .answer("q3", with_confidence(Prediction::rows(ints("x", &[2])), 0.93))
+        .answer("q4", with_confidence(Prediction::rows(ints("x", &[1])), 0.55))
+        .answer("q5", Prediction::new(clarification()))
+        .answer("q6", Prediction::new(clarification()))
+        .answer("q7", Prediction::new(Outcome::GenerationFailed("not understood".into())));
+    let report = run_eval(&target, &cases, &options(2, Mode::Model)).await;
+    let summary = report.summary();
+    // The expected clarification is right; the unexpected one is a miss.
+    assert_eq!(summary.ex.passed, 4);
+    let trust = &summary.trust;
+    assert_eq!(trust.answered, 4);
+    assert!((trust.coverage - 4.0 / 7.0).abs() < 1e-9);
+    assert_eq!((trust.precision.passed, trust.precision.total), (3, 4));
+    assert_eq!(trust.wrong_answers, 1);
+    assert_eq!(trust.expected_clarifications, 1);
+    let at = |threshold: f64| trust.risk_coverage.iter().find(|p| p.threshold == threshold).unwrap().precision;
+    assert_eq!((at(0.0).passed, at(0.0).total), (3, 4));
+    assert_eq!((at(0.9).passed, at(0.9).total), (2, 3));
+    assert_eq!(at(0.95).total, 1);
+    // Bins 0.5-0.6 (one right at 0.55) and 0.9-1.0 (two of three right at ~0.933).
+    assert_eq!(trust.calibration.len(), 2);
+    let ece = trust.ece.unwrap();
+    let expected = (1.0 - 0.55) * 0.25 + ((0.95 + 0.92 + 0.93) / 3.0 - 2.0 / 3.0) * 0.75;
+    assert!((ece - expected).abs() < 1e-9, "{ece} vs {expected}");
+    assert!(summary.precision_gate_failures(0.8)[0].contains("1 wrong answer(s)"));
+    assert!(summary.precision_gate_failures(0.75).is_empty());
+    assert!(report.to_markdown().contains("### Risk-coverage"));
+}
