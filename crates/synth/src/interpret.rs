@@ -63,6 +63,9 @@ fn shift_range(range: &TimeRange, unit: &str) -> Option<TimeRange> {
     })
 }
 
+/// Words shorter than this are never corrected: short words have too many neighbours.
+const MIN_CORRECTED_LEN: usize = 5;
+
 /// Reads questions over one semantic layer.
 #[derive(Debug, Clone)]
 pub struct Interpreter {
@@ -71,6 +74,8 @@ pub struct Interpreter {
     /// Stemmed words of the layer's names, labels and descriptions: a question may use
     /// them around the concepts it names ("hours", "score") without being misread.
     layer_words: BTreeSet<String>,
+    /// Words of the vocabulary's phrases (stemmed) long enough to correct misspellings to.
+    vocab_words: Vec<String>,
     graph: JoinGraph,
     as_of: NaiveDate,
 }
@@ -87,7 +92,8 @@ impl Interpreter {
         let vocab = Vocabulary::new(&layer);
         let graph = JoinGraph::new(&layer);
         let layer_words = layer_text_words(&layer);
-        Self { layer, vocab, graph, layer_words, as_of }
+        let vocab_words = vocab.words().into_iter().filter(|w| w.chars().count() >= MIN_CORRECTED_LEN - 1).collect();
+        Self { layer, vocab, graph, layer_words, vocab_words, as_of }
     }
 
     /// The semantic layer.
@@ -109,8 +115,9 @@ impl Interpreter {
     pub fn read(&self, question: &str, context: Option<&SemanticQuery>) -> Reading {
         let normalized = normalize(question);
         let time = extract_time(&normalized, self.as_of);
-        let mut text = time.rest.clone();
-        let mut assumptions = Vec::new();
+        let (mut text, corrections) = self.correct_spelling(&time.rest);
+        let mut assumptions: Vec<String> =
+            corrections.into_iter().map(|(written, read)| format!("read '{written}' as '{read}'")).collect();
 
         // "and the month before?" moves the conversation's window back by one period.
         let mut shift_back = None;
@@ -548,6 +555,55 @@ impl Interpreter {
         Reading::Query { query, assumptions, ignored, follow_up }
     }
 
+    /// Misspelled names ("revnue", "Germny", "signpus"): a word that nothing else knows is
+    /// read as the one vocabulary word within one edit (two for words of eight letters or
+    /// more) that starts with the same letter. Several equally close words, or none, leave it
+    /// as written (then it is reported as not understood). Returns the text and the corrections.
+    fn correct_spelling(&self, text: &str) -> (String, Vec<(String, String)>) {
+        let mut corrections = Vec::new();
+        let words: Vec<String> = text
+            .split(' ')
+            .map(|word| {
+                let length = word.chars().count();
+                let stemmed = crate::text::stem(word);
+                let unknown = length >= MIN_CORRECTED_LEN
+                    && word.chars().all(|c| c.is_ascii_alphabetic())
+                    && !is_known_word(word)
+                    && !self.layer_words.contains(&stemmed)
+                    && self.vocab_words.binary_search(&stemmed).is_err();
+                if !unknown {
+                    return word.to_string();
+                }
+                let allowed = if length >= 8 { 2 } else { 1 };
+                let first = stemmed.chars().next();
+                let mut best: Option<(usize, &String)> = None;
+                let mut tied = false;
+                for candidate in self.vocab_words.iter().filter(|c| c.chars().next() == first) {
+                    let distance = strsim::damerau_levenshtein(&stemmed, candidate);
+                    if distance > allowed {
+                        continue;
+                    }
+                    match best {
+                        Some((d, _)) if d < distance => {}
+                        Some((d, _)) if d == distance => tied = true,
+                        _ => {
+                            best = Some((distance, candidate));
+                            tied = false;
+                        }
+                    }
+                }
+                match best {
+                    Some((_, candidate)) if !tied => {
+                        corrections.push((word.to_string(), candidate.clone()));
+                        candidate.clone()
+                    }
+                    _ => word.to_string(),
+                }
+            })
+            .collect();
+        (words.join(" "), corrections)
+    }
+
     /// Comparisons ("more than 10", "at least 5k"), replaced in `text` by placeholders.
     /// Numbers inside a vocabulary phrase ("more than 1000 employees") are left alone.
     fn extract_comparisons(&self, text: &mut String) -> Vec<Comparison> {
@@ -736,5 +792,50 @@ fn describe_mention(layer: &SemanticLayer, mention: &Mention) -> String {
         Concept::Dimension(name) => format!("dimension {name}"),
         Concept::Column { table, column } => format!("column {table}.{column}"),
         Concept::Table(name) => format!("table {name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn interpreter() -> Interpreter {
+        Interpreter::new(SemanticLayer::demo(), NaiveDate::from_ymd_opt(2025, 12, 31).expect("date"))
+    }
+
+    #[test]
+    fn misspelled_names_are_read_as_the_one_close_vocabulary_word() {
+        let reader = interpreter();
+        let (text, corrections) = reader.correct_spelling("revnue from germny by industy");
+        assert_eq!(text, "revenue from germany by industry");
+        assert_eq!(corrections.len(), 3, "{corrections:?}");
+        assert_eq!(corrections[0], ("revnue".to_string(), "revenue".to_string()));
+    }
+
+    #[test]
+    fn known_words_short_words_and_far_words_are_left_alone() {
+        let reader = interpreter();
+        for text in ["revenue by country", "top 5 plans", "what is the weather", "mrr", "rev by chanel 2024"] {
+            let (corrected, corrections) = reader.correct_spelling(text);
+            assert!(
+                corrections.iter().all(|(written, _)| written.chars().count() >= MIN_CORRECTED_LEN),
+                "{text}: {corrections:?}"
+            );
+            if text != "rev by chanel 2024" {
+                assert_eq!(corrected, text);
+            }
+        }
+        // "weather" is two edits from anything: not understood, not guessed.
+        let (_, corrections) = reader.correct_spelling("weather");
+        assert!(corrections.is_empty(), "{corrections:?}");
+    }
+
+    #[test]
+    fn a_corrected_question_says_what_it_read() {
+        let Reading::Query { assumptions, ignored, .. } = interpreter().read("revnue in 2024", None) else {
+            panic!("a query");
+        };
+        assert!(assumptions.iter().any(|a| a == "read 'revnue' as 'revenue'"), "{assumptions:?}");
+        assert!(ignored.is_empty(), "{ignored:?}");
     }
 }

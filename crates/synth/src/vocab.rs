@@ -126,6 +126,11 @@ impl Vocabulary {
         }
     }
 
+    /// Every word of every phrase (stemmed), for spelling correction.
+    pub fn words(&self) -> std::collections::BTreeSet<String> {
+        self.phrases.keys().flatten().cloned().collect()
+    }
+
     /// Finds the longest phrases of the vocabulary in `tokens`, left to right.
     pub fn mentions(&self, tokens: &[String]) -> Vec<Mention> {
         let stems: Vec<String> = tokens.iter().map(|t| stem(t)).collect();
