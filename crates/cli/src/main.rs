@@ -477,13 +477,16 @@ async fn eval_command(mut settings: Settings, args: EvalArgs) -> anyhow::Result<
             EvalModel::Gold => "gold".to_string(),
         }),
     };
-    // A gold larger than the row limit would be cut and scored as wrong: every limit is
-    // raised to one row more than the largest gold, so extra predicted rows still show.
+    // A gold larger than the row limit would be cut (differently for the gold and the
+    // prediction) and scored as wrong: every limit is raised to one row more than the largest
+    // stored gold, so extra predicted rows still show, and queries without a LIMIT get the
+    // largest limit, as gold SQL run here has no stored size.
     let largest_gold = cases.iter().filter_map(|c| c.gold_rows.as_ref().map(|rows| rows.len())).max().unwrap_or(0);
     let needed = u64::try_from(largest_gold).unwrap_or(u64::MAX).saturating_add(1);
-    settings.policy.default_limit = settings.policy.default_limit.max(needed);
     settings.policy.max_limit = settings.policy.max_limit.max(needed);
-    settings.executor.max_result_rows = settings.executor.max_result_rows.max(largest_gold + 1);
+    settings.policy.default_limit = settings.policy.max_limit;
+    let max_rows = usize::try_from(settings.policy.max_limit).unwrap_or(usize::MAX);
+    settings.executor.max_result_rows = settings.executor.max_result_rows.max(max_rows).max(largest_gold + 1);
     let target = eval_target::PipelineTarget::new(settings, args.snapshots);
     let mut report = quarry_eval::run_eval(&target, &cases, &options).await;
     report.input_errors = line_errors;
