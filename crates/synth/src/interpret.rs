@@ -551,8 +551,73 @@ impl Interpreter {
                 })
                 .map(|(_, w)| w.clone()),
         );
+        ignored.extend(self.unexplained_words(&words, &covered, &query));
         ignored.dedup();
         Reading::Query { query, assumptions, ignored, follow_up }
+    }
+
+    /// Words the interpreter knows that the reading does not act on: an aggregate word
+    /// ("average", "longest", "distinct") whose aggregate is in no measure or ranking, a share
+    /// word without a share, and a number that no time range, ranking or comparison took. An
+    /// answer that drops them answers another question, so they count as not understood.
+    fn unexplained_words(&self, words: &[String], covered: &BTreeSet<usize>, query: &SemanticQuery) -> Vec<String> {
+        let expression = |name: &str| self.layer.metric(name).map(|m| m.expression.to_uppercase()).unwrap_or_default();
+        let computes = |wanted: AggregateFunc| {
+            query.measures.iter().any(|measure| match measure {
+                Measure::Aggregate { func, .. } => {
+                    *func == wanted || (wanted == AggregateFunc::Sum && *func == AggregateFunc::Count)
+                }
+                Measure::Metric { name } => {
+                    let e = expression(name);
+                    match wanted {
+                        AggregateFunc::Avg => e.contains("AVG("),
+                        AggregateFunc::Median => e.contains("MEDIAN(") || e.contains("PERCENTILE"),
+                        AggregateFunc::Sum | AggregateFunc::Count => e.contains("SUM(") || e.contains("COUNT("),
+                        AggregateFunc::Max => e.contains("MAX("),
+                        AggregateFunc::Min => e.contains("MIN("),
+                        AggregateFunc::CountDistinct => e.contains("DISTINCT"),
+                    }
+                }
+            })
+        };
+        let share_metric = query.measures.iter().any(|measure| match measure {
+            Measure::Metric { name } => {
+                expression(name).contains('/')
+                    || ["rate", "ratio", "percent", "share", "pct"].iter().any(|w| name.contains(w))
+            }
+            Measure::Aggregate { .. } => false,
+        });
+        let mut unexplained = Vec::new();
+        // A threshold on a measure needs groups to apply to; without them it would be dropped.
+        if !query.having.is_empty() && query.group_by.is_empty() && query.grain.is_none() {
+            unexplained.extend(query.having.iter().map(|h| format!("{} {}", h.op.sql(), h.value)));
+        }
+        for (i, word) in words.iter().enumerate() {
+            if covered.contains(&i) || word.starts_with("__") {
+                continue;
+            }
+            let number = word.chars().any(|c| c.is_ascii_digit())
+                && word.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | ','));
+            let explained = if number {
+                false
+            } else if let Some((_, func)) = AGG_WORDS.iter().find(|(w, _)| w == word) {
+                match func {
+                    AggregateFunc::Max | AggregateFunc::Min => computes(*func) || query.ranking.is_some(),
+                    AggregateFunc::Median if word == "typical" => {
+                        computes(AggregateFunc::Median) || computes(AggregateFunc::Avg)
+                    }
+                    other => computes(*other),
+                }
+            } else if SHARE_WORDS.contains(&word.as_str()) {
+                query.share || share_metric
+            } else {
+                true
+            };
+            if !explained {
+                unexplained.push(word.clone());
+            }
+        }
+        unexplained
     }
 
     /// Misspelled names ("revnue", "Germny", "signpus"): a word that nothing else knows is
@@ -828,6 +893,35 @@ mod tests {
         // "weather" is two edits from anything: not understood, not guessed.
         let (_, corrections) = reader.correct_spelling("weather");
         assert!(corrections.is_empty(), "{corrections:?}");
+    }
+
+    fn ignored(question: &str) -> Vec<String> {
+        match interpreter().read(question, None) {
+            Reading::Query { ignored, .. } => ignored,
+            other => panic!("{question}: expected a query, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn aggregate_share_and_number_words_the_reading_drops_are_not_understood() {
+        assert!(ignored("longest first response last month").contains(&"longest".to_string()));
+        assert_eq!(ignored("tickets with a csat of 2 or lower this quarter"), ["<= 2"]);
+        // Read as one count of accounts, the per-account threshold would be dropped.
+        assert_eq!(ignored("accounts with more than 5 open tickets"), ["> 5"]);
+        assert!(ignored("distinct users who opened a ticket this year").contains(&"distinct".to_string()));
+    }
+
+    #[test]
+    fn aggregate_words_the_reading_acts_on_are_understood() {
+        for question in [
+            "average seats by plan",
+            "total signups last month",
+            "top 5 countries by revenue this year",
+            "which plan has the most active subscriptions",
+            "what percentage of tickets are urgent",
+        ] {
+            assert_eq!(ignored(question), Vec::<String>::new(), "{question}");
+        }
     }
 
     #[test]
