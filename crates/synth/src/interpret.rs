@@ -592,8 +592,23 @@ impl Interpreter {
         if !query.having.is_empty() && query.group_by.is_empty() && query.grain.is_none() {
             unexplained.extend(query.having.iter().map(|h| format!("{} {}", h.op.sql(), h.value)));
         }
+        let grouped = !query.group_by.is_empty() || query.grain.is_some();
         for (i, word) in words.iter().enumerate() {
             if covered.contains(&i) || word.starts_with("__") {
+                continue;
+            }
+            // "by type", "per experiment": a grouping asked for by a word that names nothing
+            // here, or "monthly vs annual" with nothing to set side by side.
+            let next = words.get(i + 1).filter(|_| !covered.contains(&(i + 1)));
+            if !grouped
+                && ["by", "per", "each"].contains(&word.as_str())
+                && let Some(next) = next.filter(|n| !n.starts_with("__") && !is_stopword(n))
+            {
+                unexplained.push(format!("{word} {next}"));
+                continue;
+            }
+            if !grouped && query.measures.len() < 2 && ["vs", "versus"].contains(&word.as_str()) {
+                unexplained.push(word.clone());
                 continue;
             }
             let number = word.chars().any(|c| c.is_ascii_digit())
@@ -908,6 +923,7 @@ mod tests {
         assert_eq!(ignored("tickets with a csat of 2 or lower this quarter"), ["<= 2"]);
         // Read as one count of accounts, the per-account threshold would be dropped.
         assert_eq!(ignored("accounts with more than 5 open tickets"), ["> 5"]);
+        assert_eq!(ignored("events by type last week"), ["by type"]);
         assert!(ignored("distinct users who opened a ticket this year").contains(&"distinct".to_string()));
     }
 
