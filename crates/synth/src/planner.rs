@@ -103,7 +103,7 @@ impl SemanticPlanner {
                     query.measures.iter().map(|m| self.interpreter.describe_measure(m)).collect();
                 PlanOutcome::CannotAnswer {
                     message: format!(
-                        "I understood {} but not: {}. Rephrase with words from the semantic layer, or add them to it as synonyms.",
+                        "I understood {} but not: {}. Rather than give a number that leaves that out, I did not answer: rephrase with words from the semantic layer, or add them to it as synonyms.",
                         understood.join(", "),
                         ignored.join(", ")
                     ),
