@@ -50,7 +50,7 @@ pub struct ImportOptions {
     pub as_of: Option<NaiveDate>,
 }
 
-/// Everything [`load`] read, ready for [`write_snapshot`].
+/// Everything [`load`] read, ready for [`write_snapshot`](crate::write_snapshot).
 #[derive(Debug, Clone)]
 pub struct ImportedData {
     /// The tables, with normalized names, keys and rows in source order.
@@ -146,7 +146,7 @@ impl fmt::Display for ImportReport {
 }
 
 /// Reads `path` (a directory of `.csv`/`.parquet` files, one such file, or a SQLite database
-/// recognised by its header) into tables ready for [`write_snapshot`].
+/// recognised by its header) into tables ready for [`write_snapshot`](crate::write_snapshot).
 pub fn load(path: &Path, options: &ImportOptions) -> Result<ImportedData> {
     let metadata = fs::metadata(path).map_err(|e| import_error(path, unreadable_reason(&e)))?;
     let shown = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string();
