@@ -357,6 +357,14 @@ impl Interpreter {
                 if is_table_word && qualifies_next {
                     continue;
                 }
+                // "for healthcare accounts", "from French customers": a value right before a
+                // table word says which rows to keep, not that each one is a group.
+                let filtered_by_value = i > 0
+                    && mentions[i - 1].end == mention.start
+                    && mentions[i - 1].concepts.iter().any(|c| matches!(c, Concept::Value { .. }));
+                if is_table_word && filtered_by_value {
+                    continue;
+                }
                 // "by region and plan": a list after a grouping cue keeps grouping.
                 let continues_list = mention.start >= 1
                     && matches!(word_at(mention.start - 1), "and" | "&")
@@ -938,6 +946,22 @@ mod tests {
         ] {
             assert_eq!(ignored(question), Vec::<String>::new(), "{question}");
         }
+    }
+
+    #[test]
+    fn a_value_before_a_table_word_filters_rather_than_groups() {
+        let Reading::Query { query, .. } =
+            interpreter().read("refunded amount for healthcare accounts in the last 6 months", None)
+        else {
+            panic!("a query");
+        };
+        assert!(query.group_by.is_empty(), "{:?}", query.group_by);
+        assert!(
+            query.filters.iter().any(|f| matches!(f, Filter::Values { dimension, values, .. }
+                if dimension == "industry" && values == &["Healthcare".to_string()])),
+            "{:?}",
+            query.filters
+        );
     }
 
     #[test]
