@@ -534,7 +534,7 @@ impl EvalReport {
             fraction(s.trust.coverage),
             percent(s.trust.precision),
             s.trust.wrong_answers.to_string(),
-            s.trust.ece.map_or_else(|| "-".to_string(), |e| format!("{e:.3}")),
+            ece_text(s.trust.ece),
         ]));
         let _ = writeln!(
             out,
@@ -665,7 +665,7 @@ risk-coverage
             percent(t.precision),
             t.wrong_answers,
             t.expected_clarifications,
-            t.ece.map_or_else(|| "-".to_string(), |e| format!("{e:.3}"))
+            ece_text(t.ece)
         );
         let _ = writeln!(
             out,
@@ -881,6 +881,10 @@ fn row(values: &[String]) -> Vec<TableCell> {
 
 fn percent(rate: Rate) -> String {
     format!("{:.1}%", 100.0 * rate.value())
+}
+
+fn ece_text(ece: Option<f64>) -> String {
+    ece.map_or_else(|| "-".to_string(), |e| format!("{e:.3}"))
 }
 
 fn fraction(share: f64) -> String {

@@ -1,7 +1,7 @@
 //! Imports a Spider-format set: snapshots, starter layers, gold rows from SQLite, exclusions,
 //! hardness, and a gold replay on DataFusion. The mini set in `fixtures/spider-mini` (three of
 //! the dev databases) is always used; the tests over the whole dev set run when `SPIDER_DEV_DIR`
-//! points at it (`.ci/run` sets it to `../shared/benchmarks/spider-dev`).
+//! points at it (`.ci/run` sets it to the Spider dev directory beside the checkout).
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
