@@ -7,7 +7,7 @@ use quarry_semantic::SemanticLayer;
 use quarry_settings::{CacheSettings, Route, Settings, SynthesisSettings};
 use quarry_snapshot::{Snapshot, SourceDialect};
 use quarry_sqlguard::{Catalog, PolicyConfig, SourceSemantics, SqlPolicy};
-use quarry_synth::{PlanOutcome, SemanticPlanner};
+use quarry_synth::{PlanOutcome, SemanticPlanner, SemanticQuery};
 
 use crate::answer::{Answer, AnswerStatus, Clarification, Conversation, SqlAnswer, Timings, Turn};
 use crate::bootstrap::{resolve_layer, resolve_snapshot};
@@ -257,13 +257,16 @@ impl Pipeline {
         progress.stage(StageEvent { stage: Stage::Plan, attempt: None });
         // "… as a pie" asks for a chart type; the planner reads the question without it.
         let (planned, requested_chart) = quarry_chart::requested_chart_type(&question);
-        let outcome = self.planner.plan(&planned, conversation.context());
+        let mut outcome = self.planner.plan(&planned, conversation.context());
         timings.insert("plan".into(), ms(started));
         let mut answer = Answer::empty(question.clone(), self.snapshot.manifest.id.clone());
         let route = match (&self.model, self.synthesis.effective_route()) {
             (None, _) => Route::BuiltinOnly,
             (Some(_), route) => route,
         };
+        if matches!(route, Route::BuiltinOnly | Route::Auto) {
+            outcome = self.ask_back_when_unsure(outcome, conversation.context());
+        }
         let builtin_is_enough = match (&outcome, route) {
             (_, Route::BuiltinOnly | Route::Auto) => true,
             (_, Route::ModelOnly) => false,
@@ -294,6 +297,35 @@ impl Pipeline {
         answer.timings_ms = timings;
         self.record_turn(conversation, question, &answer);
         Ok(answer)
+    }
+
+    /// Without a model to route to, a reading below the confidence threshold is not answered
+    /// as if sure: quarry offers its readings to choose from, or says what it did not
+    /// understand when none can be offered.
+    fn ask_back_when_unsure(&self, outcome: PlanOutcome, context: Option<&SemanticQuery>) -> PlanOutcome {
+        let PlanOutcome::Sql(plan) = &outcome else { return outcome };
+        if plan.confidence >= self.synthesis.confidence_threshold {
+            return outcome;
+        }
+        let unclear = &plan.explanation.evidence.unknown_words;
+        let doubt = if unclear.is_empty() {
+            "I am not sure I read this question right".to_string()
+        } else {
+            format!("I did not understand '{}', so I am not sure I read this question right", unclear.join("', '"))
+        };
+        let options = self.planner.interpreter().readings(&plan.query, context);
+        if options.is_empty() {
+            return PlanOutcome::CannotAnswer {
+                message: format!("{doubt}. Rephrase it with the names of metrics and dimensions (e.g. {}).", self.example_metrics()),
+                understood: plan.explanation.measures.clone(),
+                not_understood: unclear.clone(),
+            };
+        }
+        PlanOutcome::Clarify { question: format!("{doubt}. Did you mean one of these?"), options }
+    }
+
+    fn example_metrics(&self) -> String {
+        self.layer.metrics.iter().take(4).map(|m| m.display_name().to_lowercase()).collect::<Vec<_>>().join(", ")
     }
 
     fn record_turn(&self, conversation: &mut Conversation, question: String, answer: &Answer) {

@@ -99,6 +99,9 @@ impl EvalTarget for PipelineTarget {
                 prediction.sql = answer.sql;
                 prediction.route = answer.route;
                 prediction.confidence = answer.confidence;
+                if let Some(explanation) = &answer.explanation {
+                    prediction.confidence_features = explanation.evidence.features();
+                }
                 prediction.attempts = answer.attempts;
                 prediction.stage_ms = answer.timings_ms;
                 prediction

@@ -52,6 +52,9 @@ pub struct CaseResult {
     pub route: String,
     /// The pipeline's confidence.
     pub confidence: Option<f64>,
+    /// What the confidence was computed from (see [`crate::Prediction::confidence_features`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub confidence_features: BTreeMap<String, f64>,
     /// Generation attempts.
     pub attempts: u32,
     /// Wall-clock milliseconds of the ask; `None` if not asked.

@@ -226,6 +226,7 @@ fn case_result(
         outcome: None,
         route: String::new(),
         confidence: None,
+        confidence_features: BTreeMap::new(),
         attempts: 0,
         latency_ms: None,
         stage_ms: BTreeMap::new(),
@@ -258,6 +259,7 @@ fn case_result(
     result.outcome = Some(prediction.outcome.kind().to_string());
     result.route = prediction.route.clone();
     result.confidence = prediction.confidence;
+    result.confidence_features = prediction.confidence_features.clone();
     result.attempts = prediction.attempts;
     result.latency_ms = Some(latency_ms);
     result.stage_ms = prediction.stage_ms.clone();

@@ -126,6 +126,9 @@ pub struct Prediction {
     pub route: String,
     /// The pipeline's confidence in its answer, if it has one.
     pub confidence: Option<f64>,
+    /// The named features the confidence was computed from, for fitting it
+    /// (`quarry eval calibrate`); empty when the target has none.
+    pub confidence_features: BTreeMap<String, f64>,
     /// Generation attempts (repairs included).
     pub attempts: u32,
     /// Milliseconds spent per pipeline stage (e.g. `retrieve`, `generate`, `execute`).
@@ -145,6 +148,7 @@ impl Prediction {
             sql: None,
             route: String::new(),
             confidence: None,
+            confidence_features: BTreeMap::new(),
             attempts: 1,
             stage_ms: BTreeMap::new(),
             tokens: TokenUsage::default(),

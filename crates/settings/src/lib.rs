@@ -113,7 +113,9 @@ pub struct SynthesisSettings {
     pub model: ModelChoice,
     /// How the router picks between the built-in planner and the model.
     pub route: Route,
-    /// Under `builtin-first`, the built-in planner answers when its confidence is at least this.
+    /// The built-in planner answers when its confidence is at least this; below it the
+    /// question goes to the model (`builtin-first`) or, without one, quarry asks back with
+    /// its readings.
     pub confidence_threshold: f64,
     /// Corrections the model may make after its SQL is refused or fails to plan.
     pub max_repairs: usize,

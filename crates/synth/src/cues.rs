@@ -147,3 +147,105 @@ pub(crate) fn is_known_word(word: &str) -> bool {
         || word.chars().all(|c| c.is_ascii_digit() || c == '.')
         || GRAMMAR_WORDS.contains(&word)
 }
+
+/// Words of conversation around a question ("I'm putting together the board deck", "our CFO
+/// keeps asking", "obviously"): they name nothing in any data, so a reading that ignores
+/// them answers the same question. Words that could name data (nouns of a business) are not
+/// here: an unknown one of those lowers confidence instead.
+#[rustfmt::skip]
+pub(crate) const FILLER_WORDS: &[&str] = &[
+    // Contractions and pronouns.
+    "i'm", "im", "i've", "i'd", "i'll", "we're", "we've", "we'd", "we'll", "you're", "you've", "they're", "they've",
+    "it's", "that's", "there's", "here's", "let's", "lets", "who's", "where's", "how's", "can't", "won't",
+    "someone", "somebody", "something", "anything", "everything", "everyone", "everybody", "myself", "ourselves",
+    "yourself", "he", "she", "him", "her", "his", "hers", "mine", "ours", "yours", "whom", "whose",
+    // Requests and conversation.
+    "hey", "hi", "hello", "thanks", "thank", "thx", "pls", "plz", "kindly", "ok", "okay", "sure", "quick", "quickly",
+    "asap", "wondering", "wonder", "curious", "trying", "try", "tried", "pull", "grab", "fetch", "check", "compute",
+    "calculate", "calculated", "figure", "tell", "ask", "asking", "asked", "asks", "keeps", "keep", "kept", "help",
+    "wants", "wanted", "needs", "needed", "care", "interested", "mind", "remind", "confirm", "verify", "double",
+    "sanity", "putting", "put", "prepare", "preparing", "prep", "working", "work", "build", "building", "write",
+    "writing", "update", "updating", "review", "reviewing", "debating", "debate", "deciding", "decide", "thinking",
+    "think", "guess", "assume", "suppose", "say", "saying", "said", "mean", "means", "meant", "hoping", "hope",
+    "going", "gonna", "wanna", "gotta", "able", "possible", "quite", "pretty", "really", "actually", "basically",
+    "literally", "honestly", "obviously", "clearly", "simply", "definitely", "probably", "maybe", "perhaps",
+    "anyway", "anyways", "though", "however", "also", "further", "furthermore", "additionally", "specifically",
+    "particular", "particularly", "especially", "generally", "overall", "whole", "entire", "entirely", "together",
+    "along", "among", "amongst", "across", "around", "via", "regarding", "re", "whether", "if", "worth",
+    "context", "background", "fyi", "btw", "fwiw", "imo", "tldr", "etc", "e.g", "i.e", "eg", "ie", "ones", "stuff",
+    "things", "thing", "bit", "lot", "lots", "bunch", "few", "several", "some", "very", "super", "much", "more",
+    "again", "please", "now", "soon", "right", "exact", "exactly", "precise", "approx", "approximate", "rough",
+    "ballpark", "give", "gives", "giving", "given", "look", "looks", "see", "know", "knowing", "understand",
+    "handled", "handle", "handles", "deal", "dealt", "push", "harder", "happen", "happens",
+    // People and occasions around a question.
+    "boss", "manager", "team", "teams", "cfo", "ceo", "cto", "coo", "cmo", "vp", "exec", "execs", "leadership",
+    "board", "deck", "slide", "slides", "meeting", "standup", "sync", "presentation", "investor", "investors",
+    "all-hands", "hands", "offsite", "okr", "okrs", "planning", "retro", "memo", "email", "doc", "wiki", "dashboard",
+    "marketing", "finance-team", "org", "department", "colleague", "colleagues", "stakeholders",
+];
+
+/// Whether a word is conversation around the question rather than part of it.
+pub(crate) fn is_filler(word: &str) -> bool {
+    FILLER_WORDS.contains(&word)
+}
+
+/// Common written abbreviations, read as the word they stand for before anything else
+/// ("w /" and "b / w" are what normalization leaves of "w/" and "b/w").
+pub(crate) const ABBREVIATIONS: &[(&str, &str)] = &[
+    ("w / o", "without"),
+    ("w /", "with"),
+    ("b / w", "between"),
+    ("ppl", "people"),
+    ("num", "number"),
+    ("nbr", "number"),
+    ("cnt", "count"),
+    ("amt", "amount"),
+    ("avg", "average"),
+    ("hrs", "hours"),
+    ("hr", "hours"),
+    ("mins", "minutes"),
+    ("pct", "percent"),
+    ("perc", "percent"),
+    ("btwn", "between"),
+    ("thru", "through"),
+    ("yr", "year"),
+    ("yrs", "years"),
+    ("qtr", "quarter"),
+    ("qtrs", "quarters"),
+    ("wk", "week"),
+    ("wks", "weeks"),
+    ("mo", "month"),
+    ("mos", "months"),
+    ("prev", "previous"),
+    ("rev", "revenue"),
+    ("prio", "priority"),
+    ("cust", "customers"),
+    ("custs", "customers"),
+    ("acct", "account"),
+    ("accts", "accounts"),
+    ("usr", "user"),
+    ("usrs", "users"),
+    ("tix", "tickets"),
+    ("wich", "which"),
+    ("whats", "what is"),
+];
+
+/// `normalized` with [`ABBREVIATIONS`] spelled out (whole words only).
+pub(crate) fn expand_abbreviations(normalized: &str) -> String {
+    let mut text = format!(" {normalized} ");
+    for (short, long) in ABBREVIATIONS {
+        let pattern = format!(" {short} ");
+        while let Some(at) = text.find(&pattern) {
+            text.replace_range(at..at + pattern.len(), &format!(" {long} "));
+        }
+    }
+    // "ios + android": a plus between words is "and"; after a number ("1000+") it is a bound.
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut out: Vec<&str> = Vec::with_capacity(words.len());
+    for (i, word) in words.iter().enumerate() {
+        let after_number = i > 0 && words[i - 1].chars().next().is_some_and(|c| c.is_ascii_digit());
+        let before_word = words.get(i + 1).is_some_and(|w| w.chars().next().is_some_and(char::is_alphabetic));
+        out.push(if *word == "+" && !after_number && before_word { "and" } else { word });
+    }
+    out.join(" ")
+}

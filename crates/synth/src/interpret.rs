@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use chrono::{Datelike, Duration, NaiveDate};
 use quarry_semantic::SemanticLayer;
 
+use crate::confidence::Evidence;
 use crate::cues::*;
 use crate::graph::JoinGraph;
 use crate::query::{AggregateFunc, CompareOp, Filter, Measure, MeasureFilter, Ranking, SemanticQuery};
@@ -22,10 +23,13 @@ pub enum Reading {
         query: SemanticQuery,
         /// Assumptions made ("no time range given: all time").
         assumptions: Vec<String>,
-        /// Words that were not understood and were ignored.
+        /// Phrases the reading could not apply and cues it did not act on: answering
+        /// without them would answer another question.
         ignored: Vec<String>,
         /// The question continued an earlier one.
         follow_up: bool,
+        /// What the reading explains, for its confidence.
+        evidence: Evidence,
     },
     /// The question is ambiguous in a way the semantic layer can name.
     Clarify {
@@ -113,7 +117,7 @@ impl Interpreter {
 
     /// Reads `question`, continuing `context` (the previous turn's query) if it is a follow-up.
     pub fn read(&self, question: &str, context: Option<&SemanticQuery>) -> Reading {
-        let normalized = normalize(question);
+        let normalized = expand_abbreviations(&normalize(question));
         let time = extract_time(&normalized, self.as_of);
         let (mut text, corrections) = self.correct_spelling(&time.rest);
         let mut assumptions: Vec<String> =
@@ -254,11 +258,13 @@ impl Interpreter {
             }
         }
         let count_cue = COUNT_CUES.iter().any(|cue| text_has(cue));
+        let mut inferred_measure = false;
         if measures.is_empty() {
             let share_or_breakdown =
                 has_word(SHARE_WORDS) || has_any(&normalized, BREAKDOWN_WORDS) || text_has("mix of");
             match self.count_subject(&mentions, count_cue, share_or_breakdown, context.is_some(), &time) {
                 Subject::Measure(measure, i) => {
+                    inferred_measure = true;
                     measures.push(measure);
                     if let Some(i) = i {
                         used[i] = true;
@@ -305,6 +311,7 @@ impl Interpreter {
         // Filters and groups from the remaining mentions.
         let overall = has_word(&["overall", "altogether", "combined"]) || text_has("in total");
         let mut new_groups: Vec<String> = Vec::new();
+        let mut implicit_grouping = false;
         let mut new_filters: Vec<Filter> = implied_filters;
         let mut ignored: Vec<String> = Vec::new();
         let mut comparison_targets: Vec<Option<(String, String)>> = vec![None; comparisons.len()];
@@ -378,6 +385,7 @@ impl Interpreter {
                     group_cue(mention) || continues_list || (normalized.starts_with("which") && mention.start <= 1);
                 let implicit_allowed = !is_table_word && !overall && !mentioned_value_dims.contains(&dimension);
                 if (explicit || implicit_allowed) && !new_groups.contains(&dimension) {
+                    implicit_grouping |= !explicit;
                     new_groups.push(dimension);
                 }
                 continue;
@@ -547,21 +555,39 @@ impl Interpreter {
             assumptions.push("no time range given: all data in the snapshot".into());
         }
         self.specialize_metric(&mut query);
-        ignored.extend(
-            words
-                .iter()
-                .enumerate()
-                .filter(|(i, w)| {
-                    !covered.contains(i)
-                        && !w.starts_with("__")
-                        && !is_known_word(w)
-                        && !self.layer_words.contains(&crate::text::stem(w))
-                })
-                .map(|(_, w)| w.clone()),
-        );
+        // Words that name nothing: conversation around the question is left out freely; a
+        // content word lowers confidence, since the reading may answer another question.
+        let (filler_words, unknown_words): (Vec<String>, Vec<String>) = words
+            .iter()
+            .enumerate()
+            .filter(|(i, w)| {
+                !covered.contains(i)
+                    && !w.starts_with("__")
+                    && !is_known_word(w)
+                    && !self.layer_words.contains(&crate::text::stem(w))
+            })
+            .map(|(_, w)| w.clone())
+            .partition(|w| is_filler(w));
+        let content_words = words.iter().filter(|w| !w.starts_with("__") && !is_stopword(w) && !is_filler(w)).count();
+        let linked_words = covered.iter().filter(|&&i| words.get(i).is_some_and(|w| !is_stopword(w))).count();
+        let corrections = assumptions.iter().filter(|a| a.starts_with("read '")).count();
+        let evidence = Evidence {
+            content_words,
+            linked_words: linked_words.min(content_words),
+            unknown_words,
+            filler_words,
+            corrections,
+            assumptions: assumptions.len() - corrections,
+            inferred_measure,
+            implicit_grouping,
+            follow_up,
+            measures: query.measures.len(),
+        };
+        // A phrase the layer knows that the reading could not apply, or a cue it did not act
+        // on, would be silently dropped: that blocks the answer.
         ignored.extend(self.unexplained_words(&words, &covered, &query));
         ignored.dedup();
-        Reading::Query { query, assumptions, ignored, follow_up }
+        Reading::Query { query, assumptions, ignored, follow_up, evidence }
     }
 
     /// Words the interpreter knows that the reading does not act on: an aggregate word
@@ -643,10 +669,13 @@ impl Interpreter {
         unexplained
     }
 
-    /// Misspelled names ("revnue", "Germny", "signpus"): a word that nothing else knows is
-    /// read as the one vocabulary word within one edit (two for words of eight letters or
-    /// more) that starts with the same letter. Several equally close words, or none, leave it
-    /// as written (then it is reported as not understood). Returns the text and the corrections.
+    /// Misspelled names ("revnue", "Germny", "acounts") and consonant-skeleton
+    /// abbreviations ("accts", "usrs"): a word that nothing else knows is read as the
+    /// vocabulary word within one edit (two for words of eight letters or more) that starts
+    /// with the same letter, or whose letters it keeps in order without the vowels. Among
+    /// equally close words the one sharing the longest subsequence wins ("acounts" is
+    /// "accounts", not "amounts"); a tie after that, or no candidate, leaves the word as
+    /// written. Returns the text and the corrections.
     fn correct_spelling(&self, text: &str) -> (String, Vec<(String, String)>) {
         let mut corrections = Vec::new();
         let words: Vec<String> = text
@@ -654,42 +683,61 @@ impl Interpreter {
             .map(|word| {
                 let length = word.chars().count();
                 let stemmed = crate::text::stem(word);
-                let unknown = length >= MIN_CORRECTED_LEN
+                let unknown = length >= 3
                     && word.chars().all(|c| c.is_ascii_alphabetic())
                     && !is_known_word(word)
+                    && !is_filler(word)
                     && !self.layer_words.contains(&stemmed)
                     && self.vocab_words.binary_search(&stemmed).is_err();
                 if !unknown {
                     return word.to_string();
                 }
-                let allowed = if length >= 8 { 2 } else { 1 };
-                let first = stemmed.chars().next();
-                let mut best: Option<(usize, &String)> = None;
-                let mut tied = false;
-                for candidate in self.vocab_words.iter().filter(|c| c.chars().next() == first) {
-                    let distance = strsim::damerau_levenshtein(&stemmed, candidate);
-                    if distance > allowed {
-                        continue;
-                    }
-                    match best {
-                        Some((d, _)) if d < distance => {}
-                        Some((d, _)) if d == distance => tied = true,
-                        _ => {
-                            best = Some((distance, candidate));
-                            tied = false;
-                        }
-                    }
-                }
-                match best {
-                    Some((_, candidate)) if !tied => {
+                match self.closest_vocabulary_word(&stemmed, length) {
+                    Some(candidate) => {
                         corrections.push((word.to_string(), candidate.clone()));
-                        candidate.clone()
+                        candidate
                     }
-                    _ => word.to_string(),
+                    None => word.to_string(),
                 }
             })
             .collect();
         (words.join(" "), corrections)
+    }
+
+    fn closest_vocabulary_word(&self, stemmed: &str, length: usize) -> Option<String> {
+        let first = stemmed.chars().next();
+        let skeleton = stemmed.chars().skip(1).all(|c| !"aeiou".contains(c)) && length >= 3;
+        if skeleton {
+            let mut found = self
+                .vocab_words
+                .iter()
+                .filter(|c| c.chars().next() == first && c.len() > stemmed.len() && is_subsequence(stemmed, c));
+            if let (Some(only), None) = (found.next(), found.next()) {
+                return Some(only.clone());
+            }
+        }
+        if length < MIN_CORRECTED_LEN {
+            return None;
+        }
+        let allowed = if length >= 8 { 2 } else { 1 };
+        let mut best: Option<(usize, std::cmp::Reverse<usize>, &String)> = None;
+        let mut tied = false;
+        for candidate in self.vocab_words.iter().filter(|c| c.chars().next() == first) {
+            let distance = strsim::damerau_levenshtein(stemmed, candidate);
+            if distance > allowed {
+                continue;
+            }
+            let key = (distance, std::cmp::Reverse(common_subsequence(stemmed, candidate)));
+            match best {
+                Some((d, l, _)) if (d, l) < key => {}
+                Some((d, l, _)) if (d, l) == key => tied = true,
+                _ => {
+                    best = Some((key.0, key.1, candidate));
+                    tied = false;
+                }
+            }
+        }
+        best.filter(|_| !tied).map(|(_, _, c)| c.clone())
     }
 
     /// Comparisons ("more than 10", "at least 5k"), replaced in `text` by placeholders.
@@ -832,6 +880,27 @@ impl Interpreter {
             TimeGrain::Year => start.year() == last.year(),
         }
     }
+}
+
+/// Whether the letters of `short` appear in `long` in order.
+fn is_subsequence(short: &str, long: &str) -> bool {
+    let mut letters = long.chars();
+    short.chars().all(|c| letters.any(|l| l == c))
+}
+
+/// Length of the longest common subsequence of two words.
+fn common_subsequence(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row = vec![0usize; b.len() + 1];
+    for ca in a.chars() {
+        let mut diagonal = 0;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = if ca == *cb { diagonal + 1 } else { row[j + 1].max(row[j]) };
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 fn add_value_filter(filters: &mut Vec<Filter>, dimension: String, value: String, negated: bool) {

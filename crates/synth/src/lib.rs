@@ -24,20 +24,24 @@
 //! ```
 
 mod compile;
+mod confidence;
 mod cues;
 mod graph;
 mod interpret;
 mod planner;
 mod query;
+mod readings;
 mod resolve;
 mod text;
 mod time;
 mod vocab;
 
 pub use compile::CompiledQuery;
+pub use confidence::{ConfidenceModel, Evidence};
 pub use graph::{JoinGraph, JoinStep};
 pub use interpret::{Interpreter, Reading};
 pub use planner::{Explanation, Plan, PlanOutcome, SemanticPlanner};
+pub use readings::MAX_READINGS;
 pub use query::{AggregateFunc, CompareOp, Filter, Measure, MeasureFilter, Ranking, SemanticQuery};
 pub use time::{TimeFindings, TimeGrain, TimeRange, extract_time};
 

@@ -2,6 +2,7 @@ use chrono::NaiveDate;
 use quarry_semantic::SemanticLayer;
 use serde::{Deserialize, Serialize};
 
+use crate::confidence::{ConfidenceModel, Evidence};
 use crate::interpret::{Interpreter, Reading};
 use crate::query::SemanticQuery;
 
@@ -20,12 +21,14 @@ pub struct Explanation {
     pub ranking: Option<String>,
     /// Assumptions made where the question was silent.
     pub assumptions: Vec<String>,
-    /// Words that were not understood and were ignored.
+    /// Words that named nothing and were left out of the reading.
     pub ignored: Vec<String>,
     /// The snapshot the answer comes from.
     pub snapshot_id: String,
     /// The question continued the previous one.
     pub follow_up: bool,
+    /// What the reading explains of the question; the confidence is computed from it.
+    pub evidence: Evidence,
 }
 
 /// A question compiled to SQL.
@@ -69,13 +72,24 @@ pub enum PlanOutcome {
 #[derive(Debug, Clone)]
 pub struct SemanticPlanner {
     interpreter: Interpreter,
+    confidence: ConfidenceModel,
     snapshot_id: String,
 }
 
 impl SemanticPlanner {
     /// A planner over `layer`, resolving relative time against `as_of` (the snapshot's date).
     pub fn new(layer: SemanticLayer, as_of: NaiveDate, snapshot_id: impl Into<String>) -> Self {
-        Self { interpreter: Interpreter::new(layer, as_of), snapshot_id: snapshot_id.into() }
+        Self {
+            interpreter: Interpreter::new(layer, as_of),
+            confidence: ConfidenceModel::default(),
+            snapshot_id: snapshot_id.into(),
+        }
+    }
+
+    /// This planner with another confidence model (e.g. one fitted on your own questions).
+    pub fn with_confidence_model(mut self, model: ConfidenceModel) -> Self {
+        self.confidence = model;
+        self
     }
 
     /// The interpreter, for callers that want the semantic query alone.
@@ -111,10 +125,10 @@ impl SemanticPlanner {
                     not_understood: ignored,
                 }
             }
-            Reading::Query { query, assumptions, ignored, follow_up } => match self.interpreter.compile(&query) {
+            Reading::Query { query, assumptions, follow_up, evidence, .. } => match self.interpreter.compile(&query) {
                 Ok(compiled) => {
-                    let confidence = confidence(&query, &assumptions, &ignored, follow_up);
-                    let explanation = self.explain(&query, &compiled.conditions, assumptions, ignored, follow_up);
+                    let confidence = self.confidence.confidence(&evidence);
+                    let explanation = self.explain(&query, &compiled.conditions, assumptions, evidence, follow_up);
                     PlanOutcome::Sql(Box::new(Plan { sql: compiled.sql, query, confidence, explanation }))
                 }
                 Err(error) => PlanOutcome::CannotAnswer {
@@ -144,7 +158,7 @@ impl SemanticPlanner {
         query: &SemanticQuery,
         conditions: &[String],
         assumptions: Vec<String>,
-        ignored: Vec<String>,
+        evidence: Evidence,
         follow_up: bool,
     ) -> Explanation {
         let layer = self.interpreter.layer();
@@ -198,22 +212,10 @@ impl SemanticPlanner {
             time_window,
             ranking,
             assumptions,
-            ignored,
+            ignored: evidence.unknown_words.iter().chain(&evidence.filler_words).cloned().collect(),
             snapshot_id: self.snapshot_id.clone(),
             follow_up,
+            evidence,
         }
     }
-}
-
-fn confidence(query: &SemanticQuery, assumptions: &[String], ignored: &[String], follow_up: bool) -> f64 {
-    let mut score: f64 = 0.95;
-    score -= 0.2 * ignored.len() as f64;
-    score -= 0.03 * assumptions.len() as f64;
-    if follow_up {
-        score -= 0.05;
-    }
-    if query.measures.len() > 1 {
-        score -= 0.05;
-    }
-    score.clamp(0.05, 1.0)
 }
