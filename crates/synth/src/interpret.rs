@@ -182,19 +182,41 @@ impl Interpreter {
         // Measures: metrics named, else an aggregate of a column, else a count of a table.
         let mut measures: Vec<Measure> = Vec::new();
         let mut used = vec![false; mentions.len()];
+        let mut implied_filters: Vec<Filter> = Vec::new();
         let mut measure_mention: Vec<(usize, String)> = Vec::new();
-        let agg_before = |m: &Mention| -> Option<AggregateFunc> {
+        // Words a value names ("paid" in "average paid invoice amount") sit between an
+        // aggregate word and what it aggregates.
+        let value_words: BTreeSet<usize> = mentions
+            .iter()
+            .filter(|m| m.concepts.iter().all(|c| matches!(c, Concept::Value { .. } | Concept::Segment(_))))
+            .flat_map(|m| m.start..m.end)
+            .collect();
+        // The aggregate word before a mention, and whether it is a word of time ("latest").
+        let agg_word_before = |m: &Mention| -> Option<(AggregateFunc, bool)> {
             let mut i = m.start;
             while i > 0 {
                 i -= 1;
                 let w = word_at(i);
-                if matches!(w, "the" | "of" | "a" | "an" | "our" | "per" | "number" | "amount") {
+                if matches!(w, "the" | "of" | "a" | "an" | "our" | "per" | "number" | "amount" | "any" | "single" | "very")
+                    || value_words.contains(&i)
+                {
                     continue;
                 }
-                return AGG_WORDS.iter().find(|(word, _)| *word == w).map(|(_, f)| *f);
+                if let Some(func) = AGG_WORDS.iter().find(|(word, _)| *word == w).map(|(_, f)| *f) {
+                    return Some((func, false));
+                }
+                return match (w, i.checked_sub(1).map(word_at)) {
+                    ("recent", Some("most")) | ("latest" | "newest" | "last", _) => Some((AggregateFunc::Max, true)),
+                    ("earliest" | "oldest", _) | ("first", Some("the" | "very" | "our")) => {
+                        Some((AggregateFunc::Min, true))
+                    }
+                    ("fastest" | "quickest", _) => Some((AggregateFunc::Min, false)),
+                    _ => None,
+                };
             }
             None
         };
+        let agg_before = |m: &Mention| agg_word_before(m).map(|(func, _)| func);
         let grouping_words = mentions.iter().any(|m| m.concepts.iter().any(|c| matches!(c, Concept::Dimension(_))))
             || time.grain.is_some()
             || ranking.is_some();
@@ -209,6 +231,24 @@ impl Interpreter {
                 _ => None,
             });
             if column.is_some() && absence_cue(mention) {
+                continue;
+            }
+            // "longest first response", "biggest paid invoice", "most recent signup": an
+            // extreme or average of what a metric or table measures, not the metric itself.
+            let aggregated = match (agg_word_before(mention), &column) {
+                (Some((func, time_word)), None)
+                    if !(matches!(func, AggregateFunc::Max | AggregateFunc::Min) && grouping_words) =>
+                {
+                    self.aggregated_column(mention, func, time_word)
+                }
+                _ => None,
+            };
+            if let Some((measure, filter)) = aggregated {
+                if !measures.contains(&measure) {
+                    measures.push(measure);
+                }
+                implied_filters.extend(filter);
+                used[i] = true;
                 continue;
             }
             match (agg, column, metric) {
@@ -234,7 +274,6 @@ impl Interpreter {
         // A word that names both a count metric and its table ("subscriptions", "tickets")
         // only says which rows the other measure is about. A filtered metric named beside an
         // aggregate ("average MRR per active subscription") becomes that filter.
-        let mut implied_filters: Vec<Filter> = Vec::new();
         if measures.len() > 1 {
             for (i, name) in measure_mention.clone() {
                 let table_word = mentions[i].concepts.iter().any(|c| matches!(c, Concept::Table(_)));
@@ -243,7 +282,15 @@ impl Interpreter {
                 let is_plain_count = metric.is_some_and(|m| {
                     m.filter.is_none() && m.expression.replace(' ', "").eq_ignore_ascii_case("count(*)")
                 });
-                if (table_word && is_plain_count) || (aggregate_beside && metric.is_some_and(|m| m.filter.is_some())) {
+                // "number of tickets and avg CSAT", "count and amount": a count asked for in so
+                // many words is a measure of its own.
+                let counted = preceded_by(&mentions[i], &["number", "many", "count", "#"], 3)
+                    || text_has("count and")
+                    || text_has("and count");
+                if !counted
+                    && ((table_word && is_plain_count)
+                        || (aggregate_beside && metric.is_some_and(|m| m.filter.is_some())))
+                {
                     if aggregate_beside && let Some(filter) = metric.and_then(|m| m.filter.clone()) {
                         implied_filters.push(Filter::Sql {
                             table: metric.map(|m| m.table.clone()).unwrap_or_default(),
@@ -588,6 +635,72 @@ impl Interpreter {
         ignored.extend(self.unexplained_words(&words, &covered, &query));
         ignored.dedup();
         Reading::Query { query, assumptions, ignored, follow_up, evidence }
+    }
+
+    /// The aggregate `func` of what `mention` measures, with the metric's own filter: the
+    /// column a metric sums or averages ("longest first response" is the maximum of the
+    /// minutes the average first response averages), the one column a table's metrics
+    /// measure ("biggest invoice"), or, for the latest or earliest, the time column of what
+    /// is counted ("most recent signup").
+    fn aggregated_column(
+        &self,
+        mention: &Mention,
+        func: AggregateFunc,
+        time_word: bool,
+    ) -> Option<(Measure, Option<Filter>)> {
+        let extreme = matches!(func, AggregateFunc::Max | AggregateFunc::Min);
+        for concept in &mention.concepts {
+            match concept {
+                Concept::Metric(name) => {
+                    let metric = self.layer.metric(name)?;
+                    let expression = metric.expression.replace(' ', "").to_lowercase();
+                    let column = ["sum(", "avg("].iter().find_map(|f| {
+                        expression.strip_prefix(f).and_then(|rest| rest.strip_suffix(')')).filter(|c| {
+                            c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+                        })
+                    });
+                    let same = (expression.starts_with("avg(") && func == AggregateFunc::Avg)
+                        || (expression.starts_with("sum(") && func == AggregateFunc::Sum);
+                    let column = match column {
+                        Some(column) if !same => column.to_string(),
+                        Some(_) => return None,
+                        None if extreme && time_word && expression.starts_with("count(") => {
+                            metric.time_column.clone()?
+                        }
+                        None => return None,
+                    };
+                    let filter =
+                        metric.filter.clone().map(|condition| Filter::Sql { table: metric.table.clone(), condition });
+                    return Some((Measure::Aggregate { func, table: metric.table.clone(), column: Some(column) }, filter));
+                }
+                Concept::Table(table) if time_word => {
+                    let column = self.default_time_column(table)?;
+                    return Some((Measure::Aggregate { func, table: table.clone(), column: Some(column) }, None));
+                }
+                Concept::Table(table) => {
+                    let mut columns: Vec<String> = self
+                        .layer
+                        .metrics
+                        .iter()
+                        .filter(|m| m.table == *table)
+                        .filter_map(|m| {
+                            let e = m.expression.replace(' ', "").to_lowercase();
+                            e.strip_prefix("sum(").and_then(|r| r.strip_suffix(')')).map(str::to_string)
+                        })
+                        .collect();
+                    columns.sort();
+                    columns.dedup();
+                    if let ([column], false) = (columns.as_slice(), time_word) {
+                        return Some((
+                            Measure::Aggregate { func, table: table.clone(), column: Some(column.clone()) },
+                            None,
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
     }
 
     /// Words the interpreter knows that the reading does not act on: an aggregate word
@@ -996,7 +1109,7 @@ mod tests {
 
     #[test]
     fn aggregate_share_and_number_words_the_reading_drops_are_not_understood() {
-        assert!(ignored("longest first response last month").contains(&"longest".to_string()));
+        assert!(ignored("median signups last month").contains(&"median".to_string()));
         assert_eq!(ignored("tickets with a csat of 2 or lower this quarter"), ["<= 2"]);
         // Read as one count of accounts, the per-account threshold would be dropped.
         assert_eq!(ignored("accounts with more than 5 open tickets"), ["> 5"]);
@@ -1004,6 +1117,69 @@ mod tests {
         assert!(ignored("distinct users who opened a ticket this year").contains(&"distinct".to_string()));
     }
 
+    fn query_of(question: &str) -> SemanticQuery {
+        match interpreter().read(question, None) {
+            Reading::Query { query, .. } => query,
+            other => panic!("{question}: expected a query, got {other:?}"),
+        }
+    }
+
+    fn aggregate(func: AggregateFunc, table: &str, column: &str) -> Measure {
+        Measure::Aggregate { func, table: table.into(), column: Some(column.into()) }
+    }
+
+    #[test]
+    fn an_extreme_or_average_of_a_measure_aggregates_the_column_it_measures() {
+        let longest = query_of("longest first response last month");
+        assert_eq!(longest.measures, [aggregate(AggregateFunc::Max, "support_tickets", "first_response_minutes")]);
+        let biggest = query_of("biggest paid invoice this year");
+        assert_eq!(biggest.measures, [aggregate(AggregateFunc::Max, "invoices", "amount_usd")]);
+        assert!(biggest.filters.iter().any(|f| matches!(f, Filter::Values { values, .. } if values == &["paid"])));
+        let recent = query_of("when did our most recent signup happen");
+        assert_eq!(recent.measures, [aggregate(AggregateFunc::Max, "users", "signup_at")]);
+        let first = query_of("when was the very first account created");
+        assert_eq!(first.measures, [aggregate(AggregateFunc::Min, "accounts", "created_at")]);
+        // "most signups" ranks; it is not the latest signup.
+        let most = query_of("which channel had the most signups");
+        assert_eq!(most.measures, [Measure::Metric { name: "signups".into() }]);
+    }
+
+    #[test]
+    fn a_count_asked_for_in_so_many_words_is_a_measure_beside_another() {
+        let both = query_of("number of tickets and avg csat by category this year");
+        assert_eq!(both.measures.len(), 2, "{both:?}");
+        // A table word beside an aggregate only says which rows it is about.
+        let one = query_of("average seats per subscription");
+        assert_eq!(one.measures.len(), 1, "{one:?}");
+    }
+
+    #[test]
+    fn conversation_around_a_question_is_left_out_and_content_words_are_weighed() {
+        let Reading::Query { evidence, ignored, .. } =
+            interpreter().read("our CFO keeps asking: what was revenue last month, obviously", None)
+        else {
+            panic!("not read")
+        };
+        assert!(ignored.is_empty(), "{ignored:?}");
+        assert!(evidence.unknown_words.is_empty(), "{evidence:?}");
+        assert!(evidence.filler_words.contains(&"cfo".to_string()), "{evidence:?}");
+        let Reading::Query { evidence, .. } = interpreter().read("revenue from narnia last month", None) else {
+            panic!("not read")
+        };
+        assert_eq!(evidence.unknown_words, ["narnia"]);
+    }
+
+    #[test]
+    fn abbreviations_and_consonant_skeletons_read_as_words() {
+        assert_eq!(query_of("rev by region last qtr").measures, [Measure::Metric { name: "revenue".into() }]);
+        let skeleton = interpreter().read("new accts this yr", None);
+        let Reading::Query { query, assumptions, .. } = skeleton else { panic!("{skeleton:?}") };
+        assert_eq!(query.measures, [Measure::Metric { name: "new_accounts".into() }], "{assumptions:?}");
+        assert_eq!(expand_abbreviations("ios + android"), "ios and android");
+        assert_eq!(expand_abbreviations("1000 + employees"), "1000 + employees");
+    }
+
+    #[test]
     #[test]
     fn aggregate_words_the_reading_acts_on_are_understood() {
         for question in [
