@@ -284,7 +284,8 @@ impl Interpreter {
                 });
                 // "number of tickets and avg CSAT", "count and amount": a count asked for in so
                 // many words is a measure of its own.
-                let counted = preceded_by(&mentions[i], &["number", "many", "count", "#"], 3)
+                let counted = (preceded_by(&mentions[i], &["number", "many", "count", "#"], 3)
+                    && has_word(&["and", "plus", "with"]))
                     || text_has("count and")
                     || text_has("and count");
                 if !counted
@@ -313,7 +314,12 @@ impl Interpreter {
                 Subject::Measure(measure, i) => {
                     inferred_measure = true;
                     measures.push(measure);
-                    if let Some(i) = i {
+                    // "assignments per experiment": the rows counted are named by the word
+                    // after "per", which still groups them.
+                    if let Some(i) = i
+                        && !(preceded_by(&mentions[i], &["per", "by", "each", "across"], 1)
+                            && mentions[i].concepts.iter().any(|c| matches!(c, Concept::Dimension(_))))
+                    {
                         used[i] = true;
                     }
                 }
@@ -413,10 +419,11 @@ impl Interpreter {
                 }
                 // "for healthcare accounts", "from French customers": a value right before a
                 // table word says which rows to keep, not that each one is a group.
+                // "annual plans": likewise a value right before a dimension's own word.
                 let filtered_by_value = i > 0
                     && mentions[i - 1].end == mention.start
                     && mentions[i - 1].concepts.iter().any(|c| matches!(c, Concept::Value { .. }));
-                if is_table_word && filtered_by_value {
+                if filtered_by_value && (is_table_word || !group_cue(mention)) {
                     continue;
                 }
                 // "by region and plan": a list after a grouping cue keeps grouping.
@@ -577,7 +584,7 @@ impl Interpreter {
                 if limit == Some(10) {
                     assumptions.push("top without a number shows 10".into());
                 }
-            } else if has_word(RANK_WORDS) && has_groups {
+            } else if has_word(RANK_WORDS) && has_groups && !has_word(&["chronological", "chronologically"]) {
                 ranking = Some(Ranking { descending: !asc, limit: None });
             }
         }
@@ -872,6 +879,8 @@ impl Interpreter {
             let op_word = caps.name("op").or(caps.name("op2")).map(|m| m.as_str()).unwrap_or("=");
             let or_extra = caps.name("orx").map(|m| m.as_str());
             let number = caps.name("n").or(caps.name("n2")).map(|m| m.as_str()).unwrap_or("0");
+            let spelled = parse_number_word(number).map(|n| n.to_string());
+            let number = spelled.as_deref().unwrap_or(number);
             let multiplier = match caps.name("unit").map(|m| m.as_str()) {
                 Some("k" | "thousand") => 1_000.0,
                 Some("m" | "million") => 1_000_000.0,

@@ -723,8 +723,9 @@ pub fn extract_time(normalized: &str, as_of: NaiveDate) -> TimeFindings {
         let whole = caps.get(0)?;
         let word = ["g1", "g2", "g3", "g4"].iter().find_map(|g| caps.name(g))?.as_str();
         if matches!(word, "monthly") {
+            // "monthly new accounts" is a trend of new accounts, "monthly accounts" a billing period.
             let after: Vec<&str> = rest[whole.end()..].split_whitespace().take(2).collect();
-            if after.iter().any(|w| BILLING_NOUNS.contains(w)) {
+            if after.first() != Some(&"new") && after.iter().any(|w| BILLING_NOUNS.contains(w)) {
                 return None;
             }
         }
