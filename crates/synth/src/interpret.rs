@@ -80,6 +80,8 @@ pub struct Interpreter {
     layer_words: BTreeSet<String>,
     /// Words of the vocabulary's phrases (stemmed) long enough to correct misspellings to.
     vocab_words: Vec<String>,
+    /// Every word of the vocabulary's phrases (stemmed), short ones included.
+    all_vocab_words: BTreeSet<String>,
     graph: JoinGraph,
     as_of: NaiveDate,
 }
@@ -96,8 +98,10 @@ impl Interpreter {
         let vocab = Vocabulary::new(&layer);
         let graph = JoinGraph::new(&layer);
         let layer_words = layer_text_words(&layer);
-        let vocab_words = vocab.words().into_iter().filter(|w| w.chars().count() >= MIN_CORRECTED_LEN - 1).collect();
-        Self { layer, vocab, graph, layer_words, vocab_words, as_of }
+        let all_vocab_words = vocab.words();
+        let vocab_words =
+            all_vocab_words.iter().filter(|w| w.chars().count() >= MIN_CORRECTED_LEN - 1).cloned().collect();
+        Self { layer, vocab, graph, layer_words, vocab_words, all_vocab_words, as_of }
     }
 
     /// The semantic layer.
@@ -308,8 +312,14 @@ impl Interpreter {
         let count_cue = COUNT_CUES.iter().any(|cue| text_has(cue));
         let mut inferred_measure = false;
         if measures.is_empty() {
-            let share_or_breakdown =
-                has_word(SHARE_WORDS) || has_any(&normalized, BREAKDOWN_WORDS) || text_has("mix of");
+            let share_or_breakdown = has_word(SHARE_WORDS)
+                || has_any(&normalized, BREAKDOWN_WORDS)
+                || text_has("mix of")
+                || ranking.is_some()
+                || has_word(DESC_WORDS)
+                || has_word(ASC_WORDS)
+                || text_has("most common")
+                || text_has("most frequent");
             match self.count_subject(&mentions, count_cue, share_or_breakdown, context.is_some(), &time) {
                 Subject::Measure(measure, i) => {
                     inferred_measure = true;
@@ -808,7 +818,7 @@ impl Interpreter {
                     && !is_known_word(word)
                     && !is_filler(word)
                     && !self.layer_words.contains(&stemmed)
-                    && self.vocab_words.binary_search(&stemmed).is_err();
+                    && !self.all_vocab_words.contains(&stemmed);
                 if !unknown {
                     return word.to_string();
                 }
@@ -826,12 +836,26 @@ impl Interpreter {
 
     fn closest_vocabulary_word(&self, stemmed: &str, length: usize) -> Option<String> {
         let first = stemmed.chars().next();
-        let skeleton = stemmed.chars().skip(1).all(|c| !"aeiou".contains(c)) && length >= 3;
-        if skeleton {
-            let mut found = self
-                .vocab_words
-                .iter()
-                .filter(|c| c.chars().next() == first && c.len() > stemmed.len() && is_subsequence(stemmed, c));
+        let consonants = stemmed.chars().skip(1).all(|c| !"aeiou".contains(c));
+        if consonants && length >= 4 {
+            let mut found = self.vocab_words.iter().filter(|c| {
+                c.chars().next() == first
+                    && c.len() > stemmed.len()
+                    && c.len() <= 2 * stemmed.len()
+                    && is_subsequence(stemmed, c)
+            });
+            if let (Some(only), None) = (found.next(), found.next()) {
+                return Some(only.clone());
+            }
+        }
+        // "mmr" for "mrr": a three-letter acronym one letter off another.
+        if consonants && length == 3 {
+            let mut found = self.all_vocab_words.iter().filter(|c| {
+                c.len() == 3
+                    && c.chars().all(|ch| ch.is_ascii_alphabetic() && !"aeiou".contains(ch))
+                    && strsim::damerau_levenshtein(stemmed, c) == 1
+                    && c.chars().next() == first
+            });
             if let (Some(only), None) = (found.next(), found.next()) {
                 return Some(only.clone());
             }

@@ -97,10 +97,14 @@ impl Interpreter {
             {
                 return Subject::Measure(Measure::Metric { name }, None);
             }
-            return Subject::None;
+            // "logins per day", "page views this month": a stored value that is the whole
+            // subject of a new question counts its rows; in a conversation it filters instead.
+            if in_conversation {
+                return Subject::None;
+            }
         }
         // "how many sessions": distinct values of an identifier column.
-        for (i, mention) in mentions.iter().enumerate() {
+        for (i, mention) in mentions.iter().enumerate().filter(|_| count_cue) {
             if let Some((table, column)) = mention.concepts.iter().find_map(|c| match c {
                 Concept::Column { table, column } if column.ends_with("_id") => Some((table.clone(), column.clone())),
                 _ => None,
