@@ -224,7 +224,11 @@ impl Interpreter {
         let grouping_words = mentions.iter().any(|m| m.concepts.iter().any(|c| matches!(c, Concept::Dimension(_))))
             || time.grain.is_some()
             || ranking.is_some();
+        let entity_threshold = self.entity_threshold(&mentions, &comparisons);
         for (i, mention) in mentions.iter().enumerate() {
+            if entity_threshold.as_ref().is_some_and(|(entity, _, _)| *entity == i) {
+                continue;
+            }
             let agg = agg_before(mention);
             let column = mention.concepts.iter().find_map(|c| match c {
                 Concept::Column { table, column } => Some((table.clone(), column.clone())),
@@ -311,6 +315,12 @@ impl Interpreter {
         }
         let count_cue = COUNT_CUES.iter().any(|cue| text_has(cue));
         let mut inferred_measure = false;
+        if let (true, Some((_, _, table))) = (measures.is_empty(), &entity_threshold) {
+            measures.push(match self.count_metrics(table).as_slice() {
+                [name] => Measure::Metric { name: name.clone() },
+                _ => Measure::Aggregate { func: AggregateFunc::Count, table: table.clone(), column: None },
+            });
+        }
         if measures.is_empty() {
             let share_or_breakdown = has_word(SHARE_WORDS)
                 || has_any(&normalized, BREAKDOWN_WORDS)
@@ -445,8 +455,10 @@ impl Interpreter {
                         .concepts
                         .iter()
                         .any(|c| matches!(c, Concept::Dimension(d) if new_groups.contains(d)));
-                let explicit =
-                    group_cue(mention) || continues_list || (normalized.starts_with("which") && mention.start <= 1);
+                let explicit = group_cue(mention)
+                    || continues_list
+                    || (normalized.starts_with("which") && mention.start <= 1)
+                    || entity_threshold.as_ref().is_some_and(|(entity, _, _)| *entity == i);
                 let implicit_allowed = !is_table_word && !overall && !mentioned_value_dims.contains(&dimension);
                 if (explicit || implicit_allowed) && !new_groups.contains(&dimension) {
                     implicit_grouping |= !explicit;
@@ -652,6 +664,54 @@ impl Interpreter {
         ignored.extend(self.unexplained_words(&words, &covered, &query));
         ignored.dedup();
         Reading::Query { query, assumptions, ignored, follow_up, evidence }
+    }
+
+    /// "accounts with more than 5 open tickets": an entity (a table with a label dimension),
+    /// then a comparison, then rows of another table that belong to it. Returns the entity's
+    /// mention and the comparison: the rows are counted per entity and the comparison becomes
+    /// a threshold on that count.
+    fn entity_threshold(&self, mentions: &[Mention], comparisons: &[Comparison]) -> Option<(usize, usize, String)> {
+        let table_of = |m: &Mention| {
+            m.concepts.iter().find_map(|c| match c {
+                Concept::Table(t) => Some(t.clone()),
+                Concept::Metric(name) => self.layer.metric(name).map(|m| m.table.clone()),
+                Concept::Segment(name) => self.layer.segment(name).map(|s| s.table.clone()),
+                _ => None,
+            })
+        };
+        for (k, comparison) in comparisons.iter().enumerate() {
+            // The counted rows follow the number, possibly after a value ("3 open invoices",
+            // where "open invoices" may itself be a value of the invoices' status).
+            let after: Vec<&Mention> =
+                mentions.iter().filter(|m| m.start > comparison.token && m.start <= comparison.token + 3).collect();
+            let named = after.iter().find_map(|m| {
+                m.concepts.iter().find_map(|c| match c {
+                    Concept::Table(t) => Some(t.clone()),
+                    Concept::Metric(name) => self.layer.metric(name).map(|m| m.table.clone()),
+                    _ => None,
+                })
+            });
+            let named = named.or_else(|| after.iter().find_map(|m| table_of(m)));
+            let valued = after.iter().find_map(|m| {
+                m.concepts.iter().find_map(|c| match c {
+                    Concept::Value { dimension, .. } => {
+                        self.layer.dimension(dimension).and_then(|d| d.columns().first().map(|(t, _)| t.to_string()))
+                    }
+                    _ => None,
+                })
+            });
+            let Some(counted_table) = named.or(valued) else { continue };
+            let entity = mentions.iter().position(|m| {
+                m.end <= comparison.token
+                    && m.concepts.iter().any(|c| matches!(c, Concept::Dimension(_)))
+                    && m.concepts.iter().any(|c| matches!(c, Concept::Table(t) if *t != counted_table
+                        && self.graph.distance(&counted_table, t).is_some_and(|d| d < 100)))
+            });
+            if let Some(entity) = entity {
+                return Some((entity, k, counted_table));
+            }
+        }
+        None
     }
 
     /// The aggregate `func` of what `mention` measures, with the metric's own filter: the
