@@ -316,7 +316,10 @@ impl Pipeline {
         let options = self.planner.interpreter().readings(&plan.query, context);
         if options.is_empty() {
             return PlanOutcome::CannotAnswer {
-                message: format!("{doubt}. Rephrase it with the names of metrics and dimensions (e.g. {}).", self.example_metrics()),
+                message: format!(
+                    "{doubt}. Rephrase it with the names of metrics and dimensions (e.g. {}).",
+                    self.example_metrics()
+                ),
                 understood: plan.explanation.measures.clone(),
                 not_understood: unclear.clone(),
             };

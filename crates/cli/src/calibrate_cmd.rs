@@ -54,7 +54,12 @@ pub async fn calibrate(mut settings: Settings, args: CalibrateArgs) -> anyhow::R
     std::fs::write(&args.out, json).with_context(|| format!("writing {}", args.out.display()))?;
     println!("fitted on {} readings: {}", samples.len(), names.join(", "));
     let mut bins = comfy_table::Table::new();
-    bins.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED).set_header(["confidence", "readings", "mean confidence", "right"]);
+    bins.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED).set_header([
+        "confidence",
+        "readings",
+        "mean confidence",
+        "right",
+    ]);
     for (low, high) in [(0.0_f64, 0.5_f64), (0.5, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 0.95), (0.95, 1.01)] {
         let inside: Vec<(f64, bool)> = samples
             .iter()

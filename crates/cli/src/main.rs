@@ -4,13 +4,16 @@
 //! prints. Exit codes: 0 answered, 1 error, 2 the question could not be mapped, 3 quarry
 //! asks a clarifying question.
 
+mod calibrate_cmd;
 mod chart_cmd;
 mod chat;
+mod clarify;
 mod eval_target;
 mod output;
 mod retrieval_cmd;
 mod serve_cmd;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -40,7 +43,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Answer a question in plain language.
+    /// Answer a question in plain language. When quarry asks back, its options are numbered;
+    /// at a terminal, pick one to ask it as a follow-up.
     Ask {
         /// The question, e.g. "signups by channel last month".
         question: String,
@@ -185,6 +189,8 @@ enum EvalCommand {
     Import(ImportSource),
     /// Recall@1, recall@5 and MRR per kind of the retrieval index on a labeled set.
     Retrieval(retrieval_cmd::RetrievalEvalArgs),
+    /// Fit the built-in planner's confidence model on labeled sets.
+    Calibrate(calibrate_cmd::CalibrateArgs),
 }
 
 #[derive(Subcommand)]
@@ -288,9 +294,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(command) => serve_cmd::audit(&settings, command).await,
         Command::Feedback(command) => serve_cmd::feedback(&settings, command).await,
         Command::Verified(command) => serve_cmd::verified(&settings, command).await,
-        Command::Ask { question, json, snapshot, conversation: conversation_id, chart, chart_size } => {
-            if let Some(id) = snapshot {
-                settings.snapshot = id;
+        Command::Ask { mut question, json, snapshot, conversation: conversation_id, chart, chart_size } => {
+            if let Some(id) = &snapshot {
+                settings.snapshot = id.clone();
             }
             let store = ConversationStore::new(settings.conversations_dir()?);
             let mut conversation = match &conversation_id {
@@ -298,17 +304,42 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => Conversation::default(),
             };
             let pipeline = Pipeline::open(&settings).await?;
-            let answer = pipeline.ask(&question, &mut conversation).await?;
-            if let Some(id) = &conversation_id {
-                store.save(id, &conversation)?;
-            }
+            let picking = !json && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+            // A picked option is asked as the next turn of the same conversation, as a typed
+            // follow-up would be; its answer may ask back again.
+            let answer = loop {
+                let answer = pipeline.ask(&question, &mut conversation).await?;
+                if let Some(id) = &conversation_id {
+                    store.save(id, &conversation)?;
+                }
+                if json {
+                    break answer;
+                }
+                output::print_answer(&answer);
+                let options = clarify::options(&answer).to_vec();
+                if options.is_empty() {
+                    break answer;
+                }
+                if !picking {
+                    if let Some(hint) = clarify::hint(&options, conversation_id.as_deref(), snapshot.as_deref()) {
+                        println!("\n{hint}");
+                    }
+                    break answer;
+                }
+                println!();
+                match clarify::read_pick(&mut std::io::stdin().lock(), &mut std::io::stdout(), options.len())? {
+                    Some(index) => {
+                        question = options[index].clone();
+                        println!("\n? {question}");
+                    }
+                    None => break answer,
+                }
+            };
             if let Some(path) = &chart {
                 chart_cmd::write_answer_chart(&answer, path, chart_size)?;
             }
             if json {
                 output::print_json(&output::ask_json(&answer))?;
-            } else {
-                output::print_answer(&answer);
             }
             Ok(match answer.status {
                 AnswerStatus::Answered => ExitCode::SUCCESS,
@@ -444,6 +475,10 @@ async fn snapshot_command(settings: &Settings, command: SnapshotCommand) -> anyh
 }
 
 async fn eval_command(mut settings: Settings, args: EvalArgs) -> anyhow::Result<ExitCode> {
+    if let Some(EvalCommand::Calibrate(calibrate)) = args.command {
+        calibrate_cmd::calibrate(settings, calibrate).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(EvalCommand::Import(ImportSource::Spider { dir, out })) = args.command {
         let started = std::time::Instant::now();
         let import = quarry_eval::import_spider(&dir, &out, &quarry_eval::SpiderImportOptions::default())?;

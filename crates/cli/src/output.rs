@@ -84,8 +84,8 @@ pub fn print_answer(answer: &Answer) {
         AnswerStatus::NeedsClarification => {
             if let Some(clarification) = &answer.clarification {
                 println!("\nDid you mean:");
-                for option in &clarification.options {
-                    println!("  - {option}");
+                for (number, option) in clarification.options.iter().enumerate() {
+                    println!("  {}. {option}", number + 1);
                 }
             }
             return;

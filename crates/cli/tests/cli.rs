@@ -115,6 +115,31 @@ fn unmappable_and_ambiguous_questions_say_so() {
 }
 
 #[test]
+fn a_clarification_numbers_its_options_and_says_how_to_ask_one() {
+    // stdin and stdout are pipes here: no prompt, and the typed "1" is not read.
+    let output = quarry().args(["ask", "how many users do we have"]).write_stdin("1\n").assert().code(3);
+    let stdout = String::from_utf8(output.get_output().stdout.clone()).expect("UTF-8");
+    assert!(stdout.contains("\nDid you mean:\n  1. signups\n  2. active users\n"), "{stdout}");
+    assert!(
+        stdout.ends_with("\nTo ask one of them, run it with quarry ask, e.g.: quarry ask \"signups\"\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Pick a number"), "no prompt without a terminal: {stdout}");
+
+    // In a conversation, the hint continues it, and running it answers the option there.
+    let id = format!("clarify-{}", std::process::id());
+    let output = quarry().args(["ask", "how many users do we have", "--conversation", &id]).assert().code(3);
+    let stdout = String::from_utf8(output.get_output().stdout.clone()).expect("UTF-8");
+    let hint = format!("quarry ask \"signups\" --conversation \"{id}\"\n");
+    assert!(stdout.ends_with(&hint), "{stdout}");
+    quarry()
+        .args(["ask", "signups", "--conversation", &id])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("Signups: ").and(predicate::str::contains("To ask one").not()));
+}
+
+#[test]
 fn oversized_and_empty_questions_are_refused() {
     let long = "revenue ".repeat(300);
     quarry().args(["ask", &long]).assert().code(1).stderr(predicate::str::contains("the limit is 1000"));

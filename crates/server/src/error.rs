@@ -80,6 +80,9 @@ pub enum ApiError {
     /// A Slack command that cannot be used.
     #[error("{0}")]
     SlackCommand(#[from] quarry_slack::CommandError),
+    /// A Slack interaction (a button click) that cannot be used.
+    #[error("{0}")]
+    SlackInteraction(#[from] quarry_slack::InteractionError),
     /// A bug or an unexpected failure.
     #[error("{0}")]
     Internal(String),
@@ -108,6 +111,7 @@ impl ApiError {
             ApiError::SlackDisabled => "slack_disabled",
             ApiError::SlackSignature(_) => "bad_signature",
             ApiError::SlackCommand(_) => "bad_slack_command",
+            ApiError::SlackInteraction(_) => "bad_slack_interaction",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -115,7 +119,9 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) | ApiError::SlackCommand(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::SlackCommand(_) | ApiError::SlackInteraction(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized(_) | ApiError::SlackSignature(_) => StatusCode::UNAUTHORIZED,
@@ -241,6 +247,7 @@ mod tests {
     fn every_error_has_a_code_and_a_status_that_agree() {
         let errors = [
             (ApiError::BadRequest("x".into()), 400),
+            (ApiError::SlackInteraction(quarry_slack::InteractionError::MissingPayload), 400),
             (ApiError::PayloadTooLarge, 413),
             (ApiError::Unauthorized("x".into()), 401),
             (ApiError::RateLimited { retry_after_secs: 3 }, 429),

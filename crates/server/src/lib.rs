@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/suggestions", get(api::suggestions))
         .route("/api/v1/openapi.json", get(api::openapi_json))
         .route("/slack/commands", post(slack::command))
+        .route("/slack/interactions", post(slack::interaction))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))

@@ -33,6 +33,8 @@ pub struct Metrics {
     pub rate_limited: IntCounterVec,
     /// `quarry_slack_commands_total{outcome}`.
     pub slack_commands: IntCounterVec,
+    /// `quarry_slack_interactions_total{outcome}`: clicks on option buttons.
+    pub slack_interactions: IntCounterVec,
     /// `quarry_answer_cache_entries`: answers kept in the answer cache.
     pub cache_entries: IntGauge,
     /// `quarry_answer_cache_bytes`: their estimated memory.
@@ -80,6 +82,11 @@ impl Metrics {
             &["outcome"],
         )
         .expect("valid metric");
+        let slack_interactions = IntCounterVec::new(
+            Opts::new("quarry_slack_interactions_total", "Clicks on the option buttons of Slack answers, by outcome."),
+            &["outcome"],
+        )
+        .expect("valid metric");
         let cache_entries =
             IntGauge::new("quarry_answer_cache_entries", "Answers kept in the answer cache.").expect("valid metric");
         let cache_bytes = IntGauge::new(
@@ -96,6 +103,7 @@ impl Metrics {
             Box::new(in_flight.clone()),
             Box::new(rate_limited.clone()),
             Box::new(slack_commands.clone()),
+            Box::new(slack_interactions.clone()),
             Box::new(cache_entries.clone()),
             Box::new(cache_bytes.clone()),
         ] {
@@ -111,6 +119,7 @@ impl Metrics {
             in_flight,
             rate_limited,
             slack_commands,
+            slack_interactions,
             cache_entries,
             cache_bytes,
         }

@@ -1,6 +1,10 @@
-//! `POST /slack/commands`: the `/ask` slash command. The request is verified (signature,
-//! age, replay), acknowledged at once with an ephemeral "working on it", answered in the
-//! background, and the answer posted to the command's `response_url` as Block Kit.
+//! The Slack endpoints. `POST /slack/commands`, the `/ask` slash command: the request is
+//! verified (signature, age, replay), acknowledged at once with an ephemeral "working on it",
+//! answered in the background, and the answer posted to the command's `response_url` as Block
+//! Kit. `POST /slack/interactions`, a click on one of a clarification's option buttons: verified
+//! the same way, its option's question is answered the same way, in the same conversation, and
+//! posted to the click's `response_url` (after a "working on it" there: Slack shows nothing of
+//! an interaction's HTTP response).
 
 use std::time::{Duration, SystemTime};
 
@@ -8,12 +12,13 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use quarry_answer::{AnswerStatus, StageEvent};
 use quarry_settings::SlackVisibility;
 use quarry_slack::{
-    AnswerKind, ChartFormat, CommandPolicy, ResponseType, SIGNATURE_HEADER, SlackAnswer, SlashCommand, TIMESTAMP_HEADER,
+    AnswerKind, BlockAction, ChartFormat, CommandPolicy, ResponseType, SIGNATURE_HEADER, SlackAnswer, SlashCommand,
+    TIMESTAMP_HEADER,
 };
 use serde_json::Value;
 
@@ -30,20 +35,14 @@ pub async fn command(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let outcome = |name: &str| state.metrics().slack_commands.with_label_values(&[name]).inc();
-    let verifier = state.slack().ok_or(ApiError::SlackDisabled)?;
-    let body = body.map_err(|_| ApiError::PayloadTooLarge)?;
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Err(error) = verifier.verify(header(TIMESTAMP_HEADER), header(SIGNATURE_HEADER), &body, SystemTime::now()) {
-        outcome("bad_signature");
-        return Err(error.into());
-    }
-    let slack = &state.config().server.slack;
-    let policy =
-        CommandPolicy { allow_http: slack.allow_http_response_url, allowed_hosts: slack.response_hosts.clone() };
-    let command = SlashCommand::parse(&body, &policy)?;
-    if !state.store().claim_slack_trigger(&command.trigger_id, Utc::now()).await? {
+    let body = verified_body(&state, &headers, body).inspect_err(|error| {
+        if matches!(error, ApiError::SlackSignature(_)) {
+            outcome("bad_signature");
+        }
+    })?;
+    let command = SlashCommand::parse(&body, &response_policy(&state))?;
+    if !first_delivery(&state, &command.trigger_id).await? {
         outcome("replay");
-        tracing::warn!(trigger_id = %command.trigger_id, "a replayed Slack command was dropped");
         return Ok(Json(quarry_slack::error_message(
             "This command was already received; its answer is on the way.",
             None,
@@ -54,22 +53,120 @@ pub async fn command(
         return Ok(Json(quarry_slack::help_message(&command.command, state.suggestions())));
     };
     let user = User { id: command.user_key(), via: "slack" };
-    if let Err(error) = answering::admit(&state, &user, Channel::Slack, &question) {
-        outcome(error.code());
-        return Ok(Json(quarry_slack::error_message(&error.to_string(), None)));
+    match start_answering(&state, user, question, command.response_url, AckVia::Response) {
+        Ok(ack) => {
+            outcome("accepted");
+            Ok(Json(ack))
+        }
+        Err(error) => {
+            outcome(error.code());
+            Ok(Json(quarry_slack::error_message(&error.to_string(), None)))
+        }
     }
-    outcome("accepted");
+}
+
+/// Handles one click on an option button; see the module documentation. Slack only needs the
+/// 200 within three seconds: everything the user sees is posted to the click's `response_url`.
+pub async fn interaction(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    let outcome = |name: &str| state.metrics().slack_interactions.with_label_values(&[name]).inc();
+    let body = verified_body(&state, &headers, body).inspect_err(|error| {
+        if matches!(error, ApiError::SlackSignature(_)) {
+            outcome("bad_signature");
+        }
+    })?;
+    let action = BlockAction::parse(&body, &response_policy(&state)).inspect_err(|_| outcome("bad_payload"))?;
+    if !first_delivery(&state, &action.trigger_id).await? {
+        outcome("replay");
+        return Ok(StatusCode::OK);
+    }
+    tracing::info!(action_id = %action.action_id, channel = ?action.channel_id, "a Slack option was picked");
+    let user = User { id: action.user_key(), via: "slack" };
+    let question = action.question().to_string();
+    match start_answering(&state, user, question, action.response_url.clone(), AckVia::ResponseUrl) {
+        Ok(_) => outcome("accepted"),
+        Err(error) => {
+            outcome(error.code());
+            let refusal = quarry_slack::error_message(&error.to_string(), None);
+            let state = state.clone();
+            let request_id = current_request_id().unwrap_or_else(crate::request_id::new_request_id);
+            tokio::spawn(crate::request_id::scoped(request_id, async move {
+                post(&state, &action.response_url, &refusal).await;
+            }));
+        }
+    }
+    Ok(StatusCode::OK)
+}
+
+/// The body of a request to a Slack endpoint, once it is known to come from Slack: refused when
+/// Slack is not set up, when the body is too large, or when the signature does not verify.
+fn verified_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Bytes, ApiError> {
+    let verifier = state.slack().ok_or(ApiError::SlackDisabled)?;
+    let body = body.map_err(|_| ApiError::PayloadTooLarge)?;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    verifier.verify(header(TIMESTAMP_HEADER), header(SIGNATURE_HEADER), &body, SystemTime::now())?;
+    Ok(body)
+}
+
+/// Which `response_url`s the settings let quarry post to.
+fn response_policy(state: &AppState) -> CommandPolicy {
+    let slack = &state.config().server.slack;
+    CommandPolicy { allow_http: slack.allow_http_response_url, allowed_hosts: slack.response_hosts.clone() }
+}
+
+/// Claims a request's `trigger_id`: false when it was claimed before (Slack retried a request
+/// it thought lost, or someone replays one), which is then not answered again.
+async fn first_delivery(state: &AppState, trigger_id: &str) -> Result<bool, ApiError> {
+    let first = state.store().claim_slack_trigger(trigger_id, Utc::now()).await?;
+    if !first {
+        tracing::warn!(%trigger_id, "a replayed Slack request was dropped");
+    }
+    Ok(first)
+}
+
+/// Where the user sees that quarry is working on their question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AckVia {
+    /// In the HTTP response (Slack shows a slash command's).
+    Response,
+    /// Posted to the `response_url` before the answer (Slack shows nothing of an interaction's
+    /// response).
+    ResponseUrl,
+}
+
+/// Admits `question` for `user` (or refuses it, with why), then answers it in the background in
+/// the user's Slack conversation and posts the answer to `response_url`. Returns the
+/// acknowledgement, "working on it".
+fn start_answering(
+    state: &AppState,
+    user: User,
+    question: String,
+    response_url: String,
+    ack_via: AckVia,
+) -> Result<Value, ApiError> {
+    answering::admit(state, &user, Channel::Slack, &question)?;
     let request_id = current_request_id().unwrap_or_else(crate::request_id::new_request_id);
     let ack = quarry_slack::ack_message(&question);
+    let early = (ack_via == AckVia::ResponseUrl).then(|| ack.clone());
     let background = state.clone();
     tokio::spawn(crate::request_id::scoped(request_id, async move {
-        answer_in_background(background, user, command, question).await;
+        if let Some(ack) = early {
+            post(&background, &response_url, &ack).await;
+        }
+        answer_in_background(background, user, response_url, question).await;
     }));
-    Ok(Json(ack))
+    Ok(ack)
 }
 
 /// Answers the question and posts the answer (or the error, in plain words) to Slack.
-async fn answer_in_background(state: AppState, user: User, command: SlashCommand, question: String) {
+async fn answer_in_background(state: AppState, user: User, response_url: String, question: String) {
     let window = Duration::from_secs(state.config().server.slack.conversation_window_minutes * 60);
     let since = Utc::now() - chrono::Duration::from_std(window).unwrap_or_default();
     let conversation_id = match state.store().latest_conversation(&user.id, Channel::Slack.as_str(), since).await {
@@ -84,18 +181,23 @@ async fn answer_in_background(state: AppState, user: User, command: SlashCommand
         Ok(response) => quarry_slack::answer_message(&slack_answer(&state, &response), response_type(&state)),
         Err(error) => quarry_slack::error_message(&error.to_string(), hint(&error)),
     };
+    post(&state, &response_url, &payload).await;
+}
+
+/// Posts `payload` to `response_url`; failures are logged, as there is no one left to tell.
+async fn post(state: &AppState, response_url: &str, payload: &Value) {
     let responder = state.responder();
-    match responder.post(&command.response_url, &payload).await {
+    match responder.post(response_url, payload).await {
         Ok(()) => {}
         // Slack refuses a whole message when it cannot fetch an image (e.g. a private
         // public_base_url); the answer without the chart is better than none.
         Err(quarry_slack::PostError::Status { status: 400, .. }) => {
-            let plain = quarry_slack::without_images(&payload);
-            if let Err(error) = responder.post(&command.response_url, &plain).await {
-                tracing::error!(%error, "could not post the answer to Slack");
+            let plain = quarry_slack::without_images(payload);
+            if let Err(error) = responder.post(response_url, &plain).await {
+                tracing::error!(%error, "could not post to Slack");
             }
         }
-        Err(error) => tracing::error!(%error, "could not post the answer to Slack"),
+        Err(error) => tracing::error!(%error, "could not post to Slack"),
     }
 }
 

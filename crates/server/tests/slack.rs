@@ -1,6 +1,7 @@
-//! The Slack `/ask` command against a real server on a loopback socket, driven by a
-//! simulated Slack that signs its requests itself (as Slack documents it, independently of
-//! quarry-slack) and a local receiver standing in for `response_url`.
+//! The Slack `/ask` command and clicks on a clarification's option buttons against a real
+//! server on a loopback socket, driven by a simulated Slack that signs its requests itself (as
+//! Slack documents it, independently of quarry-slack) and a local receiver standing in for
+//! `response_url`.
 
 mod common;
 
@@ -10,12 +11,16 @@ use common::{TestState, run, settings};
 use hmac::{Hmac, KeyInit, Mac};
 use quarry_settings::{ApiToken, Settings};
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::Sha256;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+/// Where the receiver takes a slash command's replies.
+const COMMAND_RESPONSE_PATH: &str = "/commands/T0001/1234/abcd";
+/// Where the receiver takes a button click's replies.
+const ACTION_RESPONSE_PATH: &str = "/actions/T0001/5678/efgh";
 
 /// Slack as seen from quarry: it signs slash commands and receives answers at response_url.
 struct SimulatedSlack {
@@ -43,11 +48,13 @@ impl SimulatedSlack {
         let server = TestState::new(settings).await;
         tokio::spawn(quarry_server::serve_on(server.state.clone(), listener));
         let receiver = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/commands/T0001/1234/abcd"))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&receiver)
-            .await;
+        for response_path in [COMMAND_RESPONSE_PATH, ACTION_RESPONSE_PATH] {
+            Mock::given(method("POST"))
+                .and(path(response_path))
+                .respond_with(ResponseTemplate::new(200))
+                .mount(&receiver)
+                .await;
+        }
         let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().expect("client");
         Self { base, receiver, http, server }
     }
@@ -65,18 +72,59 @@ impl SimulatedSlack {
                 ("user_name", "steve"),
                 ("command", "/ask"),
                 ("text", text),
-                ("response_url", &format!("{}/commands/T0001/1234/abcd", self.receiver.uri())),
+                ("response_url", &format!("{}{COMMAND_RESPONSE_PATH}", self.receiver.uri())),
                 ("trigger_id", trigger_id),
                 ("api_app_id", "A123456"),
             ])
             .finish()
     }
 
+    /// The form body Slack sends when `user_id` clicks the button `action_id` of value `value`
+    /// in an (ephemeral) message of the channel the commands come from.
+    fn click_form(&self, action_id: &str, value: &str, user_id: &str, trigger_id: &str) -> String {
+        let payload = json!({
+            "type": "block_actions",
+            "team": {"id": "T0001", "domain": "example"},
+            "user": {"id": user_id, "username": "steve", "name": "steve", "team_id": "T0001"},
+            "api_app_id": "A123456",
+            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+            "container": {
+                "type": "message",
+                "message_ts": "1548261231.000200",
+                "channel_id": "C2147483705",
+                "is_ephemeral": true,
+            },
+            "trigger_id": trigger_id,
+            "channel": {"id": "C2147483705", "name": "metrics"},
+            "response_url": format!("{}{ACTION_RESPONSE_PATH}", self.receiver.uri()),
+            "actions": [{
+                "type": "button",
+                "block_id": "quarry_options",
+                "action_id": action_id,
+                "text": {"type": "plain_text", "text": value, "emoji": true},
+                "value": value,
+                "action_ts": "1548426417.840180",
+            }],
+        });
+        form_urlencoded::Serializer::new(String::new()).append_pair("payload", &payload.to_string()).finish()
+    }
+
     /// POSTs a form body to /slack/commands with the given Slack headers.
     async fn post(&self, body: &str, timestamp: Option<String>, signature: Option<String>) -> reqwest::Response {
+        self.post_to("/slack/commands", body, timestamp, signature).await
+    }
+
+    /// POSTs a form body to `endpoint` with the given Slack headers.
+    async fn post_to(
+        &self,
+        endpoint: &str,
+        body: &str,
+        timestamp: Option<String>,
+        signature: Option<String>,
+    ) -> reqwest::Response {
         let mut request = self
             .http
-            .post(format!("{}/slack/commands", self.base))
+            .post(format!("{}{endpoint}", self.base))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body.to_string());
         if let Some(timestamp) = timestamp {
@@ -99,6 +147,19 @@ impl SimulatedSlack {
         let status = response.status();
         let json = response.json::<Value>().await.expect("the acknowledgement is JSON");
         (status, json, started.elapsed())
+    }
+
+    /// POSTs a form body to /slack/interactions, signed as Slack does now.
+    async fn interact(&self, body: &str) -> reqwest::Response {
+        let timestamp = now().to_string();
+        let signature = slack_signature(SECRET, &timestamp, body);
+        self.post_to("/slack/interactions", body, Some(timestamp), Some(signature)).await
+    }
+
+    /// The response_url paths posted to so far, in order.
+    async fn posted_paths(&self) -> Vec<String> {
+        let requests = self.receiver.received_requests().await.expect("the receiver records requests");
+        requests.iter().map(|request| request.url.path().to_string()).collect()
     }
 
     /// The messages posted to response_url so far.
@@ -366,16 +427,145 @@ fn an_empty_command_gets_the_help_message() {
 }
 
 #[test]
-fn without_a_signing_secret_the_slack_endpoint_is_off() {
+fn without_a_signing_secret_the_slack_endpoints_are_off() {
     run(async {
         let slack = SimulatedSlack::start(|settings| settings.server.slack.signing_secret.clear()).await;
-        let body = slack.form("revenue this year", "U1", "trigger-off");
-        let timestamp = now().to_string();
-        let response =
-            slack.post(&body, Some(timestamp.clone()), Some(slack_signature(SECRET, &timestamp, &body))).await;
-        assert_eq!(response.status(), StatusCode::NOT_FOUND);
-        let error: Value = response.json().await.expect("JSON");
-        assert_eq!(error["error"]["code"], "slack_disabled", "{error}");
-        assert!(error["error"]["message"].as_str().unwrap_or_default().contains("signing_secret"), "{error}");
+        let command = slack.form("revenue this year", "U1", "trigger-off");
+        let click = slack.click_form("quarry_option_0", "signups", "U1", "trigger-off-click");
+        for (endpoint, body) in [("/slack/commands", command), ("/slack/interactions", click)] {
+            let timestamp = now().to_string();
+            let signature = slack_signature(SECRET, &timestamp, &body);
+            let response = slack.post_to(endpoint, &body, Some(timestamp), Some(signature)).await;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{endpoint}");
+            let error: Value = response.json().await.expect("JSON");
+            assert_eq!(error["error"]["code"], "slack_disabled", "{endpoint}: {error}");
+            assert!(error["error"]["message"].as_str().unwrap_or_default().contains("signing_secret"), "{error}");
+        }
+    });
+}
+
+#[test]
+fn a_click_on_an_option_button_answers_it_in_the_same_conversation() {
+    run(async {
+        let slack = SimulatedSlack::start(|_| {}).await;
+        slack.ask("how many users do we have", "U1", "trigger-o1").await;
+        let posts = slack.wait_for_posts(1).await;
+        let clarification = &posts[0];
+        assert!(quarry_slack::check_message(clarification).is_empty(), "{clarification}");
+        let actions = blocks(clarification)
+            .iter()
+            .find(|b| b["type"] == "actions")
+            .unwrap_or_else(|| panic!("the clarification has option buttons: {clarification}"));
+        let buttons = actions["elements"].as_array().expect("buttons");
+        let values: Vec<&str> = buttons.iter().filter_map(|b| b["value"].as_str()).collect();
+        assert_eq!(values, ["signups", "active users"], "{actions}");
+        assert!(texts_of(clarification).join("\n").contains("`/ask signups`"), "the commands stay as a fallback");
+        let conversation = conversation_link(clarification, &slack.base);
+
+        let picked = &buttons[0];
+        let body = slack.click_form(
+            picked["action_id"].as_str().expect("action_id"),
+            picked["value"].as_str().expect("value"),
+            "U1",
+            "trigger-o2",
+        );
+        let started = Instant::now();
+        let response = slack.interact(&body).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(started.elapsed() < Duration::from_secs(3), "Slack wants the 200 within 3 s");
+
+        let posts = slack.wait_for_posts(3).await;
+        assert_eq!(posts.len(), 3, "working on it, then the answer: {posts:?}");
+        let paths = slack.posted_paths().await;
+        assert_eq!(paths, [COMMAND_RESPONSE_PATH, ACTION_RESPONSE_PATH, ACTION_RESPONSE_PATH]);
+        assert_eq!(posts[1]["text"], "Working on it: signups…", "{}", posts[1]);
+        let answer = &posts[2];
+        assert!(quarry_slack::check_message(answer).is_empty(), "{answer}");
+        let summary = blocks(answer)[0]["text"]["text"].as_str().unwrap_or_default();
+        assert!(summary.starts_with("*signups*\nSignups: "), "the option is answered: {summary}");
+        assert!(!blocks(answer).iter().any(|b| b["type"] == "actions"), "no more options: {answer}");
+        assert_eq!(conversation_link(answer, &slack.base), conversation, "the same conversation");
+        let turns = slack.server.state.store().turns(&conversation).await.expect("turns");
+        let questions: Vec<&str> = turns.iter().map(|t| t.question.as_str()).collect();
+        assert_eq!(questions, ["how many users do we have", "signups"]);
+
+        // Slack retries a click it thinks was lost: it is answered once.
+        assert_eq!(slack.interact(&body).await.status(), StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(slack.posts().await.len(), 3, "a replayed click is not answered again");
+        let metrics =
+            slack.http.get(format!("{}/metrics", slack.base)).send().await.expect("metrics").text().await.unwrap();
+        assert!(metrics.contains("quarry_slack_interactions_total{outcome=\"accepted\"} 1"), "{metrics}");
+        assert!(metrics.contains("quarry_slack_interactions_total{outcome=\"replay\"} 1"), "{metrics}");
+
+        // A click quarry cannot take is still acknowledged; why is posted to the user.
+        let long = "signups ".repeat(200);
+        assert_eq!(slack.interact(&slack.click_form("quarry_option_0", &long, "U1", "trigger-o3")).await.status(), 200);
+        let posts = slack.wait_for_posts(4).await;
+        assert_eq!(posts.len(), 4, "the refusal is posted: {posts:?}");
+        let refusal = posts[3]["text"].as_str().unwrap_or_default();
+        assert!(refusal.contains("characters long; the limit is 1000"), "{refusal}");
+        assert_eq!(posts[3]["response_type"], "ephemeral");
+    });
+}
+
+#[test]
+fn unsigned_and_malformed_interactions_are_refused_with_the_error_body() {
+    run(async {
+        let slack = SimulatedSlack::start(|_| {}).await;
+        let click = slack.click_form("quarry_option_0", "signups", "U1", "trigger-m1");
+        let fresh = now().to_string();
+        let unsigned = slack.post_to("/slack/interactions", &click, Some(fresh.clone()), None).await;
+        assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
+        let error: Value = unsigned.json().await.expect("JSON");
+        assert_eq!(error["error"]["code"], "bad_signature", "{error}");
+        let forged = slack_signature("not the secret", &fresh, &click);
+        let forged = slack.post_to("/slack/interactions", &click, Some(fresh), Some(forged)).await;
+        assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+
+        let payload = |edit: &dyn Fn(&mut Value)| {
+            let mut payload: Value = form_urlencoded::parse(click.as_bytes())
+                .find(|(key, _)| key == "payload")
+                .map(|(_, value)| serde_json::from_str(&value).expect("JSON"))
+                .expect("a payload");
+            edit(&mut payload);
+            form_urlencoded::Serializer::new(String::new()).append_pair("payload", &payload.to_string()).finish()
+        };
+        let cases = [
+            ("no payload field", "text=signups".to_string(), "no `payload` field"),
+            ("a payload that is not JSON", "payload=%7Bnot+json".to_string(), "not the JSON Slack sends"),
+            (
+                "a modal submission",
+                payload(&|p| p["type"] = json!("view_submission")),
+                "quarry only handles `block_actions`",
+            ),
+            (
+                "a button quarry did not post",
+                payload(&|p| p["actions"][0]["action_id"] = json!("approve_expense")),
+                "\"approve_expense\" is not one of quarry's option buttons",
+            ),
+            ("no value", payload(&|p| p["actions"][0]["value"] = json!("")), "no `actions[0].value`"),
+            ("no user", payload(&|p| p["user"] = Value::Null), "no `user.id`"),
+            (
+                "a response_url outside Slack",
+                payload(&|p| p["response_url"] = json!("https://169.254.169.254/latest")),
+                "response_url",
+            ),
+        ];
+        for (case, body, says) in cases {
+            let response = slack.interact(&body).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{case}");
+            let request_id = response.headers()["x-request-id"].to_str().unwrap().to_string();
+            let error: Value = response.json().await.expect("JSON");
+            assert_eq!(error["error"]["code"], "bad_slack_interaction", "{case}: {error}");
+            assert_eq!(error["error"]["request_id"], request_id.as_str(), "{case}");
+            let message = error["error"]["message"].as_str().unwrap_or_default();
+            assert!(message.contains(says), "{case}: {message}");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(slack.posts().await.is_empty(), "nothing is answered for a refused interaction");
+        // The refused trigger was not claimed: the genuine click still goes through.
+        assert_eq!(slack.interact(&click).await.status(), StatusCode::OK);
+        assert_eq!(slack.wait_for_posts(2).await.len(), 2, "working on it, then the answer");
     });
 }

@@ -64,7 +64,8 @@ pub enum SlackVisibility {
     InChannel,
 }
 
-/// The Slack slash command (`POST /slack/commands`).
+/// The Slack slash command (`POST /slack/commands`) and the option buttons of its answers
+/// (`POST /slack/interactions`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SlackSettings {

@@ -8,10 +8,18 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value, json};
 
-use crate::limits::{MAX_ALT_TEXT, MAX_TEXT_OBJECT, MAX_URL, slack_len};
+use crate::limits::{MAX_ALT_TEXT, MAX_BUTTON_TEXT, MAX_BUTTON_VALUE, MAX_TEXT_OBJECT, MAX_URL, slack_len};
 
 /// The command users are told to run in help and clarification replies.
 pub const ASK_COMMAND: &str = "/ask";
+/// Buttons offered for a clarification's options (the first ones; every option is also listed
+/// as a command to run).
+pub const MAX_OPTION_BUTTONS: usize = 5;
+/// The start of the option buttons' `action_id`s (`quarry_option_0`, `quarry_option_1`, …): a
+/// click on one comes back to `POST /slack/interactions` with the option in its `value`.
+pub const OPTION_ACTION_PREFIX: &str = "quarry_option_";
+/// The `block_id` of the option buttons' actions block.
+pub const OPTIONS_BLOCK_ID: &str = "quarry_options";
 /// Table rows shown in a Slack answer; the rest is in quarry.
 pub const MAX_TABLE_ROWS: usize = 20;
 /// Characters shown of one table cell.
@@ -126,9 +134,8 @@ pub fn answer_message(answer: &SlackAnswer, response_type: ResponseType) -> Valu
             }
         }
         AnswerKind::NeedsClarification => {
-            if let Some(options) = options_section(&answer.clarification_options) {
-                blocks.push(options);
-            }
+            blocks.extend(option_buttons(&answer.clarification_options));
+            blocks.extend(options_section(&answer.clarification_options));
         }
         AnswerKind::CannotAnswer => {}
     }
@@ -286,6 +293,41 @@ fn bulleted(lines: &[&str], head: &str, max: usize) -> String {
     bulleted_raw(&refs, head, max)
 }
 
+/// `text` cut, without an ellipsis, to at most `max` Slack characters: for values that code
+/// reads back rather than people.
+fn cut_within(text: &str, max: usize) -> String {
+    let mut len = 0;
+    text.chars()
+        .take_while(|c| {
+            len += c.len_utf16();
+            len <= max
+        })
+        .collect()
+}
+
+/// One button per option (the first [`MAX_OPTION_BUTTONS`]): the label is the option cut to
+/// Slack's button text limit, the value the whole option, which a click asks.
+fn option_buttons(options: &[String]) -> Option<Value> {
+    let buttons: Vec<Value> = options
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .take(MAX_OPTION_BUTTONS)
+        .enumerate()
+        .map(|(index, option)| {
+            let label: String = option.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+            json!({
+                "type": "button",
+                "text": {"type": "plain_text", "text": plain_within(&label, MAX_BUTTON_TEXT)},
+                "value": cut_within(option, MAX_BUTTON_VALUE),
+                "action_id": format!("{OPTION_ACTION_PREFIX}{index}"),
+            })
+        })
+        .collect();
+    (!buttons.is_empty()).then(|| json!({"type": "actions", "block_id": OPTIONS_BLOCK_ID, "elements": buttons}))
+}
+
+/// Every option as a command to run, for Slack clients that show no buttons.
 fn options_section(options: &[String]) -> Option<Value> {
     let options: Vec<String> = options
         .iter()
@@ -297,7 +339,7 @@ fn options_section(options: &[String]) -> Option<Value> {
         return None;
     }
     let refs: Vec<&str> = options.iter().map(String::as_str).collect();
-    Some(mrkdwn_section(bulleted_raw(&refs, "Which did you mean? Run one of these:\n", MAX_TEXT_OBJECT)))
+    Some(mrkdwn_section(bulleted_raw(&refs, "Or run one of these:\n", MAX_TEXT_OBJECT)))
 }
 
 fn image_block(answer: &SlackAnswer) -> Option<Value> {
@@ -550,18 +592,90 @@ mod tests {
         assert_eq!(lines[5], "```");
     }
 
-    #[test]
-    fn clarifications_list_commands_to_run() {
+    fn clarification(options: &[&str]) -> SlackAnswer {
         let mut clarify = answer();
         clarify.status = AnswerKind::NeedsClarification;
         clarify.summary = "Which signups?".into();
-        clarify.clarification_options = vec!["weekly signups by channel (web)".into(), "trial `signups`".into()];
+        clarify.clarification_options = options.iter().map(|o| o.to_string()).collect();
+        clarify
+    }
+
+    #[test]
+    fn clarifications_offer_a_button_per_option_and_list_commands_to_run() {
+        let clarify = clarification(&["weekly signups by channel (web)", "trial `signups`"]);
         let message = answer_message(&clarify, ResponseType::Ephemeral);
         assert_eq!(check_message(&message), vec![]);
+        let blocks = message["blocks"].as_array().unwrap();
+        let types: Vec<&str> = blocks.iter().map(|b| b["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["section", "actions", "section", "context", "context", "section"]);
+        assert_eq!(blocks[1]["block_id"], OPTIONS_BLOCK_ID);
+        assert_eq!(
+            blocks[1]["elements"],
+            json!([
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "weekly signups by channel (web)"},
+                    "value": "weekly signups by channel (web)",
+                    "action_id": "quarry_option_0",
+                },
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "trial `signups`"},
+                    "value": "trial `signups`",
+                    "action_id": "quarry_option_1",
+                },
+            ])
+        );
         let texts = block_texts(&message).join("\n");
+        assert!(texts.contains("Or run one of these:"), "{texts}");
         assert!(texts.contains("• `/ask weekly signups by channel (web)`"), "{texts}");
         assert!(texts.contains("• `/ask trial ˋsignupsˋ`"), "{texts}");
         assert!(!texts.contains("```"), "no table or SQL for a clarification");
+    }
+
+    #[test]
+    fn at_most_five_buttons_but_every_option_as_a_command() {
+        let options: Vec<String> = (0..7).map(|i| format!("option {i}")).collect();
+        let refs: Vec<&str> = options.iter().map(String::as_str).collect();
+        let message = answer_message(&clarification(&refs), ResponseType::Ephemeral);
+        assert_eq!(check_message(&message), vec![]);
+        let buttons = message["blocks"][1]["elements"].as_array().unwrap();
+        let ids: Vec<&str> = buttons.iter().map(|b| b["action_id"].as_str().unwrap()).collect();
+        assert_eq!(
+            ids,
+            ["quarry_option_0", "quarry_option_1", "quarry_option_2", "quarry_option_3", "quarry_option_4"]
+        );
+        let list = message["blocks"][2]["text"]["text"].as_str().unwrap();
+        assert!(list.contains("`/ask option 0`") && list.contains("`/ask option 6`"), "{list}");
+    }
+
+    #[test]
+    fn button_labels_and_values_are_cut_to_slacks_limits() {
+        let long = format!("signups by channel {}", "and by country ".repeat(20));
+        let huge = "📈".repeat(1_500);
+        let message = answer_message(&clarification(&[&long, &huge, "two\nlines"]), ResponseType::Ephemeral);
+        assert_eq!(check_message(&message), vec![]);
+        let buttons = message["blocks"][1]["elements"].as_array().unwrap();
+        let label = buttons[0]["text"]["text"].as_str().unwrap();
+        assert_eq!(slack_len(label), MAX_BUTTON_TEXT);
+        assert!(label.starts_with("signups by channel and") && label.ends_with('…'), "{label}");
+        assert_eq!(buttons[0]["value"], long.trim(), "the value is the whole question");
+        let value = buttons[1]["value"].as_str().unwrap();
+        assert_eq!(value, "📈".repeat(1_000), "cut at 2000 UTF-16 units, between characters, with no ellipsis");
+        assert_eq!(buttons[2]["text"]["text"], "two lines");
+        assert_eq!(buttons[2]["value"], "two\nlines");
+    }
+
+    #[test]
+    fn blank_options_get_no_button_and_no_options_no_actions_block() {
+        let message = answer_message(&clarification(&["  ", "revenue by plan "]), ResponseType::Ephemeral);
+        let buttons = message["blocks"][1]["elements"].as_array().unwrap();
+        assert_eq!(buttons.len(), 1);
+        assert_eq!(buttons[0]["value"], "revenue by plan");
+        assert_eq!(buttons[0]["action_id"], "quarry_option_0");
+        let message = answer_message(&clarification(&[" "]), ResponseType::Ephemeral);
+        assert!(!message.to_string().contains("\"actions\""), "{message}");
+        assert!(!message.to_string().contains("Or run one of these"), "{message}");
     }
 
     #[test]

@@ -12,6 +12,10 @@
 //!    ([`chart_link`]) that Slack can fetch without a session; [`limits::check_message`]
 //!    checks any message against Slack's Block Kit limits.
 //!
+//! A clarification's options come as buttons as well as commands to run. A click comes back as
+//! `POST /slack/interactions`, verified the same way, whose body [`BlockAction::parse`] reads
+//! ([`interaction`]): the option's question, asked by the same user, answered like a command.
+//!
 //! ```
 //! use std::time::{Duration, SystemTime};
 //! use quarry_slack::{CommandPolicy, SlackVerifier, SlashCommand, ack_message, sign, DEFAULT_MAX_AGE};
@@ -32,15 +36,18 @@
 pub mod blocks;
 pub mod chart_link;
 pub mod command;
+pub mod interaction;
 pub mod limits;
 pub mod response;
 pub mod signature;
 
 pub use blocks::{
-    AnswerKind, ResponseType, SlackAnswer, ack_message, answer_message, error_message, help_message, without_images,
+    AnswerKind, MAX_OPTION_BUTTONS, OPTION_ACTION_PREFIX, ResponseType, SlackAnswer, ack_message, answer_message,
+    error_message, help_message, without_images,
 };
 pub use chart_link::{ChartFormat, ChartLinkSigner, LinkError};
 pub use command::{CommandError, CommandPolicy, SlashCommand};
+pub use interaction::{BlockAction, InteractionError};
 pub use limits::{LimitViolation, check_message};
 pub use response::{PostError, ResponseUrlClient};
 pub use signature::{DEFAULT_MAX_AGE, SIGNATURE_HEADER, SignatureError, SlackVerifier, TIMESTAMP_HEADER, sign};
@@ -54,6 +61,9 @@ pub enum Error {
     /// The slash command body is unusable.
     #[error(transparent)]
     Command(#[from] CommandError),
+    /// The interaction body is unusable.
+    #[error(transparent)]
+    Interaction(#[from] InteractionError),
     /// A reply could not be posted.
     #[error(transparent)]
     Post(#[from] PostError),
@@ -68,6 +78,7 @@ impl Error {
         match self {
             Self::Signature(error) => error.kind(),
             Self::Command(error) => error.kind(),
+            Self::Interaction(error) => error.kind(),
             Self::Post(error) => error.kind(),
             Self::Link(error) => error.kind(),
         }

@@ -1,5 +1,6 @@
-//! Answer messages: a 1000-row result shows exactly 20 rows, and whatever the answer holds the
-//! message stays within Slack's Block Kit limits (property test).
+//! Answer messages: a 1000-row result shows exactly 20 rows, a clarification is the golden
+//! Block Kit of option buttons and commands to run, and whatever the answer holds the message
+//! stays within Slack's Block Kit limits (property test).
 
 use proptest::prelude::*;
 use quarry_slack::limits::slack_len;
@@ -76,6 +77,30 @@ fn wide_and_hostile_data_is_cut_escaped_and_fenced() {
     assert!(table.contains("columns._"), "{table}");
     let sql = message["blocks"][3]["elements"][0]["text"].as_str().unwrap();
     assert!(sql.ends_with("the full query is in quarry._"), "{sql}");
+}
+
+#[test]
+fn a_clarification_offers_its_options_as_buttons_and_as_commands() {
+    let mut clarify = answer(0);
+    clarify.question = "how many users do we have".into();
+    clarify.status = AnswerKind::NeedsClarification;
+    clarify.summary = "'users' could mean several metrics: Signups; Active users. Which one do you mean?".into();
+    clarify.columns = vec![];
+    clarify.sql = None;
+    clarify.chart_image_url = None;
+    clarify.chart_title = None;
+    clarify.clarification_options = vec![
+        "signups".into(),
+        "active users".into(),
+        format!("weekly active users by country {}", "and by plan ".repeat(8)),
+    ];
+    let message = answer_message(&clarify, ResponseType::Ephemeral);
+    assert_eq!(check_message(&message), vec![]);
+    // Sorted: with serde_json's `preserve_order` (enabled by other crates of the workspace),
+    // keys come in insertion order.
+    insta::with_settings!({ sort_maps => true }, {
+        insta::assert_json_snapshot!("clarification_message", message);
+    });
 }
 
 fn text() -> impl Strategy<Value = String> {

@@ -19,6 +19,9 @@ pub struct Evidence {
     pub linked_words: usize,
     /// Content words that name nothing in the layer and were left out of the reading.
     pub unknown_words: Vec<String>,
+    /// Unknown words where a filter value goes ("from narnia", "for acme"): leaving one out
+    /// drops a filter the question asked for.
+    pub unknown_values: Vec<String>,
     /// Words of conversation around the question ("our CFO keeps asking"), left out.
     pub filler_words: Vec<String>,
     /// Misspelled words read as a vocabulary word.
@@ -71,6 +74,9 @@ pub struct ConfidenceModel {
     pub fitted_on: String,
 }
 
+/// The highest confidence of a reading that left out an unknown filter value.
+pub const UNKNOWN_VALUE_CAP: f64 = 0.4;
+
 /// The fitted model shipped with quarry.
 const SHIPPED_MODEL: &str = include_str!("../../../eval/confidence-model.json");
 
@@ -81,9 +87,12 @@ impl Default for ConfidenceModel {
 }
 
 impl ConfidenceModel {
-    /// The probability that a reading with `evidence` is right.
+    /// The probability that a reading with `evidence` is right. A reading that left out a
+    /// word in the place of a filter value is never above [`UNKNOWN_VALUE_CAP`], whatever
+    /// the fit says: labeled sets have few such questions, and the answer would drop the filter.
     pub fn confidence(&self, evidence: &Evidence) -> f64 {
-        self.confidence_of(&evidence.features())
+        let fitted = self.confidence_of(&evidence.features());
+        if evidence.unknown_values.is_empty() { fitted } else { fitted.min(UNKNOWN_VALUE_CAP) }
     }
 
     /// The probability that a reading with these named features is right.
@@ -96,7 +105,12 @@ impl ConfidenceModel {
     /// Fits the model on `(features, right)` samples by L2-regularized logistic regression
     /// (full-batch gradient descent: a few hundred samples and ten features need no more).
     pub fn fit(samples: &[(BTreeMap<String, f64>, bool)], l2: f64, fitted_on: impl Into<String>) -> Self {
-        let names: Vec<String> = samples.iter().flat_map(|(f, _)| f.keys().cloned()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let names: Vec<String> = samples
+            .iter()
+            .flat_map(|(f, _)| f.keys().cloned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let rows: Vec<(Vec<f64>, f64)> = samples
             .iter()
             .map(|(f, right)| {

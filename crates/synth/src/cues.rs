@@ -109,6 +109,13 @@ pub(crate) static COMPARE_RE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
+pub(crate) static BETWEEN_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\bbetween (?:\$ )?(?P<a>\d+(?:\.\d+)?) (?:and|to|-) (?:\$ )?(?P<b>\d+(?:\.\d+)?)(?: (?P<usd>dollars|usd))?\b",
+    )
+    .expect("valid regex")
+});
+
 /// "Which channel had the most signups" asks for one group; "which channels" for several.
 pub(crate) fn is_singular_question(normalized: &str) -> bool {
     normalized.starts_with("who ")

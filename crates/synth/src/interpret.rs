@@ -29,7 +29,7 @@ pub enum Reading {
         /// The question continued an earlier one.
         follow_up: bool,
         /// What the reading explains, for its confidence.
-        evidence: Evidence,
+        evidence: Box<Evidence>,
     },
     /// The question is ambiguous in a way the semantic layer can name.
     Clarify {
@@ -90,6 +90,8 @@ struct Comparison {
     token: usize,
     op: CompareOp,
     value: String,
+    /// Written as money ("$5,000", "5000 dollars").
+    money: bool,
 }
 
 impl Interpreter {
@@ -201,8 +203,10 @@ impl Interpreter {
             while i > 0 {
                 i -= 1;
                 let w = word_at(i);
-                if matches!(w, "the" | "of" | "a" | "an" | "our" | "per" | "number" | "amount" | "any" | "single" | "very")
-                    || value_words.contains(&i)
+                if matches!(
+                    w,
+                    "the" | "of" | "a" | "an" | "our" | "per" | "number" | "amount" | "any" | "single" | "very"
+                ) || value_words.contains(&i)
                 {
                     continue;
                 }
@@ -225,6 +229,12 @@ impl Interpreter {
             || time.grain.is_some()
             || ranking.is_some();
         let entity_threshold = self.entity_threshold(&mentions, &comparisons);
+        let mut comparison_targets: Vec<Option<(String, String)>> = vec![None; comparisons.len()];
+        let beside_comparison = |m: &Mention, c: &Comparison| {
+            c.token + 1 == m.start
+                || m.end == c.token
+                || (m.end + 1 == c.token && matches!(word_at(m.end), "of" | "is" | "was" | "at"))
+        };
         for (i, mention) in mentions.iter().enumerate() {
             if entity_threshold.as_ref().is_some_and(|(entity, _, _)| *entity == i) {
                 continue;
@@ -234,6 +244,22 @@ impl Interpreter {
                 Concept::Column { table, column } => Some((table.clone(), column.clone())),
                 _ => None,
             });
+            // "a csat of 2 or lower", "a first response over 30": what a metric averages,
+            // compared row by row, not the metric.
+            let names_aggregate = mention.text.split(' ').any(|w| AGG_WORDS.iter().any(|(a, _)| *a == w));
+            if agg.is_none()
+                && !names_aggregate
+                && comparisons.iter().any(|c| beside_comparison(mention, c))
+                && let Some(compared) = column.clone().or_else(|| self.measured_column(mention))
+            {
+                for (k, comparison) in comparisons.iter().enumerate() {
+                    if beside_comparison(mention, comparison) {
+                        comparison_targets[k] = Some(compared.clone());
+                    }
+                }
+                used[i] = true;
+                continue;
+            }
             let metric = mention.concepts.iter().find_map(|c| match c {
                 Concept::Metric(name) => Some(name.clone()),
                 _ => None,
@@ -343,7 +369,7 @@ impl Interpreter {
                         used[i] = true;
                     }
                 }
-                Subject::Clarify(reading) => return reading,
+                Subject::Clarify(reading) => return *reading,
                 Subject::None => {}
             }
         }
@@ -387,7 +413,6 @@ impl Interpreter {
         let mut implicit_grouping = false;
         let mut new_filters: Vec<Filter> = implied_filters;
         let mut ignored: Vec<String> = Vec::new();
-        let mut comparison_targets: Vec<Option<(String, String)>> = vec![None; comparisons.len()];
         let mentioned_value_dims: BTreeSet<String> = mentions
             .iter()
             .flat_map(|m| m.concepts.iter())
@@ -470,10 +495,14 @@ impl Interpreter {
                 Concept::Column { table, column } => Some((table.clone(), column.clone())),
                 _ => None,
             }) {
-                // A column right after or right before a comparison is what it compares.
-                if let Some(k) = comparisons.iter().position(|c| c.token + 1 == mention.start || mention.end == c.token)
-                {
-                    comparison_targets[k] = Some((table, column));
+                // A column right after or right before a comparison ("csat of 2 or lower") is
+                // what it compares; a range ("between 5 and 20 seats") is two comparisons.
+                if comparisons.iter().any(|c| beside_comparison(mention, c)) {
+                    for (k, comparison) in comparisons.iter().enumerate() {
+                        if beside_comparison(mention, comparison) {
+                            comparison_targets[k] = Some((table.clone(), column.clone()));
+                        }
+                    }
                     continue;
                 }
                 let missing_after = matches!(word_at(mention.end), "is" | "are")
@@ -498,6 +527,25 @@ impl Interpreter {
                 {
                     new_groups.push(dimension.clone());
                 }
+            }
+        }
+        // "invoices over $5,000": an amount of money compares the money column of the rows
+        // counted, unless the measure itself is that money per group (a threshold on it).
+        let money_column = self.money_column(&base_table);
+        let money_measure_grouped = !new_groups.is_empty()
+            && query.measures.iter().any(|m| match m {
+                Measure::Metric { name } => {
+                    self.layer.metric(name).is_some_and(|m| m.expression.to_lowercase().starts_with("sum("))
+                }
+                Measure::Aggregate { func, .. } => *func == AggregateFunc::Sum,
+            });
+        for (k, comparison) in comparisons.iter().enumerate() {
+            if comparison.money
+                && comparison_targets[k].is_none()
+                && !money_measure_grouped
+                && let Some(column) = &money_column
+            {
+                comparison_targets[k] = Some((base_table.clone(), column.clone()));
             }
         }
         let mut new_having = Vec::new();
@@ -647,10 +695,23 @@ impl Interpreter {
         let content_words = words.iter().filter(|w| !w.starts_with("__") && !is_stopword(w) && !is_filler(w)).count();
         let linked_words = covered.iter().filter(|&&i| words.get(i).is_some_and(|w| !is_stopword(w))).count();
         let corrections = assumptions.iter().filter(|a| a.starts_with("read '")).count();
+        let unknown_values: Vec<String> = words
+            .iter()
+            .enumerate()
+            .filter(|(i, w)| {
+                unknown_words.contains(w)
+                    && (preceded_by_word(&words, *i, &["from", "in", "for", "at", "among", "with", "on"])
+                        || (*i > 1
+                            && words[i - 1] == "the"
+                            && preceded_by_word(&words, i - 1, &["from", "in", "for", "at"])))
+            })
+            .map(|(_, w)| w.clone())
+            .collect();
         let evidence = Evidence {
             content_words,
             linked_words: linked_words.min(content_words),
             unknown_words,
+            unknown_values,
             filler_words,
             corrections,
             assumptions: assumptions.len() - corrections,
@@ -663,7 +724,44 @@ impl Interpreter {
         // on, would be silently dropped: that blocks the answer.
         ignored.extend(self.unexplained_words(&words, &covered, &query));
         ignored.dedup();
-        Reading::Query { query, assumptions, ignored, follow_up, evidence }
+        Reading::Query { query, assumptions, ignored, follow_up, evidence: Box::new(evidence) }
+    }
+
+    /// The column a metric named by `mention` sums or averages, with its table.
+    fn measured_column(&self, mention: &Mention) -> Option<(String, String)> {
+        mention.concepts.iter().find_map(|c| match c {
+            Concept::Metric(name) => {
+                let metric = self.layer.metric(name)?;
+                let e = metric.expression.replace(' ', "").to_lowercase();
+                let column = ["sum(", "avg("].iter().find_map(|f| e.strip_prefix(f)?.strip_suffix(')'))?;
+                column
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+                    .then(|| (metric.table.clone(), column.to_string()))
+            }
+            _ => None,
+        })
+    }
+
+    /// The one column of `table` that its metrics sum (an amount of money in most layers).
+    fn money_column(&self, table: &str) -> Option<String> {
+        let mut columns: Vec<String> = self
+            .layer
+            .metrics
+            .iter()
+            .filter(|m| m.table == table)
+            .filter_map(|m| {
+                let e = m.expression.replace(' ', "").to_lowercase();
+                e.strip_prefix("sum(").and_then(|r| r.strip_suffix(')')).map(str::to_string)
+            })
+            .filter(|c| c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
+            .collect();
+        columns.sort();
+        columns.dedup();
+        match columns.as_slice() {
+            [column] => Some(column.clone()),
+            _ => None,
+        }
     }
 
     /// "accounts with more than 5 open tickets": an entity (a table with a label dimension),
@@ -704,8 +802,10 @@ impl Interpreter {
             let entity = mentions.iter().position(|m| {
                 m.end <= comparison.token
                     && m.concepts.iter().any(|c| matches!(c, Concept::Dimension(_)))
-                    && m.concepts.iter().any(|c| matches!(c, Concept::Table(t) if *t != counted_table
-                        && self.graph.distance(&counted_table, t).is_some_and(|d| d < 100)))
+                    && m.concepts.iter().any(|c| {
+                        matches!(c, Concept::Table(t) if *t != counted_table
+                        && self.graph.distance(&counted_table, t).is_some_and(|d| d < 100))
+                    })
             });
             if let Some(entity) = entity {
                 return Some((entity, k, counted_table));
@@ -732,9 +832,10 @@ impl Interpreter {
                     let metric = self.layer.metric(name)?;
                     let expression = metric.expression.replace(' ', "").to_lowercase();
                     let column = ["sum(", "avg("].iter().find_map(|f| {
-                        expression.strip_prefix(f).and_then(|rest| rest.strip_suffix(')')).filter(|c| {
-                            c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
-                        })
+                        expression
+                            .strip_prefix(f)
+                            .and_then(|rest| rest.strip_suffix(')'))
+                            .filter(|c| c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
                     });
                     let same = (expression.starts_with("avg(") && func == AggregateFunc::Avg)
                         || (expression.starts_with("sum(") && func == AggregateFunc::Sum);
@@ -748,7 +849,10 @@ impl Interpreter {
                     };
                     let filter =
                         metric.filter.clone().map(|condition| Filter::Sql { table: metric.table.clone(), condition });
-                    return Some((Measure::Aggregate { func, table: metric.table.clone(), column: Some(column) }, filter));
+                    return Some((
+                        Measure::Aggregate { func, table: metric.table.clone(), column: Some(column) },
+                        filter,
+                    ));
                 }
                 Concept::Table(table) if time_word => {
                     let column = self.default_time_column(table)?;
@@ -948,6 +1052,18 @@ impl Interpreter {
     /// Numbers inside a vocabulary phrase ("more than 1000 employees") are left alone.
     fn extract_comparisons(&self, text: &mut String) -> Vec<Comparison> {
         let mut comparisons = Vec::new();
+        // "between 5 and 20", "between $100 and $500": both bounds, included, on one token.
+        while let Some(caps) = BETWEEN_RE.captures(text) {
+            let whole = caps.get(0).expect("whole match");
+            let token = text[..whole.start()].split_whitespace().count();
+            let money = whole.as_str().contains('$') || caps.name("usd").is_some();
+            for (bound, op) in [("a", CompareOp::Ge), ("b", CompareOp::Le)] {
+                let value = caps.name(bound).map(|m| m.as_str().to_string()).unwrap_or_default();
+                comparisons.push(Comparison { token, op, value, money });
+            }
+            let placeholder = format!(" __cmp{}__ ", comparisons.len() - 1);
+            text.replace_range(whole.range(), &placeholder);
+        }
         let mut from = 0;
         while let Some(caps) = COMPARE_RE.captures_at(text, from) {
             let whole = caps.get(0).expect("whole match");
@@ -997,7 +1113,9 @@ impl Interpreter {
             };
             let placeholder = format!(" __cmp{}__ ", comparisons.len());
             let token = text[..whole.start()].split_whitespace().count();
-            comparisons.push(Comparison { token, op, value });
+            let after = text[whole.end()..].split_whitespace().next().unwrap_or_default();
+            let money = whole.as_str().contains('$') || matches!(after, "dollars" | "usd" | "bucks");
+            comparisons.push(Comparison { token, op, value, money });
             let start = whole.start();
             text.replace_range(whole.range(), &placeholder);
             from = start + placeholder.len();
@@ -1086,6 +1204,11 @@ impl Interpreter {
             TimeGrain::Year => start.year() == last.year(),
         }
     }
+}
+
+/// Whether the word before `i` is one of `cues`.
+fn preceded_by_word(words: &[String], i: usize, cues: &[&str]) -> bool {
+    i > 0 && cues.contains(&words[i - 1].as_str())
 }
 
 /// Whether the letters of `short` appear in `long` in order.
@@ -1203,9 +1326,8 @@ mod tests {
     #[test]
     fn aggregate_share_and_number_words_the_reading_drops_are_not_understood() {
         assert!(ignored("median signups last month").contains(&"median".to_string()));
-        assert_eq!(ignored("tickets with a csat of 2 or lower this quarter"), ["<= 2"]);
-        // Read as one count of accounts, the per-account threshold would be dropped.
-        assert_eq!(ignored("accounts with more than 5 open tickets"), ["> 5"]);
+        // Users have no label to group by, so the per-user threshold would be dropped.
+        assert_eq!(ignored("events of users with more than 5 logins"), ["> 5"]);
         assert_eq!(ignored("events by type last week"), ["by type"]);
         assert!(ignored("distinct users who opened a ticket this year").contains(&"distinct".to_string()));
     }
@@ -1247,6 +1369,43 @@ mod tests {
     }
 
     #[test]
+    fn a_comparison_beside_a_column_or_a_measured_column_filters_rows() {
+        let csat = query_of("tickets with a csat of 2 or lower this quarter");
+        assert!(
+            csat.filters.iter().any(|f| matches!(f, Filter::Compare { column, op: CompareOp::Le, value, .. }
+            if column == "csat_score" && value == "2")),
+            "{csat:?}"
+        );
+        let range = query_of("tickets with a first response between 30 and 60 minutes");
+        let bounds: Vec<(CompareOp, &str)> = range
+            .filters
+            .iter()
+            .filter_map(|f| match f {
+                Filter::Compare { column, op, value, .. } if column == "first_response_minutes" => {
+                    Some((*op, value.as_str()))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(bounds, [(CompareOp::Ge, "30"), (CompareOp::Le, "60")]);
+        let money = query_of("how many invoices over $5,000 were issued in 2025");
+        assert!(money.filters.iter().any(|f| matches!(f, Filter::Compare { column, .. } if column == "amount_usd")));
+        // An average named with its threshold is a threshold on the average per group.
+        let having = query_of("categories with an average csat below 4");
+        assert_eq!(having.having.len(), 1, "{having:?}");
+    }
+
+    #[test]
+    fn a_threshold_on_rows_per_entity_counts_them_per_entity() {
+        let query = query_of("accounts with at least 3 open invoices");
+        assert_eq!(query.group_by, ["account"]);
+        assert_eq!(query.having, [MeasureFilter { op: CompareOp::Ge, value: "3".into() }]);
+        assert!(query.filters.iter().any(|f| matches!(f, Filter::Values { values, .. } if values == &["open"])));
+        let spelled = query_of("which accounts have more than one active subscription");
+        assert_eq!(spelled.having, [MeasureFilter { op: CompareOp::Gt, value: "1".into() }]);
+    }
+
+    #[test]
     fn conversation_around_a_question_is_left_out_and_content_words_are_weighed() {
         let Reading::Query { evidence, ignored, .. } =
             interpreter().read("our CFO keeps asking: what was revenue last month, obviously", None)
@@ -1272,7 +1431,6 @@ mod tests {
         assert_eq!(expand_abbreviations("1000 + employees"), "1000 + employees");
     }
 
-    #[test]
     #[test]
     fn aggregate_words_the_reading_acts_on_are_understood() {
         for question in [

@@ -37,12 +37,12 @@ mod time;
 mod vocab;
 
 pub use compile::CompiledQuery;
-pub use confidence::{ConfidenceModel, Evidence};
+pub use confidence::{ConfidenceModel, Evidence, UNKNOWN_VALUE_CAP};
 pub use graph::{JoinGraph, JoinStep};
 pub use interpret::{Interpreter, Reading};
 pub use planner::{Explanation, Plan, PlanOutcome, SemanticPlanner};
-pub use readings::MAX_READINGS;
 pub use query::{AggregateFunc, CompareOp, Filter, Measure, MeasureFilter, Ranking, SemanticQuery};
+pub use readings::MAX_READINGS;
 pub use time::{TimeFindings, TimeGrain, TimeRange, extract_time};
 
 /// Result type of this crate.

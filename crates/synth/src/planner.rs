@@ -128,7 +128,7 @@ impl SemanticPlanner {
             Reading::Query { query, assumptions, follow_up, evidence, .. } => match self.interpreter.compile(&query) {
                 Ok(compiled) => {
                     let confidence = self.confidence.confidence(&evidence);
-                    let explanation = self.explain(&query, &compiled.conditions, assumptions, evidence, follow_up);
+                    let explanation = self.explain(&query, &compiled.conditions, assumptions, *evidence, follow_up);
                     PlanOutcome::Sql(Box::new(Plan { sql: compiled.sql, query, confidence, explanation }))
                 }
                 Err(error) => PlanOutcome::CannotAnswer {

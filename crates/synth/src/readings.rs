@@ -112,7 +112,10 @@ impl Interpreter {
             && let Some(table) = self.layer().metric(name).map(|m| m.table.clone())
         {
             for other in self.layer().metrics.iter().filter(|m| m.table == table && m.name != *name) {
-                candidates.push(SemanticQuery { measures: vec![Measure::Metric { name: other.name.clone() }], ..query.clone() });
+                candidates.push(SemanticQuery {
+                    measures: vec![Measure::Metric { name: other.name.clone() }],
+                    ..query.clone()
+                });
             }
         }
         let mut offered: Vec<String> = Vec::new();

@@ -13,7 +13,7 @@ pub(crate) enum Subject {
     /// A measure, and the mention it came from.
     Measure(Measure, Option<usize>),
     /// Ask the user.
-    Clarify(Reading),
+    Clarify(Box<Reading>),
     /// Nothing to count.
     None,
 }
@@ -63,7 +63,7 @@ impl Interpreter {
                             format!("{}{window}", m.display_name().to_lowercase())
                         })
                         .collect();
-                    Subject::Clarify(Reading::Clarify {
+                    Subject::Clarify(Box::new(Reading::Clarify {
                         question: format!(
                             "'{}' could mean several metrics: {}. Which one do you mean?",
                             mentions[i].text,
@@ -75,7 +75,7 @@ impl Interpreter {
                                 .join("; ")
                         ),
                         options,
-                    })
+                    }))
                 }
             };
         }
