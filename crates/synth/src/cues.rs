@@ -139,7 +139,7 @@ pub(crate) const GRAMMAR_WORDS: &[&str] = &[
     "aren't", "weren't", "wasn't", "mix", "number", "numbers", "average", "looked", "happening", "trending", "break",
     "cut", "sliced", "slice", "against", "compare", "vs", "out", "off", "based", "end", "ended", "ending", "running",
     "ran", "run", "active", "any", "anyone", "anybody", "folks", "guys", "stand", "stands", "stood", "doing", "pull",
-    "pulled", "rank", "list", "hours", "minutes", "hour", "minute", "days", "weeks", "months", "years", "quarters",
+    "pulled", "rank", "list", "chronological", "chronologically", "hours", "minutes", "hour", "minute", "days", "weeks", "months", "years", "quarters",
 ];
 
 /// Words the planner understands as grammar rather than content.
@@ -153,7 +153,32 @@ pub(crate) fn is_known_word(word: &str) -> bool {
         || NEGATION_WORDS.contains(&word)
         || word.chars().all(|c| c.is_ascii_digit() || c == '.')
         || GRAMMAR_WORDS.contains(&word)
+        || MONEY_VERBS.contains(&word)
 }
+
+/// Verbs of paying: "how much did they pay us" asks for money.
+pub(crate) const MONEY_VERBS: &[&str] = &[
+    "pay",
+    "paid",
+    "pays",
+    "paying",
+    "make",
+    "made",
+    "earn",
+    "earned",
+    "bring",
+    "brought",
+    "spend",
+    "spent",
+    "spending",
+    "bill",
+    "billed",
+    "collect",
+    "collected",
+    "generate",
+    "generated",
+    "bring in",
+];
 
 /// Words of conversation around a question ("I'm putting together the board deck", "our CFO
 /// keeps asking", "obviously"): they name nothing in any data, so a reading that ignores

@@ -86,6 +86,17 @@ pub struct Interpreter {
     as_of: NaiveDate,
 }
 
+/// A count of distinct entities among other rows (see [`Interpreter::distinct_entity`]).
+struct DistinctEntity {
+    /// The mention of the entity's table.
+    entity: usize,
+    /// The mention naming the rows counted, when it is a table or metric (a value filters).
+    rows: Option<usize>,
+    /// That metric's own filter.
+    rows_filter: Option<Filter>,
+    measure: Measure,
+}
+
 struct Comparison {
     token: usize,
     op: CompareOp,
@@ -166,7 +177,7 @@ impl Interpreter {
             .flat_map(|w| if w == "actives" { vec!["active".to_string(), "users".to_string()] } else { vec![w] })
             .collect();
         let mentions = self.vocab.mentions(&words);
-        let covered: BTreeSet<usize> = mentions.iter().flat_map(|m| m.start..m.end).collect();
+        let mut covered: BTreeSet<usize> = mentions.iter().flat_map(|m| m.start..m.end).collect();
         let word_at = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
         let has_word = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
         let text_has = |phrase: &str| format!(" {text} ").contains(&format!(" {phrase} "));
@@ -229,6 +240,7 @@ impl Interpreter {
             || time.grain.is_some()
             || ranking.is_some();
         let entity_threshold = self.entity_threshold(&mentions, &comparisons);
+        let distinct_entity = self.distinct_entity(&mentions, &words);
         let mut comparison_targets: Vec<Option<(String, String)>> = vec![None; comparisons.len()];
         let beside_comparison = |m: &Mention, c: &Comparison| {
             c.token + 1 == m.start
@@ -237,6 +249,13 @@ impl Interpreter {
         };
         for (i, mention) in mentions.iter().enumerate() {
             if entity_threshold.as_ref().is_some_and(|(entity, _, _)| *entity == i) {
+                continue;
+            }
+            if let Some(distinct) = distinct_entity.as_ref().filter(|d| d.entity == i || d.rows == Some(i)) {
+                if distinct.rows == Some(i) {
+                    implied_filters.extend(distinct.rows_filter.clone());
+                }
+                used[i] = true;
                 continue;
             }
             let agg = agg_before(mention);
@@ -341,11 +360,23 @@ impl Interpreter {
         }
         let count_cue = COUNT_CUES.iter().any(|cue| text_has(cue));
         let mut inferred_measure = false;
+        if let Some(distinct) = &distinct_entity {
+            measures.insert(0, distinct.measure.clone());
+        }
         if let (true, Some((_, _, table))) = (measures.is_empty(), &entity_threshold) {
             measures.push(match self.count_metrics(table).as_slice() {
                 [name] => Measure::Metric { name: name.clone() },
                 _ => Measure::Aggregate { func: AggregateFunc::Count, table: table.clone(), column: None },
             });
+        }
+        // "how much did enterprise customers pay us": money asked with a verb of paying.
+        if measures.is_empty()
+            && text_has("how much")
+            && has_word(MONEY_VERBS)
+            && let Some(name) = self.money_metric()
+        {
+            measures.push(Measure::Metric { name });
+            inferred_measure = true;
         }
         if measures.is_empty() {
             let share_or_breakdown = has_word(SHARE_WORDS)
@@ -517,6 +548,33 @@ impl Interpreter {
             }
             ignored.push(mention.text.clone());
         }
+        // "events by type": a word after "by" that names no dimension but is a word of exactly
+        // one dimension's names on the measure's table ("event type").
+        for i in 0..words.len().saturating_sub(1) {
+            if !matches!(words[i].as_str(), "by" | "per") || covered.contains(&(i + 1)) || is_stopword(&words[i + 1]) {
+                continue;
+            }
+            let wanted = crate::text::stem(&words[i + 1]);
+            let named: Vec<&str> = self
+                .layer
+                .dimensions
+                .iter()
+                .filter(|d| d.columns().iter().any(|(t, _)| *t == base_table))
+                .filter(|d| {
+                    std::iter::once(d.name.as_str())
+                        .chain(std::iter::once(d.label.as_str()))
+                        .chain(d.synonyms.iter().map(String::as_str))
+                        .any(|phrase| crate::text::phrase_key(phrase).contains(&wanted))
+                })
+                .map(|d| d.name.as_str())
+                .collect();
+            if let [dimension] = named.as_slice() {
+                covered.insert(i + 1);
+                if !new_groups.iter().any(|g| g == dimension) {
+                    new_groups.push(dimension.to_string());
+                }
+            }
+        }
         // Two or more values of one dimension compared ("monthly and annual billing") are a
         // breakdown by that dimension.
         if has_any(&normalized, BREAKDOWN_WORDS) {
@@ -566,8 +624,9 @@ impl Interpreter {
         // "by plan instead" does not); new filters on a dimension replace old filters on it.
         if follow_up {
             let drills_down = has_word(&["break", "breakdown", "split", "further"]) || text_has("drill");
-            let adds = (has_word(&["also", "too", "additionally"]) || text_has("as well") || drills_down)
-                && !has_word(&["instead", "rather"]);
+            let adds =
+                (has_word(&["also", "too", "additionally", "add", "plus"]) || text_has("as well") || drills_down)
+                    && !has_word(&["instead", "rather"]);
             if !new_groups.is_empty() && !adds {
                 query.group_by.clear();
                 if time.grain.is_none() && !time.trend {
@@ -741,6 +800,67 @@ impl Interpreter {
             }
             _ => None,
         })
+    }
+
+    /// The layer's money metric: the one its vocabulary calls revenue, sales or money.
+    fn money_metric(&self) -> Option<String> {
+        ["revenue", "sales", "money", "income"].iter().find_map(|word| {
+            self.vocab.mentions(&[word.to_string()]).into_iter().find_map(|m| {
+                m.concepts.iter().find_map(|c| match c {
+                    Concept::Metric(name) => Some(name.clone()),
+                    _ => None,
+                })
+            })
+        })
+    }
+
+    /// "how many distinct users logged in", "distinct accounts that filed a ticket": a table
+    /// word after "distinct" counts the distinct keys of that table among other rows (the
+    /// rows named beside it) that refer to it by the same key column.
+    fn distinct_entity(&self, mentions: &[Mention], words: &[String]) -> Option<DistinctEntity> {
+        let entity = mentions.iter().position(|m| {
+            m.start > 0
+                && matches!(words[m.start - 1].as_str(), "distinct" | "unique" | "different")
+                && m.concepts.iter().any(|c| matches!(c, Concept::Table(_)))
+        })?;
+        let entity_table = mentions[entity].concepts.iter().find_map(|c| match c {
+            Concept::Table(t) => Some(t.clone()),
+            _ => None,
+        })?;
+        let key = match self.layer.table(&entity_table)?.primary_key.as_slice() {
+            [key] => key.clone(),
+            _ => return None,
+        };
+        for (i, mention) in mentions.iter().enumerate().filter(|(i, _)| *i != entity) {
+            for concept in &mention.concepts {
+                let (table, is_rows, filter) = match concept {
+                    Concept::Table(t) => (t.clone(), true, None),
+                    Concept::Metric(name) => {
+                        let metric = self.layer.metric(name)?;
+                        let filter = metric
+                            .filter
+                            .clone()
+                            .map(|condition| Filter::Sql { table: metric.table.clone(), condition });
+                        (metric.table.clone(), true, filter)
+                    }
+                    Concept::Value { dimension, .. } => {
+                        let dimension = self.layer.dimension(dimension)?;
+                        (dimension.columns().first()?.0.to_string(), false, None)
+                    }
+                    _ => continue,
+                };
+                if table == entity_table || !self.layer.table(&table)?.columns.iter().any(|c| c.name == key) {
+                    continue;
+                }
+                return Some(DistinctEntity {
+                    entity,
+                    rows: is_rows.then_some(i),
+                    rows_filter: filter,
+                    measure: Measure::Aggregate { func: AggregateFunc::CountDistinct, table, column: Some(key) },
+                });
+            }
+        }
+        None
     }
 
     /// The one column of `table` that its metrics sum (an amount of money in most layers).
@@ -1328,7 +1448,7 @@ mod tests {
         assert!(ignored("median signups last month").contains(&"median".to_string()));
         // Users have no label to group by, so the per-user threshold would be dropped.
         assert_eq!(ignored("events of users with more than 5 logins"), ["> 5"]);
-        assert_eq!(ignored("events by type last week"), ["by type"]);
+        assert_eq!(ignored("events by flavour last week"), ["by flavour"]);
         assert!(ignored("distinct users who opened a ticket this year").contains(&"distinct".to_string()));
     }
 
@@ -1403,6 +1523,16 @@ mod tests {
         assert!(query.filters.iter().any(|f| matches!(f, Filter::Values { values, .. } if values == &["open"])));
         let spelled = query_of("which accounts have more than one active subscription");
         assert_eq!(spelled.having, [MeasureFilter { op: CompareOp::Gt, value: "1".into() }]);
+    }
+
+    #[test]
+    fn distinct_entities_money_verbs_and_partial_dimension_names() {
+        let distinct = query_of("number of distinct accounts that filed a ticket last month");
+        assert_eq!(distinct.measures, [aggregate(AggregateFunc::CountDistinct, "support_tickets", "account_id")]);
+        let paid = query_of("how much did the enterprise customers pay us last month");
+        assert_eq!(paid.measures, [Measure::Metric { name: "revenue".into() }]);
+        let by_type = query_of("events by type last week");
+        assert_eq!(by_type.group_by, ["event_name"]);
     }
 
     #[test]
