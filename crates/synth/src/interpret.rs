@@ -438,10 +438,34 @@ impl Interpreter {
             }
         };
 
+        // "count and amount", "total amount sitting in open invoices": the amount is the sum of
+        // the money column of the rows asked about, beside a count asked for or instead of one
+        // that was only inferred.
+        let amount_asked = ["total amount", "and amount", "amount and", "and the amount", "and total amount"]
+            .iter()
+            .any(|phrase| text_has(phrase));
+        if amount_asked && let Some(column) = self.money_column(&base_table) {
+            let sum = Measure::Aggregate { func: AggregateFunc::Sum, table: base_table.clone(), column: Some(column) };
+            let sums_money = query.measures.iter().any(|m| match m {
+                Measure::Metric { name } => {
+                    self.layer.metric(name).is_some_and(|m| m.expression.to_lowercase().starts_with("sum("))
+                }
+                Measure::Aggregate { func, .. } => *func == AggregateFunc::Sum,
+            });
+            if !sums_money {
+                if inferred_measure && !has_word(&["count", "many", "number"]) {
+                    query.measures = vec![sum];
+                } else {
+                    query.measures.push(sum);
+                }
+            }
+        }
+
         // Filters and groups from the remaining mentions.
         let overall = has_word(&["overall", "altogether", "combined"]) || text_has("in total");
         let mut new_groups: Vec<String> = Vec::new();
         let mut implicit_grouping = false;
+        let mut ungrouped: Vec<String> = Vec::new();
         let mut new_filters: Vec<Filter> = implied_filters;
         let mut ignored: Vec<String> = Vec::new();
         let mentioned_value_dims: BTreeSet<String> = mentions
@@ -516,6 +540,15 @@ impl Interpreter {
                     || (normalized.starts_with("which") && mention.start <= 1)
                     || entity_threshold.as_ref().is_some_and(|(entity, _, _)| *entity == i);
                 let implicit_allowed = !is_table_word && !overall && !mentioned_value_dims.contains(&dimension);
+                // "across all platforms", "all platforms together": that dimension is summed over.
+                let summed_over = mention.start >= 2
+                    && matches!(word_at(mention.start - 1), "all" | "every")
+                    && matches!(word_at(mention.start - 2), "across" | "over" | "for" | "on" | "from");
+                if summed_over || matches!(word_at(mention.end), "together" | "combined")
+                {
+                    ungrouped.push(dimension);
+                    continue;
+                }
                 if (explicit || implicit_allowed) && !new_groups.contains(&dimension) {
                     implicit_grouping |= !explicit;
                     new_groups.push(dimension);
@@ -650,6 +683,7 @@ impl Interpreter {
                 query.group_by.push(group);
             }
         }
+        query.group_by.retain(|g| !ungrouped.contains(g));
         query.filters.extend(new_filters);
         query.having.extend(new_having);
 

@@ -669,6 +669,7 @@ const BILLING_NOUNS: &[&str] = &[
     "accounts",
     "sub",
     "subs",
+    "billed",
 ];
 
 /// Words after which a number is a quantity ("more than 2000", "top 3"), not a date.
