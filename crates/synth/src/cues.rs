@@ -139,7 +139,9 @@ pub(crate) const GRAMMAR_WORDS: &[&str] = &[
     "aren't", "weren't", "wasn't", "mix", "number", "numbers", "average", "looked", "happening", "trending", "break",
     "cut", "sliced", "slice", "against", "compare", "vs", "out", "off", "based", "end", "ended", "ending", "running",
     "ran", "run", "active", "any", "anyone", "anybody", "folks", "guys", "stand", "stands", "stood", "doing", "pull",
-    "pulled", "rank", "list", "chronological", "chronologically", "hours", "minutes", "hour", "minute", "days", "weeks", "months", "years", "quarters",
+    "pulled", "rank", "list", "add", "adding", "issue", "issued", "issuing", "send", "sent", "sends", "sending", "gets",
+    "getting", "filed", "file", "files", "filing", "raised", "raise", "submitted", "submit", "receive", "receives",
+    "chronological", "chronologically", "hours", "minutes", "hour", "minute", "days", "weeks", "months", "years", "quarters",
 ];
 
 /// Words the planner understands as grammar rather than content.
@@ -250,6 +252,7 @@ pub(crate) const ABBREVIATIONS: &[(&str, &str)] = &[
     ("mos", "months"),
     ("prev", "previous"),
     ("rev", "revenue"),
+    ("conv", "conversion"),
     ("prio", "priority"),
     ("cust", "customers"),
     ("custs", "customers"),

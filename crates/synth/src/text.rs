@@ -23,7 +23,9 @@ pub fn normalize(text: &str) -> String {
                 out.push(c);
                 out.push(' ');
             }
-            c if c.is_alphanumeric() || c == '_' => out.push(c),
+            // "pricing_page_v2" is written as stored; vocabulary phrases read '_' as a space.
+            '_' => out.push(' '),
+            c if c.is_alphanumeric() => out.push(c),
             _ => out.push(' '),
         }
     }

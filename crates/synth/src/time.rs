@@ -725,8 +725,12 @@ pub fn extract_time(normalized: &str, as_of: NaiveDate) -> TimeFindings {
         let word = ["g1", "g2", "g3", "g4"].iter().find_map(|g| caps.name(g))?.as_str();
         if matches!(word, "monthly") {
             // "monthly new accounts" is a trend of new accounts, "monthly accounts" a billing period.
-            let after: Vec<&str> = rest[whole.end()..].split_whitespace().take(2).collect();
-            if after.first() != Some(&"new") && after.iter().any(|w| BILLING_NOUNS.contains(w)) {
+            // "monthly vs annual billing": set against the other billing period, it is one too.
+            let after: Vec<&str> = rest[whole.end()..].split_whitespace().take(3).collect();
+            let against_annual = after.iter().any(|w| matches!(*w, "annual" | "annually" | "yearly"));
+            if after.first() != Some(&"new")
+                && (against_annual || after.iter().take(2).any(|w| BILLING_NOUNS.contains(w)))
+            {
                 return None;
             }
         }
