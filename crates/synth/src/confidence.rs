@@ -37,6 +37,11 @@ pub struct Evidence {
     pub follow_up: bool,
     /// Number of measures.
     pub measures: usize,
+    /// Phrases that name several kinds of things (a metric and a value, a value and a
+    /// segment), settled by the reading's rules.
+    pub ambiguous_phrases: usize,
+    /// Filters and groupings two or more joins away from the measure's table.
+    pub far_joins: usize,
 }
 
 impl Evidence {
@@ -58,6 +63,8 @@ impl Evidence {
             ("implicit_grouping".to_string(), flag(self.implicit_grouping)),
             ("follow_up".to_string(), flag(self.follow_up)),
             ("several_measures".to_string(), flag(self.measures > 1)),
+            ("ambiguous_phrases".to_string(), self.ambiguous_phrases.min(3) as f64),
+            ("far_joins".to_string(), self.far_joins.min(3) as f64),
         ])
     }
 }

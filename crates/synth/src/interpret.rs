@@ -405,11 +405,24 @@ impl Interpreter {
             }
         }
 
-        let refers_back = has_word(&["those", "these", "them", "their", "they", "it", "that"]);
+        // "for each?", "... instead of the count": the question leans on the previous one.
+        let refers_back = has_word(&["those", "these", "them", "their", "they", "it", "that", "instead"])
+            || normalized.ends_with(" each")
+            || normalized.ends_with(" for each");
         let follow_up = context.is_some()
             && (measures.is_empty()
                 || refers_back
                 || FOLLOW_UP_STARTS.iter().any(|s| normalized.starts_with(&format!("{s} "))));
+        // "only outage tickets" after a question about tickets: the table word says which
+        // rows, the previous measure stays.
+        if follow_up
+            && let (Some(previous), [Measure::Metric { name }]) = (context, measures.as_slice())
+            && measure_mention.iter().any(|(i, n)| n == name && mentions[*i].concepts.iter().any(|c| matches!(c, Concept::Table(_))))
+            && self.count_metrics(&self.layer.metric(name).map(|m| m.table.clone()).unwrap_or_default()).contains(name)
+            && self.base_table(&previous.measures).ok() == self.layer.metric(name).map(|m| m.table.clone())
+        {
+            measures.clear();
+        }
         let mut query = match (follow_up, context) {
             (true, Some(previous)) if measures.is_empty() => previous.clone(),
             (true, Some(previous)) => SemanticQuery { measures: measures.clone(), ..previous.clone() },
@@ -535,11 +548,16 @@ impl Interpreter {
                         .concepts
                         .iter()
                         .any(|c| matches!(c, Concept::Dimension(d) if new_groups.contains(d)));
-                let explicit = group_cue(mention)
+                // "the overall rate across experiments" asks for one number.
+                let overall_across = overall && preceded_by(mention, &["across", "over"], 2);
+                let explicit = (group_cue(mention) && !overall_across)
                     || continues_list
                     || (normalized.starts_with("which") && mention.start <= 1)
                     || entity_threshold.as_ref().is_some_and(|(entity, _, _)| *entity == i);
                 let implicit_allowed = !is_table_word && !overall && !mentioned_value_dims.contains(&dimension);
+                if overall_across {
+                    continue;
+                }
                 // "across all platforms", "all platforms together": that dimension is summed over.
                 let summed_over = mention.start >= 2
                     && matches!(word_at(mention.start - 1), "all" | "every")
@@ -772,6 +790,7 @@ impl Interpreter {
             assumptions.push("no time range given: all data in the snapshot".into());
         }
         self.specialize_metric(&mut query);
+        self.unfilter_contradicted_metric(&mut query);
         // Words that name nothing: conversation around the question is left out freely; a
         // content word lowers confidence, since the reading may answer another question.
         let (filler_words, unknown_words): (Vec<String>, Vec<String>) = words
@@ -812,6 +831,24 @@ impl Interpreter {
             implicit_grouping,
             follow_up,
             measures: query.measures.len(),
+            ambiguous_phrases: mentions
+                .iter()
+                .filter(|m| {
+                    let kinds: BTreeSet<u8> = m
+                        .concepts
+                        .iter()
+                        .filter_map(|c| match c {
+                            Concept::Metric(_) => Some(0),
+                            Concept::Segment(_) => Some(1),
+                            Concept::Value { .. } => Some(2),
+                            Concept::Dimension(_) => Some(3),
+                            Concept::Column { .. } | Concept::Table(_) => None,
+                        })
+                        .collect();
+                    kinds.len() > 1
+                })
+                .count(),
+            far_joins: self.far_joins(&query),
         };
         // A phrase the layer knows that the reading could not apply, or a cue it did not act
         // on, would be silently dropped: that blocks the answer.
@@ -836,6 +873,27 @@ impl Interpreter {
         })
     }
 
+    /// Filters and groupings of `query` two or more joins away from its measure's table.
+    fn far_joins(&self, query: &SemanticQuery) -> usize {
+        let Ok(base) = self.base_table(&query.measures) else { return 0 };
+        let far = |distance: Option<usize>| distance.is_some_and(|d| d >= 2);
+        let groups = query.group_by.iter().filter(|d| far(self.dimension_distance(&base, d))).count();
+        let filters = query
+            .filters
+            .iter()
+            .filter(|f| match f {
+                Filter::Values { dimension, .. } => far(self.dimension_distance(&base, dimension)),
+                Filter::Segment { name } => {
+                    far(self.layer.segment(name).and_then(|s| self.graph.distance(&base, &s.table)))
+                }
+                Filter::Compare { table, .. } | Filter::Sql { table, .. } | Filter::Null { table, .. } => {
+                    far(self.graph.distance(&base, table))
+                }
+            })
+            .count();
+        groups + filters
+    }
+
     /// The layer's money metric: the one its vocabulary calls revenue, sales or money.
     fn money_metric(&self) -> Option<String> {
         ["revenue", "sales", "money", "income"].iter().find_map(|word| {
@@ -852,9 +910,16 @@ impl Interpreter {
     /// word after "distinct" counts the distinct keys of that table among other rows (the
     /// rows named beside it) that refer to it by the same key column.
     fn distinct_entity(&self, mentions: &[Mention], words: &[String]) -> Option<DistinctEntity> {
+        // Also "how many accounts have a canceled subscription": the entity counted, then
+        // rows of another table it has.
+        let counted_entity = |m: &Mention| {
+            m.start > 0
+                && matches!(words[m.start - 1].as_str(), "many" | "number")
+                && matches!(words.get(m.end).map(String::as_str), Some("have" | "had" | "has" | "with" | "that" | "who"))
+        };
         let entity = mentions.iter().position(|m| {
             m.start > 0
-                && matches!(words[m.start - 1].as_str(), "distinct" | "unique" | "different")
+                && (matches!(words[m.start - 1].as_str(), "distinct" | "unique" | "different") || counted_entity(m))
                 && m.concepts.iter().any(|c| matches!(c, Concept::Table(_)))
         })?;
         let entity_table = mentions[entity].concepts.iter().find_map(|c| match c {

@@ -240,6 +240,43 @@ impl Interpreter {
         }
     }
 
+    /// "money sitting in open invoices": a metric defined by one value of a column (revenue
+    /// is paid invoices) asked about rows with another value of that column is the metric's
+    /// aggregate without its own filter, on those rows.
+    pub(crate) fn unfilter_contradicted_metric(&self, query: &mut SemanticQuery) {
+        for measure in query.measures.iter_mut() {
+            let Measure::Metric { name } = measure else { continue };
+            let Some(metric) = self.layer().metric(name) else { continue };
+            let Some((column, value)) = metric.filter.as_deref().and_then(|f| {
+                let (column, value) = f.split_once('=')?;
+                Some((column.trim().to_string(), value.trim().trim_matches('\'').to_string()))
+            }) else {
+                continue;
+            };
+            let contradicted = query.filters.iter().any(|f| match f {
+                Filter::Values { dimension, values, negated: false } => {
+                    !values.contains(&value)
+                        && self.layer().dimension(dimension).is_some_and(|d| {
+                            d.columns().iter().any(|(t, c)| *t == metric.table && *c == column)
+                        })
+                }
+                _ => false,
+            });
+            if !contradicted {
+                continue;
+            }
+            let expression = metric.expression.replace(' ', "").to_lowercase();
+            let aggregate = [("sum(", AggregateFunc::Sum), ("avg(", AggregateFunc::Avg)].iter().find_map(|(f, func)| {
+                let column = expression.strip_prefix(f)?.strip_suffix(')')?;
+                column.chars().all(|c| c.is_ascii_alphanumeric() || c == '_').then(|| (*func, Some(column.to_string())))
+            });
+            let aggregate = aggregate.or_else(|| (expression == "count(*)").then_some((AggregateFunc::Count, None)));
+            if let Some((func, column)) = aggregate {
+                *measure = Measure::Aggregate { func, table: metric.table.clone(), column };
+            }
+        }
+    }
+
     /// Metrics that count the rows (or distinct keys) of `table` with no filter.
     pub(crate) fn count_metrics(&self, table: &str) -> Vec<String> {
         let key = self.layer().table(table).and_then(|t| (t.primary_key.len() == 1).then(|| t.primary_key[0].clone()));
