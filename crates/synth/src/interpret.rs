@@ -474,6 +474,30 @@ impl Interpreter {
             }
         }
 
+        // "how many refunds did we issue and what did they add up to": a count of the rows a
+        // summed metric covers, beside the sum, both under the metric's own filter.
+        let count_and_sum = text_has("how many")
+            && has_word(&["and"])
+            && ["how much", "add up", "in total", "total amount", "sum to", "worth"].iter().any(|p| text_has(p));
+        if count_and_sum
+            && let [Measure::Metric { name }] = query.measures.as_slice()
+            && let Some(metric) = self.layer.metric(name)
+            && let Some(column) = metric
+                .expression
+                .replace(' ', "")
+                .to_lowercase()
+                .strip_prefix("sum(")
+                .and_then(|r| r.strip_suffix(')'))
+                .map(str::to_string)
+        {
+            let table = metric.table.clone();
+            implied_filters.extend(metric.filter.clone().map(|condition| Filter::Sql { table: table.clone(), condition }));
+            query.measures = vec![
+                Measure::Aggregate { func: AggregateFunc::Count, table: table.clone(), column: None },
+                Measure::Aggregate { func: AggregateFunc::Sum, table, column: Some(column) },
+            ];
+        }
+
         // Filters and groups from the remaining mentions.
         let overall = has_word(&["overall", "altogether", "combined"]) || text_has("in total");
         let mut new_groups: Vec<String> = Vec::new();
@@ -915,7 +939,7 @@ impl Interpreter {
         let counted_entity = |m: &Mention| {
             m.start > 0
                 && matches!(words[m.start - 1].as_str(), "many" | "number")
-                && matches!(words.get(m.end).map(String::as_str), Some("have" | "had" | "has" | "with" | "that" | "who"))
+                && matches!(words.get(m.end).map(String::as_str), Some("have" | "had" | "has" | "with" | "that" | "who" | "were" | "was" | "are"))
         };
         let entity = mentions.iter().position(|m| {
             m.start > 0
