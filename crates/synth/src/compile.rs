@@ -188,7 +188,8 @@ impl Interpreter {
         }
 
         if let Some(range) = &query.time_range {
-            let time_column = self.measure_time_column(first).ok_or(Error::NoTimeColumn)?;
+            let time_column =
+                query.time_column.clone().or_else(|| self.measure_time_column(first)).ok_or(Error::NoTimeColumn)?;
             let column = select.col(&base, &time_column);
             let mut parts = Vec::new();
             if let Some(start) = range.start {
@@ -258,7 +259,8 @@ impl Interpreter {
         let mut select_list: Vec<String> = Vec::new();
         let mut group_positions = Vec::new();
         if let Some(grain) = query.grain {
-            let time_column = self.measure_time_column(first).ok_or(Error::NoTimeColumn)?;
+            let time_column =
+                query.time_column.clone().or_else(|| self.measure_time_column(first)).ok_or(Error::NoTimeColumn)?;
             select_list.push(format!(
                 "date_trunc('{}', {}) AS {}",
                 grain.unit(),

@@ -97,6 +97,8 @@ pub(crate) const FOLLOW_UP_STARTS: &[&str] = &[
     "excluding",
     "without",
     "but",
+    "add",
+    "include",
 ];
 
 pub(crate) static TOP_N_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -139,7 +141,7 @@ pub(crate) const GRAMMAR_WORDS: &[&str] = &[
     "aren't", "weren't", "wasn't", "mix", "number", "numbers", "average", "looked", "happening", "trending", "break",
     "cut", "sliced", "slice", "against", "compare", "vs", "out", "off", "based", "end", "ended", "ending", "running",
     "ran", "run", "active", "any", "anyone", "anybody", "folks", "guys", "stand", "stands", "stood", "doing", "pull",
-    "pulled", "rank", "list", "add", "adding", "issue", "issued", "issuing", "send", "sent", "sends", "sending", "gets",
+    "pulled", "rank", "list", "add", "adding", "recent", "latest", "newest", "earliest", "oldest", "issue", "issued", "issuing", "send", "sent", "sends", "sending", "gets",
     "getting", "filed", "file", "files", "filing", "raised", "raise", "submitted", "submit", "receive", "receives",
     "chronological", "chronologically", "hours", "minutes", "hour", "minute", "days", "weeks", "months", "years", "quarters",
 ];

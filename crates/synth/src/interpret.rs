@@ -417,7 +417,9 @@ impl Interpreter {
         // rows, the previous measure stays.
         if follow_up
             && let (Some(previous), [Measure::Metric { name }]) = (context, measures.as_slice())
-            && measure_mention.iter().any(|(i, n)| n == name && mentions[*i].concepts.iter().any(|c| matches!(c, Concept::Table(_))))
+            && measure_mention
+                .iter()
+                .any(|(i, n)| n == name && mentions[*i].concepts.iter().any(|c| matches!(c, Concept::Table(_))))
             && self.count_metrics(&self.layer.metric(name).map(|m| m.table.clone()).unwrap_or_default()).contains(name)
             && self.base_table(&previous.measures).ok() == self.layer.metric(name).map(|m| m.table.clone())
         {
@@ -425,7 +427,30 @@ impl Interpreter {
         }
         let mut query = match (follow_up, context) {
             (true, Some(previous)) if measures.is_empty() => previous.clone(),
-            (true, Some(previous)) => SemanticQuery { measures: measures.clone(), ..previous.clone() },
+            (true, Some(previous)) => {
+                // "add the number of refunded invoices too": a measure added to the ones shown.
+                let adds_measure = has_word(&["add", "also", "too", "plus"]) && !has_word(&["instead", "rather"]);
+                let mut next = if adds_measure { previous.measures.clone() } else { Vec::new() };
+                for measure in &measures {
+                    if !next.contains(measure) {
+                        next.push(measure.clone());
+                    }
+                }
+                // "total seats instead of the count" of active subscriptions: the rows the
+                // replaced metric counted stay the rows asked about.
+                let mut filters = previous.filters.clone();
+                for old in &previous.measures {
+                    if let Measure::Metric { name } = old
+                        && let Some(metric) = self.layer.metric(name)
+                        && let Some(condition) = metric.filter.clone()
+                        && !next.contains(old)
+                        && next.iter().all(|m| matches!(m, Measure::Aggregate { table, .. } if *table == metric.table))
+                    {
+                        filters.push(Filter::Sql { table: metric.table.clone(), condition });
+                    }
+                }
+                SemanticQuery { measures: next, filters, ..previous.clone() }
+            }
             _ => SemanticQuery { measures: measures.clone(), ..SemanticQuery::empty() },
         };
         if query.measures.is_empty() {
@@ -491,7 +516,8 @@ impl Interpreter {
                 .map(str::to_string)
         {
             let table = metric.table.clone();
-            implied_filters.extend(metric.filter.clone().map(|condition| Filter::Sql { table: table.clone(), condition }));
+            implied_filters
+                .extend(metric.filter.clone().map(|condition| Filter::Sql { table: table.clone(), condition }));
             query.measures = vec![
                 Measure::Aggregate { func: AggregateFunc::Count, table: table.clone(), column: None },
                 Measure::Aggregate { func: AggregateFunc::Sum, table, column: Some(column) },
@@ -586,8 +612,7 @@ impl Interpreter {
                 let summed_over = mention.start >= 2
                     && matches!(word_at(mention.start - 1), "all" | "every")
                     && matches!(word_at(mention.start - 2), "across" | "over" | "for" | "on" | "from");
-                if summed_over || matches!(word_at(mention.end), "together" | "combined")
-                {
+                if summed_over || matches!(word_at(mention.end), "together" | "combined") {
                     ungrouped.push(dimension);
                     continue;
                 }
@@ -815,6 +840,27 @@ impl Interpreter {
         }
         self.specialize_metric(&mut query);
         self.unfilter_contradicted_metric(&mut query);
+        // "invoices were paid", "tickets resolved": a value said as what happened to the rows
+        // (after a verb or after the rows' own word), not as which rows ("paid invoices").
+        let event_values: Vec<String> = mentions
+            .iter()
+            .enumerate()
+            .filter(|(i, m)| {
+                !preceded_by(m, NEGATION_WORDS, 4)
+                    && preceded_by(m, &["were", "was", "got", "get", "been", "are", "is"], 1)
+                    || (*i > 0
+                        && !preceded_by(m, NEGATION_WORDS, 4)
+                        && mentions[i - 1].end == m.start
+                        && mentions[i - 1].concepts.iter().any(|c| matches!(c, Concept::Table(_) | Concept::Metric(_))))
+            })
+            .flat_map(|(_, m)| {
+                m.concepts.iter().filter_map(|c| match c {
+                    Concept::Value { value, .. } => Some(value.clone()),
+                    _ => None,
+                })
+            })
+            .collect();
+        query.time_column = self.event_time_column(&query, &event_values);
         // Words that name nothing: conversation around the question is left out freely; a
         // content word lowers confidence, since the reading may answer another question.
         let (filler_words, unknown_words): (Vec<String>, Vec<String>) = words
@@ -918,6 +964,28 @@ impl Interpreter {
         groups + filters
     }
 
+    /// "invoices paid last month", "tickets resolved this week": a status value that names an
+    /// event with its own time column (`paid_at`, `resolved_at`) on the measure's table is
+    /// what the window and grain apply to.
+    fn event_time_column(&self, query: &SemanticQuery, event_values: &[String]) -> Option<String> {
+        if query.time_range.is_none() && query.grain.is_none() {
+            return None;
+        }
+        let base = self.base_table(&query.measures).ok()?;
+        let own = query.measures.first().and_then(|m| self.measure_time_column(m));
+        let columns = &self.layer.table(&base)?.columns;
+        query.filters.iter().find_map(|f| match f {
+            Filter::Values { dimension, values, negated: false }
+                if values.len() == 1 && event_values.contains(&values[0]) =>
+            {
+                self.layer.dimension(dimension)?.columns().iter().find(|(t, _)| *t == base)?;
+                let wanted = format!("{}_at", values[0].to_lowercase());
+                columns.iter().find(|c| c.name == wanted).map(|c| c.name.clone()).filter(|c| Some(c) != own.as_ref())
+            }
+            _ => None,
+        })
+    }
+
     /// The layer's money metric: the one its vocabulary calls revenue, sales or money.
     fn money_metric(&self) -> Option<String> {
         ["revenue", "sales", "money", "income"].iter().find_map(|word| {
@@ -939,7 +1007,10 @@ impl Interpreter {
         let counted_entity = |m: &Mention| {
             m.start > 0
                 && matches!(words[m.start - 1].as_str(), "many" | "number")
-                && matches!(words.get(m.end).map(String::as_str), Some("have" | "had" | "has" | "with" | "that" | "who" | "were" | "was" | "are"))
+                && matches!(
+                    words.get(m.end).map(String::as_str),
+                    Some("have" | "had" | "has" | "with" | "that" | "who" | "were" | "was" | "are")
+                )
         };
         let entity = mentions.iter().position(|m| {
             m.start > 0
@@ -1274,7 +1345,9 @@ impl Interpreter {
         let mut best: Option<(usize, std::cmp::Reverse<usize>, &String)> = None;
         let mut tied = false;
         for candidate in self.vocab_words.iter().filter(|c| c.chars().next() == first) {
-            let distance = strsim::damerau_levenshtein(stemmed, candidate);
+            // "signpus" is "signups" with two letters swapped: the plural counts too.
+            let distance = strsim::damerau_levenshtein(stemmed, candidate)
+                .min(strsim::damerau_levenshtein(stemmed, &format!("{candidate}s")));
             if distance > allowed {
                 continue;
             }
@@ -1656,6 +1729,56 @@ mod tests {
         assert_eq!(paid.measures, [Measure::Metric { name: "revenue".into() }]);
         let by_type = query_of("events by type last week");
         assert_eq!(by_type.group_by, ["event_name"]);
+    }
+
+    #[test]
+    fn an_event_said_of_the_rows_sets_the_time_column_and_an_adjective_does_not() {
+        assert_eq!(query_of("how many invoices were paid last month").time_column.as_deref(), Some("paid_at"));
+        assert_eq!(query_of("how many paid invoices last month").time_column, None);
+        assert_eq!(query_of("revenue by month, by when issued not when it was paid").time_column, None);
+    }
+
+    #[test]
+    fn counted_entities_and_contradicted_metric_filters() {
+        let accounts = query_of("how many accounts have a canceled subscription");
+        assert_eq!(accounts.measures, [aggregate(AggregateFunc::CountDistinct, "subscriptions", "account_id")]);
+        let open = query_of("how much money is sitting in open invoices");
+        assert_eq!(
+            open.measures,
+            [Measure::Aggregate {
+                func: AggregateFunc::Sum,
+                table: "invoices".into(),
+                column: Some("amount_usd".into())
+            }]
+        );
+        let both = query_of("how many refunds did we issue and what did they add up to in q2 2025");
+        assert_eq!(both.measures.len(), 2, "{both:?}");
+    }
+
+    #[test]
+    fn follow_ups_add_measures_and_keep_the_rows_a_replaced_metric_counted() {
+        let interpreter = interpreter();
+        let Reading::Query { query: first, .. } = interpreter.read("active subscriptions by plan", None) else {
+            panic!()
+        };
+        let Reading::Query { query: seats, .. } =
+            interpreter.read("show total seats instead of the count", Some(&first))
+        else {
+            panic!()
+        };
+        assert_eq!(seats.group_by, ["plan"]);
+        assert!(
+            seats.filters.iter().any(|f| matches!(f, Filter::Sql { condition, .. } if condition.contains("active")))
+        );
+        let Reading::Query { query: refunds, .. } = interpreter.read("refunds by month this year", None) else {
+            panic!()
+        };
+        let Reading::Query { query: added, .. } =
+            interpreter.read("add the number of refunded invoices each month too", Some(&refunds))
+        else {
+            panic!()
+        };
+        assert_eq!(added.measures.len(), 2, "{added:?}");
     }
 
     #[test]

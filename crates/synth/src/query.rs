@@ -172,6 +172,10 @@ pub struct SemanticQuery {
     pub ranking: Option<Ranking>,
     /// Show each group's share of the total (percent) instead of, or beside, the measure.
     pub share: bool,
+    /// The time column the window and grain apply to, when the question names the event
+    /// ("invoices paid last month" is by `paid_at`); otherwise the measure's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_column: Option<String>,
 }
 
 impl SemanticQuery {
@@ -186,6 +190,7 @@ impl SemanticQuery {
             having: Vec::new(),
             ranking: None,
             share: false,
+            time_column: None,
         }
     }
 }

@@ -256,9 +256,10 @@ impl Interpreter {
             let contradicted = query.filters.iter().any(|f| match f {
                 Filter::Values { dimension, values, negated: false } => {
                     !values.contains(&value)
-                        && self.layer().dimension(dimension).is_some_and(|d| {
-                            d.columns().iter().any(|(t, c)| *t == metric.table && *c == column)
-                        })
+                        && self
+                            .layer()
+                            .dimension(dimension)
+                            .is_some_and(|d| d.columns().iter().any(|(t, c)| *t == metric.table && *c == column))
                 }
                 _ => false,
             });
@@ -266,10 +267,14 @@ impl Interpreter {
                 continue;
             }
             let expression = metric.expression.replace(' ', "").to_lowercase();
-            let aggregate = [("sum(", AggregateFunc::Sum), ("avg(", AggregateFunc::Avg)].iter().find_map(|(f, func)| {
-                let column = expression.strip_prefix(f)?.strip_suffix(')')?;
-                column.chars().all(|c| c.is_ascii_alphanumeric() || c == '_').then(|| (*func, Some(column.to_string())))
-            });
+            let aggregate =
+                [("sum(", AggregateFunc::Sum), ("avg(", AggregateFunc::Avg)].iter().find_map(|(f, func)| {
+                    let column = expression.strip_prefix(f)?.strip_suffix(')')?;
+                    column
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        .then(|| (*func, Some(column.to_string())))
+                });
             let aggregate = aggregate.or_else(|| (expression == "count(*)").then_some((AggregateFunc::Count, None)));
             if let Some((func, column)) = aggregate {
                 *measure = Measure::Aggregate { func, table: metric.table.clone(), column };
