@@ -22,6 +22,9 @@ pub struct CalibrateArgs {
     /// Where to write the fitted model.
     #[arg(long, default_value = "eval/confidence-model.json")]
     out: PathBuf,
+    /// Another snapshot directory to find the cases' snapshots in (e.g. a Spider import's).
+    #[arg(long, value_name = "DIR")]
+    snapshots: Vec<PathBuf>,
     /// L2 regularization: larger keeps weights small (less fit to these sets).
     #[arg(long, default_value_t = 0.01)]
     l2: f64,
@@ -35,7 +38,7 @@ pub async fn calibrate(mut settings: Settings, args: CalibrateArgs) -> anyhow::R
     for set in &args.sets {
         let (cases, errors) = quarry_eval::load_cases(set)?;
         anyhow::ensure!(errors.is_empty(), "{}: {} malformed line(s); fix them first", set.display(), errors.len());
-        let target = PipelineTarget::new(settings.clone(), Vec::new());
+        let target = PipelineTarget::new(settings.clone(), args.snapshots.clone());
         let options = quarry_eval::EvalOptions { progress: false, ..quarry_eval::EvalOptions::default() };
         let report = quarry_eval::run_eval(&target, &cases, &options).await;
         let before = samples.len();

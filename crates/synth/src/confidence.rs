@@ -42,6 +42,12 @@ pub struct Evidence {
     pub ambiguous_phrases: usize,
     /// Filters and groupings two or more joins away from the measure's table.
     pub far_joins: usize,
+    /// Phrases naming another table, or a dimension, that the reading linked and then left
+    /// out ("students who have friends" read as all students).
+    pub unused_phrases: usize,
+    /// A plain count named only by a table word, with no count cue, grouping, window or
+    /// filter ("what are the names of the sections" read as a count of sections).
+    pub bare_count: bool,
 }
 
 impl Evidence {
@@ -65,6 +71,8 @@ impl Evidence {
             ("several_measures".to_string(), flag(self.measures > 1)),
             ("ambiguous_phrases".to_string(), self.ambiguous_phrases.min(3) as f64),
             ("far_joins".to_string(), self.far_joins.min(3) as f64),
+            ("unused_phrases".to_string(), self.unused_phrases.min(3) as f64),
+            ("bare_count".to_string(), flag(self.bare_count)),
         ])
     }
 }

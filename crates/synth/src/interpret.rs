@@ -528,6 +528,15 @@ impl Interpreter {
         let overall = has_word(&["overall", "altogether", "combined"]) || text_has("in total");
         let mut new_groups: Vec<String> = Vec::new();
         let mut implicit_grouping = false;
+        let mut unused_phrases = 0;
+        // A table word or metric of the measure's own table only says which rows are counted.
+        let names_base_rows = |m: &Mention| {
+            m.concepts.iter().any(|c| match c {
+                Concept::Table(t) => *t == base_table,
+                Concept::Metric(name) => self.layer.metric(name).is_some_and(|m| m.table == base_table),
+                _ => false,
+            })
+        };
         let mut ungrouped: Vec<String> = Vec::new();
         let mut new_filters: Vec<Filter> = implied_filters;
         let mut ignored: Vec<String> = Vec::new();
@@ -619,6 +628,8 @@ impl Interpreter {
                 if (explicit || implicit_allowed) && !new_groups.contains(&dimension) {
                     implicit_grouping |= !explicit;
                     new_groups.push(dimension);
+                } else if !explicit && !implicit_allowed && !names_base_rows(mention) {
+                    unused_phrases += 1;
                 }
                 continue;
             }
@@ -644,6 +655,10 @@ impl Interpreter {
                 }
             }
             if mention.concepts.iter().any(|c| matches!(c, Concept::Table(_) | Concept::Metric(_))) {
+                // "students who have friends": another table named and not acted on.
+                if !names_base_rows(mention) {
+                    unused_phrases += 1;
+                }
                 continue;
             }
             ignored.push(mention.text.clone());
@@ -919,6 +934,16 @@ impl Interpreter {
                 })
                 .count(),
             far_joins: self.far_joins(&query),
+            unused_phrases,
+            bare_count: !count_cue
+                && query.group_by.is_empty()
+                && query.grain.is_none()
+                && query.time_range.is_none()
+                && query.filters.is_empty()
+                && query.measures.iter().all(|m| self.is_plain_count(m))
+                && measure_mention
+                    .iter()
+                    .all(|(i, _)| mentions[*i].concepts.iter().any(|c| matches!(c, Concept::Table(_)))),
         };
         // A phrase the layer knows that the reading could not apply, or a cue it did not act
         // on, would be silently dropped: that blocks the answer.
@@ -941,6 +966,16 @@ impl Interpreter {
             }
             _ => None,
         })
+    }
+
+    /// Whether `measure` counts rows or keys with no condition of its own.
+    fn is_plain_count(&self, measure: &Measure) -> bool {
+        match measure {
+            Measure::Metric { name } => self.layer.metric(name).is_some_and(|m| {
+                m.filter.is_none() && m.expression.replace(' ', "").to_lowercase().starts_with("count(")
+            }),
+            Measure::Aggregate { func, .. } => matches!(func, AggregateFunc::Count | AggregateFunc::CountDistinct),
+        }
     }
 
     /// Filters and groupings of `query` two or more joins away from its measure's table.
