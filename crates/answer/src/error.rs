@@ -41,6 +41,16 @@ pub enum Error {
     /// A stored conversation could not be read or written, or its id is unusable.
     #[error("{0}")]
     Conversation(String),
+    /// The confidence model named in the settings could not be read.
+    #[error(
+        "cannot use the confidence model {path}: {reason}. Write one with `quarry eval calibrate --out {path}`, or unset synthesis.confidence_model"
+    )]
+    ConfidenceModel {
+        /// The file.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
     /// The demo warehouse could not be generated.
     #[error("could not generate the demo warehouse: {0}")]
     Demo(String),
@@ -63,6 +73,7 @@ impl Error {
             Error::Semantic(_) => "semantic_layer_error",
             Error::Settings(_) => "settings_error",
             Error::Demo(_) => "demo_error",
+            Error::ConfidenceModel { .. } => "settings_error",
             Error::Conversation(_) => "conversation_error",
             Error::Retrieval(_) => "retrieval_error",
             Error::Model(e) => match e.kind() {

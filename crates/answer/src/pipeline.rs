@@ -85,6 +85,10 @@ impl Pipeline {
             .await?
             .with_cache(&settings.cache);
         pipeline.synthesis = settings.synthesis.clone();
+        if let Some(path) = &settings.synthesis.confidence_model {
+            let model = load_confidence_model(path)?;
+            pipeline.planner = pipeline.planner.with_confidence_model(model);
+        }
         if settings.synthesis.effective_route() != Route::BuiltinOnly {
             let model = quarry_model::OpenAiChatModel::new(settings.model.clone())?;
             let index = settings.retrieval.lazy_index(&settings.index_dir()?, &pipeline.layer, &pipeline.snapshot);
@@ -510,4 +514,12 @@ pub fn clean_question(question: &str, max_chars: usize) -> Result<String> {
         )));
     }
     Ok(cleaned)
+}
+
+/// A confidence model written by `quarry eval calibrate`.
+fn load_confidence_model(path: &std::path::Path) -> Result<quarry_synth::ConfidenceModel> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| Error::ConfidenceModel { path: path.display().to_string(), reason: error.to_string() })?;
+    serde_json::from_str(&text)
+        .map_err(|error| Error::ConfidenceModel { path: path.display().to_string(), reason: error.to_string() })
 }

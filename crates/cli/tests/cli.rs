@@ -171,3 +171,37 @@ fn snapshot_create_list_and_show_a_sqlite_database() {
         serde_json::from_slice(&run(&["ask", "how many singers", "--snapshot", &id, "--json"])).expect("json");
     assert_eq!(answer["rows"], json!([[6]]), "{answer}");
 }
+
+#[test]
+fn an_unknown_filter_value_is_asked_back_with_readings_that_answer() {
+    let output = quarry().args(["ask", "signups from narnia last month"]).assert().code(3);
+    let stdout = String::from_utf8(output.get_output().stdout.clone()).expect("UTF-8");
+    assert!(stdout.contains("I did not understand 'narnia'"), "{stdout}");
+    assert!(stdout.contains("1. signups last month"), "{stdout}");
+    quarry().args(["ask", "signups last month"]).assert().success().stdout(predicate::str::starts_with("Signups last month: "));
+}
+
+#[test]
+fn a_refitted_confidence_model_is_used_and_an_unusable_one_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("confidence.json");
+    std::fs::write(&model, r#"{"bias": 1.0, "weights": {}, "fitted_on": "test"}"#).expect("write");
+    let output = quarry()
+        .env("QUARRY_SYNTHESIS__CONFIDENCE_MODEL", &model)
+        .args(["ask", "revenue last month", "--json"])
+        .assert()
+        .success();
+    let answer: Value = serde_json::from_slice(&output.get_output().stdout).expect("json");
+    let expected = 1.0 / (1.0 + (-1.0f64).exp());
+    assert!((answer["confidence"].as_f64().expect("confidence") - expected).abs() < 1e-9, "{answer}");
+    std::fs::write(&model, "not json").expect("write");
+    quarry()
+        .env("QUARRY_SYNTHESIS__CONFIDENCE_MODEL", &model)
+        .args(["ask", "revenue last month"])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("cannot use the confidence model")
+                .and(predicate::str::contains("quarry eval calibrate")),
+        );
+}

@@ -117,6 +117,10 @@ pub struct SynthesisSettings {
     /// question goes to the model (`builtin-first`) or, without one, quarry asks back with
     /// its readings.
     pub confidence_threshold: f64,
+    /// A confidence model fitted on your own labeled questions (`quarry eval calibrate
+    /// --out FILE`); the one shipped with quarry when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence_model: Option<std::path::PathBuf>,
     /// Corrections the model may make after its SQL is refused or fails to plan.
     pub max_repairs: usize,
     /// Retrieval hits (metrics, tables, values, examples) the model's prompt is built from.
@@ -131,6 +135,7 @@ impl Default for SynthesisSettings {
             model: ModelChoice::Builtin,
             route: Route::Auto,
             confidence_threshold: 0.6,
+            confidence_model: None,
             max_repairs: 2,
             retrieval_hits: 24,
             model_summary: false,
