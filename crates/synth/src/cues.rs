@@ -69,7 +69,7 @@ pub(crate) const BREAKDOWN_WORDS: &[&str] =
     &["between", "vs", "versus", "compare", "compared", "breakdown", "break", "split", "each"];
 
 pub(crate) static SHIFT_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:the |a )?(?P<g>day|week|month|quarter|year) (?:before|prior|earlier)|(?:the )?(?:previous|prior|preceding) (?P<g2>period)").expect("valid regex")
+    Regex::new(r"\b(?:the |a )?(?P<g>day|week|month|quarter|year) (?:before|prior|earlier)\b|\b(?:the )?(?:previous|prior|preceding) (?P<g2>period)\b").expect("valid regex")
 });
 
 pub(crate) fn has_any(normalized: &str, words: &[&str]) -> bool {

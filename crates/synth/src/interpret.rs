@@ -1817,6 +1817,21 @@ mod tests {
     }
 
     #[test]
+    fn the_period_before_moves_the_conversation_window_back() {
+        let interpreter = interpreter();
+        let first = query_of("signups by platform last month");
+        let Reading::Query { query, evidence, .. } = interpreter.read("and for the month before?", Some(&first)) else {
+            panic!()
+        };
+        let range = query.time_range.expect("range");
+        assert_eq!(
+            (range.start.unwrap().to_string(), range.end.unwrap().to_string()),
+            ("2025-10-01".into(), "2025-11-01".into())
+        );
+        assert!(evidence.unknown_words.is_empty(), "{evidence:?}");
+    }
+
+    #[test]
     fn conversation_around_a_question_is_left_out_and_content_words_are_weighed() {
         let Reading::Query { evidence, ignored, .. } =
             interpreter().read("our CFO keeps asking: what was revenue last month, obviously", None)
