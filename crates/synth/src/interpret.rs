@@ -529,11 +529,13 @@ impl Interpreter {
         let mut new_groups: Vec<String> = Vec::new();
         let mut implicit_grouping = false;
         let mut unused_phrases = 0;
-        // A table word or metric of the measure's own table only says which rows are counted.
+        // A table word or metric of the measure's own table only says which rows are counted,
+        // and one of a table the rows belong to ("customers" of subscriptions) who they are.
+        let owner = |t: &str| t == base_table || self.graph.distance(&base_table, t).is_some_and(|d| d < 100);
         let names_base_rows = |m: &Mention| {
             m.concepts.iter().any(|c| match c {
-                Concept::Table(t) => *t == base_table,
-                Concept::Metric(name) => self.layer.metric(name).is_some_and(|m| m.table == base_table),
+                Concept::Table(t) => owner(t),
+                Concept::Metric(name) => self.layer.metric(name).is_some_and(|m| owner(&m.table)),
                 _ => false,
             })
         };
