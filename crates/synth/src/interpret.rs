@@ -847,6 +847,9 @@ impl Interpreter {
             assumptions.push("this measure is a current value; the time range does not apply to it".into());
             query.time_range = None;
         }
+        // A grain asked of a measure with no time column cannot be shown: answering the total
+        // instead would answer another question.
+        let dropped_grain = query.grain.filter(|_| !metric_has_time && !follow_up).map(|g| format!("by {}", g.unit()));
         if query.grain.is_some() && !metric_has_time {
             assumptions
                 .push("this measure is a current value with no history; it is shown without a time grain".into());
@@ -949,7 +952,26 @@ impl Interpreter {
         };
         // A phrase the layer knows that the reading could not apply, or a cue it did not act
         // on, would be silently dropped: that blocks the answer.
+        ignored.extend(dropped_grain);
         ignored.extend(self.unexplained_words(&words, &covered, &query));
+        // "what are the names of the sections", "distinct names of singers": a list of rows
+        // asked for, which a count does not answer.
+        let all_counts = !query.measures.is_empty() && query.measures.iter().all(|m| self.is_plain_count(m));
+        let table_word_count =
+            measure_mention.iter().all(|(i, _)| mentions[*i].concepts.iter().any(|c| matches!(c, Concept::Table(_))));
+        let list_start =
+            ["what are", "what were", "list", "show all", "show the", "give me the", "name the", "find the name"]
+                .iter()
+                .any(|start| normalized.starts_with(start));
+        let names_asked = has_word(&["names", "name"]);
+        if !count_cue
+            && all_counts
+            && query.group_by.is_empty()
+            && query.grain.is_none()
+            && ((table_word_count && list_start) || names_asked)
+        {
+            ignored.push("a list of rows (quarry answers with numbers)".into());
+        }
         ignored.dedup();
         Reading::Query { query, assumptions, ignored, follow_up, evidence: Box::new(evidence) }
     }
@@ -1270,6 +1292,32 @@ impl Interpreter {
         // A threshold on a measure needs groups to apply to; without them it would be dropped.
         if !query.having.is_empty() && query.group_by.is_empty() && query.grain.is_none() {
             unexplained.extend(query.having.iter().map(|h| format!("{} {}", h.op.sql(), h.value)));
+        }
+        // "students who do not have any pet", "countries with no car makers": a negation the
+        // reading kept nowhere would answer the opposite question.
+        let negates = query.filters.iter().any(|f| match f {
+            Filter::Values { negated, .. } => *negated,
+            Filter::Null { is_null, .. } => *is_null,
+            Filter::Sql { condition, .. } => {
+                let condition = condition.to_uppercase();
+                condition.contains("NOT") || condition.contains("IS NULL")
+            }
+            Filter::Segment { name } => self.layer.segment(name).is_some_and(|s| {
+                s.condition.to_uppercase().contains("IS NULL") || s.condition.to_uppercase().contains("NOT")
+            }),
+            Filter::Compare { .. } => false,
+        });
+        if !negates
+            && let Some(word) = words.iter().enumerate().find_map(|(i, w)| {
+                let negation = matches!(w.as_str(), "not" | "no" | "without" | "never" | "none")
+                    || (w.ends_with("n't") && w != "didn't");
+                // "no longer", "not when": a negation of a verb or a time, not of rows.
+                let of_rows =
+                    !matches!(words.get(i + 1).map(String::as_str), Some("longer" | "when" | "only" | "just"));
+                (negation && of_rows && !covered.contains(&i)).then(|| w.clone())
+            })
+        {
+            unexplained.push(word);
         }
         let grouped = !query.group_by.is_empty() || query.grain.is_some();
         for (i, word) in words.iter().enumerate() {
@@ -1831,6 +1879,16 @@ mod tests {
             ("2025-10-01".into(), "2025-11-01".into())
         );
         assert!(evidence.unknown_words.is_empty(), "{evidence:?}");
+    }
+
+    #[test]
+    fn a_negation_a_list_or_a_grain_the_reading_cannot_keep_is_not_understood() {
+        assert!(ignored("average seats of subscriptions that do not have any invoices").contains(&"not".to_string()));
+        assert!(ignored("list the subscriptions").iter().any(|w| w.starts_with("a list of rows")));
+        assert_eq!(ignored("mrr by month"), ["by month"]);
+        // A negation the reading keeps, and "monthly recurring revenue", are understood.
+        assert_eq!(ignored("tickets not resolved by priority"), Vec::<String>::new());
+        assert_eq!(ignored("monthly recurring revenue by region"), Vec::<String>::new());
     }
 
     #[test]

@@ -728,8 +728,10 @@ pub fn extract_time(normalized: &str, as_of: NaiveDate) -> TimeFindings {
             // "monthly vs annual billing": set against the other billing period, it is one too.
             let after: Vec<&str> = rest[whole.end()..].split_whitespace().take(3).collect();
             let against_annual = after.iter().any(|w| matches!(*w, "annual" | "annually" | "yearly"));
-            if after.first() != Some(&"new")
-                && (against_annual || after.iter().take(2).any(|w| BILLING_NOUNS.contains(w)))
+            // "monthly recurring revenue" names a measure, not a grain.
+            if after.first() == Some(&"recurring")
+                || (after.first() != Some(&"new")
+                    && (against_annual || after.iter().take(2).any(|w| BILLING_NOUNS.contains(w))))
             {
                 return None;
             }
