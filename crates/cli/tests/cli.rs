@@ -178,7 +178,11 @@ fn an_unknown_filter_value_is_asked_back_with_readings_that_answer() {
     let stdout = String::from_utf8(output.get_output().stdout.clone()).expect("UTF-8");
     assert!(stdout.contains("I did not understand 'narnia'"), "{stdout}");
     assert!(stdout.contains("1. signups last month"), "{stdout}");
-    quarry().args(["ask", "signups last month"]).assert().success().stdout(predicate::str::starts_with("Signups last month: "));
+    quarry()
+        .args(["ask", "signups last month"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("Signups last month: "));
 }
 
 #[test]

@@ -134,7 +134,7 @@ impl Default for SynthesisSettings {
         Self {
             model: ModelChoice::Builtin,
             route: Route::Auto,
-            confidence_threshold: 0.6,
+            confidence_threshold: 0.8,
             confidence_model: None,
             max_repairs: 2,
             retrieval_hits: 24,

@@ -859,6 +859,37 @@ impl Interpreter {
             assumptions.push("no time range given: all data in the snapshot".into());
         }
         self.specialize_metric(&mut query);
+        // "how many subscriptions do we have": a stock, not a flow. A count with a time
+        // column asked in the present with no window is the same table's count of the current
+        // state, when the layer has exactly one (a count with no time column).
+        let present = ["do we have", "are there", "right now", "currently", "at the moment", "as of now"]
+            .iter()
+            .any(|p| text_has(p) || normalized.contains(p));
+        if present
+            && query.time_range.is_none()
+            && query.grain.is_none()
+            && let [Measure::Metric { name }] = query.measures.as_slice()
+            && let Some(metric) = self.layer.metric(name)
+            && metric.time_column.is_some()
+            && metric.filter.is_none()
+        {
+            let expression = metric.expression.replace(' ', "").to_lowercase();
+            let stocks: Vec<&str> = self
+                .layer
+                .metrics
+                .iter()
+                .filter(|m| {
+                    m.table == metric.table
+                        && m.time_column.is_none()
+                        && m.expression.replace(' ', "").to_lowercase() == expression
+                })
+                .map(|m| m.name.as_str())
+                .collect();
+            if let [stock] = stocks.as_slice() {
+                assumptions.push(format!("'{}' in the present means the current state", name.replace('_', " ")));
+                query.measures = vec![Measure::Metric { name: stock.to_string() }];
+            }
+        }
         self.unfilter_contradicted_metric(&mut query);
         // "invoices were paid", "tickets resolved": a value said as what happened to the rows
         // (after a verb or after the rows' own word), not as which rows ("paid invoices").
@@ -1889,6 +1920,22 @@ mod tests {
         // A negation the reading keeps, and "monthly recurring revenue", are understood.
         assert_eq!(ignored("tickets not resolved by priority"), Vec::<String>::new());
         assert_eq!(ignored("monthly recurring revenue by region"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_count_asked_in_the_present_is_the_current_state() {
+        assert_eq!(
+            query_of("how many subscriptions do we have").measures,
+            [Measure::Metric { name: "active_subscriptions".into() }]
+        );
+        // A state named beside it wins over the current one.
+        let trialing = query_of("how many subscriptions are in trial right now");
+        assert!(trialing.filters.iter().any(|f| matches!(f, Filter::Values { values, .. } if values == &["trialing"])));
+        assert!(!trialing.measures.contains(&Measure::Metric { name: "active_subscriptions".into() }), "{trialing:?}");
+        assert_eq!(
+            query_of("how many subscriptions last month").measures,
+            [Measure::Metric { name: "new_subscriptions".into() }]
+        );
     }
 
     #[test]

@@ -29,8 +29,8 @@ fn render(conversations: &[&[&str]]) -> String {
                     if !plan.explanation.ignored.is_empty() {
                         out.push_str(&format!("-- ignored: {}\n", plan.explanation.ignored.join(", ")));
                         // Words that name nothing must show in the confidence (quarry asks
-                        // back below its threshold, 0.6 by default).
-                        out.push_str(&format!("-- confidence below 0.6: {}\n", plan.confidence < 0.6));
+                        // back below its threshold, 0.8 by default).
+                        out.push_str(&format!("-- confidence below 0.8: {}\n", plan.confidence < 0.8));
                     }
                     context = Some(plan.query);
                 }
