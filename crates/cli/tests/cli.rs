@@ -189,14 +189,14 @@ fn an_unknown_filter_value_is_asked_back_with_readings_that_answer() {
 fn a_refitted_confidence_model_is_used_and_an_unusable_one_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let model = dir.path().join("confidence.json");
-    std::fs::write(&model, r#"{"bias": 1.0, "weights": {}, "fitted_on": "test"}"#).expect("write");
+    std::fs::write(&model, r#"{"bias": 2.0, "weights": {}, "fitted_on": "test"}"#).expect("write");
     let output = quarry()
         .env("QUARRY_SYNTHESIS__CONFIDENCE_MODEL", &model)
         .args(["ask", "revenue last month", "--json"])
         .assert()
         .success();
     let answer: Value = serde_json::from_slice(&output.get_output().stdout).expect("json");
-    let expected = 1.0 / (1.0 + (-1.0f64).exp());
+    let expected = 1.0 / (1.0 + (-2.0f64).exp());
     assert!((answer["confidence"].as_f64().expect("confidence") - expected).abs() < 1e-9, "{answer}");
     std::fs::write(&model, "not json").expect("write");
     quarry()

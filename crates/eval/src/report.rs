@@ -577,7 +577,7 @@ risk-coverage
             let _ = writeln!(out, "\n{t}");
         }
         let mut t = table(&["latency ms", "count", "p50", "p95", "max"]);
-        for (name, p) in std::iter::once(("total".to_string(), s.latency_ms)).chain(s.stage_ms.clone()) {
+        for (name, p) in std::iter::once(("end to end".to_string(), s.latency_ms)).chain(s.stage_ms.clone()) {
             t.add_row(row(&[name, p.count.to_string(), ms(p.p50), ms(p.p95), ms(p.max)]));
         }
         let _ = writeln!(out, "\n{t}");
@@ -714,7 +714,7 @@ risk-coverage
             }
         }
         let _ = writeln!(out, "\n## Latency (ms)\n\n| stage | count | p50 | p95 | max |\n|---|---:|---:|---:|---:|");
-        for (name, p) in std::iter::once(("total".to_string(), s.latency_ms)).chain(s.stage_ms.clone()) {
+        for (name, p) in std::iter::once(("end to end".to_string(), s.latency_ms)).chain(s.stage_ms.clone()) {
             let _ = writeln!(out, "| {} | {} | {} | {} | {} |", md(&name), p.count, ms(p.p50), ms(p.p95), ms(p.max));
         }
         let _ = writeln!(

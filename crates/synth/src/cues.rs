@@ -226,7 +226,8 @@ pub(crate) fn is_filler(word: &str) -> bool {
 }
 
 /// Common written abbreviations, read as the word they stand for before anything else
-/// ("w /" and "b / w" are what normalization leaves of "w/" and "b/w").
+/// ("w /" and "b / w" are what normalization leaves of "w/" and "b/w"). Those of time
+/// ("qtr", "yr") are read by [`crate::time::extract_time`] itself.
 pub(crate) const ABBREVIATIONS: &[(&str, &str)] = &[
     ("w / o", "without"),
     ("w /", "with"),
@@ -244,15 +245,6 @@ pub(crate) const ABBREVIATIONS: &[(&str, &str)] = &[
     ("perc", "percent"),
     ("btwn", "between"),
     ("thru", "through"),
-    ("yr", "year"),
-    ("yrs", "years"),
-    ("qtr", "quarter"),
-    ("qtrs", "quarters"),
-    ("wk", "week"),
-    ("wks", "weeks"),
-    ("mo", "month"),
-    ("mos", "months"),
-    ("prev", "previous"),
     ("rev", "revenue"),
     ("conv", "conversion"),
     ("prio", "priority"),
