@@ -107,17 +107,20 @@ impl Interpreter {
         self.layer().table(table).map(|t| t.columns.iter().map(|c| c.name.clone()).collect()).unwrap_or_default()
     }
 
-    /// The column of a dimension closest to `base`.
-    fn dimension_column(&self, base: &str, dimension: &str) -> Result<(String, String)> {
+    /// The column of a dimension closest to `base`; among equally close ones, one on a table
+    /// in `named`.
+    fn dimension_column(&self, base: &str, dimension: &str, named: &[String]) -> Result<(String, String)> {
         let dim = self
             .layer()
             .dimension(dimension)
             .ok_or_else(|| Error::UnknownName { kind: "dimension", name: dimension.into() })?;
         dim.columns()
             .into_iter()
-            .filter_map(|(t, c)| self.graph().distance(base, t).map(|d| (d, t.to_string(), c.to_string())))
+            .filter_map(|(t, c)| {
+                self.graph().distance(base, t).map(|d| (d, !named.iter().any(|n| n == t), t.to_string(), c.to_string()))
+            })
             .min()
-            .map(|(_, t, c)| (t, c))
+            .map(|(_, _, t, c)| (t, c))
             .ok_or_else(|| Error::Unjoinable { from: base.into(), to: dimension.into() })
     }
 
@@ -132,7 +135,7 @@ impl Interpreter {
         // Which tables are needed decides qualification, so resolve them first.
         let mut groups = Vec::new();
         for dimension in &query.group_by {
-            let (table, column) = self.dimension_column(&base, dimension)?;
+            let (table, column) = self.dimension_column(&base, dimension, &query.named_tables)?;
             select.need(self, &table)?;
             groups.push((table, column));
         }
@@ -140,7 +143,7 @@ impl Interpreter {
         for filter in &query.filters {
             match filter {
                 Filter::Values { dimension, values, negated } => {
-                    let (table, column) = self.dimension_column(&base, dimension)?;
+                    let (table, column) = self.dimension_column(&base, dimension, &query.named_tables)?;
                     select.need(self, &table)?;
                     value_filters.push((table, column, values.clone(), *negated));
                 }

@@ -912,6 +912,15 @@ impl Interpreter {
             })
             .collect();
         query.time_column = self.event_time_column(&query, &event_values);
+        query.named_tables = mentions
+            .iter()
+            .flat_map(|m| {
+                m.concepts.iter().filter_map(|c| match c {
+                    Concept::Table(t) => Some(t.clone()),
+                    _ => None,
+                })
+            })
+            .collect();
         // Words that name nothing: conversation around the question is left out freely; a
         // content word lowers confidence, since the reading may answer another question.
         let (filler_words, unknown_words): (Vec<String>, Vec<String>) = words
@@ -1936,6 +1945,15 @@ mod tests {
             query_of("how many subscriptions last month").measures,
             [Measure::Metric { name: "new_subscriptions".into() }]
         );
+    }
+
+    #[test]
+    fn a_dimension_on_several_tables_is_taken_from_the_table_the_question_names() {
+        let interpreter = interpreter();
+        let users = query_of("how many events did users from australia generate yesterday");
+        assert!(interpreter.compile(&users).expect("compiles").sql.contains("users.country = 'AU'"));
+        let accounts = query_of("how many events did accounts from australia generate yesterday");
+        assert!(interpreter.compile(&accounts).expect("compiles").sql.contains("accounts.country = 'AU'"));
     }
 
     #[test]

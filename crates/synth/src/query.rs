@@ -176,6 +176,10 @@ pub struct SemanticQuery {
     /// ("invoices paid last month" is by `paid_at`); otherwise the measure's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_column: Option<String>,
+    /// Tables the question names ("users from Australia"): a dimension on several tables
+    /// equally close to the measure is taken from one of these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub named_tables: Vec<String>,
 }
 
 impl SemanticQuery {
@@ -191,6 +195,7 @@ impl SemanticQuery {
             ranking: None,
             share: false,
             time_column: None,
+            named_tables: Vec::new(),
         }
     }
 }
