@@ -8,7 +8,9 @@ use quarry_semantic::SemanticLayer;
 use crate::confidence::Evidence;
 use crate::cues::*;
 use crate::graph::JoinGraph;
-use crate::query::{AggregateFunc, CompareOp, Filter, Measure, MeasureFilter, Ranking, SemanticQuery};
+use crate::query::{
+    AggregateFunc, CompareOp, Filter, Measure, MeasureFilter, Ranking, SemanticQuery, column_aggregate, summed_column,
+};
 use crate::resolve::Subject;
 use crate::text::{is_stopword, normalize, tokens};
 use crate::time::{TimeGrain, TimeRange, extract_time, parse_number_word};
@@ -16,6 +18,10 @@ use crate::vocab::{Concept, Mention, Vocabulary};
 
 /// The result of reading a question.
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a reading is made once per question and taken apart at once; boxing the query would buy nothing"
+)]
 pub enum Reading {
     /// A query, with what was assumed and what was ignored.
     Query {
@@ -507,13 +513,7 @@ impl Interpreter {
         if count_and_sum
             && let [Measure::Metric { name }] = query.measures.as_slice()
             && let Some(metric) = self.layer.metric(name)
-            && let Some(column) = metric
-                .expression
-                .replace(' ', "")
-                .to_lowercase()
-                .strip_prefix("sum(")
-                .and_then(|r| r.strip_suffix(')'))
-                .map(str::to_string)
+            && let Some(column) = summed_column(&metric.expression)
         {
             let table = metric.table.clone();
             implied_filters
@@ -1021,12 +1021,7 @@ impl Interpreter {
         mention.concepts.iter().find_map(|c| match c {
             Concept::Metric(name) => {
                 let metric = self.layer.metric(name)?;
-                let e = metric.expression.replace(' ', "").to_lowercase();
-                let column = ["sum(", "avg("].iter().find_map(|f| e.strip_prefix(f)?.strip_suffix(')'))?;
-                column
-                    .chars()
-                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
-                    .then(|| (metric.table.clone(), column.to_string()))
+                column_aggregate(&metric.expression).map(|(_, column)| (metric.table.clone(), column))
             }
             _ => None,
         })
@@ -1163,11 +1158,7 @@ impl Interpreter {
             .metrics
             .iter()
             .filter(|m| m.table == table)
-            .filter_map(|m| {
-                let e = m.expression.replace(' ', "").to_lowercase();
-                e.strip_prefix("sum(").and_then(|r| r.strip_suffix(')')).map(str::to_string)
-            })
-            .filter(|c| c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
+            .filter_map(|m| summed_column(&m.expression))
             .collect();
         columns.sort();
         columns.dedup();
@@ -1243,21 +1234,11 @@ impl Interpreter {
             match concept {
                 Concept::Metric(name) => {
                     let metric = self.layer.metric(name)?;
-                    let expression = metric.expression.replace(' ', "").to_lowercase();
-                    let column = ["sum(", "avg("].iter().find_map(|f| {
-                        expression
-                            .strip_prefix(f)
-                            .and_then(|rest| rest.strip_suffix(')'))
-                            .filter(|c| c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
-                    });
-                    let same = (expression.starts_with("avg(") && func == AggregateFunc::Avg)
-                        || (expression.starts_with("sum(") && func == AggregateFunc::Sum);
-                    let column = match column {
-                        Some(column) if !same => column.to_string(),
+                    let counts = metric.expression.replace(' ', "").to_lowercase().starts_with("count(");
+                    let column = match column_aggregate(&metric.expression) {
+                        Some((own, column)) if own != func => column,
                         Some(_) => return None,
-                        None if extreme && time_word && expression.starts_with("count(") => {
-                            metric.time_column.clone()?
-                        }
+                        None if extreme && time_word && counts => metric.time_column.clone()?,
                         None => return None,
                     };
                     let filter =
@@ -1277,10 +1258,7 @@ impl Interpreter {
                         .metrics
                         .iter()
                         .filter(|m| m.table == *table)
-                        .filter_map(|m| {
-                            let e = m.expression.replace(' ', "").to_lowercase();
-                            e.strip_prefix("sum(").and_then(|r| r.strip_suffix(')')).map(str::to_string)
-                        })
+                        .filter_map(|m| summed_column(&m.expression))
                         .collect();
                     columns.sort();
                     columns.dedup();

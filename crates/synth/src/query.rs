@@ -199,3 +199,18 @@ impl SemanticQuery {
         }
     }
 }
+
+/// The aggregate and column of a metric expression that sums or averages one column
+/// (`SUM(amount_usd)`, `avg( csat_score )`); `None` for anything else.
+pub(crate) fn column_aggregate(expression: &str) -> Option<(AggregateFunc, String)> {
+    let expression = expression.replace(' ', "").to_lowercase();
+    [("sum(", AggregateFunc::Sum), ("avg(", AggregateFunc::Avg)].into_iter().find_map(|(prefix, func)| {
+        let column = expression.strip_prefix(prefix)?.strip_suffix(')')?;
+        column.chars().all(|c| c.is_ascii_alphanumeric() || c == '_').then(|| (func, column.to_string()))
+    })
+}
+
+/// The column a metric expression sums, if it sums one column.
+pub(crate) fn summed_column(expression: &str) -> Option<String> {
+    column_aggregate(expression).filter(|(func, _)| *func == AggregateFunc::Sum).map(|(_, column)| column)
+}

@@ -3,7 +3,7 @@
 //! implies, the opposite of a segment.
 
 use crate::interpret::{Interpreter, Reading};
-use crate::query::{AggregateFunc, Filter, Measure, SemanticQuery};
+use crate::query::{AggregateFunc, Filter, Measure, SemanticQuery, column_aggregate};
 use crate::text::normalize;
 use crate::time::TimeFindings;
 use crate::vocab::{Concept, Mention};
@@ -266,16 +266,10 @@ impl Interpreter {
             if !contradicted {
                 continue;
             }
-            let expression = metric.expression.replace(' ', "").to_lowercase();
-            let aggregate =
-                [("sum(", AggregateFunc::Sum), ("avg(", AggregateFunc::Avg)].iter().find_map(|(f, func)| {
-                    let column = expression.strip_prefix(f)?.strip_suffix(')')?;
-                    column
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-                        .then(|| (*func, Some(column.to_string())))
-                });
-            let aggregate = aggregate.or_else(|| (expression == "count(*)").then_some((AggregateFunc::Count, None)));
+            let counts_rows = metric.expression.replace(' ', "").eq_ignore_ascii_case("count(*)");
+            let aggregate = column_aggregate(&metric.expression)
+                .map(|(func, column)| (func, Some(column)))
+                .or_else(|| counts_rows.then_some((AggregateFunc::Count, None)));
             if let Some((func, column)) = aggregate {
                 *measure = Measure::Aggregate { func, table: metric.table.clone(), column };
             }
