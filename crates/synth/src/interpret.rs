@@ -8,9 +8,7 @@ use quarry_semantic::SemanticLayer;
 use crate::confidence::Evidence;
 use crate::cues::*;
 use crate::graph::JoinGraph;
-use crate::query::{
-    AggregateFunc, CompareOp, Filter, Measure, MeasureFilter, Ranking, SemanticQuery, column_aggregate, summed_column,
-};
+use crate::query::{AggregateFunc, CompareOp, Filter, Measure, MeasureFilter, Ranking, SemanticQuery, summed_column};
 use crate::resolve::Subject;
 use crate::text::{is_stopword, normalize, tokens};
 use crate::time::{TimeGrain, TimeRange, extract_time, parse_number_word};
@@ -74,41 +72,31 @@ fn shift_range(range: &TimeRange, unit: &str) -> Option<TimeRange> {
 }
 
 /// Words shorter than this are never corrected: short words have too many neighbours.
-const MIN_CORRECTED_LEN: usize = 5;
+pub(crate) const MIN_CORRECTED_LEN: usize = 5;
 
 /// Reads questions over one semantic layer.
 #[derive(Debug, Clone)]
 pub struct Interpreter {
-    layer: SemanticLayer,
-    vocab: Vocabulary,
+    pub(crate) layer: SemanticLayer,
+    pub(crate) vocab: Vocabulary,
     /// Stemmed words of the layer's names, labels and descriptions: a question may use
     /// them around the concepts it names ("hours", "score") without being misread.
-    layer_words: BTreeSet<String>,
+    pub(crate) layer_words: BTreeSet<String>,
     /// Words of the vocabulary's phrases (stemmed) long enough to correct misspellings to.
-    vocab_words: Vec<String>,
+    pub(crate) vocab_words: Vec<String>,
     /// Every word of the vocabulary's phrases (stemmed), short ones included.
-    all_vocab_words: BTreeSet<String>,
-    graph: JoinGraph,
-    as_of: NaiveDate,
+    pub(crate) all_vocab_words: BTreeSet<String>,
+    pub(crate) graph: JoinGraph,
+    pub(crate) as_of: NaiveDate,
 }
 
-/// A count of distinct entities among other rows (see [`Interpreter::distinct_entity`]).
-struct DistinctEntity {
-    /// The mention of the entity's table.
-    entity: usize,
-    /// The mention naming the rows counted, when it is a table or metric (a value filters).
-    rows: Option<usize>,
-    /// That metric's own filter.
-    rows_filter: Option<Filter>,
-    measure: Measure,
-}
-
-struct Comparison {
-    token: usize,
-    op: CompareOp,
-    value: String,
+/// A comparison found in a question, replaced there by the placeholder at `token`.
+pub(crate) struct Comparison {
+    pub(crate) token: usize,
+    pub(crate) op: CompareOp,
+    pub(crate) value: String,
     /// Written as money ("$5,000", "5000 dollars").
-    money: bool,
+    pub(crate) money: bool,
 }
 
 impl Interpreter {
@@ -490,12 +478,7 @@ impl Interpreter {
             .any(|phrase| text_has(phrase));
         if amount_asked && let Some(column) = self.money_column(&base_table) {
             let sum = Measure::Aggregate { func: AggregateFunc::Sum, table: base_table.clone(), column: Some(column) };
-            let sums_money = query.measures.iter().any(|m| match m {
-                Measure::Metric { name } => {
-                    self.layer.metric(name).is_some_and(|m| m.expression.to_lowercase().starts_with("sum("))
-                }
-                Measure::Aggregate { func, .. } => *func == AggregateFunc::Sum,
-            });
+            let sums_money = query.measures.iter().any(|m| self.is_sum(m));
             if !sums_money {
                 if inferred_measure && !has_word(&["count", "many", "number"]) {
                     query.measures = vec![sum];
@@ -707,13 +690,7 @@ impl Interpreter {
         // "invoices over $5,000": an amount of money compares the money column of the rows
         // counted, unless the measure itself is that money per group (a threshold on it).
         let money_column = self.money_column(&base_table);
-        let money_measure_grouped = !new_groups.is_empty()
-            && query.measures.iter().any(|m| match m {
-                Measure::Metric { name } => {
-                    self.layer.metric(name).is_some_and(|m| m.expression.to_lowercase().starts_with("sum("))
-                }
-                Measure::Aggregate { func, .. } => *func == AggregateFunc::Sum,
-            });
+        let money_measure_grouped = !new_groups.is_empty() && query.measures.iter().any(|m| self.is_sum(m));
         for (k, comparison) in comparisons.iter().enumerate() {
             if comparison.money
                 && comparison_targets[k].is_none()
@@ -1016,265 +993,6 @@ impl Interpreter {
         Reading::Query { query, assumptions, ignored, follow_up, evidence: Box::new(evidence) }
     }
 
-    /// The column a metric named by `mention` sums or averages, with its table.
-    fn measured_column(&self, mention: &Mention) -> Option<(String, String)> {
-        mention.concepts.iter().find_map(|c| match c {
-            Concept::Metric(name) => {
-                let metric = self.layer.metric(name)?;
-                column_aggregate(&metric.expression).map(|(_, column)| (metric.table.clone(), column))
-            }
-            _ => None,
-        })
-    }
-
-    /// Whether `measure` counts rows or keys with no condition of its own.
-    fn is_plain_count(&self, measure: &Measure) -> bool {
-        match measure {
-            Measure::Metric { name } => self.layer.metric(name).is_some_and(|m| {
-                m.filter.is_none() && m.expression.replace(' ', "").to_lowercase().starts_with("count(")
-            }),
-            Measure::Aggregate { func, .. } => matches!(func, AggregateFunc::Count | AggregateFunc::CountDistinct),
-        }
-    }
-
-    /// Filters and groupings of `query` two or more joins away from its measure's table.
-    fn far_joins(&self, query: &SemanticQuery) -> usize {
-        let Ok(base) = self.base_table(&query.measures) else { return 0 };
-        let far = |distance: Option<usize>| distance.is_some_and(|d| d >= 2);
-        let groups = query.group_by.iter().filter(|d| far(self.dimension_distance(&base, d))).count();
-        let filters = query
-            .filters
-            .iter()
-            .filter(|f| match f {
-                Filter::Values { dimension, .. } => far(self.dimension_distance(&base, dimension)),
-                Filter::Segment { name } => {
-                    far(self.layer.segment(name).and_then(|s| self.graph.distance(&base, &s.table)))
-                }
-                Filter::Compare { table, .. } | Filter::Sql { table, .. } | Filter::Null { table, .. } => {
-                    far(self.graph.distance(&base, table))
-                }
-            })
-            .count();
-        groups + filters
-    }
-
-    /// "invoices paid last month", "tickets resolved this week": a status value that names an
-    /// event with its own time column (`paid_at`, `resolved_at`) on the measure's table is
-    /// what the window and grain apply to.
-    fn event_time_column(&self, query: &SemanticQuery, event_values: &[String]) -> Option<String> {
-        if query.time_range.is_none() && query.grain.is_none() {
-            return None;
-        }
-        let base = self.base_table(&query.measures).ok()?;
-        let own = query.measures.first().and_then(|m| self.measure_time_column(m));
-        let columns = &self.layer.table(&base)?.columns;
-        query.filters.iter().find_map(|f| match f {
-            Filter::Values { dimension, values, negated: false }
-                if values.len() == 1 && event_values.contains(&values[0]) =>
-            {
-                self.layer.dimension(dimension)?.columns().iter().find(|(t, _)| *t == base)?;
-                let wanted = format!("{}_at", values[0].to_lowercase());
-                columns.iter().find(|c| c.name == wanted).map(|c| c.name.clone()).filter(|c| Some(c) != own.as_ref())
-            }
-            _ => None,
-        })
-    }
-
-    /// The layer's money metric: the one its vocabulary calls revenue, sales or money.
-    fn money_metric(&self) -> Option<String> {
-        ["revenue", "sales", "money", "income"].iter().find_map(|word| {
-            self.vocab.mentions(&[word.to_string()]).into_iter().find_map(|m| {
-                m.concepts.iter().find_map(|c| match c {
-                    Concept::Metric(name) => Some(name.clone()),
-                    _ => None,
-                })
-            })
-        })
-    }
-
-    /// "how many distinct users logged in", "distinct accounts that filed a ticket": a table
-    /// word after "distinct" counts the distinct keys of that table among other rows (the
-    /// rows named beside it) that refer to it by the same key column.
-    fn distinct_entity(&self, mentions: &[Mention], words: &[String]) -> Option<DistinctEntity> {
-        // Also "how many accounts have a canceled subscription": the entity counted, then
-        // rows of another table it has.
-        let counted_entity = |m: &Mention| {
-            m.start > 0
-                && matches!(words[m.start - 1].as_str(), "many" | "number")
-                && matches!(
-                    words.get(m.end).map(String::as_str),
-                    Some("have" | "had" | "has" | "with" | "that" | "who" | "were" | "was" | "are")
-                )
-        };
-        let entity = mentions.iter().position(|m| {
-            m.start > 0
-                && (matches!(words[m.start - 1].as_str(), "distinct" | "unique" | "different") || counted_entity(m))
-                && m.concepts.iter().any(|c| matches!(c, Concept::Table(_)))
-        })?;
-        let entity_table = mentions[entity].concepts.iter().find_map(|c| match c {
-            Concept::Table(t) => Some(t.clone()),
-            _ => None,
-        })?;
-        let key = match self.layer.table(&entity_table)?.primary_key.as_slice() {
-            [key] => key.clone(),
-            _ => return None,
-        };
-        for (i, mention) in mentions.iter().enumerate().filter(|(i, _)| *i != entity) {
-            for concept in &mention.concepts {
-                let (table, is_rows, filter) = match concept {
-                    Concept::Table(t) => (t.clone(), true, None),
-                    Concept::Metric(name) => {
-                        let metric = self.layer.metric(name)?;
-                        let filter = metric
-                            .filter
-                            .clone()
-                            .map(|condition| Filter::Sql { table: metric.table.clone(), condition });
-                        (metric.table.clone(), true, filter)
-                    }
-                    Concept::Value { dimension, .. } => {
-                        let dimension = self.layer.dimension(dimension)?;
-                        (dimension.columns().first()?.0.to_string(), false, None)
-                    }
-                    _ => continue,
-                };
-                if table == entity_table || !self.layer.table(&table)?.columns.iter().any(|c| c.name == key) {
-                    continue;
-                }
-                return Some(DistinctEntity {
-                    entity,
-                    rows: is_rows.then_some(i),
-                    rows_filter: filter,
-                    measure: Measure::Aggregate { func: AggregateFunc::CountDistinct, table, column: Some(key) },
-                });
-            }
-        }
-        None
-    }
-
-    /// The one column of `table` that its metrics sum (an amount of money in most layers).
-    fn money_column(&self, table: &str) -> Option<String> {
-        let mut columns: Vec<String> = self
-            .layer
-            .metrics
-            .iter()
-            .filter(|m| m.table == table)
-            .filter_map(|m| summed_column(&m.expression))
-            .collect();
-        columns.sort();
-        columns.dedup();
-        match columns.as_slice() {
-            [column] => Some(column.clone()),
-            _ => None,
-        }
-    }
-
-    /// "accounts with more than 5 open tickets": an entity (a table with a label dimension),
-    /// then a comparison, then rows of another table that belong to it. Returns the entity's
-    /// mention and the comparison: the rows are counted per entity and the comparison becomes
-    /// a threshold on that count.
-    fn entity_threshold(&self, mentions: &[Mention], comparisons: &[Comparison]) -> Option<(usize, usize, String)> {
-        let table_of = |m: &Mention| {
-            m.concepts.iter().find_map(|c| match c {
-                Concept::Table(t) => Some(t.clone()),
-                Concept::Metric(name) => self.layer.metric(name).map(|m| m.table.clone()),
-                Concept::Segment(name) => self.layer.segment(name).map(|s| s.table.clone()),
-                _ => None,
-            })
-        };
-        for (k, comparison) in comparisons.iter().enumerate() {
-            // The counted rows follow the number, possibly after a value ("3 open invoices",
-            // where "open invoices" may itself be a value of the invoices' status).
-            let after: Vec<&Mention> =
-                mentions.iter().filter(|m| m.start > comparison.token && m.start <= comparison.token + 3).collect();
-            let named = after.iter().find_map(|m| {
-                m.concepts.iter().find_map(|c| match c {
-                    Concept::Table(t) => Some(t.clone()),
-                    Concept::Metric(name) => self.layer.metric(name).map(|m| m.table.clone()),
-                    _ => None,
-                })
-            });
-            let named = named.or_else(|| after.iter().find_map(|m| table_of(m)));
-            let valued = after.iter().find_map(|m| {
-                m.concepts.iter().find_map(|c| match c {
-                    Concept::Value { dimension, .. } => {
-                        self.layer.dimension(dimension).and_then(|d| d.columns().first().map(|(t, _)| t.to_string()))
-                    }
-                    _ => None,
-                })
-            });
-            let Some(counted_table) = named.or(valued) else { continue };
-            let entity = mentions.iter().position(|m| {
-                m.end <= comparison.token
-                    && m.concepts.iter().any(|c| matches!(c, Concept::Dimension(_)))
-                    && m.concepts.iter().any(|c| {
-                        matches!(c, Concept::Table(t) if *t != counted_table
-                        && self.graph.distance(&counted_table, t).is_some_and(|d| d < 100))
-                    })
-            });
-            if let Some(entity) = entity {
-                return Some((entity, k, counted_table));
-            }
-        }
-        None
-    }
-
-    /// The aggregate `func` of what `mention` measures, with the metric's own filter: the
-    /// column a metric sums or averages ("longest first response" is the maximum of the
-    /// minutes the average first response averages), the one column a table's metrics
-    /// measure ("biggest invoice"), or, for the latest or earliest, the time column of what
-    /// is counted ("most recent signup").
-    fn aggregated_column(
-        &self,
-        mention: &Mention,
-        func: AggregateFunc,
-        time_word: bool,
-    ) -> Option<(Measure, Option<Filter>)> {
-        let extreme = matches!(func, AggregateFunc::Max | AggregateFunc::Min);
-        for concept in &mention.concepts {
-            match concept {
-                Concept::Metric(name) => {
-                    let metric = self.layer.metric(name)?;
-                    let counts = metric.expression.replace(' ', "").to_lowercase().starts_with("count(");
-                    let column = match column_aggregate(&metric.expression) {
-                        Some((own, column)) if own != func => column,
-                        Some(_) => return None,
-                        None if extreme && time_word && counts => metric.time_column.clone()?,
-                        None => return None,
-                    };
-                    let filter =
-                        metric.filter.clone().map(|condition| Filter::Sql { table: metric.table.clone(), condition });
-                    return Some((
-                        Measure::Aggregate { func, table: metric.table.clone(), column: Some(column) },
-                        filter,
-                    ));
-                }
-                Concept::Table(table) if time_word => {
-                    let column = self.default_time_column(table)?;
-                    return Some((Measure::Aggregate { func, table: table.clone(), column: Some(column) }, None));
-                }
-                Concept::Table(table) => {
-                    let mut columns: Vec<String> = self
-                        .layer
-                        .metrics
-                        .iter()
-                        .filter(|m| m.table == *table)
-                        .filter_map(|m| summed_column(&m.expression))
-                        .collect();
-                    columns.sort();
-                    columns.dedup();
-                    if let ([column], false) = (columns.as_slice(), time_word) {
-                        return Some((
-                            Measure::Aggregate { func, table: table.clone(), column: Some(column.clone()) },
-                            None,
-                        ));
-                    }
-                }
-                _ => {}
-            }
-        }
-        None
-    }
-
     /// Words the interpreter knows that the reading does not act on: an aggregate word
     /// ("average", "longest", "distinct") whose aggregate is in no measure or ranking, a share
     /// word without a share, and a number that no time range, ranking or comparison took. An
@@ -1380,93 +1098,6 @@ impl Interpreter {
         unexplained
     }
 
-    /// Misspelled names ("revnue", "Germny", "acounts") and consonant-skeleton
-    /// abbreviations ("accts", "usrs"): a word that nothing else knows is read as the
-    /// vocabulary word within one edit (two for words of eight letters or more) that starts
-    /// with the same letter, or whose letters it keeps in order without the vowels. Among
-    /// equally close words the one sharing the longest subsequence wins ("acounts" is
-    /// "accounts", not "amounts"); a tie after that, or no candidate, leaves the word as
-    /// written. Returns the text and the corrections.
-    fn correct_spelling(&self, text: &str) -> (String, Vec<(String, String)>) {
-        let mut corrections = Vec::new();
-        let words: Vec<String> = text
-            .split(' ')
-            .map(|word| {
-                let length = word.chars().count();
-                let stemmed = crate::text::stem(word);
-                let unknown = length >= 3
-                    && word.chars().all(|c| c.is_ascii_alphabetic())
-                    && !is_known_word(word)
-                    && !is_filler(word)
-                    && !self.layer_words.contains(&stemmed)
-                    && !self.all_vocab_words.contains(&stemmed);
-                if !unknown {
-                    return word.to_string();
-                }
-                match self.closest_vocabulary_word(&stemmed, length) {
-                    Some(candidate) => {
-                        corrections.push((word.to_string(), candidate.clone()));
-                        candidate
-                    }
-                    None => word.to_string(),
-                }
-            })
-            .collect();
-        (words.join(" "), corrections)
-    }
-
-    fn closest_vocabulary_word(&self, stemmed: &str, length: usize) -> Option<String> {
-        let first = stemmed.chars().next();
-        let consonants = stemmed.chars().skip(1).all(|c| !"aeiou".contains(c));
-        if consonants && length >= 4 {
-            let mut found = self.vocab_words.iter().filter(|c| {
-                c.chars().next() == first
-                    && c.len() > stemmed.len()
-                    && c.len() <= 2 * stemmed.len()
-                    && is_subsequence(stemmed, c)
-            });
-            if let (Some(only), None) = (found.next(), found.next()) {
-                return Some(only.clone());
-            }
-        }
-        // "mmr" for "mrr": a three-letter acronym one letter off another.
-        if consonants && length == 3 {
-            let mut found = self.all_vocab_words.iter().filter(|c| {
-                c.len() == 3
-                    && c.chars().all(|ch| ch.is_ascii_alphabetic() && !"aeiou".contains(ch))
-                    && strsim::damerau_levenshtein(stemmed, c) == 1
-                    && c.chars().next() == first
-            });
-            if let (Some(only), None) = (found.next(), found.next()) {
-                return Some(only.clone());
-            }
-        }
-        if length < MIN_CORRECTED_LEN {
-            return None;
-        }
-        let allowed = if length >= 8 { 2 } else { 1 };
-        let mut best: Option<(usize, std::cmp::Reverse<usize>, &String)> = None;
-        let mut tied = false;
-        for candidate in self.vocab_words.iter().filter(|c| c.chars().next() == first) {
-            // "signpus" is "signups" with two letters swapped: the plural counts too.
-            let distance = strsim::damerau_levenshtein(stemmed, candidate)
-                .min(strsim::damerau_levenshtein(stemmed, &format!("{candidate}s")));
-            if distance > allowed {
-                continue;
-            }
-            let key = (distance, std::cmp::Reverse(common_subsequence(stemmed, candidate)));
-            match best {
-                Some((d, l, _)) if (d, l) < key => {}
-                Some((d, l, _)) if (d, l) == key => tied = true,
-                _ => {
-                    best = Some((key.0, key.1, candidate));
-                    tied = false;
-                }
-            }
-        }
-        best.filter(|_| !tied).map(|(_, _, c)| c.clone())
-    }
-
     /// Comparisons ("more than 10", "at least 5k"), replaced in `text` by placeholders.
     /// Numbers inside a vocabulary phrase ("more than 1000 employees") are left alone.
     fn extract_comparisons(&self, text: &mut String) -> Vec<Comparison> {
@@ -1542,7 +1173,7 @@ impl Interpreter {
         comparisons
     }
 
-    fn base_table(&self, measures: &[Measure]) -> Result<String, Vec<String>> {
+    pub(crate) fn base_table(&self, measures: &[Measure]) -> Result<String, Vec<String>> {
         let tables: BTreeSet<String> = measures.iter().filter_map(|m| self.measure_table(m)).collect();
         if tables.len() == 1 {
             Ok(tables.into_iter().next().expect("one table"))
@@ -1628,27 +1259,6 @@ impl Interpreter {
 /// Whether the word before `i` is one of `cues`.
 fn preceded_by_word(words: &[String], i: usize, cues: &[&str]) -> bool {
     i > 0 && cues.contains(&words[i - 1].as_str())
-}
-
-/// Whether the letters of `short` appear in `long` in order.
-fn is_subsequence(short: &str, long: &str) -> bool {
-    let mut letters = long.chars();
-    short.chars().all(|c| letters.any(|l| l == c))
-}
-
-/// Length of the longest common subsequence of two words.
-fn common_subsequence(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row = vec![0usize; b.len() + 1];
-    for ca in a.chars() {
-        let mut diagonal = 0;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = if ca == *cb { diagonal + 1 } else { row[j + 1].max(row[j]) };
-            diagonal = above;
-        }
-    }
-    row[b.len()]
 }
 
 fn add_value_filter(filters: &mut Vec<Filter>, dimension: String, value: String, negated: bool) {
