@@ -7,7 +7,7 @@ use quarry_chart::{
 };
 use quarry_exec::QueryResult;
 use quarry_semantic::{MetricFormat, SemanticLayer};
-use quarry_synth::{AggregateFunc, Measure, Plan};
+use quarry_synth::{AggregateFunc, Measure, Plan, Ratio};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -70,10 +70,14 @@ fn hints(layer: &SemanticLayer, plan: &Plan, columns: &[String], question: &str)
     let mut measures = Vec::new();
     let mut percent_points = Vec::new();
     for (index, column) in columns.iter().enumerate().skip(groups) {
-        let measure = query.measures.get((index - groups) / if query.share && groups > 0 { 2 } else { 1 });
+        let columns_per_measure = if query.share && groups > 0 { 2 } else { query.periods.len().max(1) };
+        let measure = query.measures.get((index - groups) / columns_per_measure).filter(|_| query.ratio.is_none());
         let (label, format, additive) = if let Some(base) = column.strip_prefix("pct_of_") {
             percent_points.push(column.clone());
             (format!("Share of {}", base.replace('_', " ")), ValueFormat::Percent, false)
+        } else if query.ratio == Some(Ratio::Percent) {
+            percent_points.push(column.clone());
+            (column.replace("_pct_of_", " as % of ").replace('_', " "), ValueFormat::Percent, false)
         } else {
             match measure {
                 Some(Measure::Metric { name }) => match layer.metric(name) {
@@ -90,7 +94,7 @@ fn hints(layer: &SemanticLayer, plan: &Plan, columns: &[String], question: &str)
                     }
                     None => (column.replace('_', " "), ValueFormat::Number, false),
                 },
-                Some(Measure::Aggregate { func, .. }) => (
+                Some(Measure::Aggregate { func, .. } | Measure::Elapsed { func, .. }) => (
                     column.replace('_', " "),
                     ValueFormat::Number,
                     matches!(func, AggregateFunc::Sum | AggregateFunc::Count),

@@ -1,14 +1,19 @@
 use quarry_exec::ResultJson;
 use quarry_semantic::{MetricFormat, SemanticLayer};
-use quarry_synth::{Measure, Plan};
+use quarry_synth::{Measure, Plan, Ratio};
 use serde_json::Value;
 
 /// One sentence stating the answer, built from the query and the rows only.
 pub(crate) fn summarize(layer: &SemanticLayer, plan: &Plan, result: &ResultJson, truncated: bool) -> String {
     let query = &plan.query;
-    let format = match query.measures.first() {
-        Some(Measure::Metric { name }) => layer.metric(name).map(|m| m.format).unwrap_or_default(),
+    let format = match (query.ratio, query.measures.first()) {
+        (None, Some(Measure::Metric { name })) => layer.metric(name).map(|m| m.format).unwrap_or_default(),
         _ => MetricFormat::Number,
+    };
+    let joiner = match query.ratio {
+        Some(Ratio::Percent) => " as a percentage of ",
+        Some(Ratio::Per) => " per ",
+        None => " and ",
     };
     let subject = plan
         .explanation
@@ -16,12 +21,13 @@ pub(crate) fn summarize(layer: &SemanticLayer, plan: &Plan, result: &ResultJson,
         .iter()
         .map(|m| m.split(':').next().unwrap_or(m).to_string())
         .collect::<Vec<_>>()
-        .join(" and ");
+        .join(joiner);
     let window = query.time_range.as_ref().map(|r| format!(" {}", r.phrase)).unwrap_or_default();
     if result.rows.is_empty() {
         return format!("No rows match: {subject}{window} is empty for these filters.");
     }
-    let is_share = result.columns.iter().any(|c| c.name.starts_with("pct_of_"));
+    let is_share =
+        result.columns.iter().any(|c| c.name.starts_with("pct_of_")) || query.ratio == Some(Ratio::Percent);
     if result.rows.len() == 1 && result.columns.len() == 1 {
         let value = &result.rows[0][0];
         let shown = if is_share { format_value(value, Shown::Percent100) } else { format_value(value, format.into()) };

@@ -5,7 +5,8 @@ use std::fmt::Write;
 
 use crate::graph::JoinStep;
 use crate::interpret::Interpreter;
-use crate::query::{AggregateFunc, Filter, Measure, SemanticQuery};
+use crate::query::{AggregateFunc, Filter, Measure, Ratio, SemanticQuery};
+use crate::time::TimeRange;
 use crate::{Error, Result};
 
 /// The SQL of a query and the facts the explanation needs.
@@ -170,11 +171,26 @@ impl Interpreter {
         let mut where_sql: Vec<String> = Vec::new();
         // With one measure its filter goes to WHERE; with several, each keeps its own
         // filter as an aggregate FILTER clause.
-        let single = query.measures.len() == 1;
+        let single = query.measures.len() == 1 && query.periods.is_empty();
         let mut measure_sql = Vec::new();
         let mut columns = Vec::new();
         for measure in &query.measures {
             let (expression, filter, name) = self.measure_parts(measure, &select)?;
+            if !query.periods.is_empty() {
+                let time_column = query
+                    .time_column
+                    .clone()
+                    .or_else(|| self.measure_time_column(measure))
+                    .ok_or(Error::NoTimeColumn)?;
+                let column = select.col(&base, &time_column);
+                for (k, period) in query.periods.iter().enumerate() {
+                    let mut parts: Vec<String> = filter.iter().cloned().collect();
+                    parts.extend(range_sql(&column, period));
+                    conditions.push(format!("{name} ({}): {}", period.phrase, parts.join(" AND ")));
+                    measure_sql.push((with_filter(&expression, &parts.join(" AND ")), period_name(&name, period, k)));
+                }
+                continue;
+            }
             let expression = match (&filter, single) {
                 (Some(f), true) => {
                     where_sql.push(f.clone());
@@ -194,13 +210,7 @@ impl Interpreter {
             let time_column =
                 query.time_column.clone().or_else(|| self.measure_time_column(first)).ok_or(Error::NoTimeColumn)?;
             let column = select.col(&base, &time_column);
-            let mut parts = Vec::new();
-            if let Some(start) = range.start {
-                parts.push(format!("{column} >= TIMESTAMP '{start} 00:00:00'"));
-            }
-            if let Some(end) = range.end {
-                parts.push(format!("{column} < TIMESTAMP '{end} 00:00:00'"));
-            }
+            let parts = range_sql(&column, range);
             conditions.push(format!(
                 "{base}.{time_column} in [{}, {}) ({})",
                 range.start.map(|d| d.to_string()).unwrap_or_else(|| "-inf".into()),
@@ -291,6 +301,13 @@ impl Interpreter {
         }
         let grouped = !group_positions.is_empty();
         let share_only_filters = !share_filters.is_empty();
+        if let (Some(ratio), [(first, first_name), (second, second_name)]) = (query.ratio, measure_sql.as_slice()) {
+            let (sql, name) = match ratio {
+                Ratio::Percent => (format!("100.0 * {first} / {second}"), format!("{first_name}_pct_of_{second_name}")),
+                Ratio::Per => (format!("CAST({first} AS DOUBLE) / {second}"), format!("{first_name}_per_{second_name}")),
+            };
+            measure_sql = vec![(sql, name)];
+        }
         for (expression, name) in &measure_sql {
             if query.share && grouped {
                 select_list.push(format!("{expression} AS {name}"));
@@ -366,7 +383,7 @@ impl Interpreter {
                 let e = m.expression.to_lowercase().replace(' ', "");
                 e == "count(*)" || e.starts_with("count(distinct")
             }),
-            Measure::Aggregate { func, .. } => matches!(
+            Measure::Aggregate { func, .. } | Measure::Elapsed { func, .. } => matches!(
                 func,
                 AggregateFunc::Count | AggregateFunc::CountDistinct | AggregateFunc::Min | AggregateFunc::Max
             ),
@@ -408,8 +425,38 @@ impl Interpreter {
                     (_, Some(c)) => (format!("{function}({})", select.col(table, c)), None, format!("{prefix}_{c}")),
                 })
             }
+            Measure::Elapsed { func, table, from, to, unit } => {
+                let (function, prefix) = func.sql();
+                let span = unit.span_sql(&select.col(table, from), &select.col(table, to));
+                let name = format!("{prefix}_{}_{}", unit.name(), to.trim_end_matches("_at"));
+                Ok((format!("{function}({span})"), None, name))
+            }
         }
     }
+}
+
+/// The conditions that keep `column` within `range`.
+fn range_sql(column: &str, range: &TimeRange) -> Vec<String> {
+    let mut parts = Vec::new();
+    if let Some(start) = range.start {
+        parts.push(format!("{column} >= TIMESTAMP '{start} 00:00:00'"));
+    }
+    if let Some(end) = range.end {
+        parts.push(format!("{column} < TIMESTAMP '{end} 00:00:00'"));
+    }
+    parts
+}
+
+/// The output name of a measure over one of several windows: `revenue_2025`,
+/// `avg_csat_this_quarter`; the window's position when its phrase gives no name.
+fn period_name(name: &str, period: &TimeRange, position: usize) -> String {
+    let words: Vec<String> = period
+        .phrase
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty() && !matches!(*w, "in" | "the" | "of" | "during"))
+        .map(str::to_lowercase)
+        .collect();
+    if words.is_empty() { format!("{name}_{}", position + 1) } else { format!("{name}_{}", words.join("_")) }
 }
 
 /// `AGG(x)` -> `AGG(x) FILTER (WHERE condition)`.

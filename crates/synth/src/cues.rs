@@ -143,6 +143,7 @@ pub(crate) const GRAMMAR_WORDS: &[&str] = &[
     "ran", "run", "active", "any", "anyone", "anybody", "folks", "guys", "stand", "stands", "stood", "doing", "pull",
     "pulled", "rank", "list", "add", "adding", "recent", "latest", "newest", "earliest", "oldest", "issue", "issued", "issuing", "send", "sent", "sends", "sending", "gets",
     "getting", "filed", "file", "files", "filing", "raised", "raise", "submitted", "submit", "receive", "receives",
+    "last", "lasted", "lasts", "wait", "waited", "waiting",
     "chronological", "chronologically", "hours", "minutes", "hour", "minute", "days", "weeks", "months", "years", "quarters",
 ];
 

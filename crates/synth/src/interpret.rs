@@ -8,10 +8,12 @@ use quarry_semantic::SemanticLayer;
 use crate::confidence::Evidence;
 use crate::cues::*;
 use crate::graph::JoinGraph;
-use crate::query::{AggregateFunc, CompareOp, Filter, Measure, MeasureFilter, Ranking, SemanticQuery, summed_column};
+use crate::query::{
+    AggregateFunc, CompareOp, Filter, Measure, MeasureFilter, Ranking, Ratio, SemanticQuery, summed_column,
+};
 use crate::resolve::Subject;
 use crate::text::{is_stopword, normalize, tokens};
-use crate::time::{TimeGrain, TimeRange, extract_time, parse_number_word};
+use crate::time::{TimeGrain, TimeRange, extract_periods, extract_time, parse_number_word};
 use crate::vocab::{Concept, Mention, Vocabulary};
 
 /// The result of reading a question.
@@ -49,26 +51,6 @@ pub enum Reading {
         /// What was not.
         not_understood: Vec<String>,
     },
-}
-
-/// The range one `unit` earlier, keeping its length in that unit.
-fn shift_range(range: &TimeRange, unit: &str) -> Option<TimeRange> {
-    let (start, end) = (range.start?, range.end?);
-    let back = |d: NaiveDate| -> Option<NaiveDate> {
-        match unit {
-            "day" => Some(d - Duration::days(1)),
-            "week" => Some(d - Duration::days(7)),
-            "month" => d.checked_sub_months(chrono::Months::new(1)),
-            "quarter" => d.checked_sub_months(chrono::Months::new(3)),
-            "year" => d.checked_sub_months(chrono::Months::new(12)),
-            _ => None,
-        }
-    };
-    Some(TimeRange {
-        start: Some(back(start)?),
-        end: Some(back(end)?),
-        phrase: format!("the {unit} before {}", range.phrase),
-    })
 }
 
 /// Words shorter than this are never corrected: short words have too many neighbours.
@@ -129,7 +111,11 @@ impl Interpreter {
     /// Reads `question`, continuing `context` (the previous turn's query) if it is a follow-up.
     pub fn read(&self, question: &str, context: Option<&SemanticQuery>) -> Reading {
         let normalized = expand_abbreviations(&normalize(question));
-        let time = extract_time(&normalized, self.as_of);
+        let (periods, time_text) = match extract_periods(&normalized, self.as_of) {
+            Some((periods, rest)) => (periods, rest),
+            None => (Vec::new(), normalized.clone()),
+        };
+        let time = extract_time(&time_text, self.as_of);
         let (mut text, corrections) = self.correct_spelling(&time.rest);
         let mut assumptions: Vec<String> =
             corrections.into_iter().map(|(written, read)| format!("read '{written}' as '{read}'")).collect();
@@ -241,8 +227,23 @@ impl Interpreter {
                 || m.end == c.token
                 || (m.end + 1 == c.token && matches!(word_at(m.end), "of" | "is" | "was" | "at"))
         };
+        // "took more than 48 hours to resolve": the span a comparison with a unit of time
+        // bounds; the event named after it ("to resolve") is part of the condition.
+        let elapsed_compared: Vec<usize> = comparisons
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| crate::measures::elapsed_unit(word_at(c.token + 1)).is_some())
+            .map(|(k, _)| k)
+            .collect();
+        let in_elapsed_condition = |m: &Mention| {
+            elapsed_compared.iter().any(|&k| m.start > comparisons[k].token && m.start <= comparisons[k].token + 3)
+        };
         for (i, mention) in mentions.iter().enumerate() {
             if entity_threshold.as_ref().is_some_and(|(entity, _, _)| *entity == i) {
+                continue;
+            }
+            if in_elapsed_condition(mention) && mention.concepts.iter().any(|c| matches!(c, Concept::Metric(_))) {
+                used[i] = true;
                 continue;
             }
             if let Some(distinct) = distinct_entity.as_ref().filter(|d| d.entity == i || d.rows == Some(i)) {
@@ -318,10 +319,11 @@ impl Interpreter {
                 _ => {}
             }
         }
+        let ratio = self.ratio_of(&mentions, &words, &text, &mut measures, &mut used);
         // A word that names both a count metric and its table ("subscriptions", "tickets")
         // only says which rows the other measure is about. A filtered metric named beside an
         // aggregate ("average MRR per active subscription") becomes that filter.
-        if measures.len() > 1 {
+        if measures.len() > 1 && ratio.is_none() {
             for (i, name) in measure_mention.clone() {
                 let table_word = mentions[i].concepts.iter().any(|c| matches!(c, Concept::Table(_)));
                 let aggregate_beside = measures.iter().any(|m| matches!(m, Measure::Aggregate { .. }));
@@ -351,6 +353,39 @@ impl Interpreter {
                     }
                 }
             }
+        }
+        // "how long does it take to close tickets", "days to pay an invoice": the time between
+        // two events of the rows named. A filtered metric named ("canceled subscriptions")
+        // says which rows.
+        let row_tables: Vec<String> = mentions
+            .iter()
+            .flat_map(|m| m.concepts.iter())
+            .filter_map(|c| match c {
+                Concept::Table(t) => Some(t.clone()),
+                Concept::Metric(name) => self.layer.metric(name).map(|m| m.table.clone()),
+                Concept::Value { dimension, .. } => {
+                    self.layer.dimension(dimension).and_then(|d| d.columns().first().map(|(t, _)| t.to_string()))
+                }
+                _ => None,
+            })
+            .fold(Vec::new(), |mut tables, t| {
+                if !tables.contains(&t) {
+                    tables.push(t);
+                }
+                tables
+            });
+        if let Some(elapsed) = self.elapsed_measure(&words, &row_tables) {
+            let table = self.measure_table(&elapsed).unwrap_or_default();
+            for measure in &measures {
+                if let Measure::Metric { name } = measure
+                    && let Some(metric) = self.layer.metric(name)
+                    && metric.table == table
+                    && let Some(condition) = metric.filter.clone()
+                {
+                    implied_filters.push(Filter::Sql { table: table.clone(), condition });
+                }
+            }
+            measures = vec![elapsed];
         }
         let count_cue = COUNT_CUES.iter().any(|cue| text_has(cue));
         let mut inferred_measure = false;
@@ -702,6 +737,13 @@ impl Interpreter {
         }
         let mut new_having = Vec::new();
         for (k, comparison) in comparisons.iter().enumerate() {
+            if comparison_targets[k].is_none()
+                && elapsed_compared.contains(&k)
+                && let Some(filter) = self.elapsed_condition(&base_table, comparison, &words[comparison.token + 1..])
+            {
+                new_filters.push(filter);
+                continue;
+            }
             match &comparison_targets[k] {
                 Some((table, column)) => new_filters.push(Filter::Compare {
                     table: table.clone(),
@@ -754,7 +796,7 @@ impl Interpreter {
         } else if time.all_time {
             query.time_range = None;
         } else if let (Some(unit), Some(range)) = (&shift_back, &query.time_range)
-            && let Some(shifted) = shift_range(range, unit)
+            && let Some(shifted) = crate::time::shift_back(range, unit)
         {
             query.time_range = Some(shifted);
         }
@@ -782,6 +824,12 @@ impl Interpreter {
             && self.single_period(grain, range)
             && !time.grain_named_as_group
         {
+            query.grain = None;
+        }
+
+        if !periods.is_empty() {
+            query.periods = periods;
+            query.time_range = None;
             query.grain = None;
         }
 
@@ -815,7 +863,9 @@ impl Interpreter {
         if let Some(ranking) = ranking.filter(|_| has_groups) {
             query.ranking = Some(ranking);
         }
-        if has_word(SHARE_WORDS) || text_has("mix of") || text_has("the mix") {
+        if ratio.is_some() && query.measures.len() == 2 {
+            query.ratio = ratio;
+        } else if has_word(SHARE_WORDS) || text_has("mix of") || text_has("the mix") {
             query.share = true;
         }
 
@@ -832,7 +882,10 @@ impl Interpreter {
                 .push("this measure is a current value with no history; it is shown without a time grain".into());
             query.grain = None;
         }
-        if query.time_range.is_none() && metric_has_time && !time.all_time && !follow_up {
+        if !metric_has_time && !query.periods.is_empty() {
+            ignored.push(format!("{} (this measure is a current value)", query.periods[0].phrase));
+        }
+        if query.time_range.is_none() && query.periods.is_empty() && metric_has_time && !time.all_time && !follow_up {
             assumptions.push("no time range given: all data in the snapshot".into());
         }
         self.specialize_metric(&mut query);
@@ -1001,7 +1054,7 @@ impl Interpreter {
         let expression = |name: &str| self.layer.metric(name).map(|m| m.expression.to_uppercase()).unwrap_or_default();
         let computes = |wanted: AggregateFunc| {
             query.measures.iter().any(|measure| match measure {
-                Measure::Aggregate { func, .. } => {
+                Measure::Aggregate { func, .. } | Measure::Elapsed { func, .. } => {
                     *func == wanted || (wanted == AggregateFunc::Sum && *func == AggregateFunc::Count)
                 }
                 Measure::Metric { name } => {
@@ -1022,8 +1075,8 @@ impl Interpreter {
                 expression(name).contains('/')
                     || ["rate", "ratio", "percent", "share", "pct"].iter().any(|w| name.contains(w))
             }
-            Measure::Aggregate { .. } => false,
-        });
+            Measure::Aggregate { .. } | Measure::Elapsed { .. } => false,
+        }) || query.ratio == Some(Ratio::Percent);
         let mut unexplained = Vec::new();
         // A threshold on a measure needs groups to apply to; without them it would be dropped.
         if !query.having.is_empty() && query.group_by.is_empty() && query.grain.is_none() {
@@ -1081,6 +1134,8 @@ impl Interpreter {
             } else if let Some((_, func)) = AGG_WORDS.iter().find(|(w, _)| w == word) {
                 match func {
                     AggregateFunc::Max | AggregateFunc::Min => computes(*func) || query.ranking.is_some(),
+                    // "average events per user" is the ratio itself.
+                    AggregateFunc::Avg if query.ratio == Some(Ratio::Per) => true,
                     AggregateFunc::Median if word == "typical" => {
                         computes(AggregateFunc::Median) || computes(AggregateFunc::Avg)
                     }
@@ -1185,14 +1240,14 @@ impl Interpreter {
     pub(crate) fn measure_table(&self, measure: &Measure) -> Option<String> {
         match measure {
             Measure::Metric { name } => self.layer.metric(name).map(|m| m.table.clone()),
-            Measure::Aggregate { table, .. } => Some(table.clone()),
+            Measure::Aggregate { table, .. } | Measure::Elapsed { table, .. } => Some(table.clone()),
         }
     }
 
     pub(crate) fn measure_time_column(&self, measure: &Measure) -> Option<String> {
         match measure {
             Measure::Metric { name } => self.layer.metric(name).and_then(|m| m.time_column.clone()),
-            Measure::Aggregate { table, .. } => self.default_time_column(table),
+            Measure::Aggregate { table, .. } | Measure::Elapsed { table, .. } => self.default_time_column(table),
         }
     }
 
@@ -1216,6 +1271,9 @@ impl Interpreter {
             }
             Measure::Aggregate { func, table, column } => {
                 format!("{} of {table}.{}", func.sql().1, column.as_deref().unwrap_or("rows"))
+            }
+            Measure::Elapsed { func, table, from, to, unit } => {
+                format!("{} {} from {table}.{from} to {table}.{to}", func.sql().1, unit.name())
             }
         }
     }

@@ -43,7 +43,7 @@ pub use confidence::{ConfidenceModel, Evidence, UNKNOWN_VALUE_CAP};
 pub use graph::{JoinGraph, JoinStep};
 pub use interpret::{Interpreter, Reading};
 pub use planner::{Explanation, Plan, PlanOutcome, SemanticPlanner};
-pub use query::{AggregateFunc, CompareOp, Filter, Measure, MeasureFilter, Ranking, SemanticQuery};
+pub use query::{AggregateFunc, CompareOp, ElapsedUnit, Filter, Measure, MeasureFilter, Ranking, Ratio, SemanticQuery};
 pub use readings::MAX_READINGS;
 pub use time::{TimeFindings, TimeGrain, TimeRange, extract_time};
 

@@ -3,7 +3,13 @@
 //! money asked with a verb, and the time column an event names.
 
 use crate::interpret::{Comparison, Interpreter};
-use crate::query::{AggregateFunc, Filter, Measure, SemanticQuery, column_aggregate, summed_column};
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::cues::AGG_WORDS;
+use crate::query::{AggregateFunc, ElapsedUnit, Filter, Measure, Ratio, SemanticQuery, column_aggregate, summed_column};
+use crate::text::{is_stopword, phrase_key};
 use crate::vocab::{Concept, Mention};
 
 /// A count of distinct entities among other rows (see [`Interpreter::distinct_entity`]).
@@ -34,6 +40,7 @@ impl Interpreter {
         match measure {
             Measure::Metric { name } => self.layer.metric(name).is_some_and(|m| summed_column(&m.expression).is_some()),
             Measure::Aggregate { func, .. } => *func == AggregateFunc::Sum,
+            Measure::Elapsed { .. } => false,
         }
     }
 
@@ -44,6 +51,7 @@ impl Interpreter {
                 m.filter.is_none() && m.expression.replace(' ', "").to_lowercase().starts_with("count(")
             }),
             Measure::Aggregate { func, .. } => matches!(func, AggregateFunc::Count | AggregateFunc::CountDistinct),
+            Measure::Elapsed { .. } => false,
         }
     }
 
@@ -276,4 +284,196 @@ impl Interpreter {
         }
         None
     }
+
+    /// "refunds as a percentage of revenue", "events per active user", "average events per
+    /// session": the first measure set against a second one. The second is a measure already
+    /// read (a metric named after the cue), or the distinct count of a column of the first
+    /// measure's table named after "per" ("per session"). Returns the ratio with `measures`
+    /// holding the two, numerator first; `None` leaves them as they were.
+    pub(crate) fn ratio_of(
+        &self,
+        mentions: &[Mention],
+        words: &[String],
+        text: &str,
+        measures: &mut Vec<Measure>,
+        used: &mut [bool],
+    ) -> Option<Ratio> {
+        let first = measures.first()?.clone();
+        if measures.len() == 2 && PERCENT_OF_RE.is_match(text) {
+            return Some(Ratio::Percent);
+        }
+        // "average MRR per active subscription": an average is already per row; what follows
+        // "per" says which rows.
+        let averages = match &first {
+            Measure::Aggregate { func, .. } | Measure::Elapsed { func, .. } => {
+                matches!(func, AggregateFunc::Avg | AggregateFunc::Median | AggregateFunc::Min | AggregateFunc::Max)
+            }
+            Measure::Metric { name } => self.layer.metric(name).is_none_or(|m| column_aggregate(&m.expression).is_some_and(|(f, _)| f == AggregateFunc::Avg)),
+        };
+        if averages {
+            return None;
+        }
+        let per = words.iter().position(|w| w == "per")?;
+        let (j, after) = mentions.iter().enumerate().find(|(_, m)| m.start == per + 1)?;
+        // "signups per channel" groups by the channel.
+        if after.concepts.iter().any(|c| matches!(c, Concept::Dimension(_) | Concept::Value { .. })) {
+            return None;
+        }
+        let first_table = self.measure_table(&first)?;
+        let named = after.concepts.iter().find_map(|c| match c {
+            Concept::Metric(name) => Some(Measure::Metric { name: name.clone() }),
+            Concept::Column { table, column } if *table == first_table && column.ends_with("_id") => {
+                Some(Measure::Aggregate { func: AggregateFunc::CountDistinct, table: table.clone(), column: Some(column.clone()) })
+            }
+            _ => None,
+        })?;
+        let numerator_before = mentions.iter().take(j).any(|m| m.end <= per);
+        if !numerator_before || self.measure_table(&named).as_deref() != Some(first_table.as_str()) {
+            return None;
+        }
+        measures.retain(|m| *m != named);
+        measures.truncate(1);
+        measures.push(named);
+        used[j] = true;
+        Some(Ratio::Per)
+    }
 }
+
+
+/// Irregular forms a question uses for the event a timestamp column records ("pay" for
+/// `paid_at`, "last" for `ended_at`).
+const EVENT_FORMS: &[(&str, &str)] =
+    &[("pay", "paid"), ("pays", "paid"), ("paying", "paid"), ("last", "ended"), ("lasted", "ended"), ("lasts", "ended"), ("end", "ended")];
+
+/// Words of a column's description that say nothing about which event it records.
+const DESCRIPTION_NOISE: &[&str] = &["when", "while", "empty", "only", "date", "time", "null", "unless"];
+
+/// Units an elapsed time is asked in.
+pub(crate) fn elapsed_unit(word: &str) -> Option<ElapsedUnit> {
+    match word {
+        "minute" | "minutes" | "mins" => Some(ElapsedUnit::Minutes),
+        "hour" | "hours" | "hrs" => Some(ElapsedUnit::Hours),
+        "day" | "days" => Some(ElapsedUnit::Days),
+        _ => None,
+    }
+}
+
+impl Interpreter {
+    /// Columns of `table` that hold timestamps: named `*_at`, `*_time` or `*_date`, or the
+    /// time column of one of its metrics.
+    fn timestamp_columns(&self, table: &str) -> Vec<String> {
+        let Some(def) = self.layer.table(table) else { return Vec::new() };
+        def.columns
+            .iter()
+            .filter(|c| !c.personal)
+            .filter(|c| {
+                c.name.ends_with("_at")
+                    || c.name.ends_with("_time")
+                    || c.name.ends_with("_date")
+                    || self.layer.metrics.iter().any(|m| m.table == table && m.time_column.as_deref() == Some(&c.name))
+            })
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    /// Whether `word` names the event `column` records: a word of its name, synonyms or
+    /// description shares its first letters ("resolve" / `resolved_at`, "assignment" /
+    /// `assigned_at`).
+    fn names_event(&self, table: &str, column: &str, word: &str) -> bool {
+        let word = EVENT_FORMS.iter().find(|(form, _)| *form == word).map(|(_, e)| *e).unwrap_or(word);
+        if word.len() < 4 || is_stopword(word) {
+            return false;
+        }
+        let Some(def) = self.layer.table(table).and_then(|t| t.columns.iter().find(|c| c.name == column)) else {
+            return false;
+        };
+        let table_words = phrase_key(table);
+        let mut words: Vec<String> = phrase_key(column);
+        words.extend(def.synonyms.iter().flat_map(|s| phrase_key(s)));
+        words.extend(phrase_key(&def.description));
+        words.iter().filter(|w| w.len() >= 4 && !DESCRIPTION_NOISE.contains(&w.as_str()) && !table_words.contains(w)).any(|w| {
+            let shared = w.chars().zip(word.chars()).take_while(|(a, b)| a == b).count();
+            shared >= 5 || (shared >= 4 && shared == w.len().min(word.len()))
+        })
+    }
+
+    /// "how long does it take to close outage tickets", "how many days did they last",
+    /// "avg hours from assignment to conversion": the time between two events of one row,
+    /// each a timestamp column of a table the question names. The span ends at the column
+    /// the question's verb names and starts at the one after "from", else at the table's
+    /// own time column. `tables` are the tables named, in order.
+    pub(crate) fn elapsed_measure(&self, words: &[String], tables: &[String]) -> Option<Measure> {
+        let at = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+        let averaged = |i: usize| i > 0 && AGG_WORDS.iter().any(|(w, f)| *w == at(i - 1) && *f == AggregateFunc::Avg || *w == at(i - 1) && *f == AggregateFunc::Median);
+        let cue = (0..words.len()).find(|&i| {
+            (at(i) == "long" && i > 0 && at(i - 1) == "how")
+                || (elapsed_unit(at(i)).is_some()
+                    && !(i > 0 && at(i - 1).starts_with("__cmp"))
+                    && ((i > 1 && at(i - 1) == "many" && at(i - 2) == "how")
+                        || averaged(i)
+                        || matches!(at(i + 1), "to" | "from" | "until" | "between")))
+                || (matches!(at(i), "time" | "duration") && averaged(i) && matches!(at(i + 1), "to" | "from" | "until" | "between"))
+        })?;
+        let unit = words.iter().find_map(|w| elapsed_unit(w));
+        let func = if words.iter().any(|w| matches!(w.as_str(), "median" | "typical")) {
+            AggregateFunc::Median
+        } else {
+            AggregateFunc::Avg
+        };
+        let from_word = words.iter().position(|w| w == "from").map(|i| at(i + 1).to_string());
+        for table in tables {
+            if let Some((from, to)) = self.span_columns(table, &words[cue..], from_word.as_deref()) {
+                let unit = unit.or_else(|| self.span_unit_of_metrics(table)).unwrap_or(ElapsedUnit::Days);
+                return Some(Measure::Elapsed { func, table: table.clone(), from, to, unit });
+            }
+        }
+        None
+    }
+
+    /// The timestamp columns of `table` a span runs between: it ends at the one a word of
+    /// `words` names and starts at the one `from_word` names, else at the table's own time
+    /// column.
+    pub(crate) fn span_columns(&self, table: &str, words: &[String], from_word: Option<&str>) -> Option<(String, String)> {
+        let columns = self.timestamp_columns(table);
+        if columns.len() < 2 {
+            return None;
+        }
+        let start = from_word
+            .and_then(|w| columns.iter().find(|c| self.names_event(table, c, w)).cloned())
+            .or_else(|| self.default_time_column(table))?;
+        let end = words
+            .iter()
+            .filter(|w| Some(w.as_str()) != from_word)
+            .find_map(|w| columns.iter().find(|c| **c != start && self.names_event(table, c, w)).cloned())?;
+        Some((start, end))
+    }
+
+    /// "tickets that took more than 48 hours to resolve": a comparison followed by a unit of
+    /// time and the event the span ends at, as a condition on the span of each row of
+    /// `table`. `after` are the words after the comparison.
+    pub(crate) fn elapsed_condition(&self, table: &str, comparison: &Comparison, after: &[String]) -> Option<Filter> {
+        let unit = elapsed_unit(after.first()?)?;
+        let (from, to) = self.span_columns(table, &after[1..after.len().min(5)], None)?;
+        Some(Filter::Sql {
+            table: table.to_string(),
+            condition: format!("{} {} {}", unit.span_sql(&from, &to), comparison.op.sql(), comparison.value),
+        })
+    }
+
+    /// The unit a metric of `table` counts a span in ("/ 3600.0" is hours).
+    fn span_unit_of_metrics(&self, table: &str) -> Option<ElapsedUnit> {
+        self.layer.metrics.iter().filter(|m| m.table == table && m.expression.contains("epoch")).find_map(|m| {
+            let e = m.expression.replace(' ', "");
+            [ElapsedUnit::Minutes, ElapsedUnit::Hours, ElapsedUnit::Days]
+                .into_iter()
+                .find(|u| e.contains(&format!("/{}", u.seconds())))
+        })
+    }
+}
+
+/// "as a percentage of", "as a share of", "relative to": the measure before set against the
+/// one after, in percent.
+static PERCENT_OF_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bas (?:a |an )?(?:percentage|percent|%|share|fraction|proportion|pct) of\b|\brelative to\b")
+        .expect("valid regex")
+});

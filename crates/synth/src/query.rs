@@ -22,6 +22,67 @@ pub enum Measure {
         /// The column; `None` counts rows.
         column: Option<String>,
     },
+    /// An aggregate of the time elapsed between two timestamp columns of one row ("days to
+    /// pay": from `issued_at` to `paid_at`), in `unit`s.
+    Elapsed {
+        /// The aggregate function.
+        func: AggregateFunc,
+        /// The table.
+        table: String,
+        /// The column the span starts at.
+        from: String,
+        /// The column the span ends at.
+        to: String,
+        /// The unit the span is counted in.
+        unit: ElapsedUnit,
+    },
+}
+
+/// The unit an elapsed time is counted in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ElapsedUnit {
+    /// Minutes.
+    Minutes,
+    /// Hours.
+    Hours,
+    /// Days.
+    Days,
+}
+
+impl ElapsedUnit {
+    /// Seconds in one unit.
+    pub fn seconds(self) -> u32 {
+        match self {
+            ElapsedUnit::Minutes => 60,
+            ElapsedUnit::Hours => 3_600,
+            ElapsedUnit::Days => 86_400,
+        }
+    }
+
+    /// The unit's name, plural.
+    pub fn name(self) -> &'static str {
+        match self {
+            ElapsedUnit::Minutes => "minutes",
+            ElapsedUnit::Hours => "hours",
+            ElapsedUnit::Days => "days",
+        }
+    }
+
+    /// The SQL of the span from `from` to `to` (qualified column names) in this unit.
+    pub fn span_sql(self, from: &str, to: &str) -> String {
+        format!("(date_part('epoch', {to}) - date_part('epoch', {from})) / {}.0", self.seconds())
+    }
+}
+
+/// How the first measure is set against the second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ratio {
+    /// `100 * first / second`: "refunds as a percentage of revenue".
+    Percent,
+    /// `first / second`: "events per active user".
+    Per,
 }
 
 /// Aggregate functions for ad-hoc measures.
@@ -180,6 +241,13 @@ pub struct SemanticQuery {
     /// equally close to the measure is taken from one of these.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub named_tables: Vec<String>,
+    /// Windows set side by side ("2025 vs 2024", "this quarter vs last"): each measure is
+    /// computed once per window, as a column of its own, instead of over `time_range`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub periods: Vec<TimeRange>,
+    /// The first measure set against the second, instead of both side by side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<Ratio>,
 }
 
 impl SemanticQuery {
@@ -196,6 +264,8 @@ impl SemanticQuery {
             share: false,
             time_column: None,
             named_tables: Vec::new(),
+            periods: Vec::new(),
+            ratio: None,
         }
     }
 }

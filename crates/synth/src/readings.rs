@@ -49,6 +49,7 @@ impl Interpreter {
                         _ => return None,
                     }
                 }
+                Measure::Elapsed { .. } => return None,
             });
         }
         parts.push(measures.join(" and "));

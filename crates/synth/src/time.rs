@@ -696,6 +696,68 @@ fn blank(text: &mut String, start: usize, end: usize) {
     text.replace_range(start..end, &" ".repeat(end - start));
 }
 
+/// Words that say two windows are set side by side.
+const SIDE_BY_SIDE: &[&str] = &[" vs ", " versus ", " compared to ", " compared with ", " against "];
+
+/// Words that name a comparison of windows without naming either ("YoY"): the windows
+/// themselves say it once they are found.
+const PERIOD_COMPARISON_WORDS: &[&str] = &["yoy", "mom", "qoq", "wow", "year over year", "month over month"];
+
+/// "revenue 2025 vs 2024", "csat this quarter vs last quarter", "logins last month vs the
+/// month before": two windows set side by side, each a time phrase of its own (or the second
+/// the one before the first). Returns the windows, in the order written, and the question
+/// with them taken out; `None` when the question does not compare two windows.
+pub fn extract_periods(normalized: &str, as_of: NaiveDate) -> Option<(Vec<TimeRange>, String)> {
+    let padded = format!(" {normalized} ");
+    let (at, separator) = SIDE_BY_SIDE.iter().find_map(|s| padded.find(s).map(|at| (at, *s)))?;
+    let (left, right) = (&padded[..at], &padded[at + separator.len()..]);
+    let first = extract_time(left, as_of);
+    let first_range = first.range.clone().filter(|r| r.start.is_some() && r.end.is_some())?;
+    let second = extract_time(right, as_of);
+    let (second_range, right_rest) = match second.range.clone() {
+        Some(range) => (range, second.rest),
+        None => {
+            let caps = PERIOD_BEFORE_RE.captures(right)?;
+            let unit = caps.name("g").or(caps.name("g2"))?.as_str();
+            let mut shifted = shift_back(&first_range, unit)?;
+            shifted.phrase = format!("{unit} before");
+            let whole = caps.get(0)?;
+            (shifted, format!("{} {}", &right[..whole.start()], &right[whole.end()..]))
+        }
+    };
+    let mut rest = format!(" {} {} ", first.rest, right_rest);
+    for word in PERIOD_COMPARISON_WORDS {
+        rest = rest.replace(&format!(" {word} "), " ");
+    }
+    Some((vec![first_range, second_range], rest.split_whitespace().collect::<Vec<_>>().join(" ")))
+}
+
+static PERIOD_BEFORE_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:the )?(?:(?P<g>day|week|month|quarter|year) (?:before|prior|earlier)|(?:previous|prior|preceding) (?P<g2>day|week|month|quarter|year))\b")
+        .expect("valid regex")
+});
+
+/// The range one `unit` earlier, keeping its length in that unit.
+pub(crate) fn shift_back(range: &TimeRange, unit: &str) -> Option<TimeRange> {
+    let (start, end) = (range.start?, range.end?);
+    let back = |d: NaiveDate| -> Option<NaiveDate> {
+        match unit {
+            "day" => Some(d - Duration::days(1)),
+            "week" => Some(d - Duration::days(7)),
+            "month" => d.checked_sub_months(chrono::Months::new(1)),
+            "quarter" => d.checked_sub_months(chrono::Months::new(3)),
+            "year" => d.checked_sub_months(chrono::Months::new(12)),
+            _ => None,
+        }
+    };
+    Some(TimeRange {
+        start: Some(back(start)?),
+        end: Some(back(end)?),
+        phrase: format!("the {unit} before {}", range.phrase),
+    })
+}
+
+
 /// Finds the time range, grain and trend words of a normalized question.
 pub fn extract_time(normalized: &str, as_of: NaiveDate) -> TimeFindings {
     let mut rest = prepare(normalized);

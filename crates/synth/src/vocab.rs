@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use quarry_semantic::SemanticLayer;
 
-use crate::text::{is_stopword, phrase_key, stem};
+use crate::text::{is_stopword, normalize, phrase_key, stem};
 
 /// Something a phrase of a question can name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -51,6 +51,10 @@ pub struct Mention {
 #[derive(Debug, Clone, Default)]
 pub struct Vocabulary {
     phrases: HashMap<Vec<String>, Vec<Concept>>,
+    /// One-word phrases whose stem is a function word but which are not one as written
+    /// ("reports" stems to "report", which "give me a report" uses as a function word):
+    /// matched as written, unstemmed.
+    exact: HashMap<String, Vec<Concept>>,
     longest: usize,
 }
 
@@ -105,7 +109,7 @@ impl Vocabulary {
                 }
             }
         }
-        for concepts in vocab.phrases.values_mut() {
+        for concepts in vocab.phrases.values_mut().chain(vocab.exact.values_mut()) {
             concepts.sort();
             concepts.dedup();
         }
@@ -116,7 +120,17 @@ impl Vocabulary {
         let key = phrase_key(phrase);
         // A one-word phrase that is also a function word ("in" for India, "us" for the
         // United States) would match everywhere; such values need a longer synonym.
-        if key.is_empty() || (key.len() == 1 && is_stopword(&key[0])) {
+        if key.is_empty() {
+            return;
+        }
+        if key.len() == 1 && is_stopword(&key[0]) {
+            let written = normalize(&phrase.replace('_', " "));
+            if !written.contains(' ') && !is_stopword(&written) {
+                let entry = self.exact.entry(written).or_default();
+                if !entry.contains(concept) {
+                    entry.push(concept.clone());
+                }
+            }
             return;
         }
         self.longest = self.longest.max(key.len());
@@ -143,6 +157,11 @@ impl Vocabulary {
                     matched = Some((len, concepts.clone()));
                     break;
                 }
+            }
+            if matched.is_none()
+                && let Some(concepts) = self.exact.get(&tokens[i])
+            {
+                matched = Some((1, concepts.clone()));
             }
             match matched {
                 Some((len, concepts)) => {
