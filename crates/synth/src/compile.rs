@@ -261,7 +261,7 @@ impl Interpreter {
             if query.share
                 && query.group_by.is_empty()
                 && query.grain.is_none()
-                && matches!(filter, Filter::Segment { .. })
+                && matches!(filter, Filter::Segment { .. } | Filter::Compare { .. } | Filter::Null { .. })
             {
                 share_filters.push(sql);
             } else {

@@ -236,7 +236,7 @@ impl Interpreter {
             .map(|(k, _)| k)
             .collect();
         let in_elapsed_condition = |m: &Mention| {
-            elapsed_compared.iter().any(|&k| m.start > comparisons[k].token && m.start <= comparisons[k].token + 3)
+            elapsed_compared.iter().any(|&k| m.start > comparisons[k].token && m.start <= comparisons[k].token + 4)
         };
         for (i, mention) in mentions.iter().enumerate() {
             if entity_threshold.as_ref().is_some_and(|(entity, _, _)| *entity == i) {
@@ -744,6 +744,14 @@ impl Interpreter {
                 new_filters.push(filter);
                 continue;
             }
+            if comparison_targets[k].is_none()
+                && elapsed_compared.contains(&k)
+                && let Some(filter) =
+                    self.duration_column_condition(comparison, word_at(comparison.token + 1), &mentions)
+            {
+                new_filters.push(filter);
+                continue;
+            }
             match &comparison_targets[k] {
                 Some((table, column)) => new_filters.push(Filter::Compare {
                     table: table.clone(),
@@ -888,7 +896,11 @@ impl Interpreter {
         if query.time_range.is_none() && query.periods.is_empty() && metric_has_time && !time.all_time && !follow_up {
             assumptions.push("no time range given: all data in the snapshot".into());
         }
-        self.specialize_metric(&mut query);
+        // "what % of subscriptions are active": the value is the share's numerator, not which
+        // metric counts.
+        if !(query.share && query.group_by.is_empty() && query.grain.is_none()) {
+            self.specialize_metric(&mut query);
+        }
         // "how many subscriptions do we have": a stock, not a flow. A count with a time
         // column asked in the present with no window is the same table's count of the current
         // state, when the layer has exactly one (a count with no time column).
@@ -1157,6 +1169,12 @@ impl Interpreter {
     /// Numbers inside a vocabulary phrase ("more than 1000 employees") are left alone.
     fn extract_comparisons(&self, text: &mut String) -> Vec<Comparison> {
         let mut comparisons = Vec::new();
+        // "over an hour", "within half an hour": a unit of time without a number is one of it.
+        for (spoken, number) in [("half an hour", "30 minutes"), ("an hour", "1 hour"), ("a day", "1 day"), ("a minute", "1 minute"), ("a week", "7 days")] {
+            for cue in ["over", "than", "under", "within", "least", "most"] {
+                *text = text.replace(&format!("{cue} {spoken}"), &format!("{cue} {number}"));
+            }
+        }
         // "between 5 and 20", "between $100 and $500": both bounds, included, on one token.
         while let Some(caps) = BETWEEN_RE.captures(text) {
             let whole = caps.get(0).expect("whole match");
@@ -1198,13 +1216,14 @@ impl Interpreter {
             };
             let op = match (op_word, or_extra) {
                 (
-                    "more than" | "greater than" | "higher than" | "larger than" | "bigger than" | "over" | "above"
-                    | "exceeding" | ">",
+                    "more than" | "greater than" | "higher than" | "larger than" | "bigger than" | "longer than" | "over"
+                    | "above" | "exceeding" | ">",
                     None,
                 ) => CompareOp::Gt,
-                ("less than" | "fewer than" | "lower than" | "smaller than" | "under" | "below" | "<", None) => {
+                ("less than" | "fewer than" | "lower than" | "smaller than" | "shorter than" | "under" | "below" | "<", None) => {
                     CompareOp::Lt
                 }
+                ("within", None) => CompareOp::Le,
                 (
                     "at least" | "no less than" | ">=" | "or more" | "or above" | "or higher" | "and up" | "plus" | "+",
                     _,

@@ -460,6 +460,30 @@ impl Interpreter {
         })
     }
 
+    /// "waited over an hour for a first response": a comparison with a unit of time, on a
+    /// column that holds a duration in a unit of its own (`first_response_minutes`), named
+    /// by a mention just after it; the number is converted to the column's unit.
+    pub(crate) fn duration_column_condition(
+        &self,
+        comparison: &Comparison,
+        unit_word: &str,
+        mentions: &[Mention],
+    ) -> Option<Filter> {
+        let unit = elapsed_unit(unit_word)?;
+        mentions.iter().filter(|m| m.start > comparison.token && m.start <= comparison.token + 4).find_map(|m| {
+            let (table, column) = self.measured_column(m).or_else(|| {
+                m.concepts.iter().find_map(|c| match c {
+                    Concept::Column { table, column } => Some((table.clone(), column.clone())),
+                    _ => None,
+                })
+            })?;
+            let own = elapsed_unit(column.rsplit('_').next()?)?;
+            let value: f64 = comparison.value.parse().ok()?;
+            let converted = value * f64::from(unit.seconds()) / f64::from(own.seconds());
+            Some(Filter::Compare { table, column, op: comparison.op, value: format!("{converted}") })
+        })
+    }
+
     /// The unit a metric of `table` counts a span in ("/ 3600.0" is hours).
     fn span_unit_of_metrics(&self, table: &str) -> Option<ElapsedUnit> {
         self.layer.metrics.iter().filter(|m| m.table == table && m.expression.contains("epoch")).find_map(|m| {
