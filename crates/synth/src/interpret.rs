@@ -176,6 +176,35 @@ impl Interpreter {
                     && word_at(m.start - 2) == "have")
         };
 
+        // "how many tickets did french customers open": after "did", the subject of the verb
+        // (who did it) and the verb itself, which say neither what is counted nor which rows.
+        let auxiliary = words.iter().position(|w| matches!(w.as_str(), "did" | "do" | "does"));
+        let counted_before = |i: usize| {
+            (0..i).any(|k| word_at(k) == "many" && k > 0 && word_at(k - 1) == "how")
+                && mentions.iter().any(|m| m.start < i && m.start > 0 && word_at(m.start - 1) == "many")
+        };
+        let in_subject = |m: &Mention| {
+            auxiliary.is_some_and(|d| {
+                m.start > d
+                    && counted_before(d)
+                    && (d + 1..m.start).all(|k| {
+                        covered.contains(&k) || matches!(word_at(k), "the" | "our" | "we" | "they" | "you" | "all")
+                    })
+            })
+        };
+        let verb_after_subject = |m: &Mention| {
+            let after_subject_noun = mentions.iter().any(|s| {
+                s.end == m.start && s.concepts.iter().any(|c| matches!(c, Concept::Table(_) | Concept::Metric(_)))
+            }) || matches!(word_at(m.start.wrapping_sub(1)), "we" | "they" | "you" | "people" | "folks");
+            m.end == m.start + 1
+                && in_subject(m)
+                && after_subject_noun
+                && m.concepts.iter().all(|c| matches!(c, Concept::Value { .. } | Concept::Segment(_)))
+                && (m.end >= words.len()
+                    || word_at(m.end).starts_with("__")
+                    || matches!(word_at(m.end), "in" | "on" | "during" | "since" | "over" | "this" | "last"))
+        };
+
         // Measures: metrics named, else an aggregate of a column, else a count of a table.
         let mut measures: Vec<Measure> = Vec::new();
         let mut used = vec![false; mentions.len()];
@@ -244,6 +273,9 @@ impl Interpreter {
             }
             if in_elapsed_condition(mention) && mention.concepts.iter().any(|c| matches!(c, Concept::Metric(_))) {
                 used[i] = true;
+                continue;
+            }
+            if in_subject(mention) {
                 continue;
             }
             if let Some(distinct) = distinct_entity.as_ref().filter(|d| d.entity == i || d.rows == Some(i)) {
@@ -333,7 +365,11 @@ impl Interpreter {
                 });
                 // "number of tickets and avg CSAT", "count and amount": a count asked for in so
                 // many words is a measure of its own.
-                let counted = (preceded_by(&mentions[i], &["number", "many", "count", "#"], 3)
+                let names_metric = |m: &Mention| m.concepts.contains(&Concept::Metric(name.clone()));
+                let counted = (mentions
+                    .iter()
+                    .filter(|m| names_metric(m))
+                    .any(|m| preceded_by(m, &["number", "many", "count", "#"], 3))
                     && has_word(&["and", "plus", "with"]))
                     || text_has("count and")
                     || text_has("and count");
@@ -416,8 +452,12 @@ impl Interpreter {
                 || has_word(ASC_WORDS)
                 || text_has("most common")
                 || text_has("most frequent");
-            match self.count_subject(&mentions, count_cue, share_or_breakdown, context.is_some(), &time) {
+            // The subject of "how many invites did people send" is not what is counted.
+            let countable: Vec<usize> = (0..mentions.len()).filter(|&i| !in_subject(&mentions[i])).collect();
+            let candidates: Vec<Mention> = countable.iter().map(|&i| mentions[i].clone()).collect();
+            match self.count_subject(&candidates, count_cue, share_or_breakdown, context.is_some(), &time) {
                 Subject::Measure(measure, i) => {
+                    let i = i.map(|i| countable[i]);
                     inferred_measure = true;
                     measures.push(measure);
                     // "assignments per experiment": the rows counted are named by the word
@@ -505,6 +545,28 @@ impl Interpreter {
             }
         };
 
+        // "how many logins and how many distinct users": the rows the first "how many" names
+        // are counted beside the second measure.
+        let how_many: Vec<usize> =
+            (1..words.len()).filter(|&k| word_at(k) == "many" && word_at(k - 1) == "how").collect();
+        let counts_rows = |m: &Measure| match m {
+            Measure::Aggregate { func, .. } => *func == AggregateFunc::Count,
+            Measure::Metric { name } => {
+                self.layer.metric(name).is_some_and(|m| m.expression.replace(' ', "").eq_ignore_ascii_case("count(*)"))
+            }
+            Measure::Elapsed { .. } => false,
+        };
+        if how_many.len() >= 2 && query.measures.len() == 1 && !counts_rows(&query.measures[0]) {
+            let first = how_many[0];
+            let rows_named = mentions.iter().any(|m| {
+                m.start == first + 1
+                    && m.concepts.iter().all(|c| matches!(c, Concept::Value { .. } | Concept::Segment(_)))
+            });
+            if rows_named {
+                query.measures.insert(0, Measure::Aggregate { func: AggregateFunc::Count, table: base_table.clone(), column: None });
+            }
+        }
+
         // "count and amount", "total amount sitting in open invoices": the amount is the sum of
         // the money column of the rows asked about, beside a count asked for or instead of one
         // that was only inferred.
@@ -569,7 +631,7 @@ impl Interpreter {
             })
             .collect();
         for (i, mention) in mentions.iter().enumerate() {
-            if used[i] {
+            if used[i] || verb_after_subject(mention) {
                 continue;
             }
             let negated = preceded_by(mention, NEGATION_WORDS, 2)
@@ -601,6 +663,16 @@ impl Interpreter {
                 .map(|(_, d)| d)
             {
                 let is_table_word = mention.concepts.iter().any(|c| matches!(c, Concept::Table(_)));
+                // "invoice size": an attribute of the measure's own rows, not the dimension of
+                // another table that has the word.
+                let of_other_rows = i > 0
+                    && mentions[i - 1].end == mention.start
+                    && mentions[i - 1].concepts.contains(&Concept::Table(base_table.clone()))
+                    && self.layer.dimension(&dimension).is_some_and(|d| d.columns().iter().all(|(t, _)| *t != base_table));
+                if of_other_rows && !group_cue(mention) {
+                    unused_phrases += 1;
+                    continue;
+                }
                 // "customer industry": a table word naming whose attribute follows.
                 let qualifies_next = mentions.get(i + 1).is_some_and(|next| {
                     next.start == mention.end
@@ -841,6 +913,14 @@ impl Interpreter {
             query.grain = None;
         }
 
+        if inferred_measure
+            && !follow_up
+            && let Some(name) = self.metric_of_grouped_dimension(&query)
+        {
+            assumptions.push(format!("counted {} (what {} describes)", name.replace('_', " "), query.group_by.join(", ")));
+            query.measures = vec![Measure::Metric { name }];
+        }
+
         // Ranking without a number, and shares.
         let has_groups = !query.group_by.is_empty() || query.grain.is_some();
         if ranking.is_none() {
@@ -849,13 +929,22 @@ impl Interpreter {
             if (desc || asc) && has_groups {
                 let which = normalized.starts_with("which")
                     || (normalized.starts_with("what") && !normalized.starts_with("what are"));
-                let plural_top = words.iter().any(|w| w == "top" || w == "bottom");
+                // "top channels" shows several, "top cancel reason" one.
+                let plural_top = words.iter().enumerate().any(|(i, w)| {
+                    (w == "top" || w == "bottom")
+                        && !mentions.iter().any(|m| {
+                            m.start == i + 1
+                                && m.concepts.iter().any(|c| matches!(c, Concept::Dimension(_)))
+                                && m.text.split(' ').next_back().is_some_and(|last| crate::text::stem(last) == last && !last.ends_with('s'))
+                        })
+                });
+                let singular_top = !plural_top && words.iter().any(|w| w == "top" || w == "bottom");
                 let all = text_has("show all") || text_has("all of them") || words.iter().any(|w| w == "all");
                 let limit = if all {
                     None
                 } else if plural_top {
                     Some(10)
-                } else if which || is_singular_question(&normalized) || time.grain_named_as_group {
+                } else if which || singular_top || is_singular_question(&normalized) || time.grain_named_as_group {
                     Some(1)
                 } else {
                     None
@@ -870,6 +959,13 @@ impl Interpreter {
         }
         if let Some(ranking) = ranking.filter(|_| has_groups) {
             query.ranking = Some(ranking);
+        } else if let Some(word) = words.iter().enumerate().find_map(|(i, w)| {
+            let ranks = w.starts_with("__rank") || matches!(w.as_str(), "top" | "bottom" | "least" | "fewest" | "leading");
+            (ranks && !covered.contains(&i)).then(|| w.clone())
+        }) {
+            // "top 5 users by events" with nothing to rank: the total would answer another
+            // question.
+            ignored.push(if word.starts_with("__rank") { "a ranking with nothing to rank".into() } else { word });
         }
         if ratio.is_some() && query.measures.len() == 2 {
             query.ratio = ratio;

@@ -348,6 +348,13 @@ const EVENT_FORMS: &[(&str, &str)] =
 /// Words of a column's description that say nothing about which event it records.
 const DESCRIPTION_NOISE: &[&str] = &["when", "while", "empty", "only", "date", "time", "null", "unless"];
 
+/// Whether two words share a stem: their first five letters, or all of the shorter one when
+/// it has four ("resolve" / "resolved", "cancel" / "cancellations", "paid" / "paid").
+fn same_word_stem(a: &str, b: &str) -> bool {
+    let shared = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    shared >= 5 || (shared >= 4 && shared == a.len().min(b.len()))
+}
+
 /// Units an elapsed time is asked in.
 pub(crate) fn elapsed_unit(word: &str) -> Option<ElapsedUnit> {
     match word {
@@ -391,10 +398,53 @@ impl Interpreter {
         let mut words: Vec<String> = phrase_key(column);
         words.extend(def.synonyms.iter().flat_map(|s| phrase_key(s)));
         words.extend(phrase_key(&def.description));
-        words.iter().filter(|w| w.len() >= 4 && !DESCRIPTION_NOISE.contains(&w.as_str()) && !table_words.contains(w)).any(|w| {
-            let shared = w.chars().zip(word.chars()).take_while(|(a, b)| a == b).count();
-            shared >= 5 || (shared >= 4 && shared == w.len().min(word.len()))
-        })
+        words
+            .iter()
+            .filter(|w| w.len() >= 4 && !DESCRIPTION_NOISE.contains(&w.as_str()) && !table_words.contains(w))
+            .any(|w| same_word_stem(w, word))
+    }
+
+    /// "top cancel reason": rows counted by an inferred measure and grouped by a dimension
+    /// that only the rows of one filtered count metric have ("cancel reason" of
+    /// cancellations) are that metric's rows. Returns the metric, when exactly one shares a
+    /// word stem with the dimension's name.
+    pub(crate) fn metric_of_grouped_dimension(&self, query: &SemanticQuery) -> Option<String> {
+        let [Measure::Metric { name }] = query.measures.as_slice() else { return None };
+        let metric = self.layer.metric(name)?;
+        if metric.filter.is_some() {
+            return None;
+        }
+        let expression = metric.expression.replace(' ', "").to_lowercase();
+        let candidates: Vec<&str> = query
+            .group_by
+            .iter()
+            .filter_map(|d| self.layer.dimension(d))
+            .filter(|d| d.columns().iter().any(|(t, _)| *t == metric.table))
+            .flat_map(|d| {
+                let dimension_words: Vec<String> =
+                    phrase_key(&d.name).into_iter().chain(phrase_key(&d.label)).filter(|w| w.len() >= 5).collect();
+                self.layer
+                    .metrics
+                    .iter()
+                    .filter(|m| {
+                        m.table == metric.table
+                            && m.filter.is_some()
+                            && m.expression.replace(' ', "").to_lowercase() == expression
+                    })
+                    .filter(move |m| {
+                        std::iter::once(m.name.as_str())
+                            .chain(std::iter::once(m.label.as_str()))
+                            .chain(m.synonyms.iter().map(String::as_str))
+                            .flat_map(phrase_key)
+                            .any(|w| dimension_words.iter().any(|d| same_word_stem(d, &w)))
+                    })
+                    .map(|m| m.name.as_str())
+            })
+            .collect();
+        match candidates.as_slice() {
+            [one] => Some(one.to_string()),
+            _ => None,
+        }
     }
 
     /// "how long does it take to close outage tickets", "how many days did they last",
