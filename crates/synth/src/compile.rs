@@ -111,6 +111,10 @@ impl Interpreter {
     /// The column of a dimension closest to `base`; among equally close ones, one on a table
     /// in `named`.
     fn dimension_column(&self, base: &str, dimension: &str, named: &[String]) -> Result<(String, String)> {
+        if let Some(key) = self.key_column(dimension) {
+            self.graph().distance(base, &key.0).ok_or_else(|| Error::Unjoinable { from: base.into(), to: key.0.clone() })?;
+            return Ok(key);
+        }
         let dim = self
             .layer()
             .dimension(dimension)

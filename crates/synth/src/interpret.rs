@@ -435,13 +435,21 @@ impl Interpreter {
             });
         }
         // "how much did enterprise customers pay us": money asked with a verb of paying.
+        // Also "which customers paid us the most", "accounts that paid us over $10,000".
+        let paid_us = words.windows(2).any(|w| MONEY_VERBS.contains(&w[0].as_str()) && w[1] == "us");
         if measures.is_empty()
-            && text_has("how much")
+            && (text_has("how much") || paid_us)
             && has_word(MONEY_VERBS)
             && let Some(name) = self.money_metric()
         {
             measures.push(Measure::Metric { name });
             inferred_measure = true;
+            // The verb of paying says what is measured, not which rows.
+            for (i, m) in mentions.iter().enumerate() {
+                if MONEY_VERBS.contains(&m.text.as_str()) {
+                    used[i] = true;
+                }
+            }
         }
         if measures.is_empty() {
             let share_or_breakdown = has_word(SHARE_WORDS)
@@ -453,7 +461,32 @@ impl Interpreter {
                 || text_has("most common")
                 || text_has("most frequent");
             // The subject of "how many invites did people send" is not what is counted.
-            let countable: Vec<usize> = (0..mentions.len()).filter(|&i| !in_subject(&mentions[i])).collect();
+            // "which account logged in the most": the entity ranked is not what is counted;
+            // the rows a value names ("logged in" is a login event) are, per entity.
+            let ranked_entity = |i: usize| {
+                let m = &mentions[i];
+                let entity_table = m.concepts.iter().find_map(|c| match c {
+                    Concept::Table(t) => Some(t.as_str()),
+                    _ => None,
+                });
+                m.start > 0
+                    && matches!(word_at(m.start - 1), "which" | "what" | "top" | "__rank__")
+                    && m.concepts.iter().any(|c| matches!(c, Concept::Dimension(_)))
+                    && entity_table.is_some_and(|entity| {
+                        mentions.iter().any(|other| {
+                            other.concepts.iter().any(|c| match c {
+                                Concept::Value { dimension, .. } => self.layer.dimension(dimension).is_some_and(|d| {
+                                    d.columns().iter().all(|(t, _)| {
+                                        *t != entity && self.graph.distance(t, entity).is_some_and(|d| d < 100)
+                                    })
+                                }),
+                                _ => false,
+                            })
+                        })
+                    })
+            };
+            let countable: Vec<usize> =
+                (0..mentions.len()).filter(|&i| !in_subject(&mentions[i]) && !ranked_entity(i)).collect();
             let candidates: Vec<Mention> = countable.iter().map(|&i| mentions[i].clone()).collect();
             match self.count_subject(&candidates, count_cue, share_or_breakdown, context.is_some(), &time) {
                 Subject::Measure(measure, i) => {
@@ -674,9 +707,24 @@ impl Interpreter {
                     continue;
                 }
                 // "customer industry": a table word naming whose attribute follows.
+                // "account logged in" is not one: the login is not the account's attribute.
+                let own_tables: Vec<&str> = mention
+                    .concepts
+                    .iter()
+                    .filter_map(|c| match c {
+                        Concept::Table(t) => Some(t.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let attribute_of_own = |d: &str| {
+                    self.layer.dimension(d).is_some_and(|d| d.columns().iter().any(|(t, _)| own_tables.contains(t)))
+                };
                 let qualifies_next = mentions.get(i + 1).is_some_and(|next| {
                     next.start == mention.end
-                        && next.concepts.iter().any(|c| matches!(c, Concept::Dimension(_) | Concept::Value { .. }))
+                        && next.concepts.iter().any(|c| match c {
+                            Concept::Dimension(d) | Concept::Value { dimension: d, .. } => attribute_of_own(d),
+                            _ => false,
+                        })
                 });
                 if is_table_word && qualifies_next {
                     continue;
@@ -913,6 +961,50 @@ impl Interpreter {
             query.grain = None;
         }
 
+        // "top 5 users by events": an entity with no label dimension ranked by the measure is
+        // grouped by its key on the measure's rows.
+        if query.group_by.is_empty()
+            && query.grain.is_none()
+            && (ranking.is_some() || has_word(DESC_WORDS) || has_word(ASC_WORDS))
+            && let Some(key) = mentions.iter().find_map(|m| {
+                let ranked = m.start > 0 && matches!(word_at(m.start - 1), "__rank__" | "top" | "bottom" | "which");
+                let table = m.concepts.iter().find_map(|c| match c {
+                    Concept::Table(t) if *t != base_table => Some(t.clone()),
+                    _ => None,
+                })?;
+                let key = match self.layer.table(&table)?.primary_key.as_slice() {
+                    [key] => key.clone(),
+                    _ => return None,
+                };
+                let group = format!("{base_table}.{key}");
+                (ranked && self.key_column(&group).is_some()).then_some(group)
+            })
+        {
+            // "which users logged in the most": counting distinct users per user says 1; the
+            // rows are counted instead.
+            let column = key.split_once('.').map(|(_, c)| c.to_string()).unwrap_or_default();
+            let distinct_key = |m: &Measure| match m {
+                Measure::Aggregate { func: AggregateFunc::CountDistinct, column: Some(c), .. } => *c == column,
+                Measure::Metric { name } => self.layer.metric(name).is_some_and(|m| {
+                    m.expression.replace(' ', "").to_lowercase() == format!("count(distinct{column})")
+                }),
+                _ => false,
+            };
+            if let [only] = query.measures.as_slice()
+                && distinct_key(only)
+            {
+                let plain: Vec<String> = self
+                    .count_metrics(&base_table)
+                    .into_iter()
+                    .filter(|name| self.layer.metric(name).is_some_and(|m| m.filter.is_none() && m.expression.replace(' ', "").eq_ignore_ascii_case("count(*)")))
+                    .collect();
+                query.measures = vec![match plain.as_slice() {
+                    [name] => Measure::Metric { name: name.clone() },
+                    _ => Measure::Aggregate { func: AggregateFunc::Count, table: base_table.clone(), column: None },
+                }];
+            }
+            query.group_by.push(key);
+        }
         if inferred_measure
             && !follow_up
             && let Some(name) = self.metric_of_grouped_dimension(&query)
@@ -1393,8 +1485,27 @@ impl Interpreter {
         }
     }
 
+    /// A group named `table.column` rather than by a dimension: the key of an entity with no
+    /// label of its own ("top 5 users" groups by `events.user_id`). `None` for a dimension's
+    /// name or a column the layer does not have (or keeps private).
+    pub(crate) fn key_column(&self, group: &str) -> Option<(String, String)> {
+        if self.layer.dimension(group).is_some() {
+            return None;
+        }
+        let (table, column) = group.split_once('.')?;
+        self.layer
+            .table(table)?
+            .columns
+            .iter()
+            .any(|c| c.name == column && !c.personal)
+            .then(|| (table.to_string(), column.to_string()))
+    }
+
     /// The join cost from `base` to the closest column of `dimension`.
     pub(crate) fn dimension_distance(&self, base: &str, dimension: &str) -> Option<usize> {
+        if let Some((table, _)) = self.key_column(dimension) {
+            return self.graph.distance(base, &table);
+        }
         let dimension = self.layer.dimension(dimension)?;
         dimension.columns().iter().filter_map(|(table, _)| self.graph.distance(base, table)).min()
     }
