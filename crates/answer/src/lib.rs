@@ -34,6 +34,7 @@ mod cache;
 mod chart;
 mod conversations;
 mod error;
+mod grounding;
 mod model_route;
 mod pipeline;
 mod stage;

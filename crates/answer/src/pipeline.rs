@@ -3,6 +3,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use quarry_exec::{DataFusionExecutor, ExecutorConfig, SnapshotExecutor};
+use quarry_retrieve::LazyIndex;
 use quarry_semantic::SemanticLayer;
 use quarry_settings::{CacheSettings, Route, Settings, SynthesisSettings};
 use quarry_snapshot::{Snapshot, SourceDialect};
@@ -40,6 +41,8 @@ pub struct Pipeline {
     planner: SemanticPlanner,
     synthesis: SynthesisSettings,
     model: Option<ModelRoute>,
+    /// The retrieval index unknown words of the built-in planner are grounded through.
+    grounding: Option<Arc<LazyIndex>>,
     cache: Option<AnswerCache>,
 }
 
@@ -89,7 +92,14 @@ impl Pipeline {
             let model = load_confidence_model(path)?;
             pipeline.planner = pipeline.planner.with_confidence_model(model);
         }
-        if settings.synthesis.effective_route() != Route::BuiltinOnly {
+        let uses_model = settings.synthesis.effective_route() != Route::BuiltinOnly;
+        if !uses_model && settings.synthesis.ground_with_index {
+            // Opened on the first unknown word: a question the planner reads whole never
+            // waits for the index to be built.
+            let index = settings.retrieval.lazy_index(&settings.index_dir()?, &pipeline.layer, &pipeline.snapshot);
+            pipeline.grounding = Some(Arc::new(index));
+        }
+        if uses_model {
             let model = quarry_model::OpenAiChatModel::new(settings.model.clone())?;
             let index = settings.retrieval.lazy_index(&settings.index_dir()?, &pipeline.layer, &pipeline.snapshot);
             // Opened now so that a bad setting stops the start; a store or embedding server
@@ -104,7 +114,11 @@ impl Pipeline {
                     "retrieval is unavailable: model prompts are built without its hits until it is back"
                 ),
             }
-            pipeline.model = Some(ModelRoute { model: Arc::new(model), index: Arc::new(index) });
+            let index = Arc::new(index);
+            if settings.synthesis.ground_with_index {
+                pipeline.grounding = Some(index.clone());
+            }
+            pipeline.model = Some(ModelRoute { model: Arc::new(model), index });
         }
         Ok(pipeline)
     }
@@ -170,6 +184,7 @@ impl Pipeline {
             layer,
             synthesis: SynthesisSettings::default(),
             model: None,
+            grounding: None,
             cache: None,
         }
     }
@@ -262,6 +277,9 @@ impl Pipeline {
         // "… as a pie" asks for a chart type; the planner reads the question without it.
         let (planned, requested_chart) = quarry_chart::requested_chart_type(&question);
         let mut outcome = self.planner.plan(&planned, conversation.context());
+        if let Some(index) = &self.grounding {
+            outcome = self.ground_unknown_words(index, &planned, conversation.context(), outcome).await;
+        }
         timings.insert("plan".into(), ms(started));
         let mut answer = Answer::empty(question.clone(), self.snapshot.manifest.id.clone());
         let route = match (&self.model, self.synthesis.effective_route()) {
@@ -301,6 +319,58 @@ impl Pipeline {
         answer.timings_ms = timings;
         self.record_turn(conversation, question, &answer);
         Ok(answer)
+    }
+
+    /// Words of the question the planner did not know, grounded through the retrieval index:
+    /// the question is read again with each replaced by the name it was grounded to, and that
+    /// reading is kept when it is surer. The replacement is an assumption of the answer and
+    /// counts, for confidence, as a correction.
+    async fn ground_unknown_words(
+        &self,
+        index: &LazyIndex,
+        question: &str,
+        context: Option<&SemanticQuery>,
+        outcome: PlanOutcome,
+    ) -> PlanOutcome {
+        let unknown: Vec<String> = match &outcome {
+            PlanOutcome::Sql(plan) => plan.explanation.evidence.unknown_words.clone(),
+            PlanOutcome::CannotAnswer { not_understood, .. } => {
+                not_understood.iter().filter(|w| !w.contains(' ')).cloned().collect()
+            }
+            PlanOutcome::Clarify { .. } => Vec::new(),
+        };
+        if unknown.is_empty() {
+            return outcome;
+        }
+        let groundings = crate::grounding::ground_words(index, &self.layer, &unknown).await;
+        if groundings.is_empty() {
+            return outcome;
+        }
+        let mut grounded = self.planner.plan(&crate::grounding::rewrite(question, &groundings), context);
+        let PlanOutcome::Sql(plan) = &mut grounded else { return outcome };
+        // A word grounded to a concept two joins away ("onboard" to the onboarding experiment
+        // in a question about accounts) more likely names something else.
+        let far_before = match &outcome {
+            PlanOutcome::Sql(before) => before.explanation.evidence.far_joins,
+            _ => 0,
+        };
+        if plan.explanation.evidence.far_joins > far_before {
+            return outcome;
+        }
+        plan.explanation.evidence.corrections += groundings.len();
+        plan.confidence = self.planner.confidence_of(&plan.explanation.evidence);
+        if let PlanOutcome::Sql(before) = &outcome
+            && before.confidence >= plan.confidence
+        {
+            return outcome;
+        }
+        for grounding in &groundings {
+            plan.explanation.assumptions.push(format!(
+                "read '{}' as '{}' (grounded in the retrieval index: {})",
+                grounding.word, grounding.phrase, grounding.id
+            ));
+        }
+        grounded
     }
 
     /// Without a model to route to, a reading below the confidence threshold is not answered

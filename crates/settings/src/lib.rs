@@ -127,6 +127,14 @@ pub struct SynthesisSettings {
     pub retrieval_hits: usize,
     /// Let the model write the summary of its answers from a sample of the result.
     pub model_summary: bool,
+    /// Look up the words the built-in planner does not know in the retrieval index (the one
+    /// `quarry search` uses) and read the question again with the names they are grounded to.
+    #[serde(default = "default_true")]
+    pub ground_with_index: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 impl Default for SynthesisSettings {
@@ -139,6 +147,7 @@ impl Default for SynthesisSettings {
             max_repairs: 2,
             retrieval_hits: 24,
             model_summary: false,
+            ground_with_index: true,
         }
     }
 }

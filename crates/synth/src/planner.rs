@@ -92,6 +92,11 @@ impl SemanticPlanner {
         self
     }
 
+    /// The confidence the planner's model gives a reading with `evidence`.
+    pub fn confidence_of(&self, evidence: &Evidence) -> f64 {
+        self.confidence.confidence(evidence)
+    }
+
     /// The interpreter, for callers that want the semantic query alone.
     pub fn interpreter(&self) -> &Interpreter {
         &self.interpreter
