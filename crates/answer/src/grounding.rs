@@ -19,8 +19,8 @@ pub(crate) struct Grounding {
     pub(crate) id: String,
 }
 
-/// Hits looked at per word: the best one must be spelled like the word; the next ones only
-/// say it is not the only candidate.
+/// Hits looked at per word, best first: the first spelled like the word grounds it (a
+/// dimension whose values name the word often ranks above the value itself).
 const HITS_PER_WORD: usize = 3;
 
 /// Grounds each of `words` through `index`; words the index cannot link to a concept spelled
@@ -35,7 +35,7 @@ pub(crate) async fn ground_words(index: &LazyIndex, layer: &SemanticLayer, words
                 return found;
             }
         };
-        if let Some(grounding) = hits.first().and_then(|hit| ground_hit(layer, word, hit)) {
+        if let Some(grounding) = hits.iter().find_map(|hit| ground_hit(layer, word, hit)) {
             found.push(grounding);
         }
     }
@@ -77,7 +77,8 @@ fn ground_hit(layer: &SemanticLayer, word: &str, hit: &Hit) -> Option<Grounding>
 }
 
 /// Whether `a` and `b` are one word spelled two ways: the same first five letters ("switching"
-/// / "switched"), or within one edit for words of five letters and two for longer ones.
+/// / "switched"), or within one edit for words of five to seven letters and two for longer
+/// ones.
 fn spelled_alike(a: &str, b: &str) -> bool {
     if a.is_empty() || b.is_empty() || a == b {
         return !a.is_empty() && a == b;
@@ -90,7 +91,7 @@ fn spelled_alike(a: &str, b: &str) -> bool {
     // "cost").
     let allowed = match a.chars().count() {
         0..=4 => return false,
-        5 => 1,
+        5..=7 => 1,
         _ => 2,
     };
     b.chars().count() >= 4 && strsim::damerau_levenshtein(a, b) <= allowed
@@ -123,6 +124,7 @@ mod tests {
         assert!(spelled_alike("canda", "canada"));
         assert!(!spelled_alike("tiny", "total"));
         assert!(!spelled_alike("lost", "cost"), "four-letter words are not corrected");
+        assert!(!spelled_alike("blamed", "based"), "two edits are too many below eight letters");
     }
 
     #[test]

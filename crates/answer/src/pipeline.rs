@@ -123,6 +123,14 @@ impl Pipeline {
         Ok(pipeline)
     }
 
+    /// Grounds the words the built-in planner does not know through `index` (the retrieval
+    /// index `quarry search` uses); [`Pipeline::open`] does this when
+    /// `synthesis.ground_with_index` is on.
+    pub fn with_grounding(mut self, index: Arc<LazyIndex>) -> Self {
+        self.grounding = Some(index);
+        self
+    }
+
     /// Routes questions to `model` as `synthesis` says (see [`Route`]).
     pub fn with_model(mut self, model: ModelRoute, synthesis: SynthesisSettings) -> Self {
         self.model = Some(model);
