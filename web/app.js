@@ -6,7 +6,9 @@ const TOKEN_KEY = 'quarry.token';
 const MAX_ROWS_SHOWN = 50;
 const $ = (id) => document.getElementById(id);
 
-const state = { convId: null, pending: null, suggestions: [] };
+// share: the token the open conversation was read with; owned: whether it is the user's own
+// (only the owner can continue or share a conversation).
+const state = { convId: null, share: null, owned: true, pending: null, suggestions: [] };
 // Page-side timings (performance.now()) per question, read by the browser test.
 window.__quarryTimings = [];
 
@@ -229,16 +231,48 @@ $('scrim').addEventListener('click', () => closeNav(true));
 document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') closeNav(true); });
 
 // ---------- Conversation ----------
+// The hash is `#c=<id>`, or `#c=<id>&share=<token>` for a conversation shared with the user.
+function convHash(id, share) {
+  if (!id) return '';
+  return `#c=${encodeURIComponent(id)}` + (share ? `&share=${encodeURIComponent(share)}` : '');
+}
+// A conversation the user starts or continues is their own: no share token.
 function setConv(id) {
   state.convId = id;
-  const hash = id ? `#c=${encodeURIComponent(id)}` : '';
+  state.share = null;
+  state.owned = true;
+  const hash = convHash(id, null);
   if (location.hash !== hash) history.replaceState(null, '', hash || location.pathname + location.search);
   markCurrent();
+  showSharing();
 }
 function hashConv() {
-  const m = /^#c=(.+)$/.exec(location.hash);
-  return m ? decodeURIComponent(m[1]) : null;
+  const params = new URLSearchParams(location.hash.replace(/^#/, ''));
+  return { id: params.get('c'), share: params.get('share') };
 }
+function showSharing() {
+  $('shared-note').hidden = !state.convId || state.owned;
+  $('share-conv').hidden = !state.convId || !state.owned;
+  $('share-link').hidden = true;
+}
+$('share-conv').addEventListener('click', async () => {
+  const id = state.convId;
+  const button = $('share-conv');
+  button.disabled = true;
+  try {
+    const { url } = await getJSON(`conversations/${encodeURIComponent(id)}/share`, { method: 'POST', body: {} });
+    if (state.convId !== id) return;
+    const field = $('share-link');
+    field.value = url;
+    field.hidden = false;
+    field.select();
+    let copied = false;
+    try { await navigator.clipboard.writeText(url); copied = true; } catch { /* no clipboard access: the link is selected */ }
+    announce(copied ? 'Share link copied' : 'Share link ready to copy');
+  } catch (err) {
+    announce(`Could not share: ${err.message}`);
+  } finally { button.disabled = false; }
+});
 function showEmpty(show) { $('empty').hidden = !show; }
 
 function resetThread() {
@@ -255,17 +289,23 @@ function newConversation() {
 }
 $('new-conv').addEventListener('click', newConversation);
 
-async function openConversation(id) {
+async function openConversation(id, share = null) {
   resetThread();
   showEmpty(false);
   state.convId = id;
+  state.share = share;
+  state.owned = !share;
   markCurrent();
+  showSharing();
   const loading = el('p', { class: 'muted loading', text: 'Loading conversation…' });
   $('turns').append(loading);
   try {
-    const conv = await getJSON(`conversations/${encodeURIComponent(id)}`);
+    const query = share ? `?share=${encodeURIComponent(share)}` : '';
+    const conv = await getJSON(`conversations/${encodeURIComponent(id)}${query}`);
     if (state.convId !== id) return;
     loading.remove();
+    state.owned = conv.is_owner !== false;
+    showSharing();
     $('conv-title').textContent = conv.title || 'Conversation';
     for (const t of conv.turns || []) {
       const { answerEl } = addTurn(t.question, t.created_at);
@@ -277,15 +317,15 @@ async function openConversation(id) {
   } catch (err) {
     if (err.name === 'AbortError' || state.convId !== id) return;
     loading.remove();
-    $('turns').append(errorBox(`Could not open this conversation: ${err.message}`, () => openConversation(id)));
+    $('turns').append(errorBox(`Could not open this conversation: ${err.message}`, () => openConversation(id, share)));
     announce(err.message);
   }
 }
 
 window.addEventListener('hashchange', () => {
-  const id = hashConv();
-  if (id === state.convId) return;
-  if (id) openConversation(id); else newConversation();
+  const { id, share } = hashConv();
+  if (id === state.convId && share === state.share) return;
+  if (id) openConversation(id, share); else newConversation();
   closeNav();
 });
 
@@ -315,6 +355,8 @@ async function ask(question, answerEl = null) {
   question = question.trim();
   if (!question) return;
   if (state.pending) { announce('Still working on the previous question.'); return; }
+  // Someone else's conversation is only read: a question in it starts the user's own.
+  if (!answerEl && state.convId && !state.owned) { resetThread(); setConv(null); }
   const timing = { question, start: performance.now(), firstStage: null, answer: null };
   window.__quarryTimings.push(timing);
   if (!answerEl) answerEl = addTurn(question).answerEl;
@@ -610,6 +652,8 @@ function howBlock(resp) {
 // --- feedback ---
 function feedbackBar(answerId) {
   let rating = null;
+  // An answer in a conversation shared with the user is rated with the share's token.
+  const share = state.owned ? null : state.share;
   const status = el('span', { class: 'small fb-status', role: 'status' });
   const comment = el('textarea', { id: `fb-${answerId}`, rows: '2', placeholder: 'What was good or wrong? (optional)' });
   const submit = el('button', { type: 'submit', class: 'btn btn-primary' }, 'Send feedback');
@@ -635,6 +679,7 @@ function feedbackBar(answerId) {
     submit.disabled = true;
     try {
       const body = { answer_id: answerId, rating };
+      if (share) body.share = share;
       const c = comment.value.trim();
       if (c) body.comment = c;
       await request('feedback', { method: 'POST', body });
@@ -683,7 +728,7 @@ async function loadSuggestions() {
 function boot() {
   loadSuggestions();
   loadConversations();
-  const id = hashConv();
-  if (id) openConversation(id); else showEmpty(true);
+  const { id, share } = hashConv();
+  if (id) openConversation(id, share); else showEmpty(true);
 }
 boot();

@@ -151,8 +151,23 @@ try {
   check(q1 === FIRST_Q, `the restored first question reads "${q1}"`);
   await waitFor('the restored first answer has no chart', () => page.locator('#turns .turn').first().locator('.chart svg').waitFor({ state: 'visible' }));
 
-  // 7. screenshots
-  step = '7 screenshots';
+  // 7. share the conversation, open the link in a fresh page
+  step = '7 share the conversation and open its link';
+  log(step);
+  await page.locator('#share-conv').click();
+  await waitFor('no share link was shown after clicking Share', () => page.locator('#share-link').waitFor({ state: 'visible' }));
+  const link = await page.locator('#share-link').inputValue();
+  const linkHash = link.slice(link.indexOf('#'));
+  check(new RegExp(`^#c=${convId}&share=sh-[0-9a-f]{32}$`).test(linkHash), `the share link does not name the conversation and a token: "${link}"`);
+  const shared = await context.newPage();
+  shared.on('pageerror', (e) => problems.push(`page error (shared link): ${e.message}`));
+  await shared.goto(`${BASE}/${linkHash}`, { waitUntil: 'domcontentloaded' });
+  await waitFor('the share link did not open the two turns', () =>
+    shared.waitForFunction(() => document.querySelectorAll('#turns .turn .answer[data-answer-id]').length === 2, null, { timeout: TIMEOUT }));
+  await shared.close();
+
+  // 8. screenshots
+  step = '8 screenshots';
   log(step);
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, 'chat.png'), fullPage: true });
@@ -166,8 +181,8 @@ try {
   check(await page.locator('#nav-toggle').getAttribute('aria-expanded') === 'true', 'the sidebar toggle is not aria-expanded when open');
   await page.keyboard.press('Escape');
 
-  // 8. no console or page errors; timings
-  step = '8 no console errors, timings';
+  // 9. no console or page errors; timings
+  step = '9 no console errors, timings';
   check(problems.length === 0, `the page logged problems:\n  ${problems.join('\n  ')}`);
   // taken right after the first answer, before the reload
   console.log(JSON.stringify(firstTimings));

@@ -1,19 +1,20 @@
 //! Answering one question for one user in one conversation: the part every door (API,
 //! stream, Slack) shares. Admission (length, rate), a query slot, the pipeline under the
-//! request timeout, the chart rendered and stored, the turn and the audit record written
-//! before anything is acknowledged.
+//! request timeout, the chart rendered, then the conversation, the turn, the chart and the
+//! audit record written in one transaction before anything is acknowledged: an answer the
+//! audit log does not have is neither stored nor given.
 
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use quarry_answer::{Answer, AnswerStatus, Conversation, Progress};
 use quarry_chart::{Format, Size};
-use quarry_store::{AuditRecord, ChartRecord, NewConversation, NewTurn};
+use quarry_store::{AuditRecord, ChartRecord, NewAnswer, NewConversation, NewTurn};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::identity::User;
-use crate::request_id::current_request_id;
+use crate::request_id::RequestIds;
 use crate::state::AppState;
 
 /// A question, with the conversation it continues.
@@ -46,8 +47,11 @@ pub struct ChartRef {
 /// An answer, with the ids to refer to it.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AskResponse {
-    /// The request's id (also the audit record's id).
+    /// The request's id, given by the server (also the audit record's id).
     pub request_id: String,
+    /// The id the client sent in `X-Request-Id`, echoed for correlation (the audit record
+    /// keeps it too); never used as the request's id.
+    pub client_request_id: Option<String>,
     /// The answer's id, for feedback.
     pub answer_id: String,
     /// The conversation it belongs to; send it back to ask a follow-up.
@@ -108,11 +112,9 @@ async fn open_conversation(
             let conversation = serde_json::from_value(record.state).unwrap_or_default();
             Ok((record.id, false, conversation))
         }
-        Some(_) => Err(ApiError::NotFound(format!(
-            "conversation {id} belongs to someone else; you can read it, but leave conversation_id out to ask in a new one"
-        ))),
-        None => Err(ApiError::NotFound(format!(
-            "there is no conversation {id}; leave conversation_id out to start a new one"
+        // Someone else's conversation is refused as a missing one is, so ids are not confirmed.
+        _ => Err(ApiError::NotFound(format!(
+            "there is no conversation {id} of yours; leave conversation_id out to start a new one"
         ))),
     }
 }
@@ -126,7 +128,7 @@ pub async fn answer(
     progress: &dyn Progress,
 ) -> Result<AskResponse, ApiError> {
     let started = Instant::now();
-    let request_id = current_request_id().unwrap_or_else(crate::request_id::new_request_id);
+    let ids = RequestIds::current();
     let (conversation_id, is_new, mut conversation) =
         open_conversation(state, user, request.conversation_id.as_deref()).await?;
     let server = &state.config().server;
@@ -152,23 +154,25 @@ pub async fn answer(
         Err(error) => {
             state.metrics().record_answer("none", error.code(), &Default::default());
             let conversation_id = (!is_new).then_some(conversation_id.as_str());
-            let record = audit_of_failure(&request_id, user, channel, request, conversation_id, &error, started);
+            let record = audit_of_failure(&ids, user, channel, request, conversation_id, &error, started);
             state.store().write_audit(&record).await.map_err(ApiError::NotRecorded)?;
             return Err(error);
         }
     };
     let mut response = AskResponse {
-        request_id: request_id.clone(),
+        request_id: ids.id.clone(),
+        client_request_id: ids.client.clone(),
         answer_id: new_id("ans"),
         conversation_id: conversation_id.clone(),
         chart: None,
         answer,
     };
     if let Err(error) = persist(state, user, channel, is_new, &mut response, &conversation, started).await {
-        // The answer is not given: the failure is recorded instead, if the store takes it.
+        // The answer is not given (the transaction left nothing of it): the failure is
+        // recorded instead, if the store takes it.
         state.metrics().record_answer("none", error.code(), &Default::default());
         let conversation_id = (!is_new).then_some(conversation_id.as_str());
-        let record = audit_of_failure(&request_id, user, channel, request, conversation_id, &error, started);
+        let record = audit_of_failure(&ids, user, channel, request, conversation_id, &error, started);
         if let Err(audit_error) = state.store().write_audit(&record).await {
             tracing::error!(%audit_error, "the failure could not be recorded in the audit log either");
         }
@@ -186,9 +190,9 @@ pub async fn answer(
     Ok(response)
 }
 
-/// Stores the response's chart (setting `response.chart`), its turn and its audit record: the
-/// answer may be given only once all three are stored. A store failure is
-/// [`ApiError::NotRecorded`].
+/// Renders the response's chart (setting `response.chart`) and stores the answer: its
+/// conversation when it is new, its turn, its chart and its audit record, in one transaction
+/// (see [`quarry_store::Store::record_answer`]). A store failure is [`ApiError::NotRecorded`].
 async fn persist(
     state: &AppState,
     user: &User,
@@ -198,36 +202,30 @@ async fn persist(
     conversation: &Conversation,
     started: Instant,
 ) -> Result<(), ApiError> {
-    response.chart = store_chart(state, &response.answer, &response.answer_id).await?;
+    let chart = render_chart(&response.answer, &response.answer_id).await?;
+    response.chart = chart.as_ref().map(|(reference, _)| reference.clone());
     let response_json = serde_json::to_value(&*response)
         .map_err(|e| ApiError::Internal(format!("the answer could not be serialized: {e}")))?;
     let state_json = serde_json::to_value(conversation)
         .map_err(|e| ApiError::Internal(format!("the conversation could not be serialized: {e}")))?;
-    let store = state.store();
-    if is_new {
-        store
-            .create_conversation(&NewConversation {
-                id: response.conversation_id.clone(),
-                user_id: user.id.clone(),
-                channel: channel.as_str().to_string(),
-            })
-            .await
-            .map_err(ApiError::NotRecorded)?;
-    }
-    store
-        .append_turn(
-            &response.conversation_id,
-            &NewTurn {
-                answer_id: response.answer_id.clone(),
-                question: response.answer.question.clone(),
-                answer: response_json,
-                state: state_json,
-                created_at: Utc::now(),
-            },
-        )
-        .await
-        .map_err(ApiError::NotRecorded)?;
-    store.write_audit(&audit_of_answer(response, user, channel, started)).await.map_err(ApiError::NotRecorded)?;
+    let answer = NewAnswer {
+        conversation: NewConversation {
+            id: response.conversation_id.clone(),
+            user_id: user.id.clone(),
+            channel: channel.as_str().to_string(),
+        },
+        starts_conversation: is_new,
+        turn: NewTurn {
+            answer_id: response.answer_id.clone(),
+            question: response.answer.question.clone(),
+            answer: response_json,
+            state: state_json,
+            created_at: Utc::now(),
+        },
+        chart: chart.map(|(_, record)| record),
+        audit: audit_of_answer(response, user, channel, started),
+    };
+    state.store().record_answer(&answer).await.map_err(ApiError::NotRecorded)?;
     Ok(())
 }
 
@@ -243,8 +241,9 @@ fn outcome_name(status: AnswerStatus) -> &'static str {
     }
 }
 
-/// Renders the answer's chart to SVG and PNG and stores both under a new random id.
-async fn store_chart(state: &AppState, answer: &Answer, answer_id: &str) -> Result<Option<ChartRef>, ApiError> {
+/// Renders the answer's chart to SVG and PNG under a new random id: where the API serves it,
+/// and the record to store with the answer.
+async fn render_chart(answer: &Answer, answer_id: &str) -> Result<Option<(ChartRef, ChartRecord)>, ApiError> {
     let Some(chart) = answer.chart.clone().filter(|c| c.checked.is_some()) else {
         return Ok(None);
     };
@@ -265,30 +264,28 @@ async fn store_chart(state: &AppState, answer: &Answer, answer_id: &str) -> Resu
         }
     };
     let id = new_id("ch");
-    state
-        .store()
-        .put_chart(&ChartRecord {
-            id: id.clone(),
-            answer_id: answer_id.to_string(),
-            svg: String::from_utf8_lossy(&svg).into_owned(),
-            png,
-            created_at: Utc::now(),
-        })
-        .await
-        .map_err(ApiError::NotRecorded)?;
-    Ok(Some(ChartRef {
+    let record = ChartRecord {
+        id: id.clone(),
+        answer_id: answer_id.to_string(),
+        svg: String::from_utf8_lossy(&svg).into_owned(),
+        png,
+        created_at: Utc::now(),
+    };
+    let reference = ChartRef {
         svg_url: format!("/api/v1/charts/{id}.svg"),
         png_url: format!("/api/v1/charts/{id}.png"),
         id,
         kind: chart.kind,
         reason: chart.reason,
-    }))
+    };
+    Ok(Some((reference, record)))
 }
 
 fn audit_of_answer(response: &AskResponse, user: &User, channel: Channel, started: Instant) -> AuditRecord {
     let answer = &response.answer;
     let record = serde_json::json!({
         "request_id": response.request_id,
+        "client_request_id": response.client_request_id,
         "user": user.id,
         "identified_by": user.via,
         "channel": channel.as_str(),
@@ -314,6 +311,7 @@ fn audit_of_answer(response: &AskResponse, user: &User, channel: Channel, starte
     });
     AuditRecord {
         id: response.request_id.clone(),
+        client_request_id: response.client_request_id.clone(),
         created_at: Utc::now(),
         user_id: user.id.clone(),
         channel: channel.as_str().to_string(),
@@ -326,7 +324,7 @@ fn audit_of_answer(response: &AskResponse, user: &User, channel: Channel, starte
 }
 
 fn audit_of_failure(
-    request_id: &str,
+    ids: &RequestIds,
     user: &User,
     channel: Channel,
     request: &AskRequest,
@@ -339,7 +337,8 @@ fn audit_of_failure(
         _ => None,
     };
     let record = serde_json::json!({
-        "request_id": request_id,
+        "request_id": ids.id,
+        "client_request_id": ids.client,
         "user": user.id,
         "identified_by": user.via,
         "channel": channel.as_str(),
@@ -350,7 +349,8 @@ fn audit_of_failure(
         "server_ms": started.elapsed().as_secs_f64() * 1e3,
     });
     AuditRecord {
-        id: request_id.to_string(),
+        id: ids.id.clone(),
+        client_request_id: ids.client.clone(),
         created_at: Utc::now(),
         user_id: user.id.clone(),
         channel: channel.as_str().to_string(),

@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 use crate::answering::{self, AskRequest, AskResponse, Channel};
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::identity::User;
-use crate::request_id::current_request_id;
+use crate::request_id::RequestIds;
+use crate::sharing::{self, ShareView};
 use crate::state::AppState;
 
 /// The page identifies itself with this header so the audit log can tell web from API.
@@ -75,7 +76,7 @@ pub async fn ask_stream(
     // Refusals come back as plain JSON errors, before the stream starts.
     answering::admit(&state, &user, channel, &request.question)?;
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<Event>();
-    let request_id = current_request_id().unwrap_or_else(crate::request_id::new_request_id);
+    let ids = RequestIds::current();
     let task = async move {
         let progress_sender = sender.clone();
         let progress = move |event: StageEvent| {
@@ -93,7 +94,7 @@ pub async fn ask_stream(
         // The client may be gone; the answer is stored either way.
         let _ = sender.send(event);
     };
-    tokio::spawn(crate::request_id::scoped(request_id, task));
+    tokio::spawn(crate::request_id::scoped(ids, task));
     let stream = futures::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|event| (Ok(event), receiver))
     });
@@ -115,6 +116,7 @@ pub struct ConversationList {
 
 /// Query parameters of the conversation list.
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Most conversations returned (default 50, at most 200).
     pub limit: Option<u32>,
@@ -165,27 +167,50 @@ pub struct ConversationView {
     pub created_at: DateTime<Utc>,
     /// When its last turn was added.
     pub updated_at: DateTime<Utc>,
+    /// Whether the requesting user owns it. Only the owner can continue it; others read it
+    /// through its share.
+    pub is_owner: bool,
     /// The turns, oldest first.
     pub turns: Vec<TurnView>,
 }
 
-/// One conversation. Its id works as a link: anyone signed in who has it can read it (the
-/// Slack answer links to it); only its owner can continue it.
-#[utoipa::path(get, path = "/api/v1/conversations/{id}", params(("id" = String, Path, description = "The conversation id")),
+/// Query parameters of a conversation read.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReadParams {
+    /// The conversation's share token, to read a conversation that is not yours.
+    pub share: Option<String>,
+}
+
+/// One conversation, for its owner or for anyone signed in who gives its share token (the
+/// owner's share link, which the Slack answer also uses). Any other conversation is not found,
+/// as a missing one is.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}", params(("id" = String, Path, description = "The conversation id"), ReadParams),
     responses((status = 200, body = ConversationView), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
     security((), ("bearer" = [])))]
 pub async fn conversation(
     State(state): State<AppState>,
     user: User,
     Path(id): Path<String>,
+    params: Result<Query<ReadParams>, QueryRejection>,
 ) -> Result<Json<ConversationView>, ApiError> {
+    let Query(params) = params?;
     let record = state
         .store()
-        .conversation(&id)
+        .conversation_for_reader(&id, &user.id, params.share.as_deref())
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("there is no conversation {id}")))?;
+        .ok_or_else(|| ApiError::NotFound(format!("there is no conversation {id} that you can read")))?;
+    Ok(Json(conversation_view(&state, &user, record).await?))
+}
+
+/// The conversation `record` as `user` sees it: every turn, with the user's own feedback.
+async fn conversation_view(
+    state: &AppState,
+    user: &User,
+    record: quarry_store::ConversationRecord,
+) -> Result<ConversationView, ApiError> {
     let mut turns = Vec::new();
-    for turn in state.store().turns(&id).await? {
+    for turn in state.store().turns(&record.id).await? {
         let response: AskResponse = serde_json::from_value(turn.answer)
             .map_err(|e| ApiError::Internal(format!("the stored answer {} cannot be read: {e}", turn.answer_id)))?;
         let feedback = state.store().feedback_for(&turn.answer_id).await?.into_iter().find(|f| f.user_id == user.id);
@@ -198,14 +223,31 @@ pub async fn conversation(
             feedback,
         });
     }
-    Ok(Json(ConversationView {
+    Ok(ConversationView {
+        is_owner: record.user_id == user.id,
         id: record.id,
         title: record.title,
         channel: record.channel,
         created_at: record.created_at,
         updated_at: record.updated_at,
         turns,
-    }))
+    })
+}
+
+/// Shares one of your conversations: its share link, created on first use (every call returns
+/// the same one). 201 when this call created it, 200 when it existed. Someone else's
+/// conversation is not found, as a missing one is.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/share", params(("id" = String, Path, description = "The conversation id")),
+    responses((status = 201, description = "The share, just created", body = ShareView), (status = 200, description = "The share, as created before", body = ShareView),
+        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub async fn share_conversation(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<ShareView>), ApiError> {
+    let (share, created) = sharing::share(&state, &user, &id).await?;
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(share)))
 }
 
 /// Thumbs up or down on an answer.
@@ -219,12 +261,18 @@ pub struct FeedbackRequest {
     /// Why, in the user's words (at most 2000 characters).
     #[serde(default)]
     pub comment: Option<String>,
+    /// The share token of the answer's conversation, to rate an answer in a conversation shared
+    /// with you; your own answers need none.
+    #[serde(default)]
+    pub share: Option<String>,
 }
 
 /// Most characters of a feedback comment.
 const MAX_COMMENT_CHARS: usize = 2000;
 
-/// Records feedback on an answer; giving it again replaces the user's earlier rating.
+/// Records feedback on one of your answers, or on an answer of a conversation shared with you
+/// (give its share token); giving it again replaces your earlier rating. Any other answer is
+/// not found, as a missing one is.
 #[utoipa::path(post, path = "/api/v1/feedback", request_body = FeedbackRequest,
     responses((status = 201, body = FeedbackRecord), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
     security((), ("bearer" = [])))]
@@ -248,10 +296,11 @@ pub async fn feedback(
             user_id: user.id.clone(),
             rating: request.rating,
             comment,
+            share_token: request.share,
         })
         .await
         .map_err(|error| match error.kind() {
-            "not_found" => ApiError::NotFound(format!("there is no answer {}", request.answer_id)),
+            "not_found" => ApiError::NotFound(format!("there is no answer {} that you can rate", request.answer_id)),
             _ => ApiError::Store(error),
         })?;
     Ok((StatusCode::CREATED, Json(record)))
@@ -259,6 +308,7 @@ pub async fn feedback(
 
 /// Signed-link parameters of a chart image.
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChartLinkParams {
     /// Unix time the link expires at.
     pub expires: Option<String>,

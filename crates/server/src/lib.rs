@@ -5,8 +5,11 @@
 //!   [`quarry_store::Store`] and the settings); [`serve`] binds it to an address.
 //! - The API (`/api/v1/…`) is described by [`openapi::ApiDoc`]; `schemas/openapi.json` is
 //!   generated from it and checked in.
-//! - Every error is one JSON shape ([`ErrorBody`]); every request has an id (the
-//!   `x-request-id` header, the tracing span, the audit record).
+//! - Every error is one JSON shape ([`ErrorBody`]); every request has an id the server makes
+//!   (the `x-request-id` header, the tracing span, the audit record's key); a client's own
+//!   `X-Request-Id` is only kept beside it and echoed back.
+//! - A conversation is its owner's: others read it, and rate its answers, only with the share
+//!   token its owner created; anything else is 404, as a missing id is.
 //! - The server keeps no state of its own: conversations, feedback, audit records, charts
 //!   and Slack replay claims live in the store, so replicas can share one database.
 
@@ -17,6 +20,7 @@ mod identity;
 mod metrics;
 pub mod openapi;
 mod request_id;
+mod sharing;
 mod slack;
 mod state;
 mod suggestions;
@@ -33,7 +37,8 @@ pub use api::{ConversationList, ConversationView, FeedbackRequest, Health, Sugge
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use identity::User;
 pub use metrics::Metrics;
-pub use request_id::REQUEST_ID_HEADER;
+pub use request_id::{CLIENT_REQUEST_ID_HEADER, REQUEST_ID_HEADER};
+pub use sharing::ShareView;
 pub use state::AppState;
 
 /// Stack size the runtime's worker threads need (see [`quarry_answer::PIPELINE_STACK_BYTES`]).
@@ -47,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/ask/stream", post(api::ask_stream))
         .route("/api/v1/conversations", get(api::conversations))
         .route("/api/v1/conversations/{id}", get(api::conversation))
+        .route("/api/v1/conversations/{id}/share", post(api::share_conversation))
         .route("/api/v1/feedback", post(api::feedback))
         .route("/api/v1/charts/{file}", get(api::chart))
         .route("/api/v1/suggestions", get(api::suggestions))

@@ -15,7 +15,7 @@ use crate::api;
 Errors are always `{\"error\": {\"code\", \"message\", \"request_id\"}}`. Without configured API tokens, requests are attributed to the anonymous user.",
         license(name = "Apache-2.0")
     ),
-    paths(api::ask, api::ask_stream, api::conversations, api::conversation, api::feedback, api::chart, api::suggestions,
+    paths(api::ask, api::ask_stream, api::conversations, api::conversation, api::share_conversation, api::feedback, api::chart, api::suggestions,
         api::healthz, api::readyz, api::metrics),
     components(schemas(api::StageView)),
     modifiers(&BearerAuth)

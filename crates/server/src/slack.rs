@@ -25,7 +25,8 @@ use serde_json::Value;
 use crate::answering::{self, AskRequest, AskResponse, Channel};
 use crate::error::ApiError;
 use crate::identity::User;
-use crate::request_id::current_request_id;
+use crate::request_id::RequestIds;
+use crate::sharing;
 use crate::state::AppState;
 
 /// Handles one slash command; see the module documentation.
@@ -92,8 +93,7 @@ pub async fn interaction(
             outcome(error.code());
             let refusal = quarry_slack::error_message(&error.to_string(), None);
             let state = state.clone();
-            let request_id = current_request_id().unwrap_or_else(crate::request_id::new_request_id);
-            tokio::spawn(crate::request_id::scoped(request_id, async move {
+            tokio::spawn(crate::request_id::scoped(RequestIds::current(), async move {
                 post(&state, &action.response_url, &refusal).await;
             }));
         }
@@ -152,11 +152,11 @@ fn start_answering(
     ack_via: AckVia,
 ) -> Result<Value, ApiError> {
     answering::admit(state, &user, Channel::Slack, &question)?;
-    let request_id = current_request_id().unwrap_or_else(crate::request_id::new_request_id);
+    let ids = RequestIds::current();
     let ack = quarry_slack::ack_message(&question);
     let early = (ack_via == AckVia::ResponseUrl).then(|| ack.clone());
     let background = state.clone();
-    tokio::spawn(crate::request_id::scoped(request_id, async move {
+    tokio::spawn(crate::request_id::scoped(ids, async move {
         if let Some(ack) = early {
             post(&background, &response_url, &ack).await;
         }
@@ -178,7 +178,10 @@ async fn answer_in_background(state: AppState, user: User, response_url: String,
     };
     let request = AskRequest { question, conversation_id };
     let payload = match answering::answer(&state, &user, Channel::Slack, &request, &|_: StageEvent| {}).await {
-        Ok(response) => quarry_slack::answer_message(&slack_answer(&state, &response), response_type(&state)),
+        Ok(response) => {
+            let link = conversation_link(&state, &user, &response.conversation_id).await;
+            quarry_slack::answer_message(&slack_answer(&state, &response, link), response_type(&state))
+        }
         Err(error) => quarry_slack::error_message(&error.to_string(), hint(&error)),
     };
     post(&state, &response_url, &payload).await;
@@ -217,8 +220,22 @@ fn hint(error: &ApiError) -> Option<&'static str> {
     }
 }
 
-/// The Block Kit input for an answer, with a signed chart link and a link to the web chat.
-fn slack_answer(state: &AppState, response: &AskResponse) -> SlackAnswer {
+/// The web chat's link to the Slack user's conversation: its share link, as the people who
+/// open it (in the web chat, under their own identity) are not the Slack user. None, and the
+/// answer goes without the link, when the share cannot be made.
+async fn conversation_link(state: &AppState, user: &User, conversation_id: &str) -> Option<String> {
+    match sharing::share(state, user, conversation_id).await {
+        Ok((share, _)) => Some(share.url),
+        Err(error) => {
+            tracing::warn!(%error, "no link to the conversation");
+            None
+        }
+    }
+}
+
+/// The Block Kit input for an answer, with a signed chart link and `conversation_url`, the
+/// link to the conversation in the web chat.
+fn slack_answer(state: &AppState, response: &AskResponse, conversation_url: Option<String>) -> SlackAnswer {
     let answer = &response.answer;
     let base = state.base_url();
     let chart_image_url = response.chart.as_ref().and_then(|chart| {
@@ -242,7 +259,7 @@ fn slack_answer(state: &AppState, response: &AskResponse) -> SlackAnswer {
         sql: answer.sql.clone(),
         chart_image_url,
         chart_title: answer.chart.as_ref().map(|_| answer.question.clone()),
-        conversation_url: Some(format!("{base}/#c={}", response.conversation_id)),
+        conversation_url,
         clarification_options: answer.clarification.as_ref().map(|c| c.options.clone()).unwrap_or_default(),
         notes: answer.notes.clone(),
         route: answer.route.clone(),

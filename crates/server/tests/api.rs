@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
 use common::{Reply, TestState, ask, call, get, get_as, post_json, post_json_as, run, settings};
-use quarry_server::REQUEST_ID_HEADER;
+use quarry_server::{CLIENT_REQUEST_ID_HEADER, REQUEST_ID_HEADER};
 use quarry_settings::{ApiToken, Settings};
 use quarry_slack::ChartFormat;
 use serde_json::{Value, json};
@@ -155,11 +155,16 @@ fn unknown_and_foreign_conversations_are_not_found() {
         let alices = assert_answered(&reply, "revenue by month this year");
         let alices = alices["conversation_id"].as_str().expect("id");
 
-        let reply = ask_as(&app, "revenue by plan", Some("c-000000000000000000000000"), "token-of-alice").await;
-        reply.assert_error(404, "not_found");
+        let missing = "c-000000000000000000000000";
+        let reply = ask_as(&app, "revenue by plan", Some(missing), "token-of-alice").await;
+        let unknown = reply.assert_error(404, "not_found");
         let reply = ask_as(&app, "break that down by plan", Some(alices), "token-of-bob").await;
-        let message = reply.assert_error(404, "not_found");
-        assert!(message.contains("someone else"), "{message}");
+        let foreign = reply.assert_error(404, "not_found");
+        assert_eq!(
+            foreign.replace(alices, missing),
+            unknown,
+            "someone else's conversation is refused as a missing one"
+        );
         let turns = server.state.store().turns(alices).await.expect("turns");
         assert_eq!(turns.len(), 1, "Bob's question was not added to Alice's conversation");
     });
@@ -439,9 +444,7 @@ fn conversations_are_listed_per_user_and_show_turns_with_feedback() {
         assert_eq!(turns[0]["feedback"]["rating"], "down");
         assert_eq!(turns[0]["feedback"]["comment"], "wrong plan names", "comments are trimmed");
 
-        // Bob can read the conversation by its id (a link), but sees no feedback of his own.
-        let as_bob = call(&app, get_as(&format!("/api/v1/conversations/{alices_id}"), "token-of-bob")).await.ok_json();
-        assert_eq!(as_bob["turns"][0]["feedback"], Value::Null, "{as_bob}");
+        assert_eq!(view["is_owner"], true);
 
         call(&app, get_as("/api/v1/conversations/c-nope", "token-of-alice")).await.assert_error(404, "not_found");
         let bobs = call(&app, get_as("/api/v1/conversations?limit=1", "token-of-bob")).await.ok_json();
@@ -639,14 +642,19 @@ fn the_page_its_assets_and_unknown_paths() {
         let delete = Request::builder().method(Method::DELETE).uri("/api/v1/ask").body(Body::empty()).unwrap();
         call(&app, delete).await.assert_error(405, "method_not_allowed");
         call(&app, get("/api/v1/ask")).await.assert_error(405, "method_not_allowed");
-        // A plain client request id is kept; a hostile one is replaced.
+        // The request id is always the server's; a plain client id is echoed beside it, a
+        // hostile one dropped.
         let mut request = get("/nope");
         request.headers_mut().insert(REQUEST_ID_HEADER, "client-id-1234".parse().unwrap());
-        assert_eq!(call(&app, request).await.header(REQUEST_ID_HEADER), "client-id-1234");
+        let reply = call(&app, request).await;
+        assert!(reply.header(REQUEST_ID_HEADER).starts_with("req-"), "{}", reply.header(REQUEST_ID_HEADER));
+        assert_eq!(reply.header(CLIENT_REQUEST_ID_HEADER), "client-id-1234");
+        reply.assert_error(404, "not_found");
         let mut request = get("/nope");
         request.headers_mut().insert(REQUEST_ID_HEADER, "bad id <script>".parse().unwrap());
         let reply = call(&app, request).await;
         assert!(reply.header(REQUEST_ID_HEADER).starts_with("req-"), "{}", reply.header(REQUEST_ID_HEADER));
+        assert!(!reply.headers.contains_key(CLIENT_REQUEST_ID_HEADER), "a hostile id is not echoed");
         reply.assert_error(404, "not_found");
     });
 }

@@ -35,6 +35,7 @@ const DOCUMENTED_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/ask/stream"),
     ("get", "/api/v1/conversations"),
     ("get", "/api/v1/conversations/{id}"),
+    ("post", "/api/v1/conversations/{id}/share"),
     ("post", "/api/v1/feedback"),
     ("get", "/api/v1/charts/{file}"),
     ("get", "/api/v1/suggestions"),
@@ -102,6 +103,9 @@ fn responses_conform_to_their_schemas() {
         conforms(&doc, &schema_of("get", "/api/v1/conversations", "200"), &list, "$");
         let view = call(&app, get(&format!("/api/v1/conversations/{id}"))).await.ok_json();
         conforms(&doc, &schema_of("get", "/api/v1/conversations/{id}", "200"), &view, "$");
+        let share = call(&app, post_json(&format!("/api/v1/conversations/{id}/share"), &json!({}))).await;
+        assert_eq!(share.status, StatusCode::CREATED, "{}", share.text());
+        conforms(&doc, &schema_of("post", "/api/v1/conversations/{id}/share", "201"), &share.json(), "$");
         let suggestions = call(&app, get("/api/v1/suggestions")).await.ok_json();
         conforms(&doc, &schema_of("get", "/api/v1/suggestions", "200"), &suggestions, "$");
         for path in ["/healthz", "/readyz"] {

@@ -216,14 +216,24 @@ fn texts_of(message: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The conversation id in the message's "Open in quarry" link (`{base}/#c={id}`).
+/// The conversation id in the message's "Open in quarry" link (`{base}/#c={id}&share={token}`).
 fn conversation_link(message: &Value, base: &str) -> String {
+    shared_conversation_link(message, base).0
+}
+
+/// The conversation id and the share token in the message's "Open in quarry" link.
+fn shared_conversation_link(message: &Value, base: &str) -> (String, String) {
     let texts = texts_of(message);
     let link = texts
         .iter()
         .find_map(|t| t.split_once(&format!("<{base}/#c=")).map(|(_, rest)| rest.to_string()))
         .unwrap_or_else(|| panic!("no link to the conversation in {texts:?}"));
-    link.split('|').next().expect("id").to_string()
+    let fragment = link.split('|').next().expect("the link");
+    let (id, token) =
+        fragment.split_once("&amp;share=").or_else(|| fragment.split_once("&share=")).unwrap_or_else(|| {
+            panic!("the link carries the conversation's share token: {link}");
+        });
+    (id.to_string(), token.to_string())
 }
 
 #[test]
@@ -298,12 +308,26 @@ fn a_command_is_acknowledged_at_once_and_answered_with_block_kit() {
             .unwrap_or_else(|| panic!("no SQL context block in {blocks:?}"));
         assert!(sql.contains("SELECT signup_channel"), "{sql}");
 
-        let conversation = conversation_link(message, &slack.base);
+        let (conversation, share) = shared_conversation_link(message, &slack.base);
         let record = slack.server.state.store().conversation(&conversation).await.expect("store").expect("stored");
         assert_eq!(record.user_id, "slack:T0001:U2147483697", "the Slack user owns the conversation");
         assert_eq!(record.channel, "slack");
         let audits = slack.server.state.store().turns(&conversation).await.expect("turns");
         assert_eq!(audits.len(), 1);
+        // The link opens the conversation in the web chat for whoever signs in there (not the
+        // Slack user): through its share token, without which it is not found.
+        let read = |query: String| {
+            slack
+                .http
+                .get(format!("{}/api/v1/conversations/{conversation}{query}", slack.base))
+                .bearer_auth("token-of-ops")
+                .send()
+        };
+        let shared = read(format!("?share={share}")).await.expect("read");
+        assert_eq!(shared.status(), StatusCode::OK);
+        let view = shared.json::<Value>().await.expect("JSON");
+        assert_eq!((view["id"].as_str(), view["is_owner"].as_bool()), (Some(conversation.as_str()), Some(false)));
+        assert_eq!(read(String::new()).await.expect("read").status(), StatusCode::NOT_FOUND);
 
         let metrics =
             slack.http.get(format!("{}/metrics", slack.base)).send().await.expect("metrics").text().await.unwrap();

@@ -1,5 +1,6 @@
 //! The audit log: one record per request.
 
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::error::{Error, Result, db, is_unique_violation};
@@ -12,26 +13,8 @@ const MAX_CANDIDATES: usize = 5;
 impl Store {
     /// Appends a record to the audit log. Fails with `conflict` when its id is already there.
     pub async fn write_audit(&self, record: &AuditRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit (id, created_at, user_id, channel, question, conversation_id, answer_id, outcome, record) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&record.id)
-        .bind(millis(record.created_at))
-        .bind(&record.user_id)
-        .bind(&record.channel)
-        .bind(&record.question)
-        .bind(record.conversation_id.as_deref())
-        .bind(record.answer_id.as_deref())
-        .bind(&record.outcome)
-        .bind(record.record.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(|e| match is_unique_violation(&e) {
-            true => Error::Conflict { what: "audit record", id: record.id.clone() },
-            false => db("write_audit")(e),
-        })?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(db("write_audit"))?;
+        insert_audit(&mut conn, record).await
     }
 
     /// The audit record with this id, or with the only id that starts with it.
@@ -40,8 +23,8 @@ impl Store {
     pub async fn audit(&self, id_or_prefix: &str) -> Result<Option<AuditRecord>> {
         const OP: &str = "audit";
         let exact = sqlx::query(
-            "SELECT id, created_at, user_id, channel, question, conversation_id, answer_id, outcome, record \
-             FROM audit WHERE id = $1",
+            "SELECT id, client_request_id, created_at, user_id, channel, question, conversation_id, answer_id, \
+               outcome, record FROM audit WHERE id = $1",
         )
         .bind(id_or_prefix)
         .fetch_optional(&self.pool)
@@ -55,8 +38,8 @@ impl Store {
         }
         // substr rather than LIKE: LIKE treats `%` and `_` as wildcards, and ignores case on SQLite only.
         let rows = sqlx::query(
-            "SELECT id, created_at, user_id, channel, question, conversation_id, answer_id, outcome, record \
-             FROM audit WHERE substr(id, 1, length($1)) = $1 ORDER BY id LIMIT $2",
+            "SELECT id, client_request_id, created_at, user_id, channel, question, conversation_id, answer_id, \
+               outcome, record FROM audit WHERE substr(id, 1, length($1)) = $1 ORDER BY id LIMIT $2",
         )
         .bind(id_or_prefix)
         .bind(MAX_CANDIDATES as i64 + 1)
@@ -104,11 +87,39 @@ impl Store {
     }
 }
 
+/// Inserts `record` on `conn`, which may be inside a transaction (an answer's turn and its
+/// audit record are written together).
+pub(crate) async fn insert_audit(conn: &mut AnyConnection, record: &AuditRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit (id, client_request_id, created_at, user_id, channel, question, conversation_id, \
+           answer_id, outcome, record) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&record.id)
+    .bind(record.client_request_id.as_deref())
+    .bind(millis(record.created_at))
+    .bind(&record.user_id)
+    .bind(&record.channel)
+    .bind(&record.question)
+    .bind(record.conversation_id.as_deref())
+    .bind(record.answer_id.as_deref())
+    .bind(&record.outcome)
+    .bind(record.record.to_string())
+    .execute(conn)
+    .await
+    .map_err(|e| match is_unique_violation(&e) {
+        true => Error::Conflict { what: "audit record", id: record.id.clone() },
+        false => db("write_audit")(e),
+    })?;
+    Ok(())
+}
+
 fn audit_from(row: &AnyRow) -> Result<AuditRecord> {
     const OP: &str = "audit";
     let id: String = column(row, "id", OP)?;
     let record: String = column(row, "record", OP)?;
     Ok(AuditRecord {
+        client_request_id: column(row, "client_request_id", OP)?,
         created_at: time(column(row, "created_at", OP)?, "audit record", &id)?,
         user_id: column(row, "user_id", OP)?,
         channel: column(row, "channel", OP)?,

@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use sqlx::AnyConnection;
 
 use crate::error::{Error, Result, db};
 use crate::records::ChartRecord;
@@ -10,20 +11,8 @@ use crate::store::{Store, column, millis, time};
 impl Store {
     /// Stores a rendered chart; a chart with the same id is replaced.
     pub async fn put_chart(&self, chart: &ChartRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO charts (id, answer_id, svg, png_base64, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (id) DO UPDATE SET answer_id = excluded.answer_id, svg = excluded.svg, \
-               png_base64 = excluded.png_base64, created_at = excluded.created_at",
-        )
-        .bind(&chart.id)
-        .bind(&chart.answer_id)
-        .bind(&chart.svg)
-        .bind(STANDARD.encode(&chart.png))
-        .bind(millis(chart.created_at))
-        .execute(&self.pool)
-        .await
-        .map_err(db("put_chart"))?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(db("put_chart"))?;
+        insert_chart(&mut conn, chart).await
     }
 
     /// The chart with this id.
@@ -49,4 +38,23 @@ impl Store {
             created_at: time(column(&row, "created_at", OP)?, "chart", id)?,
         }))
     }
+}
+
+/// Stores `chart` on `conn`, which may be inside a transaction (an answer's chart is stored
+/// with its turn); see [`Store::put_chart`].
+pub(crate) async fn insert_chart(conn: &mut AnyConnection, chart: &ChartRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO charts (id, answer_id, svg, png_base64, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (id) DO UPDATE SET answer_id = excluded.answer_id, svg = excluded.svg, \
+           png_base64 = excluded.png_base64, created_at = excluded.created_at",
+    )
+    .bind(&chart.id)
+    .bind(&chart.answer_id)
+    .bind(&chart.svg)
+    .bind(STANDARD.encode(&chart.png))
+    .bind(millis(chart.created_at))
+    .execute(conn)
+    .await
+    .map_err(db("put_chart"))?;
+    Ok(())
 }

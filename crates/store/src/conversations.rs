@@ -1,6 +1,7 @@
 //! Conversations and their turns.
 
 use chrono::{DateTime, Utc};
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::error::{Error, Result, db, is_unique_violation};
@@ -15,21 +16,9 @@ impl Store {
     ///
     /// Fails with `conflict` when the id is taken.
     pub async fn create_conversation(&self, new: &NewConversation) -> Result<ConversationRecord> {
-        let now = Utc::now();
-        sqlx::query(
-            "INSERT INTO conversations (id, user_id, channel, title, state, created_at, updated_at) \
-             VALUES ($1, $2, $3, '', 'null', $4, $4)",
-        )
-        .bind(&new.id)
-        .bind(&new.user_id)
-        .bind(&new.channel)
-        .bind(millis(now))
-        .execute(&self.pool)
-        .await
-        .map_err(|e| match is_unique_violation(&e) {
-            true => Error::Conflict { what: "conversation", id: new.id.clone() },
-            false => db("create_conversation")(e),
-        })?;
+        let mut conn = self.pool.acquire().await.map_err(db("create_conversation"))?;
+        insert_conversation(&mut conn, new, Utc::now()).await?;
+        drop(conn);
         self.conversation(&new.id).await?.ok_or_else(|| Error::NotFound { what: "conversation", id: new.id.clone() })
     }
 
@@ -81,55 +70,33 @@ impl Store {
     /// answer id is already used. Concurrent appends to one conversation are serialized and
     /// get distinct, contiguous sequence numbers.
     pub async fn append_turn(&self, conversation_id: &str, turn: &NewTurn) -> Result<TurnRecord> {
-        const OP: &str = "append_turn";
-        let mut tx = self.pool.begin().await.map_err(db(OP))?;
-        // The update comes first: it locks the conversation's row (Postgres) or takes the
-        // database's write lock (SQLite), so concurrent appends wait here for each other
-        // instead of reading the same last sequence number.
-        let updated = sqlx::query(
-            "UPDATE conversations SET state = $2, updated_at = $3, \
-               title = CASE WHEN title = '' THEN $4 ELSE title END \
-             WHERE id = $1",
+        let mut tx = self.pool.begin().await.map_err(db("append_turn"))?;
+        let record = insert_turn(&mut tx, conversation_id, None, turn).await?;
+        tx.commit().await.map_err(db("append_turn"))?;
+        Ok(record)
+    }
+
+    /// The conversation with this id if `user_id` may read it: they own it, or `share_token` is
+    /// its share's token. None when it does not exist or they may not read it, alike, so that
+    /// a caller cannot tell someone else's conversation from a missing one.
+    pub async fn conversation_for_reader(
+        &self,
+        id: &str,
+        user_id: &str,
+        share_token: Option<&str>,
+    ) -> Result<Option<ConversationRecord>> {
+        let row = sqlx::query(
+            "SELECT c.id, c.user_id, c.channel, c.title, c.state, c.created_at, c.updated_at FROM conversations c \
+             WHERE c.id = $1 AND (c.user_id = $2 OR EXISTS ( \
+               SELECT 1 FROM conversation_shares s WHERE s.conversation_id = c.id AND s.token = $3))",
         )
-        .bind(conversation_id)
-        .bind(turn.state.to_string())
-        .bind(millis(turn.created_at))
-        .bind(title_of(&turn.question))
-        .execute(&mut *tx)
+        .bind(id)
+        .bind(user_id)
+        .bind(share_token)
+        .fetch_optional(&self.pool)
         .await
-        .map_err(db(OP))?;
-        if updated.rows_affected() == 0 {
-            return Err(Error::NotFound { what: "conversation", id: conversation_id.to_owned() });
-        }
-        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE conversation_id = $1")
-            .bind(conversation_id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db(OP))?;
-        sqlx::query(
-            "INSERT INTO turns (conversation_id, seq, answer_id, question, answer, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(conversation_id)
-        .bind(seq)
-        .bind(&turn.answer_id)
-        .bind(&turn.question)
-        .bind(turn.answer.to_string())
-        .bind(millis(turn.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| match is_unique_violation(&e) {
-            true => Error::Conflict { what: "answer", id: turn.answer_id.clone() },
-            false => db(OP)(e),
-        })?;
-        tx.commit().await.map_err(db(OP))?;
-        Ok(TurnRecord {
-            seq: small(seq, "turn", &turn.answer_id)?,
-            answer_id: turn.answer_id.clone(),
-            question: turn.question.clone(),
-            answer: turn.answer.clone(),
-            created_at: time(millis(turn.created_at), "turn", &turn.answer_id)?,
-        })
+        .map_err(db("conversation_for_reader"))?;
+        row.map(|row| conversation_from(&row, "conversation_for_reader")).transpose()
     }
 
     /// A conversation's turns, oldest first; empty when it has none or does not exist.
@@ -178,6 +145,89 @@ impl Store {
         .map_err(db("latest_conversation"))?;
         row.map(|row| conversation_from(&row, "latest_conversation")).transpose()
     }
+}
+
+/// Adds a turn to a conversation inside the caller's transaction `conn`; see
+/// [`Store::append_turn`]. With `owner`, the conversation must also be that user's (else
+/// `not_found`, as for a missing one).
+pub(crate) async fn insert_turn(
+    conn: &mut AnyConnection,
+    conversation_id: &str,
+    owner: Option<&str>,
+    turn: &NewTurn,
+) -> Result<TurnRecord> {
+    const OP: &str = "append_turn";
+    // The update comes first: it locks the conversation's row (Postgres) or takes the
+    // database's write lock (SQLite), so concurrent appends wait here for each other
+    // instead of reading the same last sequence number.
+    let updated = sqlx::query(
+        "UPDATE conversations SET state = $2, updated_at = $3, \
+           title = CASE WHEN title = '' THEN $4 ELSE title END \
+         WHERE id = $1 AND ($5 IS NULL OR user_id = $5)",
+    )
+    .bind(conversation_id)
+    .bind(turn.state.to_string())
+    .bind(millis(turn.created_at))
+    .bind(title_of(&turn.question))
+    .bind(owner)
+    .execute(&mut *conn)
+    .await
+    .map_err(db(OP))?;
+    if updated.rows_affected() == 0 {
+        return Err(Error::NotFound { what: "conversation", id: conversation_id.to_owned() });
+    }
+    let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE conversation_id = $1")
+        .bind(conversation_id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db(OP))?;
+    sqlx::query(
+        "INSERT INTO turns (conversation_id, seq, answer_id, question, answer, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(conversation_id)
+    .bind(seq)
+    .bind(&turn.answer_id)
+    .bind(&turn.question)
+    .bind(turn.answer.to_string())
+    .bind(millis(turn.created_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| match is_unique_violation(&e) {
+        true => Error::Conflict { what: "answer", id: turn.answer_id.clone() },
+        false => db(OP)(e),
+    })?;
+    Ok(TurnRecord {
+        seq: small(seq, "turn", &turn.answer_id)?,
+        answer_id: turn.answer_id.clone(),
+        question: turn.question.clone(),
+        answer: turn.answer.clone(),
+        created_at: time(millis(turn.created_at), "turn", &turn.answer_id)?,
+    })
+}
+
+/// Starts a conversation inside the caller's transaction `conn`; see
+/// [`Store::create_conversation`].
+pub(crate) async fn insert_conversation(
+    conn: &mut AnyConnection,
+    new: &NewConversation,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO conversations (id, user_id, channel, title, state, created_at, updated_at) \
+         VALUES ($1, $2, $3, '', 'null', $4, $4)",
+    )
+    .bind(&new.id)
+    .bind(&new.user_id)
+    .bind(&new.channel)
+    .bind(millis(now))
+    .execute(conn)
+    .await
+    .map_err(|e| match is_unique_violation(&e) {
+        true => Error::Conflict { what: "conversation", id: new.id.clone() },
+        false => db("create_conversation")(e),
+    })?;
+    Ok(())
 }
 
 /// A conversation's title from its first question: whitespace runs become one space, cut to

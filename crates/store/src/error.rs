@@ -187,6 +187,7 @@ mod tests {
     fn record(n: usize) -> AuditRecord {
         AuditRecord {
             id: format!("req-{n}"),
+            client_request_id: None,
             created_at: Utc::now(),
             user_id: "ana".into(),
             channel: "api".into(),

@@ -5,18 +5,24 @@ use sqlx::any::AnyRow;
 
 use crate::error::{Error, Result, db, is_foreign_key_violation};
 use crate::records::{FeedbackRecord, NewFeedback, Rating};
-use crate::store::{Store, column, limit, millis, new_id, returned_row, time};
+use crate::store::{Store, column, limit, millis, new_id, time};
 
 impl Store {
     /// Records a user's rating of an answer. A user who rates the same answer again replaces
     /// their earlier rating and comment (the record keeps its id; its time becomes now).
     ///
-    /// Fails with `not_found` when no turn has this answer id.
+    /// Only the owner of the answer's conversation, or someone giving its share's token
+    /// ([`NewFeedback::share_token`]), may rate it. Fails with `not_found` when no turn has this
+    /// answer id or the user may not rate it, alike, so that answer ids are not confirmed.
     pub async fn add_feedback(&self, new: &NewFeedback) -> Result<FeedbackRecord> {
         const OP: &str = "add_feedback";
+        // The check and the write are one statement: nothing can change between them.
         let rows = sqlx::query(
             "INSERT INTO feedback (id, answer_id, user_id, rating, comment, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
+             SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS ( \
+               SELECT 1 FROM turns t JOIN conversations c ON c.id = t.conversation_id \
+               WHERE t.answer_id = $2 AND (c.user_id = $3 OR EXISTS ( \
+                 SELECT 1 FROM conversation_shares s WHERE s.conversation_id = c.id AND s.token = $7))) \
              ON CONFLICT (answer_id, user_id) DO UPDATE \
                SET rating = excluded.rating, comment = excluded.comment, created_at = excluded.created_at \
              RETURNING id, answer_id, user_id, rating, comment, created_at",
@@ -27,13 +33,17 @@ impl Store {
         .bind(new.rating.as_str())
         .bind(new.comment.as_deref())
         .bind(millis(Utc::now()))
+        .bind(new.share_token.as_deref())
         .fetch_all(&self.pool)
         .await
         .map_err(|e| match is_foreign_key_violation(&e) {
             true => Error::NotFound { what: "answer", id: new.answer_id.clone() },
             false => db(OP)(e),
         })?;
-        feedback_from(&returned_row(rows, "feedback", &new.answer_id)?, OP)
+        match rows.first() {
+            Some(row) => feedback_from(row, OP),
+            None => Err(Error::NotFound { what: "answer", id: new.answer_id.clone() }),
+        }
     }
 
     /// The feedback on one answer, newest first.

@@ -10,8 +10,15 @@
 //! # Layout
 //! - [`config`]: [`StoreConfig`] and how its URL is resolved.
 //! - `store`: [`Store::open`], the pool and the migrations.
-//! - `conversations`, `feedback`, `audit`, `charts`, `slack`, `verified`: the methods on
-//!   [`Store`] for each kind of record; [`records`] holds the record types.
+//! - `conversations`, `shares`, `feedback`, `audit`, `charts`, `slack`, `verified`: the
+//!   methods on [`Store`] for each kind of record; `answers`: an answer written with its
+//!   audit record in one transaction ([`Store::record_answer`]); [`records`] holds the record
+//!   types.
+//!
+//! A conversation is its owner's: [`Store::conversation_for_reader`] and
+//! [`Store::add_feedback`] answer others only when they hold the conversation's share
+//! ([`Store::share_conversation`]), and treat a conversation or answer they may not see as
+//! missing.
 //!
 //! ```
 //! use quarry_store::{NewConversation, NewTurn, Store, StoreConfig};
@@ -36,10 +43,12 @@ pub mod config;
 mod error;
 pub mod records;
 
+mod answers;
 mod audit;
 mod charts;
 mod conversations;
 mod feedback;
+mod shares;
 mod slack;
 mod store;
 mod verified;
@@ -48,8 +57,8 @@ pub use config::{Backend, StoreConfig, mask_password};
 pub use conversations::{TITLE_CHARS, title_of};
 pub use error::{Error, Result};
 pub use records::{
-    AuditRecord, AuditSummary, ChartRecord, ConversationRecord, ConversationSummary, FeedbackRecord, NewConversation,
-    NewFeedback, NewTurn, NewVerified, Rating, TurnRecord, VerifiedRecord,
+    AuditRecord, AuditSummary, ChartRecord, ConversationRecord, ConversationSummary, FeedbackRecord, NewAnswer,
+    NewConversation, NewFeedback, NewTurn, NewVerified, Rating, ShareRecord, TurnRecord, VerifiedRecord,
 };
 pub use slack::SLACK_CLAIM_TTL;
 pub use store::Store;

@@ -133,6 +133,9 @@ pub struct NewFeedback {
     pub rating: Rating,
     /// What the user wrote, if anything.
     pub comment: Option<String>,
+    /// The share token of the answer's conversation, when the answer is not the user's own:
+    /// feedback is only taken from the conversation's owner or from someone holding its share.
+    pub share_token: Option<String>,
 }
 
 /// Stored feedback: one per user and answer, the latest given.
@@ -155,8 +158,11 @@ pub struct FeedbackRecord {
 /// One request in the audit log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRecord {
-    /// The request id.
+    /// The request id the server gave the request (unique: the record's key).
     pub id: String,
+    /// The id the client sent with the request (`X-Request-Id`), to correlate with the
+    /// client's own logs. Clients choose it, so it is not unique.
+    pub client_request_id: Option<String>,
     /// When the request was answered.
     pub created_at: DateTime<Utc>,
     /// Who asked.
@@ -237,4 +243,34 @@ pub struct VerifiedRecord {
     pub created_at: DateTime<Utc>,
     /// When its SQL was last set.
     pub updated_at: DateTime<Utc>,
+}
+
+/// An answer to store with its audit record: everything an answered question leaves, written
+/// in one transaction so that an answer is never stored without its audit record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewAnswer {
+    /// The conversation the answer belongs to, and its owner: the asking user.
+    pub conversation: NewConversation,
+    /// Whether this answer starts the conversation (it is then created with it; otherwise it
+    /// must exist and be the asking user's).
+    pub starts_conversation: bool,
+    /// The question and its answer.
+    pub turn: NewTurn,
+    /// The answer's rendered chart, if it has one.
+    pub chart: Option<ChartRecord>,
+    /// The request's audit record.
+    pub audit: AuditRecord,
+}
+
+/// A conversation's share: the token that lets someone other than its owner read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShareRecord {
+    /// The token (`sh-` and 32 hex digits: 128 random bits, so it cannot be guessed).
+    pub token: String,
+    /// The conversation it opens.
+    pub conversation_id: String,
+    /// Who created it: the conversation's owner.
+    pub created_by: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
 }

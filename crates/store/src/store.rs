@@ -15,7 +15,10 @@ use crate::error::{Error, Result, db};
 
 /// The schema migrations, oldest first. Shipped migrations never change (their checksums are
 /// recorded in the database); a schema change is a new file with the next version.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (2, "request ids and shares", include_str!("../migrations/0002_request_ids_and_shares.sql")),
+];
 
 /// Durable storage for conversations, feedback, the audit log, chart specs, Slack replay
 /// claims and verified questions. Cheap to clone: clones share one connection pool.

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use quarry_store::{
-    AuditRecord, Backend, ChartRecord, NewConversation, NewFeedback, NewTurn, NewVerified, Rating, Store, StoreConfig,
+    AuditRecord, Backend, ChartRecord, NewAnswer, NewConversation, NewFeedback, NewTurn, NewVerified, Rating, Store,
+    StoreConfig,
 };
 use serde_json::json;
 use sqlx::{AnyConnection, Connection, Executor};
@@ -121,6 +122,9 @@ suite! {
         slack_triggers_are_claimed_once,
         latest_conversation_respects_user_channel_and_window,
         verified_questions_replace_by_normalized_text,
+        an_answer_is_stored_only_with_its_audit_record,
+        conversations_are_read_by_their_owner_or_with_their_share,
+        feedback_is_taken_from_the_owner_or_a_share_holder,
     ],
     fixture: [
         reopening_migrates_once_and_keeps_data,
@@ -224,11 +228,14 @@ async fn feedback_is_one_per_user_and_answer(store: Store) {
     store.create_conversation(&conversation("c1", "ana", "web")).await.unwrap();
     store.append_turn("c1", &turn("a1", "q1", at(0))).await.unwrap();
     store.append_turn("c1", &turn("a2", "q2", at(1))).await.unwrap();
+    let (share, _) = store.share_conversation("c1", "ana").await.unwrap();
     let feedback = |answer: &str, user: &str, rating, comment: Option<&str>| NewFeedback {
         answer_id: answer.into(),
         user_id: user.into(),
         rating,
         comment: comment.map(Into::into),
+        // Bob rates Ana's answers through her share.
+        share_token: (user != "ana").then(|| share.token.clone()),
     };
 
     let up = store.add_feedback(&feedback("a1", "ana", Rating::Up, None)).await.unwrap();
@@ -259,6 +266,7 @@ async fn feedback_is_one_per_user_and_answer(store: Store) {
 fn audit_record(id: &str, created_at: DateTime<Utc>, outcome: &str) -> AuditRecord {
     AuditRecord {
         id: id.into(),
+        client_request_id: Some(format!("client-{id}")),
         created_at,
         user_id: "ana".into(),
         channel: "api".into(),
@@ -398,6 +406,111 @@ async fn verified_questions_replace_by_normalized_text(store: Store) {
     assert_eq!(store.list_verified().await.unwrap(), vec![other]);
 }
 
+fn new_answer(conversation: &str, user: &str, starts: bool, answer_id: &str, request_id: &str) -> NewAnswer {
+    NewAnswer {
+        conversation: self::conversation(conversation, user, "api"),
+        starts_conversation: starts,
+        turn: turn(answer_id, &format!("question of {answer_id}"), at(0)),
+        chart: Some(ChartRecord {
+            id: format!("ch-{answer_id}"),
+            answer_id: answer_id.into(),
+            svg: "<svg/>".into(),
+            png: vec![1, 2, 3],
+            created_at: at(0),
+        }),
+        audit: AuditRecord {
+            user_id: user.into(),
+            conversation_id: Some(conversation.into()),
+            answer_id: Some(answer_id.into()),
+            ..audit_record(request_id, at(0), "answered")
+        },
+    }
+}
+
+async fn an_answer_is_stored_only_with_its_audit_record(store: Store) {
+    let first = store.record_answer(&new_answer("c1", "ana", true, "a1", "req-1")).await.unwrap();
+    assert_eq!(first.seq, 1);
+    assert_eq!(store.conversation("c1").await.unwrap().unwrap().user_id, "ana");
+    let audit = store.audit("req-1").await.unwrap().expect("the audit record is stored with the answer");
+    assert_eq!((audit.answer_id.as_deref(), audit.client_request_id.as_deref()), (Some("a1"), Some("client-req-1")));
+    assert!(store.chart("ch-a1").await.unwrap().is_some());
+    assert_eq!(store.record_answer(&new_answer("c1", "ana", false, "a2", "req-2")).await.unwrap().seq, 2);
+
+    // The audit write fails (its id is taken): nothing of the answer is stored.
+    let err = store.record_answer(&new_answer("c2", "bob", true, "b1", "req-1")).await.unwrap_err();
+    assert_eq!(err.kind(), "conflict", "{err}");
+    assert_eq!(store.conversation("c2").await.unwrap(), None, "no conversation without its first answer");
+    assert_eq!(store.turn_by_answer("b1").await.unwrap(), None, "no turn without its audit record");
+    assert_eq!(store.chart("ch-b1").await.unwrap(), None);
+    let err = store.record_answer(&new_answer("c1", "ana", false, "a3", "req-2")).await.unwrap_err();
+    assert_eq!(err.kind(), "conflict", "{err}");
+    assert_eq!(store.turns("c1").await.unwrap().len(), 2);
+    assert_eq!(store.audit("req-1").await.unwrap().unwrap().user_id, "ana", "the first record stays");
+
+    // Someone else's conversation cannot be continued, and a missing one is the same refusal.
+    for (conversation, answer_id, request_id) in [("c1", "b2", "req-3"), ("ghost", "b3", "req-4")] {
+        let err =
+            store.record_answer(&new_answer(conversation, "bob", false, answer_id, request_id)).await.unwrap_err();
+        assert_eq!(err.kind(), "not_found", "{err}");
+        assert_eq!(store.audit(request_id).await.unwrap(), None);
+        assert_eq!(store.turn_by_answer(answer_id).await.unwrap(), None);
+    }
+}
+
+async fn conversations_are_read_by_their_owner_or_with_their_share(store: Store) {
+    store.create_conversation(&conversation("c1", "ana", "web")).await.unwrap();
+    store.create_conversation(&conversation("c2", "ana", "web")).await.unwrap();
+    store.append_turn("c1", &turn("a1", "q1", at(0))).await.unwrap();
+    let read = |id: &'static str, user: &'static str, token: Option<String>| {
+        let store = store.clone();
+        async move { store.conversation_for_reader(id, user, token.as_deref()).await.unwrap().map(|c| c.id) }
+    };
+    assert_eq!(read("c1", "ana", None).await.as_deref(), Some("c1"), "the owner reads it");
+    assert_eq!(read("c1", "bob", None).await, None, "others do not");
+    assert_eq!(read("nope", "ana", None).await, None);
+
+    let err = store.share_conversation("c1", "bob").await.unwrap_err();
+    assert_eq!(err.kind(), "not_found", "only the owner shares: {err}");
+    assert_eq!(store.share_conversation("nope", "ana").await.unwrap_err().kind(), "not_found");
+    let (share, created) = store.share_conversation("c1", "ana").await.unwrap();
+    assert!(created);
+    assert!(share.token.starts_with("sh-") && share.token.len() == 35, "{}", share.token);
+    assert_eq!((share.conversation_id.as_str(), share.created_by.as_str()), ("c1", "ana"));
+    let (again, created) = store.share_conversation("c1", "ana").await.unwrap();
+    assert_eq!((again, created), (share.clone(), false), "one share per conversation");
+    assert!(store.share_conversation("c1", "bob").await.is_err(), "an existing share is not shown to others");
+
+    assert_eq!(read("c1", "bob", Some(share.token.clone())).await.as_deref(), Some("c1"), "the share opens it");
+    assert_eq!(read("c2", "bob", Some(share.token.clone())).await, None, "and only the conversation it is of");
+    assert_eq!(read("c1", "bob", Some("sh-0".into())).await, None);
+    assert_ne!(store.share_conversation("c2", "ana").await.unwrap().0.token, share.token);
+}
+
+async fn feedback_is_taken_from_the_owner_or_a_share_holder(store: Store) {
+    store.create_conversation(&conversation("c1", "ana", "web")).await.unwrap();
+    store.append_turn("c1", &turn("a1", "q1", at(0))).await.unwrap();
+    store.create_conversation(&conversation("c2", "ana", "web")).await.unwrap();
+    store.append_turn("c2", &turn("a2", "q2", at(0))).await.unwrap();
+    let (other, _) = store.share_conversation("c2", "ana").await.unwrap();
+    let feedback = |user: &str, share_token: Option<&str>| NewFeedback {
+        answer_id: "a1".into(),
+        user_id: user.into(),
+        rating: Rating::Up,
+        comment: None,
+        share_token: share_token.map(Into::into),
+    };
+    store.add_feedback(&feedback("ana", None)).await.unwrap();
+    for share_token in [None, Some("sh-0"), Some(other.token.as_str())] {
+        let err = store.add_feedback(&feedback("bob", share_token)).await.unwrap_err();
+        assert_eq!(err.kind(), "not_found", "{share_token:?}: {err}");
+    }
+    assert_eq!(store.feedback_for("a1").await.unwrap().len(), 1, "nothing of Bob's was stored");
+    let (share, _) = store.share_conversation("c1", "ana").await.unwrap();
+    let given = store.add_feedback(&feedback("bob", Some(&share.token))).await.unwrap();
+    assert_eq!((given.answer_id.as_str(), given.user_id.as_str()), ("a1", "bob"));
+    assert_eq!(store.feedback_for("a1").await.unwrap().len(), 2);
+}
+
 async fn reopening_migrates_once_and_keeps_data(fixture: &Fixture) {
     let store = fixture.open().await;
     store.create_conversation(&conversation("c1", "ana", "web")).await.unwrap();
@@ -418,7 +531,7 @@ async fn reopening_migrates_once_and_keeps_data(fixture: &Fixture) {
 
     let mut conn = AnyConnection::connect(&fixture.raw_url()).await.unwrap();
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(&mut conn).await.unwrap();
-    assert_eq!(applied, 1, "the migration is recorded once");
+    assert_eq!(applied, 2, "each migration is recorded once");
     conn.close().await.unwrap();
 }
 
