@@ -149,6 +149,8 @@ fn same_reading(a: &SemanticQuery, b: &SemanticQuery) -> bool {
         && a.having == b.having
         && a.ranking == b.ranking
         && a.share == b.share
+        && a.ratio == b.ratio
+        && a.periods.iter().map(|r| (r.start, r.end)).eq(b.periods.iter().map(|r| (r.start, r.end)))
 }
 
 #[cfg(test)]

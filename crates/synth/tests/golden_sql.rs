@@ -120,3 +120,27 @@ fn conversations_clarifications_and_refusals() {
         &["signups from Narnia last month"],
     ]));
 }
+
+#[test]
+fn windows_ratios_elapsed_time_and_entities() {
+    insta::assert_snapshot!(render(&[
+        &["revenue 2025 vs 2024"],
+        &["logins on ios last month vs the month before"],
+        &["avg csat this quarter vs last quarter"],
+        &["refunds as a percentage of revenue this year"],
+        &["average events per active user last month"],
+        &["events per session yesterday"],
+        &["how long does it take to close outage tickets, in hours"],
+        &["average days to pay an invoice in 2025"],
+        &["avg hours from assignment to conversion by experiment"],
+        &["how many tickets took more than 48 hours to resolve last month"],
+        &["tickets that waited over an hour for a first response this week"],
+        &["what share of tickets got a first response within 15 minutes in 2025"],
+        &["which account logged in the most last month"],
+        &["top 5 users by number of events this month"],
+        &["which customers paid us more than $10,000 this year"],
+        &["how many invites did people send on the web today"],
+        &["how many logins and how many distinct users logged in last week"],
+        &["top cancel reason last quarter"],
+    ]));
+}
