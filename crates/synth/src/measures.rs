@@ -35,6 +35,15 @@ impl Interpreter {
         })
     }
 
+    /// Whether `table.column` holds categories (a dimension with listed values): a number
+    /// compared with it ("used at least one feature") counts something else.
+    pub(crate) fn is_categorical(&self, table: &str, column: &str) -> bool {
+        self.layer
+            .dimensions
+            .iter()
+            .any(|d| !d.values.is_empty() && d.columns().iter().any(|(t, c)| *t == table && *c == column))
+    }
+
     /// Whether `measure` is a sum (a metric summing a column, or an ad-hoc sum).
     pub(crate) fn is_sum(&self, measure: &Measure) -> bool {
         match measure {

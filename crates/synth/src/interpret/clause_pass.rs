@@ -167,7 +167,7 @@ impl Interpreter {
             }) {
                 // A column right after or right before a comparison ("csat of 2 or lower") is
                 // what it compares; a range ("between 5 and 20 seats") is two comparisons.
-                if q.comparisons.iter().any(|c| q.beside_comparison(mention, c)) {
+                if q.comparisons.iter().any(|c| q.beside_comparison(mention, c)) && !self.is_categorical(&table, &column) {
                     for (k, comparison) in q.comparisons.iter().enumerate() {
                         if q.beside_comparison(mention, comparison) {
                             d.comparison_targets[k] = Some((table.clone(), column.clone()));

@@ -104,10 +104,21 @@ impl Interpreter {
             // "a csat of 2 or lower", "a first response over 30": what a metric averages,
             // compared row by row, not the metric.
             let names_aggregate = mention.text.split(' ').any(|w| AGG_WORDS.iter().any(|(a, _)| *a == w));
+            // "used at least one feature": a number beside a column of categories counts
+            // something the reading has no measure for.
+            if let Some((table, name)) = &column
+                && self.is_categorical(table, name)
+                && q.comparisons.iter().any(|c| q.beside_comparison(mention, c))
+            {
+                d.ignored.push(format!("a number compared with {}", mention.text));
+            }
             if aggregate.is_none()
                 && !names_aggregate
                 && q.comparisons.iter().any(|c| q.beside_comparison(mention, c))
-                && let Some(compared) = column.clone().or_else(|| self.measured_column(mention))
+                && let Some(compared) = column
+                    .clone()
+                    .or_else(|| self.measured_column(mention))
+                    .filter(|(table, column)| !self.is_categorical(table, column))
             {
                 for (k, comparison) in q.comparisons.iter().enumerate() {
                     if q.beside_comparison(mention, comparison) {
@@ -429,6 +440,13 @@ mod tests {
         let (measures, d) = named("tickets with a csat of 2 or lower");
         assert_eq!(measures, [metric("tickets")]);
         assert_eq!(d.comparison_targets, [Some(("support_tickets".to_string(), "csat_score".to_string()))]);
+    }
+
+    #[test]
+    fn a_number_beside_a_column_of_categories_is_not_understood() {
+        let (_, d) = named("what % of active users used at least one feature");
+        assert_eq!(d.ignored, ["a number compared with feature"]);
+        assert!(d.comparison_targets.iter().all(Option::is_none));
     }
 
     #[test]
