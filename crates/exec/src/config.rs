@@ -20,6 +20,15 @@ pub struct ExecutorConfig {
     pub max_cartesian_rows: u64,
     /// Table functions (e.g. `generate_series`) left registered; all are removed by default.
     pub allowed_table_functions: Vec<String>,
+    /// Largest value, in bytes, that one function may build: a string (`repeat`, `replace`,
+    /// `||`, `lpad`, `string_agg`...), a binary or a list (`array_repeat`, `array_agg`...).
+    /// A query that would build a larger one fails before building it.
+    pub max_value_bytes: u64,
+    /// Most bytes of values collected from one query (strings by their length, numbers by
+    /// their width); a larger result fails instead of being returned.
+    pub max_result_bytes: u64,
+    /// Largest single cell of a result, in bytes.
+    pub max_cell_bytes: u64,
 }
 
 impl Default for ExecutorConfig {
@@ -32,6 +41,9 @@ impl Default for ExecutorConfig {
             cpu_threads: 0,
             max_cartesian_rows: 10_000_000,
             allowed_table_functions: Vec::new(),
+            max_value_bytes: 1024 * 1024,
+            max_result_bytes: 32 * 1024 * 1024,
+            max_cell_bytes: 1024 * 1024,
         }
     }
 }
@@ -43,6 +55,11 @@ impl ExecutorConfig {
         } else {
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
         }
+    }
+
+    /// The per-value limit as a size in memory.
+    pub(crate) fn value_limit(&self) -> usize {
+        usize::try_from(self.max_value_bytes).unwrap_or(usize::MAX)
     }
 
     pub(crate) fn partitions(&self) -> usize {

@@ -31,13 +31,45 @@ pub enum Error {
     },
     /// The query used more memory than allowed.
     #[error(
-        "the query needs more than the {limit_mb} MiB memory limit; aggregate more, filter to a shorter time range, or ask for fewer groups ({message})"
+        "the query needs more than the {limit_mb} MiB memory limit; aggregate more, filter to a shorter time range, or ask for fewer groups, or raise executor.memory_limit_mb ({message})"
     )]
     MemoryLimit {
         /// The configured limit.
         limit_mb: u64,
         /// DataFusion's message, first line.
         message: String,
+    },
+    /// A function would build a value (a string, a list) larger than allowed; nothing was built.
+    #[error(
+        "{function} would build a value larger than the {limit}-byte limit on one value (about {bytes} bytes); build smaller values (aggregate first, or cut them with left() or substr()), or raise executor.max_value_bytes"
+    )]
+    ValueTooLarge {
+        /// The function (or `||`) that would build the value.
+        function: String,
+        /// The size of the value (or a bound on it).
+        bytes: u64,
+        /// The configured limit (`max_value_bytes`).
+        limit: u64,
+    },
+    /// The query's result holds more bytes than allowed.
+    #[error(
+        "the result is larger than the {limit}-byte limit on a result; select fewer or shorter columns, aggregate more or lower the LIMIT, or raise executor.max_result_bytes"
+    )]
+    ResultTooLarge {
+        /// The configured limit (`max_result_bytes`).
+        limit: u64,
+    },
+    /// One cell of the query's result is larger than allowed.
+    #[error(
+        "column {column} of the result has a value of {bytes} bytes, more than the {limit}-byte limit on one cell; select a shorter expression (e.g. left({column}, 1000) or length({column})), or raise executor.max_cell_bytes"
+    )]
+    CellTooLarge {
+        /// The result column.
+        column: String,
+        /// The size of the cell.
+        bytes: u64,
+        /// The configured limit (`max_cell_bytes`).
+        limit: u64,
     },
     /// The query ran longer than allowed and was stopped.
     #[error(
@@ -68,7 +100,10 @@ impl Error {
             Error::Plan { .. } => "plan_error",
             Error::Forbidden { .. } => "forbidden",
             Error::CartesianJoin { .. } => "cartesian_join",
-            Error::MemoryLimit { .. } => "resource_limit",
+            Error::MemoryLimit { .. }
+            | Error::ValueTooLarge { .. }
+            | Error::ResultTooLarge { .. }
+            | Error::CellTooLarge { .. } => "resource_limit",
             Error::Timeout { .. } => "timeout",
             Error::Execution { .. } => "execution_error",
             Error::Snapshot(_) => "snapshot_error",

@@ -3,6 +3,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, Constraint, Constraints, SchemaError};
 use datafusion::datasource::file_format::options::ReadOptions;
 use datafusion::datasource::listing::{ListingTable, ListingTableConfig, ListingTableUrl};
@@ -11,14 +12,18 @@ use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::{SessionState, TaskContext};
-use datafusion::physical_plan::execute_stream;
+use datafusion::physical_plan::coop::CooperativeExec;
+use datafusion::physical_plan::{ExecutionPlan, execute_stream, replace_children_if_necessary};
 use datafusion::prelude::{ParquetReadOptions, SQLOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
 use quarry_snapshot::{Snapshot, TableEntry};
 use quarry_sqlguard::ValidatedQuery;
 
+use crate::cancel::Cancellation;
 use crate::config::ExecutorConfig;
 use crate::error::{Error, Result};
+use crate::guard::sizes::row_sizes;
+use crate::guard::{ValueGuard, ValueTooLarge};
 use crate::result::{ExecTimings, QueryResult};
 use crate::sandbox::SandboxRules;
 
@@ -40,7 +45,7 @@ pub struct DataFusionExecutor {
     /// cost more than planning a simple query.
     state: Arc<SessionState>,
     rules: Arc<SandboxRules>,
-    config: ExecutorConfig,
+    config: Arc<ExecutorConfig>,
     runtimes: QueryRuntimes,
 }
 
@@ -63,6 +68,7 @@ impl DataFusionExecutor {
             .with_information_schema(false)
             .with_default_catalog_and_schema("quarry", "public");
         let ctx = SessionContext::new_with_config_rt(session_config, runtime_env);
+        ValueGuard::new(config.value_limit()).install(&ctx);
         let functions: Vec<String> = ctx.state().table_functions().keys().cloned().collect();
         for name in functions {
             if !config.allowed_table_functions.iter().any(|allowed| allowed.eq_ignore_ascii_case(&name)) {
@@ -89,7 +95,7 @@ impl DataFusionExecutor {
             snapshot_id: snapshot.manifest.id.clone(),
             state: Arc::new(ctx.state()),
             rules: Arc::new(rules),
-            config,
+            config: Arc::new(config),
             runtimes,
         })
     }
@@ -115,20 +121,38 @@ impl SnapshotExecutor for DataFusionExecutor {
         let runtime = self.runtimes.current();
         let state = Arc::clone(&self.state);
         let rules = Arc::clone(&self.rules);
+        let config = Arc::clone(&self.config);
         let sql = query.sql.clone();
-        let max_rows = self.config.max_result_rows;
-        let memory_limit_mb = self.config.memory_limit_mb;
-        let task = runtime.handle().spawn(async move { run(&state, &rules, &sql, max_rows, memory_limit_mb).await });
-        let abort = task.abort_handle();
+        let cancellation = Cancellation::default();
+        let watched = cancellation.clone();
+        let task = runtime.handle().spawn(async move { run(&state, &rules, &sql, &config, &watched).await });
+        // Stopped on every way out, including a caller that stops waiting and drops this
+        // future: a detached task would run the query to its end.
+        let stop = StopOnDrop { task: task.abort_handle(), cancellation };
         match tokio::time::timeout(Duration::from_millis(self.config.timeout_ms), task).await {
             Ok(Ok(result)) => result,
             Ok(Err(join_error)) => Err(Error::Internal(format!("query task failed: {join_error}"))),
             Err(_) => {
-                abort.abort();
+                drop(stop);
                 self.runtimes.retire(&runtime);
                 Err(Error::Timeout { timeout_ms: self.config.timeout_ms })
             }
         }
+    }
+}
+
+/// Stops a query when dropped: its task is aborted, which takes effect at the next yield (every
+/// operator yields after each batch, see [`cooperative`]), and its join filters fail, which ends
+/// the loops joins run inside one poll.
+struct StopOnDrop {
+    task: tokio::task::AbortHandle,
+    cancellation: Cancellation,
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.cancellation.cancel();
+        self.task.abort();
     }
 }
 
@@ -193,49 +217,96 @@ async fn run(
     state: &SessionState,
     rules: &SandboxRules,
     sql: &str,
-    max_rows: usize,
-    memory_limit_mb: u64,
+    config: &ExecutorConfig,
+    cancellation: &Cancellation,
 ) -> Result<QueryResult> {
+    let memory_limit_mb = config.memory_limit_mb;
     let started = Instant::now();
     let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
-    let plan = state.create_logical_plan(sql).await.map_err(|e| classify(e, memory_limit_mb))?;
+    let plan = state.create_logical_plan(sql).await.map_err(|e| classify(e, config))?;
     options.verify_plan(&plan).map_err(|e| Error::Forbidden { reason: first_line(&e.to_string()) })?;
-    let optimized = state.optimize(&plan).map_err(|e| classify(e, memory_limit_mb))?;
+    let optimized = state.optimize(&plan).map_err(|e| classify(e, config))?;
     rules.check_logical(&optimized)?;
-    let physical = state
-        .query_planner()
-        .create_physical_plan(&optimized, state)
-        .await
-        .map_err(|e| classify(e, memory_limit_mb))?;
+    // A fresh memory pool per query: a query that timed out may still be unwinding in the
+    // background and must not hold memory later queries are held to. The value guards of this
+    // query's functions reserve in it too.
+    let runtime_env = query_runtime_env(Some(state.runtime_env()), memory_limit_mb)?;
+    let guarded = ValueGuard::new(config.value_limit())
+        .with_pool(Arc::clone(&runtime_env.memory_pool))
+        .guard_plan(optimized)
+        .and_then(|plan| cancellation.watch_joins(plan))
+        .map_err(|e| classify(e, config))?;
+    let physical =
+        state.query_planner().create_physical_plan(&guarded, state).await.map_err(|e| classify(e, config))?;
     rules.check_physical(&physical)?;
+    let physical = cooperative(physical).map_err(|e| classify(e, config))?;
     let plan_ms = started.elapsed().as_secs_f64() * 1e3;
 
     let started = Instant::now();
     let schema = physical.schema();
-    // A fresh memory pool per query (planning uses none): a query that timed out may still
-    // be unwinding in the background and must not hold memory later queries are held to.
-    let runtime_env = query_runtime_env(Some(state.runtime_env()), memory_limit_mb)?;
     let task_ctx = Arc::new(TaskContext::from(state).with_runtime(runtime_env));
-    let mut stream = execute_stream(physical, task_ctx).map_err(|e| classify(e, memory_limit_mb))?;
+    let mut stream = execute_stream(physical, task_ctx).map_err(|e| classify(e, config))?;
     let mut batches = Vec::new();
     let mut rows = 0usize;
+    let mut bytes = 0usize;
     let mut truncated = false;
+    let max_rows = config.max_result_rows;
     while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(|e| classify(e, memory_limit_mb))?;
+        let mut batch = batch.map_err(|e| classify(e, config))?;
         if rows + batch.num_rows() > max_rows {
-            batches.push(batch.slice(0, max_rows - rows));
+            batch = batch.slice(0, max_rows - rows);
             truncated = true;
-            break;
+        }
+        // Counted as batches arrive, so an oversized result stops here, inside the time limit,
+        // and never reaches serialization (which for a gigabyte cell outlasted the time limit).
+        for (column, field) in batch.columns().iter().zip(schema.fields()) {
+            let sizes = row_sizes(column.as_ref());
+            if let Some(largest) = sizes.iter().copied().max()
+                && largest as u64 > config.max_cell_bytes
+            {
+                return Err(Error::CellTooLarge {
+                    column: field.name().clone(),
+                    bytes: largest as u64,
+                    limit: config.max_cell_bytes,
+                });
+            }
+            bytes = bytes.saturating_add(sizes.iter().sum());
+        }
+        if bytes as u64 > config.max_result_bytes {
+            return Err(Error::ResultTooLarge { limit: config.max_result_bytes });
         }
         rows += batch.num_rows();
         batches.push(batch);
+        if truncated {
+            break;
+        }
     }
     let execute_ms = started.elapsed().as_secs_f64() * 1e3;
     Ok(QueryResult { schema, batches, truncated, timings: ExecTimings { plan_ms, execute_ms } })
 }
 
-/// A runtime with its own bounded memory pool and no disk to spill to. With `shared`, the
-/// object stores and the file caches (Parquet footers, listings) are reused from it.
+/// Wraps every operator in DataFusion's [`CooperativeExec`], which spends the task's tokio
+/// budget per batch and yields when it runs out. DataFusion wraps only scans and exchanges, so
+/// a join that produces millions of batches from one input batch (a self-join on a low
+/// cardinality key) kept its task inside one poll for as long as it ran: an aborted query's
+/// threads went on at full speed for seconds after its time limit.
+fn cooperative(plan: Arc<dyn ExecutionPlan>) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+    let is_cooperative = |node: &Arc<dyn ExecutionPlan>| node.is::<CooperativeExec>();
+    let wrap = |node: Arc<dyn ExecutionPlan>| -> Arc<dyn ExecutionPlan> {
+        if is_cooperative(&node) { node } else { Arc::new(CooperativeExec::new(node)) }
+    };
+    let plan = plan
+        .transform_up(|node| {
+            if is_cooperative(&node) || node.children().into_iter().all(is_cooperative) {
+                return Ok(Transformed::no(node));
+            }
+            let children = node.children().into_iter().map(|child| wrap(Arc::clone(child))).collect();
+            Ok(Transformed::yes(replace_children_if_necessary(node, children)?))
+        })?
+        .data;
+    Ok(wrap(plan))
+}
+
 /// Registers a snapshot table with its primary key as a constraint, so that DataFusion admits
 /// the table's other columns beside a GROUP BY of the key (functional dependence).
 async fn register_table(ctx: &SessionContext, table: &TableEntry, path: &str) -> datafusion::error::Result<()> {
@@ -255,6 +326,8 @@ async fn register_table(ctx: &SessionContext, table: &TableEntry, path: &str) ->
     Ok(())
 }
 
+/// A runtime with its own bounded memory pool and no disk to spill to. With `shared`, the
+/// object stores and the file caches (Parquet footers, listings) are reused from it.
 fn query_runtime_env(shared: Option<&Arc<RuntimeEnv>>, memory_limit_mb: u64) -> Result<Arc<RuntimeEnv>> {
     let mut builder = RuntimeEnvBuilder::new()
         .with_memory_limit(usize::try_from(memory_limit_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX), 1.0)
@@ -303,7 +376,15 @@ fn unknown_column(field: &Column, valid: &[Column]) -> Error {
     }
 }
 
-fn classify(error: DataFusionError, memory_limit_mb: u64) -> Error {
+fn classify(error: DataFusionError, config: &ExecutorConfig) -> Error {
+    let memory_limit_mb = config.memory_limit_mb;
+    if let Some(too_large) = ValueTooLarge::find(&error) {
+        return Error::ValueTooLarge {
+            function: too_large.function.clone(),
+            bytes: too_large.bytes,
+            limit: too_large.limit,
+        };
+    }
     if let DataFusionError::SchemaError(schema_error, _) = error.find_root()
         && let SchemaError::FieldNotFound { field, valid_fields } = schema_error.as_ref()
     {

@@ -8,9 +8,15 @@
 //! - before running, the optimized plan is checked: every table scan reads an allowed table
 //!   and no personal-data column, and no cartesian product is larger than allowed;
 //! - memory is a bounded pool with spilling disabled, so a runaway aggregation fails fast;
+//! - every function that can grow a value (`repeat`, `replace`, `regexp_replace`, pads,
+//!   concatenations and `||`, `array_repeat`, `flatten`, `string_agg`, `array_agg`...) is a
+//!   checked version of DataFusion's that fails before building a value over
+//!   `max_value_bytes`, and reserves what it builds in the query's memory pool;
 //! - queries run on a dedicated CPU runtime, so a timeout returns control at once even while
-//!   a query is busy, and the query task is aborted;
-//! - at most `max_result_rows` rows are collected.
+//!   a query is busy; the query task is aborted on a timeout or when the caller stops waiting,
+//!   and every operator yields after each batch, so the aborted work stops within moments;
+//! - at most `max_result_rows` rows, `max_result_bytes` bytes and `max_cell_bytes` per cell
+//!   are collected, counted as batches arrive, inside the time limit.
 //!
 //! ```no_run
 //! # async fn example(query: quarry_sqlguard::ValidatedQuery) -> quarry_exec::Result<()> {
@@ -22,9 +28,11 @@
 //! # Ok(()) }
 //! ```
 
+mod cancel;
 mod config;
 mod error;
 mod executor;
+mod guard;
 mod result;
 mod sandbox;
 

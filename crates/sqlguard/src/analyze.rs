@@ -12,14 +12,14 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
     Distinct, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, JoinConstraint, JoinOperator, ObjectName,
-    Query, Select, SelectFlavor, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, TableAlias, TableFactor,
-    TableWithJoins, Visit, Visitor,
+    Query, Select, SelectFlavor, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, TableAlias, TableAliasColumnDef,
+    TableFactor, TableWithJoins, Visit, Visitor,
 };
 
 use crate::PolicyConfig;
 use crate::catalog::Catalog;
 use crate::error::{PolicyError, Result};
-use crate::generate::check_generated_size;
+use crate::generate::{check_generated_size, contains_generator, generates};
 use crate::ident::{check_identifier, is_file_extension, looks_like_path, normalize};
 use crate::parse::statement_name;
 
@@ -48,21 +48,122 @@ struct Relation {
     /// Alias, else the table name, normalized as DataFusion does; empty for an unaliased subquery.
     binding: String,
     source: Source,
+    /// Its columns whose values a size-generating function built (CTEs and subqueries only).
+    generated: Generated,
+}
+
+impl Relation {
+    fn new(binding: String, source: Source) -> Self {
+        Self { binding, source, generated: Generated::default() }
+    }
+}
+
+/// The output columns of a query (or a CTE, or a subquery) whose values came from a function
+/// that repeats, pads or generates series, directly or through other such columns. A function of
+/// that kind applied to one of them nests as surely as `repeat(repeat(...))` written inline.
+#[derive(Debug, Clone, Default)]
+struct Generated {
+    /// Whether each output column, in order, was generated; `None` once the order is unknown
+    /// (a `*` over a subquery).
+    positions: Option<Vec<bool>>,
+    /// Lower-cased names of the generated columns.
+    names: BTreeSet<String>,
+    /// A generated column has no usable name (an unaliased expression): every column counts.
+    all: bool,
+}
+
+impl Generated {
+    fn knows(&self, column: &str) -> bool {
+        self.all || self.names.contains(&column.to_lowercase())
+    }
+
+    fn any(&self) -> bool {
+        self.all || !self.names.is_empty()
+    }
+
+    fn push(&mut self, name: Option<String>, generated: bool) {
+        if let Some(positions) = &mut self.positions {
+            positions.push(generated);
+        }
+        match name {
+            Some(name) if generated => {
+                self.names.insert(name.to_lowercase());
+            }
+            None if generated => self.all = true,
+            _ => {}
+        }
+    }
+
+    /// Columns passed on by a `*`: their names stay, their positions are no longer known.
+    fn extend_unordered(&mut self, other: &Generated) {
+        self.positions = None;
+        self.names.extend(other.names.iter().cloned());
+        self.all |= other.all;
+    }
+
+    /// The union of two sides of a set operation (or two rows of VALUES), column by column.
+    fn merge(&mut self, other: Generated) {
+        self.positions = match (self.positions.take(), other.positions) {
+            (Some(left), Some(right)) if left.len() == right.len() => {
+                Some(left.iter().zip(&right).map(|(l, r)| *l || *r).collect())
+            }
+            _ => None,
+        };
+        self.names.extend(other.names);
+        self.all |= other.all;
+    }
+
+    /// The columns renamed by an alias list (`WITH c(x, y) AS ...`, `(...) AS t(x, y)`).
+    fn renamed(self, columns: &[TableAliasColumnDef]) -> Generated {
+        if columns.is_empty() {
+            return self;
+        }
+        let mut renamed = Generated { positions: Some(Vec::new()), ..Generated::default() };
+        for (index, column) in columns.iter().enumerate() {
+            let generated = match &self.positions {
+                Some(positions) => positions.get(index).copied().unwrap_or(false) || self.all,
+                None => self.any(),
+            };
+            renamed.push(Some(normalize(&column.name)), generated);
+        }
+        renamed
+    }
 }
 
 /// The relations of one SELECT, plus its output aliases (which ORDER BY may name).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Scope {
     relations: Vec<Relation>,
     /// Lower-cased output column aliases of the SELECT.
     output_aliases: BTreeSet<String>,
+    /// The SELECT's generated output columns.
+    generated: Generated,
+}
+
+impl Default for Scope {
+    fn default() -> Self {
+        Self {
+            relations: Vec::new(),
+            output_aliases: BTreeSet::new(),
+            generated: Generated { positions: Some(Vec::new()), ..Generated::default() },
+        }
+    }
 }
 
 impl Scope {
     fn merge(&mut self, other: Scope) {
         self.relations.extend(other.relations);
         self.output_aliases.extend(other.output_aliases);
+        self.generated.merge(other.generated);
     }
+}
+
+/// A CTE visible to the query being analyzed.
+#[derive(Debug, Clone)]
+struct Cte {
+    /// Normalized name.
+    name: String,
+    generated: Generated,
 }
 
 /// Where in a query an expression sits, for error messages.
@@ -91,8 +192,8 @@ pub(crate) struct Analyzer<'a> {
     /// Scopes of the SELECTs being analyzed, innermost last. An error ends the analysis, so frames
     /// are not unwound on the error path.
     scopes: Vec<Scope>,
-    /// Normalized CTE names visible per query level, innermost last.
-    ctes: Vec<Vec<String>>,
+    /// CTEs visible per query level, innermost last.
+    ctes: Vec<Vec<Cte>>,
     reads: Reads,
 }
 
@@ -151,8 +252,8 @@ impl<'a> Analyzer<'a> {
                     return Err(PolicyError::CteShadowsTable { name: cte.alias.name.value.clone() });
                 }
                 // A (non-recursive) CTE sees the CTEs defined before it, not itself.
-                self.analyze_query(&cte.query)?;
-                self.ctes.last_mut().expect("a CTE frame was pushed above").push(name);
+                let generated = self.analyze_query(&cte.query)?.generated.renamed(&cte.alias.columns);
+                self.ctes.last_mut().expect("a CTE frame was pushed above").push(Cte { name, generated });
             }
         }
         let scope = self.analyze_set_expr(body)?;
@@ -179,7 +280,23 @@ impl<'a> Analyzer<'a> {
             SetExpr::Values(values) => {
                 self.scopes.push(Scope::default());
                 self.visit_in_scope(values, clause::VALUES)?;
-                Ok(self.scopes.pop().expect("pushed above"))
+                let mut generated: Option<Generated> = None;
+                for row in &values.rows {
+                    let mut columns = Generated { positions: Some(Vec::new()), ..Generated::default() };
+                    for (index, expr) in row.content.iter().enumerate() {
+                        // DataFusion names the columns of VALUES column1, column2, ...
+                        columns.push(Some(format!("column{}", index + 1)), self.is_generated(expr));
+                    }
+                    match &mut generated {
+                        Some(all_rows) => all_rows.merge(columns),
+                        None => generated = Some(columns),
+                    }
+                }
+                let mut scope = self.scopes.pop().expect("pushed above");
+                if let Some(generated) = generated {
+                    scope.generated = generated;
+                }
+                Ok(scope)
             }
             SetExpr::Insert(statement)
             | SetExpr::Update(statement)
@@ -289,8 +406,86 @@ impl<'a> Analyzer<'a> {
         self.visit_in_scope(having, clause::HAVING)?;
         self.visit_in_scope(named_window, clause::WINDOW)?;
         self.visit_in_scope(qualify, clause::QUALIFY)?;
+        let generated = self.generated_outputs(projection);
 
-        Ok(self.scopes.pop().expect("pushed above"))
+        let mut scope = self.scopes.pop().expect("pushed above");
+        scope.generated = generated;
+        Ok(scope)
+    }
+
+    /// Which output columns of a SELECT (its scope pushed) carry generated values.
+    fn generated_outputs(&self, projection: &[SelectItem]) -> Generated {
+        let mut generated = Generated { positions: Some(Vec::new()), ..Generated::default() };
+        for item in projection {
+            match item {
+                SelectItem::UnnamedExpr(expr) => {
+                    let name = match expr {
+                        Expr::Identifier(ident) => Some(normalize(ident)),
+                        Expr::CompoundIdentifier(parts) => parts.last().map(normalize),
+                        _ => None,
+                    };
+                    generated.push(name, self.is_generated(expr));
+                }
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    generated.push(Some(normalize(alias)), self.is_generated(expr));
+                }
+                SelectItem::ExprWithAliases { expr, aliases } => {
+                    let is_generated = self.is_generated(expr);
+                    for alias in aliases {
+                        generated.push(Some(normalize(alias)), is_generated);
+                    }
+                }
+                SelectItem::Wildcard(_) => {
+                    let scope = self.scopes.last().expect("a SELECT scope is pushed");
+                    for relation in &scope.relations {
+                        generated.extend_unordered(&relation.generated);
+                    }
+                }
+                SelectItem::QualifiedWildcard(kind, _) => {
+                    let binding = match kind {
+                        SelectItemQualifiedWildcardKind::ObjectName(name) => {
+                            name.0.last().and_then(|part| part.as_ident()).map(|ident| ident.value.clone())
+                        }
+                        SelectItemQualifiedWildcardKind::Expr(_) => None,
+                    };
+                    let scope = self.scopes.last().expect("a SELECT scope is pushed");
+                    for relation in &scope.relations {
+                        if binding.as_ref().is_none_or(|binding| relation.binding.eq_ignore_ascii_case(binding)) {
+                            generated.extend_unordered(&relation.generated);
+                        }
+                    }
+                }
+            }
+        }
+        generated
+    }
+
+    /// Whether `expr` calls a size-generating function or reads a column one built, through
+    /// CTEs, derived tables and scalar subqueries.
+    fn is_generated(&self, expr: &Expr) -> bool {
+        contains_generator(expr) || self.refers_to_generated(expr)
+    }
+
+    /// Whether `expr` reads a generated column: a name bound to a generated column of a relation
+    /// in scope, or, inside a subquery of `expr`, a column name that a visible CTE or a relation
+    /// in scope generates. Subqueries are judged by their text, not analyzed again: analyzing
+    /// each level once per enclosing level would be exponential in the nesting depth.
+    fn refers_to_generated(&self, expr: &Expr) -> bool {
+        let mut references = References::default();
+        let _ = expr.visit(&mut references);
+        references.columns.iter().any(|parts| {
+            let Some((column, qualifiers)) = parts.split_last() else { return false };
+            let mut relations = self.scopes.iter().flat_map(|scope| &scope.relations);
+            match qualifiers.last() {
+                Some(qualifier) => relations
+                    .filter(|relation| relation.binding.eq_ignore_ascii_case(&qualifier.value))
+                    .any(|relation| relation.generated.knows(&column.value)),
+                None => {
+                    relations.any(|relation| relation.generated.knows(&column.value))
+                        || self.ctes.iter().flatten().any(|cte| cte.generated.knows(&column.value))
+                }
+            }
+        })
     }
 
     // ----- FROM: binding relations --------------------------------------------------------------
@@ -371,14 +566,14 @@ impl<'a> Analyzer<'a> {
                     let binding = normalize(&alias.name);
                     let mut aliased: Vec<Relation> = relations
                         .iter()
-                        .map(|relation| Relation { binding: binding.clone(), source: relation.source.clone() })
+                        .map(|relation| Relation::new(binding.clone(), relation.source.clone()))
                         .collect();
                     if !alias.columns.is_empty()
                         && let Some(table) = aliased.iter().find_map(|r| self.personal_table(&r.source))
                     {
                         return Err(column_alias_refusal(&table));
                     }
-                    aliased.push(Relation { binding, source: Source::Derived });
+                    aliased.push(Relation::new(binding, Source::Derived));
                     relations.extend(aliased);
                 }
                 Ok(relations)
@@ -429,7 +624,7 @@ impl<'a> Analyzer<'a> {
             };
             if self.config.allow_information_schema && in_default_catalog {
                 self.reads.tables.insert(format!("information_schema.{}", normalize(table_ident)));
-                return Ok(vec![Relation { binding: binding_for(table_ident, alias), source: Source::Derived }]);
+                return Ok(vec![Relation::new(binding_for(table_ident, alias), Source::Derived)]);
             }
             return Err(self.system_catalog(name));
         }
@@ -445,8 +640,14 @@ impl<'a> Analyzer<'a> {
         }
 
         let table = normalize(table_ident);
-        if qualifiers.is_empty() && self.cte_in_scope(&table) {
-            return Ok(vec![Relation { binding: binding_for(table_ident, alias), source: Source::Derived }]);
+        if qualifiers.is_empty()
+            && let Some(cte) = self.cte_in_scope(&table)
+        {
+            let generated =
+                cte.generated.clone().renamed(alias.map(|alias| alias.columns.as_slice()).unwrap_or_default());
+            let mut relation = Relation::new(binding_for(table_ident, alias), Source::Derived);
+            relation.generated = generated;
+            return Ok(vec![relation]);
         }
         if !self.catalog.has_table(&table) {
             return Err(self.unknown_table(name, &table, qualifiers.is_empty()));
@@ -457,7 +658,7 @@ impl<'a> Analyzer<'a> {
             return Err(column_alias_refusal(&table));
         }
         self.reads.tables.insert(table.clone());
-        Ok(vec![Relation { binding: binding_for(table_ident, alias), source: Source::Table(table) }])
+        Ok(vec![Relation::new(binding_for(table_ident, alias), Source::Table(table))])
     }
 
     /// Binds a table function if it is allow-listed; file readers and the rest are refused.
@@ -481,7 +682,7 @@ impl<'a> Analyzer<'a> {
             }
             None => name.to_ascii_lowercase(),
         };
-        Ok(vec![Relation { binding, source: Source::Derived }])
+        Ok(vec![Relation::new(binding, Source::Derived)])
     }
 
     fn derived_relation(&self, alias: Option<&TableAlias>) -> Result<Relation> {
@@ -492,7 +693,7 @@ impl<'a> Analyzer<'a> {
             }
             None => String::new(),
         };
-        Ok(Relation { binding, source: Source::Derived })
+        Ok(Relation::new(binding, Source::Derived))
     }
 
     fn check_alias(&self, alias: &TableAlias) -> Result<()> {
@@ -507,8 +708,9 @@ impl<'a> Analyzer<'a> {
         name.0.iter().filter_map(|part| part.as_ident()).try_for_each(|ident| check_identifier(ident, self.catalog))
     }
 
-    fn cte_in_scope(&self, name: &str) -> bool {
-        self.ctes.iter().flatten().any(|cte| cte == name)
+    /// The CTE a name refers to: the innermost definition.
+    fn cte_in_scope(&self, name: &str) -> Option<&Cte> {
+        self.ctes.iter().rev().flat_map(|level| level.iter().rev()).find(|cte| cte.name == name)
     }
 
     /// `NATURAL JOIN` joins on every column name the two sides share; refuse it when a personal
@@ -573,7 +775,25 @@ impl<'a> Analyzer<'a> {
     fn check_factor(&mut self, factor: &TableFactor) -> Result<()> {
         match factor {
             TableFactor::Table { args: Some(args), .. } => self.visit_in_scope(&args.args, clause::TABLE_FUNCTION_ARGS),
-            TableFactor::Derived { subquery, .. } => self.analyze_query(subquery).map(drop),
+            TableFactor::Derived { subquery, alias, .. } => {
+                let generated = self.analyze_query(subquery)?.generated;
+                let generated = match alias {
+                    Some(alias) => generated.renamed(&alias.columns),
+                    None => generated,
+                };
+                if generated.any() {
+                    let binding = alias.as_ref().map(|alias| normalize(&alias.name)).unwrap_or_default();
+                    let scope = self.scopes.last_mut().expect("a SELECT scope is pushed");
+                    if let Some(relation) = scope
+                        .relations
+                        .iter_mut()
+                        .find(|relation| relation.binding == binding && relation.source == Source::Derived)
+                    {
+                        relation.generated = generated;
+                    }
+                }
+                Ok(())
+            }
             TableFactor::TableFunction { expr, .. } => self.visit_in_scope(expr, clause::TABLE_FUNCTION_ARGS),
             TableFactor::Function { args, .. } => self.visit_in_scope(args, clause::TABLE_FUNCTION_ARGS),
             TableFactor::UNNEST { array_exprs, .. } => self.visit_in_scope(array_exprs, clause::TABLE_FUNCTION_ARGS),
@@ -664,7 +884,19 @@ impl<'a> Analyzer<'a> {
             }
             Expr::Function(function) => {
                 self.check_name_parts(&function.name)?;
-                check_generated_size(function)?;
+                let nested = match &function.args {
+                    FunctionArguments::List(list) if generates(function) => {
+                        let mut nested = false;
+                        for arg in &list.args {
+                            if let FunctionArg::Unnamed(FunctionArgExpr::Expr(arg)) = arg {
+                                nested |= self.refers_to_generated(arg);
+                            }
+                        }
+                        nested
+                    }
+                    _ => false,
+                };
+                check_generated_size(function, nested)?;
                 let is_count = matches!(function.name.0.as_slice(), [part] if part.as_ident().is_some_and(|i| i.value.eq_ignore_ascii_case("count")));
                 if let FunctionArguments::List(list) = &function.args {
                     for arg in &list.args {
@@ -905,7 +1137,7 @@ impl<'a> Analyzer<'a> {
     fn unknown_table(&self, name: &ObjectName, table: &str, unqualified: bool) -> PolicyError {
         let hint = if let Some(known) = self.catalog.table_ignoring_case(table) {
             format!("quoted names are case-sensitive and the table is called {known}; write {known} without quotes")
-        } else if unqualified && self.ctes.iter().flatten().any(|cte| cte.eq_ignore_ascii_case(table)) {
+        } else if unqualified && self.ctes.iter().flatten().any(|cte| cte.name.eq_ignore_ascii_case(table)) {
             "quoted names are case-sensitive; write the CTE name exactly as it is defined".to_string()
         } else {
             format!("use one of the warehouse tables: {}", self.catalog.table_list())
@@ -948,6 +1180,40 @@ impl Visitor for ExprChecker<'_, '_> {
             Ok(()) => ControlFlow::Continue(()),
             Err(error) => ControlFlow::Break(Box::new(error)),
         }
+    }
+}
+
+/// The column references of an expression, subqueries included; inside a subquery only the
+/// column name is kept, since its qualifiers name the subquery's own relations.
+#[derive(Default)]
+struct References {
+    columns: Vec<Vec<Ident>>,
+    depth: usize,
+}
+
+impl Visitor for References {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, _query: &Query) -> ControlFlow<()> {
+        self.depth += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _query: &Query) -> ControlFlow<()> {
+        self.depth -= 1;
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        match expr {
+            Expr::Identifier(ident) => self.columns.push(vec![ident.clone()]),
+            Expr::CompoundIdentifier(parts) if self.depth > 0 => {
+                self.columns.extend(parts.last().map(|column| vec![column.clone()]))
+            }
+            Expr::CompoundIdentifier(parts) => self.columns.push(parts.clone()),
+            _ => {}
+        }
+        ControlFlow::Continue(())
     }
 }
 

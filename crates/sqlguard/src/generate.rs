@@ -37,9 +37,16 @@ fn growth(function: &Function) -> Option<Growth> {
     }
 }
 
+/// Whether `function` is one whose result size its arguments set (`repeat`, `lpad`, `range`...).
+pub(crate) fn generates(function: &Function) -> bool {
+    growth(function).is_some()
+}
+
 /// Refuses a call to a size-generating function unless its sizes are small integer literals and
-/// its arguments generate nothing themselves.
-pub(crate) fn check_generated_size(function: &Function) -> Result<()> {
+/// its arguments generate nothing themselves. `reads_generated` says that an argument reads a
+/// column of a CTE or subquery that such a function built, which nests the two as surely as
+/// writing one inside the other.
+pub(crate) fn check_generated_size(function: &Function, reads_generated: bool) -> Result<()> {
     let Some(growth) = growth(function) else { return Ok(()) };
     let name = function.name.to_string();
     let refuse = |what: String| {
@@ -63,6 +70,13 @@ pub(crate) fn check_generated_size(function: &Function) -> Result<()> {
     }
     if args.iter().any(|arg| contains_generator(arg)) {
         return refuse("nested in another function that repeats, pads or generates series".to_string());
+    }
+    if reads_generated {
+        return refuse(
+            "applied to a column that another function repeats, pads or generates series into (through a CTE or \
+             subquery)"
+                .to_string(),
+        );
     }
     match growth {
         Growth::Series { inclusive } => {
@@ -105,7 +119,7 @@ pub(crate) fn check_generated_size(function: &Function) -> Result<()> {
 }
 
 /// True if `expr` calls a size-generating function anywhere (subqueries included).
-fn contains_generator(expr: &Expr) -> bool {
+pub(crate) fn contains_generator(expr: &Expr) -> bool {
     let found = datafusion::sql::sqlparser::ast::visit_expressions(expr, |inner| match inner {
         Expr::Function(function) if growth(function).is_some() => ControlFlow::Break(()),
         _ => ControlFlow::Continue(()),
@@ -167,6 +181,57 @@ mod tests {
         ] {
             assert_eq!(kind_and_message(sql).0, "unsupported_syntax", "{sql}");
         }
+    }
+
+    #[test]
+    fn a_generated_column_fed_to_another_generator_is_refused_like_inline_nesting() {
+        for sql in [
+            // Through CTE columns, by name, by alias list, and over several CTEs.
+            "WITH a AS (SELECT repeat('ab', 1000) AS s) SELECT repeat(s, 1000) FROM a",
+            "WITH a AS (SELECT repeat('ab', 1000) AS s), b AS (SELECT s FROM a) SELECT length(repeat(b.s, 500)) FROM b",
+            "WITH a(v) AS (SELECT array_repeat(1, 1000)) SELECT array_repeat(v, 1000) FROM a",
+            "WITH a AS (SELECT array_repeat(1, 1000) AS v), b AS (SELECT array_repeat(v, 1000) AS v FROM a) SELECT 1 FROM b",
+            "WITH a AS (SELECT lpad('x', 1000, 'y') AS s), b AS (SELECT upper(s) || 'z' AS t FROM a) SELECT rpad(t, 1000, 'q') FROM b",
+            // A * passes generated columns on; so does a VALUES row.
+            "WITH a AS (SELECT repeat('x', 1000) AS s), b AS (SELECT * FROM a) SELECT repeat(s, 1000) FROM b",
+            "WITH a AS (VALUES (repeat('x', 1000))) SELECT repeat(column1, 1000) FROM a",
+            // Derived tables and scalar subqueries.
+            "SELECT repeat(t.s, 1000) FROM (SELECT repeat('x', 1000) AS s) t",
+            "SELECT repeat(t.c, 1000) FROM (SELECT repeat('x', 1000)) AS t(c)",
+            "SELECT repeat((SELECT repeat('x', 1000)), 1000)",
+            "WITH a AS (SELECT repeat('x', 1000) AS s) SELECT repeat((SELECT max(s) FROM a), 1000)",
+            "SELECT array_repeat(x.v, 10) FROM (SELECT range(1000) AS v) x",
+        ] {
+            let (kind, message) = kind_and_message(sql);
+            assert_eq!(kind, "unsupported_syntax", "{sql}: {message}");
+            assert!(message.contains("repeats, pads or generates series"), "{sql}: {message}");
+        }
+        let (_, message) = kind_and_message("WITH a AS (SELECT repeat('ab', 1000) AS s) SELECT repeat(s, 1000) FROM a");
+        assert!(message.contains("through a CTE or subquery"), "{message}");
+    }
+
+    #[test]
+    fn generated_columns_used_otherwise_are_admitted() {
+        let policy = demo_policy();
+        for sql in [
+            "WITH a AS (SELECT repeat('*', 3) AS stars) SELECT stars || 'x', length(stars) FROM a",
+            "WITH a AS (SELECT lpad(name, 10, ' ') AS padded, name FROM accounts) SELECT repeat(name, 2), padded FROM a",
+            "WITH a AS (SELECT repeat('x', 3) AS name) SELECT repeat(acc.name, 2) FROM accounts acc CROSS JOIN a",
+            "SELECT repeat(t.name, 3) FROM (SELECT name, repeat('-', 10) AS rule FROM accounts) t",
+            "WITH a AS (SELECT range(10) AS r) SELECT cardinality(r), array_repeat(1, 3) FROM a",
+        ] {
+            policy.check(sql).unwrap_or_else(|error| panic!("{sql}: {error}"));
+        }
+    }
+
+    #[test]
+    fn nested_subqueries_are_judged_once_per_level() {
+        // Analyzing each subquery again for every enclosing level would take 2^depth steps.
+        let depth = 20;
+        let sql = format!("SELECT {}1{}", "(SELECT ".repeat(depth), ")".repeat(depth));
+        let started = std::time::Instant::now();
+        demo_policy().check(&sql).unwrap_or_else(|error| panic!("{error}"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());
     }
 
     #[test]
