@@ -112,7 +112,9 @@ impl Interpreter {
     /// in `named`.
     fn dimension_column(&self, base: &str, dimension: &str, named: &[String]) -> Result<(String, String)> {
         if let Some(key) = self.key_column(dimension) {
-            self.graph().distance(base, &key.0).ok_or_else(|| Error::Unjoinable { from: base.into(), to: key.0.clone() })?;
+            self.graph()
+                .distance(base, &key.0)
+                .ok_or_else(|| Error::Unjoinable { from: base.into(), to: key.0.clone() })?;
             return Ok(key);
         }
         let dim = self
@@ -308,7 +310,9 @@ impl Interpreter {
         if let (Some(ratio), [(first, first_name), (second, second_name)]) = (query.ratio, measure_sql.as_slice()) {
             let (sql, name) = match ratio {
                 Ratio::Percent => (format!("100.0 * {first} / {second}"), format!("{first_name}_pct_of_{second_name}")),
-                Ratio::Per => (format!("CAST({first} AS DOUBLE) / {second}"), format!("{first_name}_per_{second_name}")),
+                Ratio::Per => {
+                    (format!("CAST({first} AS DOUBLE) / {second}"), format!("{first_name}_per_{second_name}"))
+                }
             };
             measure_sql = vec![(sql, name)];
         }

@@ -8,7 +8,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::cues::AGG_WORDS;
-use crate::query::{AggregateFunc, ElapsedUnit, Filter, Measure, Ratio, SemanticQuery, column_aggregate, summed_column};
+use crate::query::{
+    AggregateFunc, ElapsedUnit, Filter, Measure, Ratio, SemanticQuery, column_aggregate, summed_column,
+};
 use crate::text::{is_stopword, phrase_key};
 use crate::vocab::{Concept, Mention};
 
@@ -317,7 +319,10 @@ impl Interpreter {
             Measure::Aggregate { func, .. } | Measure::Elapsed { func, .. } => {
                 matches!(func, AggregateFunc::Avg | AggregateFunc::Median | AggregateFunc::Min | AggregateFunc::Max)
             }
-            Measure::Metric { name } => self.layer.metric(name).is_none_or(|m| column_aggregate(&m.expression).is_some_and(|(f, _)| f == AggregateFunc::Avg)),
+            Measure::Metric { name } => self
+                .layer
+                .metric(name)
+                .is_none_or(|m| column_aggregate(&m.expression).is_some_and(|(f, _)| f == AggregateFunc::Avg)),
         };
         if averages {
             return None;
@@ -332,7 +337,11 @@ impl Interpreter {
         let named = after.concepts.iter().find_map(|c| match c {
             Concept::Metric(name) => Some(Measure::Metric { name: name.clone() }),
             Concept::Column { table, column } if *table == first_table && column.ends_with("_id") => {
-                Some(Measure::Aggregate { func: AggregateFunc::CountDistinct, table: table.clone(), column: Some(column.clone()) })
+                Some(Measure::Aggregate {
+                    func: AggregateFunc::CountDistinct,
+                    table: table.clone(),
+                    column: Some(column.clone()),
+                })
             }
             _ => None,
         })?;
@@ -348,11 +357,17 @@ impl Interpreter {
     }
 }
 
-
 /// Irregular forms a question uses for the event a timestamp column records ("pay" for
 /// `paid_at`, "last" for `ended_at`).
-const EVENT_FORMS: &[(&str, &str)] =
-    &[("pay", "paid"), ("pays", "paid"), ("paying", "paid"), ("last", "ended"), ("lasted", "ended"), ("lasts", "ended"), ("end", "ended")];
+const EVENT_FORMS: &[(&str, &str)] = &[
+    ("pay", "paid"),
+    ("pays", "paid"),
+    ("paying", "paid"),
+    ("last", "ended"),
+    ("lasted", "ended"),
+    ("lasts", "ended"),
+    ("end", "ended"),
+];
 
 /// Words of a column's description that say nothing about which event it records.
 const DESCRIPTION_NOISE: &[&str] = &["when", "while", "empty", "only", "date", "time", "null", "unless"];
@@ -463,7 +478,12 @@ impl Interpreter {
     /// own time column. `tables` are the tables named, in order.
     pub(crate) fn elapsed_measure(&self, words: &[String], tables: &[String]) -> Option<Measure> {
         let at = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
-        let averaged = |i: usize| i > 0 && AGG_WORDS.iter().any(|(w, f)| *w == at(i - 1) && *f == AggregateFunc::Avg || *w == at(i - 1) && *f == AggregateFunc::Median);
+        let averaged = |i: usize| {
+            i > 0
+                && AGG_WORDS.iter().any(|(w, f)| {
+                    *w == at(i - 1) && *f == AggregateFunc::Avg || *w == at(i - 1) && *f == AggregateFunc::Median
+                })
+        };
         let cue = (0..words.len()).find(|&i| {
             (at(i) == "long" && i > 0 && at(i - 1) == "how")
                 || (elapsed_unit(at(i)).is_some()
@@ -471,7 +491,9 @@ impl Interpreter {
                     && ((i > 1 && at(i - 1) == "many" && at(i - 2) == "how")
                         || averaged(i)
                         || matches!(at(i + 1), "to" | "from" | "until" | "between")))
-                || (matches!(at(i), "time" | "duration") && averaged(i) && matches!(at(i + 1), "to" | "from" | "until" | "between"))
+                || (matches!(at(i), "time" | "duration")
+                    && averaged(i)
+                    && matches!(at(i + 1), "to" | "from" | "until" | "between"))
         })?;
         let unit = words.iter().find_map(|w| elapsed_unit(w));
         let func = if words.iter().any(|w| matches!(w.as_str(), "median" | "typical")) {
@@ -492,7 +514,12 @@ impl Interpreter {
     /// The timestamp columns of `table` a span runs between: it ends at the one a word of
     /// `words` names and starts at the one `from_word` names, else at the table's own time
     /// column.
-    pub(crate) fn span_columns(&self, table: &str, words: &[String], from_word: Option<&str>) -> Option<(String, String)> {
+    pub(crate) fn span_columns(
+        &self,
+        table: &str,
+        words: &[String],
+        from_word: Option<&str>,
+    ) -> Option<(String, String)> {
         let columns = self.timestamp_columns(table);
         if columns.len() < 2 {
             return None;

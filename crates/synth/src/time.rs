@@ -757,7 +757,6 @@ pub(crate) fn shift_back(range: &TimeRange, unit: &str) -> Option<TimeRange> {
     })
 }
 
-
 /// Finds the time range, grain and trend words of a normalized question.
 pub fn extract_time(normalized: &str, as_of: NaiveDate) -> TimeFindings {
     let mut rest = prepare(normalized);

@@ -167,7 +167,9 @@ impl Interpreter {
             }) {
                 // A column right after or right before a comparison ("csat of 2 or lower") is
                 // what it compares; a range ("between 5 and 20 seats") is two comparisons.
-                if q.comparisons.iter().any(|c| q.beside_comparison(mention, c)) && !self.is_categorical(&table, &column) {
+                if q.comparisons.iter().any(|c| q.beside_comparison(mention, c))
+                    && !self.is_categorical(&table, &column)
+                {
                     for (k, comparison) in q.comparisons.iter().enumerate() {
                         if q.beside_comparison(mention, comparison) {
                             d.comparison_targets[k] = Some((table.clone(), column.clone()));
@@ -318,7 +320,9 @@ mod tests {
     fn a_value_filters_and_a_dimension_after_a_cue_groups() {
         let c = clauses("signups from paid search by country");
         assert_eq!(c.groups, ["country"]);
-        assert!(c.filters.iter().any(|f| matches!(f, Filter::Values { dimension, .. } if dimension == "signup_channel")));
+        assert!(
+            c.filters.iter().any(|f| matches!(f, Filter::Values { dimension, .. } if dimension == "signup_channel"))
+        );
         assert!(!c.implicit_grouping);
     }
 
@@ -355,9 +359,17 @@ mod tests {
     #[test]
     fn comparisons_go_to_a_column_a_span_or_a_threshold() {
         let c = clauses("invoices over $5,000");
-        assert!(c.filters.iter().any(|f| matches!(f, Filter::Compare { column, op: CompareOp::Gt, .. } if column == "amount_usd")));
+        assert!(
+            c.filters
+                .iter()
+                .any(|f| matches!(f, Filter::Compare { column, op: CompareOp::Gt, .. } if column == "amount_usd"))
+        );
         let c = clauses("how many tickets took more than 48 hours to resolve");
-        assert!(c.filters.iter().any(|f| matches!(f, Filter::Sql { condition, .. } if condition.contains("3600.0 > 48"))), "{:?}", c.filters);
+        assert!(
+            c.filters.iter().any(|f| matches!(f, Filter::Sql { condition, .. } if condition.contains("3600.0 > 48"))),
+            "{:?}",
+            c.filters
+        );
         let c = clauses("how many tickets waited over an hour for a first response");
         assert!(c.filters.iter().any(|f| matches!(f, Filter::Compare { column, value, .. } if column == "first_response_minutes" && value == "60")), "{:?}", c.filters);
         let c = clauses("plans with more than 100 active subscriptions");

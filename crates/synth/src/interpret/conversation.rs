@@ -82,10 +82,9 @@ impl Interpreter {
     pub(crate) fn merge_clauses(&self, q: &Question, query: &mut SemanticQuery, clauses: Clauses, follow_up: bool) {
         if follow_up {
             let drills_down = q.has_word(&["break", "breakdown", "split", "further"]) || q.text_has("drill");
-            let adds = (q.has_word(&["also", "too", "additionally", "add", "plus"])
-                || q.text_has("as well")
-                || drills_down)
-                && !q.has_word(&["instead", "rather"]);
+            let adds =
+                (q.has_word(&["also", "too", "additionally", "add", "plus"]) || q.text_has("as well") || drills_down)
+                    && !q.has_word(&["instead", "rather"]);
             if !clauses.groups.is_empty() && !adds {
                 query.group_by.clear();
                 if q.time.grain.is_none() && !q.time.trend {
@@ -201,7 +200,10 @@ mod tests {
         let reader = interpreter();
         let previous = query(&reader, "signups by channel last month", None);
         assert_eq!(query(&reader, "by platform instead", Some(&previous)).group_by, ["platform"]);
-        assert_eq!(query(&reader, "break that down by platform too", Some(&previous)).group_by, ["signup_channel", "platform"]);
+        assert_eq!(
+            query(&reader, "break that down by platform too", Some(&previous)).group_by,
+            ["signup_channel", "platform"]
+        );
     }
 
     #[test]

@@ -53,8 +53,7 @@ impl Interpreter {
             })
             .map(|(_, w)| w.clone())
             .partition(|w| is_filler(w));
-        let content_words =
-            q.words.iter().filter(|w| !w.starts_with("__") && !is_stopword(w) && !is_filler(w)).count();
+        let content_words = q.words.iter().filter(|w| !w.starts_with("__") && !is_stopword(w) && !is_filler(w)).count();
         let linked_words = q.covered.iter().filter(|&&i| q.words.get(i).is_some_and(|w| !is_stopword(w))).count();
         let corrections = d.assumptions.iter().filter(|a| a.starts_with("read '")).count();
         let after_preposition = |i: usize, list: &[&str]| i > 0 && list.contains(&q.words[i - 1].as_str());
@@ -65,7 +64,9 @@ impl Interpreter {
             .filter(|(i, w)| {
                 unknown_words.contains(w)
                     && (after_preposition(*i, &["from", "in", "for", "at", "among", "with", "on"])
-                        || (*i > 1 && q.words[i - 1] == "the" && after_preposition(i - 1, &["from", "in", "for", "at"])))
+                        || (*i > 1
+                            && q.words[i - 1] == "the"
+                            && after_preposition(i - 1, &["from", "in", "for", "at"])))
             })
             .map(|(_, w)| w.clone())
             .collect();

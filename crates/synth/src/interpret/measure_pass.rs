@@ -75,10 +75,9 @@ impl Interpreter {
     /// Metrics named, aggregates of a column or of what a metric measures ("longest first
     /// response"), and columns compared beside a number ("a csat of 2 or lower").
     pub(crate) fn read_named_measures(&self, q: &Question, d: &mut Draft) {
-        let grouping_words =
-            q.mentions.iter().any(|m| m.concepts.iter().any(|c| matches!(c, Concept::Dimension(_))))
-                || q.time.grain.is_some()
-                || q.ranking.is_some();
+        let grouping_words = q.mentions.iter().any(|m| m.concepts.iter().any(|c| matches!(c, Concept::Dimension(_))))
+            || q.time.grain.is_some()
+            || q.ranking.is_some();
         d.entity_threshold = self.entity_threshold(&q.mentions, &q.comparisons);
         d.distinct_entity = self.distinct_entity(&q.mentions, &q.words);
         for (i, mention) in q.mentions.iter().enumerate() {
@@ -321,9 +320,7 @@ impl Interpreter {
         };
         let value_of_other_rows = |c: &Concept| match c {
             Concept::Value { dimension, .. } => self.layer.dimension(dimension).is_some_and(|d| {
-                d.columns()
-                    .iter()
-                    .all(|(t, _)| *t != entity && self.graph.distance(t, entity).is_some_and(|d| d < 100))
+                d.columns().iter().all(|(t, _)| *t != entity && self.graph.distance(t, entity).is_some_and(|d| d < 100))
             }),
             _ => false,
         };
@@ -429,10 +426,16 @@ mod tests {
 
     #[test]
     fn an_aggregate_word_measures_a_column_or_what_a_metric_measures() {
-        let avg = Measure::Aggregate { func: AggregateFunc::Avg, table: "subscriptions".into(), column: Some("seats".into()) };
+        let avg = Measure::Aggregate {
+            func: AggregateFunc::Avg,
+            table: "subscriptions".into(),
+            column: Some("seats".into()),
+        };
         assert_eq!(named("average seats of subscriptions").0, [avg]);
         let longest = named("longest first response last week").0;
-        assert!(matches!(&longest[..], [Measure::Aggregate { func: AggregateFunc::Max, column: Some(c), .. }] if c == "first_response_minutes"));
+        assert!(
+            matches!(&longest[..], [Measure::Aggregate { func: AggregateFunc::Max, column: Some(c), .. }] if c == "first_response_minutes")
+        );
     }
 
     #[test]
@@ -462,7 +465,9 @@ mod tests {
         assert_eq!((measures, d.ratio), (vec![metric("refunds"), metric("revenue")], Some(Ratio::Percent)));
         let (measures, d) = named("events per session");
         assert_eq!(d.ratio, Some(Ratio::Per));
-        assert!(matches!(&measures[1], Measure::Aggregate { func: AggregateFunc::CountDistinct, column: Some(c), .. } if c == "session_id"));
+        assert!(
+            matches!(&measures[1], Measure::Aggregate { func: AggregateFunc::CountDistinct, column: Some(c), .. } if c == "session_id")
+        );
         // "per" before a dimension groups.
         assert_eq!(named("signups per channel").1.ratio, None);
     }
@@ -470,7 +475,9 @@ mod tests {
     #[test]
     fn an_elapsed_time_replaces_the_count_of_its_rows() {
         let (measures, d) = named("for canceled subscriptions, how many days did they last on average");
-        assert!(matches!(&measures[..], [Measure::Elapsed { from, to, .. }] if from == "started_at" && to == "ended_at"));
+        assert!(
+            matches!(&measures[..], [Measure::Elapsed { from, to, .. }] if from == "started_at" && to == "ended_at")
+        );
         assert!(d.implied_filters.is_empty() || matches!(&d.implied_filters[0], Filter::Sql { .. }));
     }
 

@@ -92,9 +92,7 @@ impl Interpreter {
         let elapsed_compared = comparisons
             .iter()
             .enumerate()
-            .filter(|(_, c)| {
-                words.get(c.token + 1).is_some_and(|w| crate::measures::elapsed_unit(w).is_some())
-            })
+            .filter(|(_, c)| words.get(c.token + 1).is_some_and(|w| crate::measures::elapsed_unit(w).is_some()))
             .map(|(k, _)| k)
             .collect();
         Question {
@@ -192,9 +190,10 @@ fn compare_op(op_word: &str, or_extra: Option<&str>) -> CompareOp {
             | "above" | "exceeding" | ">",
             None,
         ) => CompareOp::Gt,
-        ("less than" | "fewer than" | "lower than" | "smaller than" | "shorter than" | "under" | "below" | "<", None) => {
-            CompareOp::Lt
-        }
+        (
+            "less than" | "fewer than" | "lower than" | "smaller than" | "shorter than" | "under" | "below" | "<",
+            None,
+        ) => CompareOp::Lt,
         ("within", None) => CompareOp::Le,
         ("at least" | "no less than" | ">=" | "or more" | "or above" | "or higher" | "and up" | "plus" | "+", _) => {
             CompareOp::Ge
@@ -258,7 +257,9 @@ impl Question {
             || (m.start >= 2
                 && matches!(at(m.start - 2), "don't" | "dont" | "not" | "doesn't" | "haven't")
                 && at(m.start - 1) == "have")
-            || (m.start >= 3 && matches!(at(m.start - 3), "don't" | "dont" | "not" | "doesn't") && at(m.start - 2) == "have")
+            || (m.start >= 3
+                && matches!(at(m.start - 3), "don't" | "dont" | "not" | "doesn't")
+                && at(m.start - 2) == "have")
     }
 
     /// "how many tickets did french customers open": `m` is in the subject after "did" (who did
@@ -277,9 +278,10 @@ impl Question {
     /// "did french customers open": a one-word value right after the subject is the verb, not
     /// a condition on the rows.
     pub(crate) fn verb_after_subject(&self, m: &Mention) -> bool {
-        let after_subject_noun = self.mentions.iter().any(|s| {
-            s.end == m.start && s.concepts.iter().any(|c| matches!(c, Concept::Table(_) | Concept::Metric(_)))
-        }) || matches!(self.word_at(m.start.wrapping_sub(1)), "we" | "they" | "you" | "people" | "folks");
+        let after_subject_noun =
+            self.mentions.iter().any(|s| {
+                s.end == m.start && s.concepts.iter().any(|c| matches!(c, Concept::Table(_) | Concept::Metric(_)))
+            }) || matches!(self.word_at(m.start.wrapping_sub(1)), "we" | "they" | "you" | "people" | "folks");
         m.end == m.start + 1
             && self.in_subject(m)
             && after_subject_noun
@@ -306,7 +308,9 @@ impl Question {
             }
             return match (w, i.checked_sub(1).map(|k| self.word_at(k))) {
                 ("recent", Some("most")) | ("latest" | "newest" | "last", _) => Some((AggregateFunc::Max, true)),
-                ("earliest" | "oldest", _) | ("first", Some("the" | "very" | "our")) => Some((AggregateFunc::Min, true)),
+                ("earliest" | "oldest", _) | ("first", Some("the" | "very" | "our")) => {
+                    Some((AggregateFunc::Min, true))
+                }
                 ("fastest" | "quickest", _) => Some((AggregateFunc::Min, false)),
                 _ => None,
             };

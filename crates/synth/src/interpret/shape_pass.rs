@@ -224,7 +224,10 @@ impl Interpreter {
                     || (*i > 0
                         && !negated
                         && q.mentions[i - 1].end == m.start
-                        && q.mentions[i - 1].concepts.iter().any(|c| matches!(c, Concept::Table(_) | Concept::Metric(_))))
+                        && q.mentions[i - 1]
+                            .concepts
+                            .iter()
+                            .any(|c| matches!(c, Concept::Table(_) | Concept::Metric(_))))
             })
             .flat_map(|(_, m)| {
                 m.concepts.iter().filter_map(|c| match c {
@@ -282,7 +285,10 @@ mod tests {
 
     #[test]
     fn a_dimension_of_a_filtered_count_counts_that_metric() {
-        assert_eq!(query("top cancel reason last quarter").measures, [Measure::Metric { name: "cancellations".into() }]);
+        assert_eq!(
+            query("top cancel reason last quarter").measures,
+            [Measure::Metric { name: "cancellations".into() }]
+        );
     }
 
     #[test]
@@ -305,7 +311,10 @@ mod tests {
     fn a_current_value_drops_its_window_and_a_present_count_is_the_stock() {
         assert_eq!(query("mrr last month").time_range, None);
         assert!(ignored("mrr by month").contains(&"by month".to_string()));
-        assert_eq!(query("how many subscriptions do we have").measures, [Measure::Metric { name: "active_subscriptions".into() }]);
+        assert_eq!(
+            query("how many subscriptions do we have").measures,
+            [Measure::Metric { name: "active_subscriptions".into() }]
+        );
     }
 
     #[test]
