@@ -84,9 +84,12 @@ impl Pipeline {
                 None => layer.verified_queries.push(extra),
             }
         }
-        let mut pipeline = Self::new(snapshot, layer, settings.policy.clone(), settings.executor.clone())
-            .await?
-            .with_cache(&settings.cache);
+        // In process or in worker processes, as `[isolation]` says.
+        let personal = layer.personal_columns();
+        let executor =
+            quarry_worker::open_executor(&settings.isolation, &snapshot, &personal, settings.executor.clone()).await?;
+        let mut pipeline =
+            Self::with_executor(snapshot, layer, settings.policy.clone(), executor).with_cache(&settings.cache);
         pipeline.synthesis = settings.synthesis.clone();
         if let Some(path) = &settings.synthesis.confidence_model {
             let model = load_confidence_model(path)?;

@@ -127,6 +127,14 @@ enum Command {
     /// Manage verified questions promoted from answers.
     #[command(subcommand)]
     Verified(serve_cmd::VerifiedCommand),
+    /// Run queries for the quarry process that started this one, over stdin and stdout (see
+    /// the `[isolation]` settings); not for use by hand.
+    #[command(hide = true)]
+    Worker {
+        /// Address-space limit this process puts on itself before anything else, in MiB.
+        #[arg(long, value_name = "MIB")]
+        address_space_mb: u64,
+    },
 }
 
 #[derive(Args)]
@@ -287,8 +295,18 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Worker { address_space_mb } = cli.command {
+        // Settings are not read: everything a worker needs comes from the process that
+        // started it, which read them.
+        quarry_worker::run_worker_process(quarry_worker::ProcessLimits { address_space_mb }).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut settings = Settings::load(cli.config.as_deref())?;
+    // A server runs many users' queries, so one query must not take it down; a one-shot
+    // command's crash ends only itself, and it would pay the workers' start-up every time.
+    settings.isolation.mode = settings.isolation.mode.resolve(matches!(cli.command, Command::Serve { .. }));
     match cli.command {
+        Command::Worker { .. } => unreachable!("the worker command returned above"),
         Command::Chart { spec, data, out, size } => chart_cmd::chart(&spec, &data, &out, size).await,
         Command::Serve { addr } => serve_cmd::serve(settings, addr).await,
         Command::Audit(command) => serve_cmd::audit(&settings, command).await,
@@ -448,6 +466,16 @@ async fn snapshot_command(settings: &Settings, command: SnapshotCommand) -> anyh
                 snapshot.manifest.total_rows(),
                 layer_path.display()
             );
+            // Guessed from column names: the user confirms or unflags them in the layer.
+            let personal = layer.personal_columns();
+            if !personal.is_empty() {
+                println!(
+                    "flagged as personal data (never selected, filtered or shown to a model): {}\n\
+                     if one is not personal, set `personal: false` on it in {}",
+                    personal.iter().map(|(t, c)| format!("{t}.{c}")).collect::<Vec<_>>().join(", "),
+                    layer_path.display()
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         SnapshotCommand::List => {

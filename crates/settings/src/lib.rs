@@ -9,7 +9,8 @@
 //!    (`QUARRY_EXECUTOR__TIMEOUT_MS=5000`).
 //!
 //! Library crates never read the environment; they receive their typed part of the
-//! settings ([`PolicyConfig`], [`ExecutorConfig`], [`RetrievalConfig`], [`ModelConfig`]).
+//! settings ([`PolicyConfig`], [`ExecutorConfig`], [`IsolationConfig`], [`RetrievalConfig`],
+//! [`ModelConfig`]).
 //!
 //! ```
 //! let settings = quarry_settings::Settings::defaults();
@@ -27,6 +28,7 @@ pub use quarry_model::ModelConfig;
 pub use quarry_retrieve::RetrievalConfig;
 pub use quarry_sqlguard::PolicyConfig;
 pub use quarry_store::StoreConfig;
+pub use quarry_worker::{IsolationConfig, IsolationMode};
 use serde::{Deserialize, Serialize};
 pub use server::{ApiToken, ServerSettings, SlackSettings, SlackVisibility};
 
@@ -68,6 +70,8 @@ pub struct Settings {
     pub retrieval: RetrievalConfig,
     /// The executor's limits.
     pub executor: ExecutorConfig,
+    /// Whether queries run in worker processes.
+    pub isolation: IsolationConfig,
     /// Which model writes SQL and how the router chooses.
     pub synthesis: SynthesisSettings,
     /// The in-memory cache of answers.
@@ -273,6 +277,7 @@ mod tests {
         assert_eq!(settings.synthesis.effective_route(), Route::BuiltinOnly);
         assert_eq!(settings.policy, PolicyConfig::default());
         assert_eq!(settings.executor, ExecutorConfig::default());
+        assert_eq!(settings.isolation, IsolationConfig::default());
         assert_eq!(settings.demo, DemoSettings { seed: 42, scale: 1 });
         assert_eq!(settings.server, ServerSettings::default());
         assert_eq!(settings.storage, StoreConfig::default());
