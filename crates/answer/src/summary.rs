@@ -26,8 +26,7 @@ pub(crate) fn summarize(layer: &SemanticLayer, plan: &Plan, result: &ResultJson,
     if result.rows.is_empty() {
         return format!("No rows match: {subject}{window} is empty for these filters.");
     }
-    let is_share =
-        result.columns.iter().any(|c| c.name.starts_with("pct_of_")) || query.ratio == Some(Ratio::Percent);
+    let is_share = result.columns.iter().any(|c| c.name.starts_with("pct_of_")) || query.ratio == Some(Ratio::Percent);
     if result.rows.len() == 1 && result.columns.len() == 1 {
         let value = &result.rows[0][0];
         let shown = if is_share { format_value(value, Shown::Percent100) } else { format_value(value, format.into()) };
