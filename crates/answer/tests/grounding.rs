@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use quarry_answer::{AnswerStatus, Conversation, Pipeline};
 use quarry_exec::ExecutorConfig;
-use quarry_retrieve::{BuildOptions, HashingEmbedder, Index, MemoryStore};
 use quarry_semantic::SemanticLayer;
 use quarry_sqlguard::PolicyConfig;
 
@@ -20,15 +19,7 @@ async fn pipeline(grounded: bool) -> Pipeline {
     if !grounded {
         return pipeline;
     }
-    let index = Index::build(
-        &layer,
-        &snapshot,
-        Arc::new(HashingEmbedder::default()),
-        Arc::new(MemoryStore::new()),
-        &BuildOptions::default(),
-    )
-    .await
-    .expect("index");
+    let index = common::demo_index(&layer, &snapshot).await;
     pipeline.with_grounding(Arc::new(index.into()))
 }
 

@@ -7,32 +7,19 @@
 //! The process's CPU time is read from /proc/self/stat, so this binary holds one test and runs
 //! its cases one after another.
 
+mod common;
+
+use common::unchecked;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use quarry_exec::{DataFusionExecutor, ExecutorConfig, SnapshotExecutor};
 use quarry_snapshot::SnapshotStore;
-use quarry_sqlguard::ValidatedQuery;
 
 /// CPU time the process may use in the second after a query is abandoned: unwinding its
 /// operators and freeing their memory, not running them.
 const MAX_CPU_AFTER: Duration = Duration::from_millis(250);
-
-fn unchecked(sql: &str) -> ValidatedQuery {
-    use datafusion::sql::sqlparser::dialect::GenericDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
-    let statement = Parser::parse_sql(&GenericDialect {}, sql).expect("parses").remove(0);
-    ValidatedQuery {
-        sql: sql.to_string(),
-        statement,
-        tables: Default::default(),
-        columns: Default::default(),
-        limit: 1000,
-        limit_added: false,
-        limit_capped: false,
-        notes: Vec::new(),
-    }
-}
 
 /// User plus system CPU time of the whole process. The kernel reports it in clock ticks of
 /// USER_HZ, which Linux fixes at 100 for user space.

@@ -7,11 +7,14 @@
 //! One test in its own binary: the peak is the whole process's (VmHWM), so nothing else may run
 //! beside it.
 
-use std::path::Path;
+mod common;
+
+use common::demo;
+
 use std::time::{Duration, Instant};
 
 use quarry_exec::{DataFusionExecutor, ExecutorConfig, SnapshotExecutor};
-use quarry_snapshot::{Snapshot, SnapshotStore};
+use quarry_snapshot::Snapshot;
 use quarry_sqlguard::{Catalog, PolicyConfig, SqlPolicy};
 use serde::Deserialize;
 
@@ -25,11 +28,6 @@ struct Case {
     id: String,
     sql: String,
     expect: String,
-}
-
-fn demo() -> Snapshot {
-    let store = SnapshotStore::new(Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-snapshots"));
-    quarry_demo::ensure_installed(&store, &quarry_demo::DemoConfig::default()).expect("demo snapshot")
 }
 
 fn policy(snapshot: &Snapshot) -> SqlPolicy {

@@ -2,33 +2,13 @@
 //! inside the time limit, so an oversized result fails with `resource_limit` instead of being
 //! serialized (a gigabyte cell once took longer to print than the query's time limit).
 
-use std::path::Path;
+mod common;
+
+use common::{demo, unchecked};
+
 use std::time::{Duration, Instant};
 
 use quarry_exec::{DataFusionExecutor, Error, ExecutorConfig, SnapshotExecutor};
-use quarry_snapshot::{Snapshot, SnapshotStore};
-use quarry_sqlguard::ValidatedQuery;
-
-fn demo() -> Snapshot {
-    let store = SnapshotStore::new(Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-snapshots"));
-    quarry_demo::ensure_installed(&store, &quarry_demo::DemoConfig::default()).expect("demo snapshot")
-}
-
-fn unchecked(sql: &str) -> ValidatedQuery {
-    use datafusion::sql::sqlparser::dialect::GenericDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
-    let statement = Parser::parse_sql(&GenericDialect {}, sql).expect("parses").remove(0);
-    ValidatedQuery {
-        sql: sql.to_string(),
-        statement,
-        tables: Default::default(),
-        columns: Default::default(),
-        limit: 1000,
-        limit_added: false,
-        limit_capped: false,
-        notes: Vec::new(),
-    }
-}
 
 async fn executor(config: ExecutorConfig) -> DataFusionExecutor {
     DataFusionExecutor::open(&demo(), &[], config).await.expect("executor opens")

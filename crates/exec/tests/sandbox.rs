@@ -1,36 +1,14 @@
 //! The executor's sandbox on the demo warehouse: limits on memory, time, rows and cartesian
 //! joins, personal-data scans and forbidden statements, checked against real queries.
 
-use std::path::Path;
+mod common;
+
+use common::{demo, unchecked};
 
 use quarry_exec::{DataFusionExecutor, Error, ExecutorConfig, SnapshotExecutor};
-use quarry_snapshot::{Snapshot, SnapshotStore};
-use quarry_sqlguard::ValidatedQuery;
-
-fn demo() -> Snapshot {
-    let store = SnapshotStore::new(Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-snapshots"));
-    quarry_demo::ensure_installed(&store, &quarry_demo::DemoConfig::default()).expect("demo snapshot")
-}
 
 fn personal() -> Vec<(String, String)> {
     vec![("users".into(), "email".into()), ("users".into(), "full_name".into())]
-}
-
-/// A query as the policy would hand it over; these tests exercise the second gate alone.
-fn unchecked(sql: &str) -> ValidatedQuery {
-    use datafusion::sql::sqlparser::dialect::GenericDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
-    let statement = Parser::parse_sql(&GenericDialect {}, sql).expect("parses").remove(0);
-    ValidatedQuery {
-        sql: sql.to_string(),
-        statement,
-        tables: Default::default(),
-        columns: Default::default(),
-        limit: 1000,
-        limit_added: false,
-        limit_capped: false,
-        notes: Vec::new(),
-    }
 }
 
 async fn executor(config: ExecutorConfig) -> DataFusionExecutor {

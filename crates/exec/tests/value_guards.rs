@@ -2,36 +2,15 @@
 //! per-value limit with a `resource_limit` error naming it, values within the limit are what
 //! DataFusion's own functions give, and many values under the limit still meet the memory limit.
 
-use std::path::Path;
+mod common;
+
+use common::{demo, unchecked};
+
 use std::time::{Duration, Instant};
 
 use datafusion::prelude::SessionContext;
 use quarry_exec::{DataFusionExecutor, ExecutorConfig, SnapshotExecutor};
-use quarry_snapshot::{Snapshot, SnapshotStore};
-use quarry_sqlguard::ValidatedQuery;
 use serde_json::json;
-
-fn demo() -> Snapshot {
-    let store = SnapshotStore::new(Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-snapshots"));
-    quarry_demo::ensure_installed(&store, &quarry_demo::DemoConfig::default()).expect("demo snapshot")
-}
-
-/// A query as the policy would hand it over; these tests exercise the engine alone.
-fn unchecked(sql: &str) -> ValidatedQuery {
-    use datafusion::sql::sqlparser::dialect::GenericDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
-    let statement = Parser::parse_sql(&GenericDialect {}, sql).expect("parses").remove(0);
-    ValidatedQuery {
-        sql: sql.to_string(),
-        statement,
-        tables: Default::default(),
-        columns: Default::default(),
-        limit: 1000,
-        limit_added: false,
-        limit_capped: false,
-        notes: Vec::new(),
-    }
-}
 
 async fn executor(config: ExecutorConfig) -> DataFusionExecutor {
     DataFusionExecutor::open(&demo(), &[], config).await.expect("executor opens")

@@ -39,15 +39,7 @@ pub fn completion(sql: &str) -> ResponseTemplate {
 pub async fn model_pipeline(base_url: &str, synthesis: SynthesisSettings, limits: ExecutorConfig) -> Pipeline {
     let snapshot = demo();
     let layer = SemanticLayer::demo();
-    let index = Index::build(
-        &layer,
-        &snapshot,
-        Arc::new(HashingEmbedder::default()),
-        Arc::new(MemoryStore::new()),
-        &BuildOptions::default(),
-    )
-    .await
-    .expect("index");
+    let index = demo_index(&layer, &snapshot).await;
     let config = ModelConfig {
         base_url: base_url.to_string(),
         model: "scripted".into(),
@@ -63,6 +55,20 @@ pub async fn model_pipeline(base_url: &str, synthesis: SynthesisSettings, limits
         .await
         .expect("pipeline")
         .with_model(ModelRoute { model: Arc::new(model), index: Arc::new(index.into()) }, synthesis)
+}
+
+/// The retrieval index `quarry search` builds for `layer` over `snapshot` (the built-in
+/// hashing embedder), in memory.
+pub async fn demo_index(layer: &SemanticLayer, snapshot: &Snapshot) -> Index {
+    Index::build(
+        layer,
+        snapshot,
+        Arc::new(HashingEmbedder::default()),
+        Arc::new(MemoryStore::new()),
+        &BuildOptions::default(),
+    )
+    .await
+    .expect("index")
 }
 
 /// Runs a test body on a runtime whose workers have [`quarry_answer::PIPELINE_STACK_BYTES`]
