@@ -411,7 +411,7 @@ impl Interpreter {
                     qualify_expression(&metric.expression, &metric.table, &columns, select.qualified());
                 // COUNT(*) over a fanned-out join would count joined rows; count the base
                 // table's key instead.
-                if select.fans_out() && expression.replace(' ', "").eq_ignore_ascii_case("count(*)") {
+                if select.fans_out() && crate::query::counts_rows(&expression) {
                     let key = self
                         .layer()
                         .table(&metric.table)

@@ -280,6 +280,11 @@ pub(crate) fn column_aggregate(expression: &str) -> Option<(AggregateFunc, Strin
     })
 }
 
+/// Whether a metric expression counts rows (`COUNT(*)`, any spacing or case).
+pub(crate) fn counts_rows(expression: &str) -> bool {
+    expression.replace(' ', "").eq_ignore_ascii_case("count(*)")
+}
+
 /// The column a metric expression sums, if it sums one column.
 pub(crate) fn summed_column(expression: &str) -> Option<String> {
     column_aggregate(expression).filter(|(func, _)| *func == AggregateFunc::Sum).map(|(_, column)| column)

@@ -266,7 +266,7 @@ impl Interpreter {
             if !contradicted {
                 continue;
             }
-            let counts_rows = metric.expression.replace(' ', "").eq_ignore_ascii_case("count(*)");
+            let counts_rows = crate::query::counts_rows(&metric.expression);
             let aggregate = column_aggregate(&metric.expression)
                 .map(|(func, column)| (func, Some(column)))
                 .or_else(|| counts_rows.then_some((AggregateFunc::Count, None)));

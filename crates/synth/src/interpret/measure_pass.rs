@@ -6,7 +6,7 @@ use crate::cues::*;
 use crate::interpret::question::Question;
 use crate::interpret::{Interpreter, Reading};
 use crate::measures::DistinctEntity;
-use crate::query::{AggregateFunc, Filter, Measure, Ratio, SemanticQuery, summed_column};
+use crate::query::{AggregateFunc, Filter, Measure, Ratio, SemanticQuery, counts_rows, summed_column};
 use crate::resolve::Subject;
 use crate::vocab::{Concept, Mention};
 
@@ -179,8 +179,7 @@ impl Interpreter {
             let table_word = q.mentions[i].concepts.iter().any(|c| matches!(c, Concept::Table(_)));
             let aggregate_beside = d.measures.iter().any(|m| matches!(m, Measure::Aggregate { .. }));
             let metric = self.layer.metric(&name);
-            let is_plain_count = metric
-                .is_some_and(|m| m.filter.is_none() && m.expression.replace(' ', "").eq_ignore_ascii_case("count(*)"));
+            let is_plain_count = metric.is_some_and(|m| m.filter.is_none() && counts_rows(&m.expression));
             // "number of tickets and avg CSAT", "count and amount": a count asked for in so
             // many words is a measure of its own.
             let names_metric = |m: &Mention| m.concepts.contains(&Concept::Metric(name.clone()));
@@ -337,9 +336,7 @@ impl Interpreter {
     pub(crate) fn add_implied_measures(&self, q: &Question, d: &mut Draft, query: &mut SemanticQuery, base: &str) {
         let counts_rows = |m: &Measure| match m {
             Measure::Aggregate { func, .. } => *func == AggregateFunc::Count,
-            Measure::Metric { name } => {
-                self.layer.metric(name).is_some_and(|m| m.expression.replace(' ', "").eq_ignore_ascii_case("count(*)"))
-            }
+            Measure::Metric { name } => self.layer.metric(name).is_some_and(|m| counts_rows(&m.expression)),
             Measure::Elapsed { .. } => false,
         };
         let how_many = q.how_many();

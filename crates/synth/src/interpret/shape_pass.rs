@@ -6,7 +6,7 @@ use crate::cues::*;
 use crate::interpret::Interpreter;
 use crate::interpret::measure_pass::Draft;
 use crate::interpret::question::Question;
-use crate::query::{AggregateFunc, Measure, Ranking, SemanticQuery};
+use crate::query::{AggregateFunc, Measure, Ranking, SemanticQuery, counts_rows};
 use crate::text::stem;
 use crate::vocab::Concept;
 
@@ -50,9 +50,7 @@ impl Interpreter {
                 .count_metrics(base)
                 .into_iter()
                 .filter(|name| {
-                    self.layer.metric(name).is_some_and(|m| {
-                        m.filter.is_none() && m.expression.replace(' ', "").eq_ignore_ascii_case("count(*)")
-                    })
+                    self.layer.metric(name).is_some_and(|m| m.filter.is_none() && counts_rows(&m.expression))
                 })
                 .collect();
             query.measures = vec![match plain.as_slice() {
