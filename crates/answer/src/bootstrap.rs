@@ -41,3 +41,31 @@ pub fn resolve_layer(settings: &Settings, snapshot: &Snapshot) -> Result<(Semant
         ),
     }))
 }
+
+/// Whether `snapshot` is a demo warehouse.
+pub fn is_demo(snapshot: &Snapshot) -> bool {
+    matches!(snapshot.manifest.source, SnapshotSource::Demo { .. })
+}
+
+/// The installed snapshots that are not a demo warehouse (the user's own), newest first.
+pub fn own_snapshots(settings: &Settings) -> Result<Vec<Snapshot>> {
+    let store = SnapshotStore::new(settings.snapshots_dir()?);
+    Ok(store.list()?.into_iter().filter(|s| !is_demo(s)).collect())
+}
+
+/// What `snapshot` was made from, in a few words: `demo warehouse, seed 42 scale 1`, `sqlite shop.sqlite`,
+/// `files exports`. Read from the manifest's JSON form, so that every kind of source has one.
+pub fn describe_source(snapshot: &Snapshot) -> String {
+    if let SnapshotSource::Demo { seed, scale } = &snapshot.manifest.source {
+        return format!("demo warehouse, seed {seed} scale {scale}");
+    }
+    let source = serde_json::to_value(&snapshot.manifest.source).unwrap_or_default();
+    let kind = source["kind"].as_str().unwrap_or("imported");
+    match source["path"].as_str() {
+        Some(path) => {
+            let name = std::path::Path::new(path).file_name().and_then(|n| n.to_str()).unwrap_or(path);
+            format!("{kind} {name}")
+        }
+        None => kind.to_string(),
+    }
+}

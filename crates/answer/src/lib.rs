@@ -41,7 +41,7 @@ mod stage;
 mod summary;
 
 pub use answer::{Answer, AnswerStatus, Clarification, Conversation, RetrievedHit, SqlAnswer, Timings, Turn};
-pub use bootstrap::{resolve_layer, resolve_snapshot};
+pub use bootstrap::{describe_source, is_demo, own_snapshots, resolve_layer, resolve_snapshot};
 pub use cache::{AnswerCache, CacheKey, normalize_question};
 pub use chart::{AnswerChart, answer_chart};
 pub use conversations::{ConversationStore, MAX_CONVERSATION_ID_CHARS};

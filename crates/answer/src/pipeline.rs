@@ -186,6 +186,8 @@ impl Pipeline {
             SourceDialect::Sqlite => SourceSemantics::SQLITE,
             SourceDialect::Csv | SourceDialect::Parquet => SourceSemantics::NATIVE,
         };
+        let mut layer = layer;
+        layer.fill_column_kinds(&snapshot);
         let planner = SemanticPlanner::new(layer.clone(), snapshot.manifest.as_of, snapshot.manifest.id.clone());
         Self {
             policy: SqlPolicy::new(catalog, policy).with_semantics(semantics),
@@ -253,7 +255,15 @@ impl Pipeline {
         progress: &dyn Progress,
     ) -> Result<Answer> {
         let started = Instant::now();
-        let question = clean_question(question, MAX_QUESTION_CHARS)?;
+        let question = match clean_question(question, MAX_QUESTION_CHARS) {
+            Err(Error::BadQuestion(message)) if message.starts_with(EMPTY_QUESTION) => {
+                return Err(Error::BadQuestion(format!(
+                    "{EMPTY_QUESTION}; ask with the names of {}",
+                    layer_words(&self.layer)
+                )));
+            }
+            cleaned => cleaned?,
+        };
         let Some(cache) = &self.cache else {
             return self.answer_uncached(started, question, conversation, progress).await;
         };
@@ -401,19 +411,12 @@ impl Pipeline {
         let options = self.planner.interpreter().readings(&plan.query, context);
         if options.is_empty() {
             return PlanOutcome::CannotAnswer {
-                message: format!(
-                    "{doubt}. Rephrase it with the names of metrics and dimensions (e.g. {}).",
-                    self.example_metrics()
-                ),
+                message: format!("{doubt}. Rephrase it with the names of {}.", layer_words(&self.layer)),
                 understood: plan.explanation.measures.clone(),
                 not_understood: unclear.clone(),
             };
         }
         PlanOutcome::Clarify { question: format!("{doubt}. Did you mean one of these?"), options }
-    }
-
-    fn example_metrics(&self) -> String {
-        self.layer.metrics.iter().take(4).map(|m| m.display_name().to_lowercase()).collect::<Vec<_>>().join(", ")
     }
 
     fn record_turn(&self, conversation: &mut Conversation, question: String, answer: &Answer) {
@@ -574,6 +577,26 @@ impl Pipeline {
     }
 }
 
+/// How a refusal names what can be asked: a few of the layer's own metrics and dimensions (never
+/// another layer's, e.g. the demo's, which would mislead on imported data).
+fn layer_words(layer: &SemanticLayer) -> String {
+    const SHOWN: usize = 4;
+    let metrics: Vec<String> = layer.metrics.iter().take(SHOWN).map(|m| m.display_name().to_lowercase()).collect();
+    let dimensions: Vec<String> =
+        layer.dimensions.iter().take(SHOWN).map(|d| d.display_name().to_lowercase()).collect();
+    match (metrics.is_empty(), dimensions.is_empty()) {
+        (false, false) => {
+            format!("metrics (e.g. {}) and dimensions (e.g. {})", metrics.join(", "), dimensions.join(", "))
+        }
+        (false, true) => format!("metrics (e.g. {}) and columns of its tables", metrics.join(", ")),
+        (true, false) => format!("dimensions (e.g. {}) and columns of its tables", dimensions.join(", ")),
+        (true, true) => "its tables and columns (the semantic layer defines no metrics yet)".to_string(),
+    }
+}
+
+/// The start of the refusal of an empty question.
+const EMPTY_QUESTION: &str = "the question is empty";
+
 pub(crate) fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1e3
 }
@@ -584,9 +607,8 @@ pub fn clean_question(question: &str, max_chars: usize) -> Result<String> {
     let cleaned: String = question.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
     if cleaned.is_empty() {
-        return Err(Error::BadQuestion(
-            "the question is empty; ask something like \"signups by channel last month\"".into(),
-        ));
+        // Without the layer at hand, no example: a pipeline names its own (see `layer_words`).
+        return Err(Error::BadQuestion(format!("{EMPTY_QUESTION}; ask about a metric of your data")));
     }
     let length = cleaned.chars().count();
     if length > max_chars {
@@ -603,4 +625,33 @@ fn load_confidence_model(path: &std::path::Path) -> Result<quarry_synth::Confide
         .map_err(|error| Error::ConfidenceModel { path: path.display().to_string(), reason: error.to_string() })?;
     serde_json::from_str(&text)
         .map_err(|error| Error::ConfidenceModel { path: path.display().to_string(), reason: error.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_name_the_layers_own_metrics_and_dimensions() {
+        let demo = SemanticLayer::demo();
+        let words = layer_words(&demo);
+        let first_metric = demo.metrics[0].display_name().to_lowercase();
+        let first_dimension = demo.dimensions[0].display_name().to_lowercase();
+        assert!(words.contains(&first_metric) && words.contains(&first_dimension), "{words}");
+        let mut own = demo.clone();
+        own.metrics.truncate(1);
+        own.metrics[0].label = "Number of concerts".into();
+        own.dimensions.clear();
+        let words = layer_words(&own);
+        assert_eq!(words, "metrics (e.g. number of concerts) and columns of its tables");
+        own.metrics.clear();
+        assert!(!layer_words(&own).contains("e.g."), "{}", layer_words(&own));
+    }
+
+    #[test]
+    fn an_empty_question_names_no_example_of_another_layer() {
+        let error = clean_question(" \n\t ", MAX_QUESTION_CHARS).unwrap_err().to_string();
+        assert!(error.contains(EMPTY_QUESTION), "{error}");
+        assert!(!error.contains("signups"), "{error}");
+    }
 }

@@ -104,6 +104,9 @@ pub struct TableDef {
     /// Columns; a column absent here is still queryable but undocumented.
     #[serde(default)]
     pub columns: Vec<ColumnDef>,
+    /// The column that names a row (a name or title): what "which X" and "list the X" show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 impl TableDef {
@@ -128,6 +131,59 @@ pub struct ColumnDef {
     /// Other words for the column.
     #[serde(default)]
     pub synonyms: Vec<String>,
+    /// What the column holds, for questions that compare, order or aggregate it; filled from
+    /// the snapshot's schema when not written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ColumnKind>,
+}
+
+/// What a column holds, as far as questions go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnKind {
+    /// Numbers: compared, ordered, summed and averaged.
+    Number,
+    /// Text: named by value, listed, counted.
+    Text,
+    /// Dates and timestamps.
+    Time,
+    /// True or false.
+    Boolean,
+    /// Anything else (lists, structs, binary).
+    Other,
+}
+
+impl ColumnKind {
+    /// The kind of an Arrow type.
+    pub fn of(data_type: &datafusion::arrow::datatypes::DataType) -> Self {
+        use datafusion::arrow::datatypes::DataType;
+        match data_type {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => ColumnKind::Text,
+            DataType::Dictionary(_, value) => ColumnKind::of(value),
+            DataType::Boolean => ColumnKind::Boolean,
+            DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => ColumnKind::Time,
+            t if t.is_numeric() => ColumnKind::Number,
+            _ => ColumnKind::Other,
+        }
+    }
+
+    /// The kind of an Arrow type as Arrow displays it (`Int64`, `Utf8`, `Timestamp(µs)`), as
+    /// snapshot manifests record it.
+    pub fn of_type_name(name: &str) -> Self {
+        let head = name.split('(').next().unwrap_or(name).trim();
+        match head {
+            "Utf8" | "LargeUtf8" | "Utf8View" => ColumnKind::Text,
+            "Boolean" => ColumnKind::Boolean,
+            "Timestamp" | "Date32" | "Date64" => ColumnKind::Time,
+            "Int8" | "Int16" | "Int32" | "Int64" | "UInt8" | "UInt16" | "UInt32" | "UInt64" | "Float16" | "Float32"
+            | "Float64" | "Decimal32" | "Decimal64" | "Decimal128" | "Decimal256" => ColumnKind::Number,
+            "Dictionary" => {
+                let value = name.rsplit(',').next().unwrap_or("").trim_end_matches(')').trim();
+                ColumnKind::of_type_name(value)
+            }
+            _ => ColumnKind::Other,
+        }
+    }
 }
 
 /// A foreign-key edge `from` -> `to`, both written `table.column`.
@@ -480,5 +536,27 @@ fn sorted_keys(value: serde_json::Value) -> serde_json::Value {
         }
         serde_json::Value::Array(items) => serde_json::Value::Array(items.into_iter().map(sorted_keys).collect()),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ColumnKind;
+
+    #[test]
+    fn kinds_are_read_from_the_type_names_manifests_record() {
+        for (name, kind) in [
+            ("Int64", ColumnKind::Number),
+            ("Decimal128(12, 2)", ColumnKind::Number),
+            ("Float64", ColumnKind::Number),
+            ("Utf8", ColumnKind::Text),
+            ("Dictionary(Int32, Utf8)", ColumnKind::Text),
+            ("Timestamp(µs)", ColumnKind::Time),
+            ("Date32", ColumnKind::Time),
+            ("Boolean", ColumnKind::Boolean),
+            ("List(Int64)", ColumnKind::Other),
+        ] {
+            assert_eq!(ColumnKind::of_type_name(name), kind, "{name}");
+        }
     }
 }

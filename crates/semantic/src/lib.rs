@@ -23,7 +23,7 @@ mod validate;
 
 pub use error::{Error, Problem, Result};
 pub use layer::{
-    ColumnDef, Dimension, DimensionValue, JoinDef, Metric, MetricFormat, Segment, SemanticLayer, TableDef,
+    ColumnDef, ColumnKind, Dimension, DimensionValue, JoinDef, Metric, MetricFormat, Segment, SemanticLayer, TableDef,
     TimeConventions, VerifiedQuery, WeekStart,
 };
 pub use starter::starter_layer;

@@ -12,7 +12,8 @@ use quarry_snapshot::Snapshot;
 
 use crate::error::{Error, Result};
 use crate::layer::{
-    ColumnDef, Dimension, DimensionValue, JoinDef, Metric, MetricFormat, SemanticLayer, TableDef, TimeConventions,
+    ColumnDef, ColumnKind, Dimension, DimensionValue, JoinDef, Metric, MetricFormat, SemanticLayer, TableDef,
+    TimeConventions,
 };
 use crate::validate::snapshot_schemas;
 
@@ -101,6 +102,12 @@ pub fn starter_layer(snapshot: &Snapshot, name: &str, flag_personal: bool) -> Re
                 || is_key_name(column)
         };
 
+        // The label column ("which singer") is kept out of the category dimensions. It is not
+        // written as a dimension of its own: with the built-in planner, a label dimension
+        // turned listing and arg-max questions into confident group-by counts (Spider dev:
+        // +30 answers right but +20 wrong, precision 75% against 83% without). It is the
+        // table's label instead, which listing questions show.
+        let label = label_column(profile, &entity, &|c| personal(c) || looks_personal(c) || is_key(c));
         tables.push(TableDef {
             name: table_name.clone(),
             description: String::new(),
@@ -114,8 +121,10 @@ pub fn starter_layer(snapshot: &Snapshot, name: &str, flag_personal: bool) -> Re
                     description: String::new(),
                     personal: personal(f.name()),
                     synonyms: identifier_synonyms(f.name()),
+                    kind: Some(ColumnKind::of(f.data_type())),
                 })
                 .collect(),
+            label: label.map(|l| l.name.clone()),
         });
 
         let time_column = profile
@@ -136,11 +145,6 @@ pub fn starter_layer(snapshot: &Snapshot, name: &str, flag_personal: bool) -> Re
             synonyms: dedup([entity.plural.clone(), format!("count of {}", entity.plural), entity.singular.clone()]),
         });
 
-        // The label column ("which singer") is kept out of the category dimensions. It is not
-        // written as a dimension of its own: with the built-in planner, a label dimension
-        // turned listing and arg-max questions into confident group-by counts (Spider dev:
-        // +30 answers right but +20 wrong, precision 75% against 83% without).
-        let label = label_column(profile, &entity, &|c| personal(c) || looks_personal(c) || is_key(c));
         for column in profile {
             if label.is_some_and(|l| l.name == column.name)
                 || personal(&column.name)

@@ -8,7 +8,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use quarry_snapshot::Snapshot;
 
 use crate::error::{Error, Problem, Result};
-use crate::layer::SemanticLayer;
+use crate::layer::{ColumnKind, SemanticLayer};
 
 /// Reads the Arrow schema of every table of a snapshot from its Parquet footers.
 pub(crate) fn snapshot_schemas(snapshot: &Snapshot) -> Result<Vec<(String, SchemaRef)>> {
@@ -28,6 +28,22 @@ pub(crate) fn snapshot_schemas(snapshot: &Snapshot) -> Result<Vec<(String, Schem
 }
 
 impl SemanticLayer {
+    /// Fills the kind of every column that does not state one from the snapshot's manifest,
+    /// so that a hand-written layer (or one written before kinds were) can be ordered,
+    /// compared and aggregated by the planner like an inferred one.
+    pub fn fill_column_kinds(&mut self, snapshot: &Snapshot) {
+        for table in &mut self.tables {
+            let Some(entry) = snapshot.manifest.table(&table.name) else { continue };
+            for column in table.columns.iter_mut().filter(|c| c.kind.is_none()) {
+                column.kind = entry
+                    .columns
+                    .iter()
+                    .find(|c| c.name == column.name)
+                    .map(|c| ColumnKind::of_type_name(&c.data_type));
+            }
+        }
+    }
+
     /// Checks the layer against a snapshot: every table, column and join exists, time
     /// columns are timestamps or dates, and every metric expression and filter parses and
     /// plans over its table. All problems are reported together; `file` names the layer.

@@ -61,7 +61,7 @@ fn quote(value: &str) -> String {
 
 /// Rewrites bare column names of `table` in a layer expression to qualified ones when the
 /// query joins tables, so that `status` does not become ambiguous.
-fn qualify_expression(expression: &str, table: &str, columns: &BTreeSet<String>, qualified: bool) -> String {
+pub(crate) fn qualify_expression(expression: &str, table: &str, columns: &BTreeSet<String>, qualified: bool) -> String {
     if !qualified {
         return expression.to_string();
     }
@@ -110,7 +110,7 @@ impl Interpreter {
 
     /// The column of a dimension closest to `base`; among equally close ones, one on a table
     /// in `named`.
-    fn dimension_column(&self, base: &str, dimension: &str, named: &[String]) -> Result<(String, String)> {
+    pub(crate) fn dimension_column(&self, base: &str, dimension: &str, named: &[String]) -> Result<(String, String)> {
         if let Some(key) = self.key_column(dimension) {
             self.graph()
                 .distance(base, &key.0)
@@ -133,6 +133,9 @@ impl Interpreter {
 
     /// Compiles a query to SQL.
     pub fn compile(&self, query: &SemanticQuery) -> Result<CompiledQuery> {
+        if let Some(rows) = &query.rows {
+            return self.compile_rows(query, rows);
+        }
         let first = query.measures.first().ok_or(Error::NoMeasure)?;
         let base = self
             .measure_table(first)

@@ -48,6 +48,10 @@ pub struct Evidence {
     /// A plain count named only by a table word, with no count cue, grouping, window or
     /// filter ("what are the names of the sections" read as a count of sections).
     pub bare_count: bool,
+    /// The question asked for rows (a list, a lookup, the row with the largest value) and
+    /// was read by the row reading rather than as measures.
+    #[serde(default)]
+    pub rows: bool,
 }
 
 impl Evidence {
@@ -73,6 +77,7 @@ impl Evidence {
             ("far_joins".to_string(), self.far_joins.min(3) as f64),
             ("unused_phrases".to_string(), self.unused_phrases.min(3) as f64),
             ("bare_count".to_string(), flag(self.bare_count)),
+            ("rows".to_string(), flag(self.rows)),
         ])
     }
 }

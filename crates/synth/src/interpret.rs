@@ -169,7 +169,13 @@ impl Interpreter {
             q.words.iter().filter(|w| !is_stopword(w) && !w.starts_with("__")).cloned().collect();
         not_understood.retain(|w| !q.mentions.iter().any(|m| m.text.split(' ').any(|t| t == w)));
         if not_understood.is_empty() {
-            not_understood.push("which metric to compute (e.g. signups, revenue, active users, tickets)".into());
+            let examples: Vec<String> =
+                self.layer.metrics.iter().take(4).map(|m| m.display_name().to_lowercase()).collect();
+            not_understood.push(if examples.is_empty() {
+                "which metric to compute".to_string()
+            } else {
+                format!("which metric to compute (e.g. {})", examples.join(", "))
+            });
         }
         Reading::Unmapped { understood, not_understood }
     }

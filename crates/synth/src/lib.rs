@@ -33,6 +33,7 @@ mod planner;
 mod query;
 mod readings;
 mod resolve;
+mod rows;
 mod spelling;
 mod text;
 mod time;
@@ -43,7 +44,10 @@ pub use confidence::{ConfidenceModel, Evidence, UNKNOWN_VALUE_CAP};
 pub use graph::{JoinGraph, JoinStep};
 pub use interpret::{Interpreter, Reading};
 pub use planner::{Explanation, Plan, PlanOutcome, SemanticPlanner};
-pub use query::{AggregateFunc, CompareOp, ElapsedUnit, Filter, Measure, MeasureFilter, Ranking, Ratio, SemanticQuery};
+pub use query::{
+    AggregateFunc, ColumnRef, CompareOp, ElapsedUnit, Filter, Measure, MeasureFilter, Ranking, Ratio, RowItem,
+    RowOrder, RowSelect, SemanticQuery,
+};
 pub use readings::MAX_READINGS;
 pub use time::{TimeFindings, TimeGrain, TimeRange, extract_time};
 

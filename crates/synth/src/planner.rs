@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::confidence::{ConfidenceModel, Evidence};
 use crate::interpret::{Interpreter, Reading};
-use crate::query::SemanticQuery;
+use crate::query::{AggregateFunc, RowItem, SemanticQuery};
 
 /// How a plan was reached, built from the query itself (never free prose).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -105,7 +105,23 @@ impl SemanticPlanner {
     /// Plans `question`, continuing `context` (the previous turn's query) when it is a
     /// follow-up.
     pub fn plan(&self, question: &str, context: Option<&SemanticQuery>) -> PlanOutcome {
-        match self.interpreter.read(question, context) {
+        let reading = match self.interpreter.read(question, context) {
+            reading @ Reading::Unmapped { .. } => self.interpreter.read_rows(question).unwrap_or(reading),
+            // A question back stands against a count or aggregate ("how many users": which
+            // users?); only rows asked for by name (a list, an ordering) settle it.
+            reading @ Reading::Clarify { .. } => match self.interpreter.read_rows(question) {
+                Some(rows) if asks_for_rows(&rows) => rows,
+                _ => reading,
+            },
+            Reading::Query { ref ignored, .. }
+                if !ignored.is_empty()
+                    && let Some(rows) = self.interpreter.read_rows(question) =>
+            {
+                rows
+            }
+            reading => reading,
+        };
+        match reading {
             Reading::Clarify { question, options } => PlanOutcome::Clarify { question, options },
             Reading::Unmapped { understood, not_understood } => PlanOutcome::CannotAnswer {
                 message: format!(
@@ -167,6 +183,7 @@ impl SemanticPlanner {
         follow_up: bool,
     ) -> Explanation {
         let layer = self.interpreter.layer();
+        let rows = query.rows.as_ref().map(|rows| rows.items.iter().map(describe_item).collect::<Vec<_>>());
         let measures = query
             .measures
             .iter()
@@ -183,6 +200,7 @@ impl SemanticPlanner {
                 },
                 other => self.interpreter.describe_measure(other),
             })
+            .chain(rows.into_iter().flatten())
             .collect();
         let mut group_by: Vec<String> = query.grain.iter().map(|g| format!("{} (time grain)", g.unit())).collect();
         group_by.extend(
@@ -199,6 +217,15 @@ impl SemanticPlanner {
                 r.end.map(|d| d.to_string()).unwrap_or_else(|| "end".into())
             )
         });
+        group_by.extend(query.rows.iter().flat_map(|r| r.group_by.iter().map(|c| format!("{}.{}", c.table, c.column))));
+        let row_order = query.rows.as_ref().and_then(|r| {
+            let order = r.order.as_ref()?;
+            let direction = if order.descending { "largest first" } else { "smallest first" };
+            Some(match r.limit {
+                Some(n) => format!("{} {direction}, top {n}", describe_item(&order.item)),
+                None => format!("{} {direction}", describe_item(&order.item)),
+            })
+        });
         let ranking = query.ranking.as_ref().map(|r| {
             let order = if r.descending { "largest first" } else { "smallest first" };
             match r.limit {
@@ -206,6 +233,7 @@ impl SemanticPlanner {
                 None => order.to_string(),
             }
         });
+        let ranking = ranking.or(row_order);
         let mut filters: Vec<String> = conditions.to_vec();
         if query.share {
             filters.push("shown as a percentage of the total".into());
@@ -223,4 +251,26 @@ impl SemanticPlanner {
             evidence,
         }
     }
+}
+
+/// An output of a row question, as the explanation shows it.
+fn describe_item(item: &RowItem) -> String {
+    match item {
+        RowItem::Column(c) => format!("{}.{}", c.table, c.column),
+        RowItem::Aggregate { func: AggregateFunc::Count, column: None } => "count of rows".to_string(),
+        RowItem::Aggregate { func, column } => format!(
+            "{} of {}",
+            func.sql().1,
+            column.as_ref().map(|c| format!("{}.{}", c.table, c.column)).unwrap_or_else(|| "rows".into())
+        ),
+    }
+}
+
+/// Whether a row reading names rows (columns listed, an ordering, a count condition) rather
+/// than only aggregating.
+fn asks_for_rows(reading: &Reading) -> bool {
+    let Reading::Query { query, .. } = reading else { return false };
+    query.rows.as_ref().is_some_and(|rows| {
+        rows.order.is_some() || rows.having.is_some() || rows.items.iter().any(|i| matches!(i, RowItem::Column(_)))
+    })
 }

@@ -248,6 +248,68 @@ pub struct SemanticQuery {
     /// The first measure set against the second, instead of both side by side.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio: Option<Ratio>,
+    /// Rows asked for rather than measures ("list the names of singers from France"): when
+    /// set, `measures`, `group_by` and `ranking` are empty and this says what to select.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<RowSelect>,
+}
+
+/// A column of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnRef {
+    /// The table.
+    pub table: String,
+    /// The column.
+    pub column: String,
+}
+
+/// One output of a row question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RowItem {
+    /// A column as stored.
+    Column(ColumnRef),
+    /// An aggregate of a column (of rows when `column` is `None`), over all rows or per group.
+    Aggregate {
+        /// The aggregate function.
+        func: AggregateFunc,
+        /// The column; `None` counts rows.
+        column: Option<ColumnRef>,
+    },
+}
+
+/// How the rows of a row question are ordered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowOrder {
+    /// What to order by.
+    pub item: RowItem,
+    /// Largest first.
+    pub descending: bool,
+}
+
+/// What a row question selects: columns and aggregates of one table (and the tables it joins
+/// many-to-one), distinct or not, grouped, ordered, limited. Its row conditions are the
+/// query's `filters` and `time_range`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowSelect {
+    /// The table the rows are of.
+    pub table: String,
+    /// The outputs, in order.
+    pub items: Vec<RowItem>,
+    /// Only distinct rows ("the different countries").
+    pub distinct: bool,
+    /// Columns to group by (the aggregates are then per group).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_by: Vec<ColumnRef>,
+    /// The ordering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<RowOrder>,
+    /// How many rows to keep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// A condition on the count of rows per group ("templates used by more than one document").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub having: Option<MeasureFilter>,
 }
 
 impl SemanticQuery {
@@ -266,6 +328,7 @@ impl SemanticQuery {
             named_tables: Vec::new(),
             periods: Vec::new(),
             ratio: None,
+            rows: None,
         }
     }
 }

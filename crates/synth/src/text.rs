@@ -47,6 +47,9 @@ pub fn tokens(normalized: &str) -> Vec<String> {
 /// A light stemmer for English plurals, so that "channels" matches "channel" and
 /// "companies" matches "company". Tokens with digits are kept as they are.
 pub fn stem(token: &str) -> String {
+    if token == "ids" {
+        return "id".to_string();
+    }
     if token.chars().any(|c| c.is_ascii_digit()) || token.len() <= 3 {
         return token.to_string();
     }

@@ -114,6 +114,7 @@ impl Interpreter {
                 && query.filters.is_empty()
                 && query.measures.iter().all(|m| self.is_plain_count(m))
                 && measures_named_by_table_words,
+            rows: false,
         }
     }
 
