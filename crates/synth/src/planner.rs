@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::confidence::{ConfidenceModel, Evidence};
 use crate::interpret::{Interpreter, Reading};
-use crate::query::{AggregateFunc, RowItem, SemanticQuery};
+use crate::query::{AggregateFunc, Measure, RowItem, SemanticQuery};
 
 /// How a plan was reached, built from the query itself (never free prose).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -116,6 +116,19 @@ impl SemanticPlanner {
             Reading::Query { ref ignored, .. }
                 if !ignored.is_empty()
                     && let Some(rows) = self.interpreter.read_rows(question) =>
+            {
+                rows
+            }
+            // "which venue has the largest capacity" asks for the venue, not the largest
+            // capacity: an arg-max of the row reading stands against an ungrouped maximum.
+            Reading::Query { ref query, .. }
+                if query.group_by.is_empty()
+                    && query.grain.is_none()
+                    && query.measures.iter().all(|m| {
+                        matches!(m, Measure::Aggregate { func: AggregateFunc::Max | AggregateFunc::Min, .. })
+                    })
+                    && let Some(rows) = self.interpreter.read_rows(question)
+                    && picks_rows(&rows) =>
             {
                 rows
             }
@@ -273,4 +286,10 @@ fn asks_for_rows(reading: &Reading) -> bool {
     query.rows.as_ref().is_some_and(|rows| {
         rows.order.is_some() || rows.having.is_some() || rows.items.iter().any(|i| matches!(i, RowItem::Column(_)))
     })
+}
+
+/// Whether a row reading picks rows by an ordering (the row with the largest value).
+fn picks_rows(reading: &Reading) -> bool {
+    let Reading::Query { query, .. } = reading else { return false };
+    query.rows.as_ref().is_some_and(|rows| rows.order.is_some() && rows.limit.is_some())
 }

@@ -37,7 +37,9 @@ const LISTING_WORDS: &[&str] = &[
     "would", "will", "should", "just", "only", "sorted", "ordered", "order", "sort", "rank", "ranked", "arranged",
     "descending", "ascending", "decreasing", "increasing", "alphabetical", "alphabetically", "lexicographic",
     "lexicographically", "reverse", "desc", "asc", "according", "than", "as", "well", "out", "whole", "overall",
-    "entire", "together", "altogether", "played", "listed", "offered", "exist", "held",
+    "entire", "together", "altogether", "played", "listed", "offered", "exist", "held", "correspond",
+    "corresponding", "correspondingly", "living", "live", "lives", "located", "released", "produced",
+    "published", "came",
 ];
 
 /// Words naming an aggregate of the column that follows.
@@ -197,6 +199,8 @@ struct RowReading<'a> {
     /// Quoted strings of the question: first word, the word after the last, the text as
     /// written.
     quoted: Vec<(usize, usize, String)>,
+    /// Positions of "or" inside a list of unquoted values after a text column.
+    or_in_literal: BTreeSet<usize>,
 }
 
 impl<'a> RowReading<'a> {
@@ -261,9 +265,6 @@ impl<'a> RowReading<'a> {
             None => Self::base_table(interpreter, q, &parts)?,
         };
         Self::add_column_words(interpreter, q, &base, &mut parts);
-        if std::env::var_os("ROWS_DEBUG").is_some() {
-            eprintln!("ROWS-PARTS\t{:?}\t{:?}", q.words, parts);
-        }
         let covered = q
             .words
             .iter()
@@ -271,7 +272,16 @@ impl<'a> RowReading<'a> {
             .filter(|(_, w)| is_stopword(w) || LISTING_WORDS.contains(&w.as_str()))
             .map(|(i, _)| i)
             .collect();
-        Some(Self { interpreter, q, parts, covered, base, literal_values: 0, quoted: Vec::new() })
+        Some(Self {
+            interpreter,
+            q,
+            parts,
+            covered,
+            base,
+            literal_values: 0,
+            quoted: Vec::new(),
+            or_in_literal: BTreeSet::new(),
+        })
     }
 
     /// Words no phrase of the vocabulary took that name a column of a table the question
@@ -310,7 +320,9 @@ impl<'a> RowReading<'a> {
                     let owner = crate::text::stem(q.word_at(i + 2));
                     def.columns
                         .iter()
-                        .find(|c| !c.personal && c.name == format!("{owner}_{key}"))
+                        .find(|c| {
+                            !c.personal && (c.name == format!("{owner}_{key}") || c.name == format!("{owner}{key}"))
+                        })
                         .map(|c| ColumnRef { table: t.clone(), column: c.name.clone() })
                 })
             {
@@ -324,7 +336,7 @@ impl<'a> RowReading<'a> {
                 .flat_map(|(t, def)| {
                     def.columns
                         .iter()
-                        .filter(|c| !c.personal && c.name.rsplit('_').next() == Some(key.as_str()))
+                        .filter(|c| !c.personal && names_by_last_word(&c.name, t, &key))
                         .map(move |c| ColumnRef { table: t.clone(), column: c.name.clone() })
                 })
                 .collect();
@@ -478,6 +490,7 @@ impl<'a> RowReading<'a> {
         let mut compared = vec![false; self.q.comparisons.len()];
         let mut top: Option<u64> = None;
         let mut having = None;
+        let mut first_or_last: Option<bool> = None;
         for (k, cmp) in self.q.comparisons.iter().enumerate() {
             let counted = self
                 .parts
@@ -496,7 +509,24 @@ impl<'a> RowReading<'a> {
 
         // "how many", "number of", "count": rows counted (of the entity, or distinct values
         // of the column that follows).
-        let normalized = &self.q.text;
+        // "the number of final tables they made" names a numeric column, not a count.
+        let mut column_numbers = BTreeSet::new();
+        for p in &self.parts {
+            let numeric = matches!(&p.part, Part::Column(cs) if cs.iter().all(|c| self.interpreter.column_kind(c) == Some(ColumnKind::Number)));
+            if numeric
+                && p.start >= 2
+                && self.word(p.start - 1) == "of"
+                && matches!(self.word(p.start - 2), "number" | "numbers")
+            {
+                column_numbers.extend([p.start - 2, p.start - 1]);
+            }
+        }
+        let mut normalized = self.q.words.clone();
+        for &i in &column_numbers {
+            normalized[i] = "_".into();
+        }
+        let normalized = normalized.join(" ");
+        self.covered.extend(column_numbers);
         let counting = COUNT_CUES
             .iter()
             .any(|cue| normalized.starts_with(&format!("{cue} ")) || normalized.contains(&format!(" {cue} ")));
@@ -547,6 +577,14 @@ impl<'a> RowReading<'a> {
                     if *table == self.base {
                         // "which singer", "list the stadiums": the label names the rows.
                         entity_listed = true;
+                        // "the 3 albums with the highest sales".
+                        if placed.start > 0
+                            && !self.covered.contains(&(placed.start - 1))
+                            && let Ok(n) = self.word(placed.start - 1).parse::<u64>()
+                        {
+                            self.covered.insert(placed.start - 1);
+                            top = Some(n);
+                        }
                         let previous = self.before(placed.start).next();
                         if let Some(d) = previous.filter(|&d| distinct_words.contains(&self.word(d))) {
                             // "how many different degrees": distinct names of the rows.
@@ -583,6 +621,25 @@ impl<'a> RowReading<'a> {
                 }
                 Part::Column(_) => {
                     let column = resolved[k].clone()?;
+                    // "the first student to register": an ordering, not the first name.
+                    if placed.end == placed.start + 1
+                        && matches!(self.word(placed.start), "first" | "last")
+                        && matches!(parts.get(k + 1), Some(Placed { part: Part::Entity(t), .. }) if *t == self.base)
+                    {
+                        self.covered.insert(placed.start);
+                        first_or_last = Some(self.word(placed.start) == "last");
+                        continue;
+                    }
+                    if let Some(descending) = first_or_last
+                        && placed.start > 0
+                        && self.word(placed.start - 1) == "to"
+                        && order.is_none()
+                    {
+                        self.covered.extend(placed.start - 1..placed.end);
+                        order = Some(RowOrder { item: RowItem::Column(column), descending });
+                        first_or_last = None;
+                        continue;
+                    }
                     used_tables.insert(column.table.clone());
                     self.covered.extend(placed.start..placed.end);
                     let kind = self.interpreter.column_kind(&column);
@@ -603,6 +660,67 @@ impl<'a> RowReading<'a> {
 
                     // A comparison right after the column: "capacity between 5000 and 10000",
                     // "age above 20", "grade 10".
+                    // "with 8 cylinders", "over 6 cylinders": the number before the column.
+                    if kind == Some(ColumnKind::Number)
+                        && placed.start > 0
+                        && !self.covered.contains(&(placed.start - 1))
+                    {
+                        let before = placed.start - 1;
+                        let number = self.word(before).parse::<f64>().is_ok()
+                            && !matches!(self.word(before.saturating_sub(1)), "top" | "first" | "last");
+                        let comparison: Vec<usize> = self
+                            .q
+                            .comparisons
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, c)| c.token == before)
+                            .map(|(i, _)| i)
+                            .collect();
+                        if number || !comparison.is_empty() {
+                            self.covered.insert(before);
+                            if number {
+                                filters.push(Filter::Compare {
+                                    table: column.table.clone(),
+                                    column: column.column.clone(),
+                                    op: CompareOp::Eq,
+                                    value: self.word(before).to_string(),
+                                });
+                            }
+                            for i in comparison {
+                                compared[i] = true;
+                                let cmp = &self.q.comparisons[i];
+                                filters.push(Filter::Compare {
+                                    table: column.table.clone(),
+                                    column: column.column.clone(),
+                                    op: cmp.op,
+                                    value: cmp.value.clone(),
+                                });
+                            }
+                            continue;
+                        }
+                    }
+                    // "a greater weight than 10".
+                    if kind == Some(ColumnKind::Number)
+                        && placed.start > 0
+                        && self.word(placed.end) == "than"
+                        && self.word(placed.end + 1).parse::<f64>().is_ok()
+                    {
+                        let op = match self.word(placed.start - 1) {
+                            "greater" | "larger" | "higher" | "more" | "bigger" => Some(CompareOp::Gt),
+                            "smaller" | "lower" | "less" | "fewer" => Some(CompareOp::Lt),
+                            _ => None,
+                        };
+                        if let Some(op) = op {
+                            self.covered.extend([placed.start - 1, placed.end, placed.end + 1]);
+                            filters.push(Filter::Compare {
+                                table: column.table.clone(),
+                                column: column.column.clone(),
+                                op,
+                                value: self.word(placed.end + 1).to_string(),
+                            });
+                            continue;
+                        }
+                    }
                     let next = placed.end;
                     let next =
                         if matches!(self.word(next), "is" | "of" | "are" | "was" | "were") { next + 1 } else { next };
@@ -664,6 +782,8 @@ impl<'a> RowReading<'a> {
                         && let Some(literal) = self.literal_after(placed.start, placed.end, previous_end, &parts)
                     {
                         self.covered.extend(placed.end..literal.end);
+                        let ors: Vec<usize> = (placed.end..literal.end).filter(|&i| self.word(i) == "or").collect();
+                        self.or_in_literal.extend(ors);
                         self.covered.extend(literal.negation);
                         if !literal.quoted {
                             self.literal_values += literal.values.len();
@@ -719,10 +839,13 @@ impl<'a> RowReading<'a> {
                         .take_while(|&&i| {
                             AGGREGATE_WORDS.iter().any(|(w, _)| *w == self.word(i))
                                 || matches!(self.word(i), "and" | "or")
+                                || (matches!(self.word(i), "number" | "numbers") && self.covered.contains(&i))
                         })
                         .filter_map(|&i| AGGREGATE_WORDS.iter().find(|(w, _)| *w == self.word(i)).map(|(_, f)| (i, *f)))
                         .collect();
-                    if counting && nearest.first().is_some_and(|&i| distinct_words.contains(&self.word(i))) {
+                    let per_each = self.q.words.iter().any(|w| matches!(w.as_str(), "each" | "respectively"));
+                    if counting && nearest.first().is_some_and(|&i| distinct_words.contains(&self.word(i))) && !per_each
+                    {
                         self.covered.insert(nearest[0]);
                         items.push(RowItem::Aggregate { func: AggregateFunc::CountDistinct, column: Some(column) });
                         continue;
@@ -879,6 +1002,12 @@ impl<'a> RowReading<'a> {
             }
             order = Some(RowOrder { item: RowItem::Column(column), descending: *descending });
         }
+        if let Some(descending) = first_or_last {
+            if order.is_some() {
+                return None;
+            }
+            order = Some(RowOrder { item: RowItem::Column(self.date_column()?), descending });
+        }
         // "the most recent treatment", "the latest transcript": the table's date, latest first.
         for i in 0..self.q.words.len() {
             let descending = match self.word(i) {
@@ -897,42 +1026,61 @@ impl<'a> RowReading<'a> {
             order = Some(RowOrder { item: RowItem::Column(column), descending });
         }
 
-        // The group with the most rows: "which year has the most concerts".
-        let superlative_count = self
-            .q
-            .words
-            .iter()
-            .enumerate()
-            .find(|(i, w)| !self.covered.contains(i) && matches!(w.as_str(), "most" | "least" | "fewest"));
-        if let Some((i, w)) = superlative_count {
-            // "most" before the entity ("the most concerts") or "most number of".
-            let next_entity = parts.iter().find_map(|p| match &p.part {
-                Part::Entity(t) if p.start > i => Some(t.clone()),
-                _ => None,
-            });
-            if next_entity.is_some_and(|t| t != self.base) {
-                return None;
-            }
-            if group_by.is_empty() && order.is_none() {
-                let column = items.iter().find_map(|it| match it {
-                    RowItem::Column(c) => Some(c.clone()),
-                    RowItem::Aggregate { .. } => None,
-                })?;
-                let descending = w == "most";
-                self.covered.insert(i);
-                group_by.push(column);
-                order = Some(RowOrder {
-                    item: RowItem::Aggregate { func: AggregateFunc::Count, column: None },
-                    descending,
-                });
-                items.push(RowItem::Aggregate { func: AggregateFunc::Count, column: None });
-            }
-        }
-
         // Time: a year column, or the table's time column.
         let mut time_range = None;
         let mut time_column = None;
-        if let Some(range) = &self.q.time.range {
+        // Years the time phrases left: "in 2014 or 2015", "produced before 1980".
+        let mut years: Vec<(usize, CompareOp, String)> = Vec::new();
+        for (i, w) in self.q.words.iter().enumerate() {
+            let is_year = w.len() == 4 && w.parse::<u32>().is_ok_and(|y| (1000..3000).contains(&y));
+            if !is_year || self.covered.contains(&i) {
+                continue;
+            }
+            let op = match self.word(i.saturating_sub(1)) {
+                "before" => CompareOp::Lt,
+                "after" => CompareOp::Gt,
+                "since" => CompareOp::Ge,
+                "in" | "year" | "or" | "and" | "of" => CompareOp::Eq,
+                _ => continue,
+            };
+            years.push((i, op, w.clone()));
+        }
+        if !years.is_empty() {
+            let column = self.year_column(&used_tables)?;
+            let mut equal: Vec<String> = match &self.q.time.range {
+                Some(range) => match year_filters(&column, range)?.as_slice() {
+                    [Filter::Compare { op: CompareOp::Eq, value, .. }] => vec![value.clone()],
+                    _ => return None,
+                },
+                None => Vec::new(),
+            };
+            for (i, op, year) in years {
+                self.covered.extend([i.saturating_sub(1), i]);
+                if op == CompareOp::Eq {
+                    equal.push(year);
+                } else {
+                    filters.push(Filter::Compare {
+                        table: column.table.clone(),
+                        column: column.column.clone(),
+                        op,
+                        value: year,
+                    });
+                }
+            }
+            match equal.as_slice() {
+                [] => {}
+                [one] => filters.push(Filter::Compare {
+                    table: column.table.clone(),
+                    column: column.column.clone(),
+                    op: CompareOp::Eq,
+                    value: one.clone(),
+                }),
+                many => filters.push(Filter::Sql {
+                    table: column.table.clone(),
+                    condition: format!("{} IN ({})", column.column, many.join(", ")),
+                }),
+            }
+        } else if let Some(range) = &self.q.time.range {
             if let Some(column) = self.year_column(&used_tables) {
                 filters.extend(year_filters(&column, range)?);
             } else {
@@ -951,6 +1099,40 @@ impl<'a> RowReading<'a> {
             items.insert(0, RowItem::Column(column));
         }
 
+        // The group with the most rows: "which year has the most concerts".
+        let superlative_count = self
+            .q
+            .words
+            .iter()
+            .enumerate()
+            .find(|(i, w)| !self.covered.contains(i) && matches!(w.as_str(), "most" | "least" | "fewest"));
+        if let Some((i, w)) = superlative_count {
+            // "most" before the entity ("the most concerts") or "most number of".
+            let next_entity = parts.iter().find_map(|p| match &p.part {
+                Part::Entity(t) if p.start > i => Some(t.clone()),
+                _ => None,
+            });
+            if next_entity.is_some_and(|t| t != self.base) {
+                return None;
+            }
+            if order.is_none() && group_by.len() <= 1 {
+                if group_by.is_empty() {
+                    let column = items.iter().find_map(|it| match it {
+                        RowItem::Column(c) => Some(c.clone()),
+                        RowItem::Aggregate { .. } => None,
+                    })?;
+                    group_by.push(column);
+                }
+                let descending = w == "most";
+                self.covered.insert(i);
+                order = Some(RowOrder {
+                    item: RowItem::Aggregate { func: AggregateFunc::Count, column: None },
+                    descending,
+                });
+                items.push(RowItem::Aggregate { func: AggregateFunc::Count, column: None });
+            }
+        }
+
         if having.is_some() {
             let columns: Vec<ColumnRef> = items
                 .iter()
@@ -965,7 +1147,20 @@ impl<'a> RowReading<'a> {
             if columns.is_empty() || !group_by.is_empty() || counting || on_key {
                 return None;
             }
-            group_by = columns;
+            // A name of a joined table is grouped by the key it is joined on as well: two
+            // students may share a name.
+            for c in &columns {
+                if c.table != self.base
+                    && let Some(step) =
+                        self.interpreter.graph().path(&self.base, &c.table).and_then(|p| p.first().cloned())
+                {
+                    let key = ColumnRef { table: self.base.clone(), column: step.left_column };
+                    if !group_by.contains(&key) {
+                        group_by.push(key);
+                    }
+                }
+            }
+            group_by.extend(columns);
             items.push(RowItem::Aggregate { func: AggregateFunc::Count, column: None });
         }
         if counting && !items.iter().any(|i| matches!(i, RowItem::Aggregate { func: AggregateFunc::CountDistinct, .. }))
@@ -1003,7 +1198,11 @@ impl<'a> RowReading<'a> {
             // "list each charge type and its amount": nothing to aggregate, a listing.
             group_by.clear();
         }
-        if items.iter().all(|i| matches!(i, RowItem::Aggregate { .. })) && group_by.is_empty() && order.is_some() {
+        if !items.is_empty()
+            && items.iter().all(|i| matches!(i, RowItem::Aggregate { .. }))
+            && group_by.is_empty()
+            && order.is_some()
+        {
             // "the average age of the oldest singer": not a row question.
             return None;
         }
@@ -1039,6 +1238,21 @@ impl<'a> RowReading<'a> {
             self.covered
                 .extend(self.q.words.iter().enumerate().filter(|(_, w)| w.starts_with("__rank")).map(|(i, _)| i));
         }
+        // "cylinders = 8 or year < 1980": conditions joined by "or" are not both required;
+        // an "or" inside one list of values ("cat or dog", "2014 or 2015") is.
+        let in_list = |i: usize| {
+            let value_at = |j: usize| {
+                self.parts.iter().any(|p| p.start <= j && j < p.end && matches!(p.part, Part::Value { .. }))
+                    || self.quoted.iter().any(|(s, _, _)| *s == j)
+                    || self.word(j).parse::<f64>().is_ok()
+            };
+            i > 0 && value_at(i - 1) && value_at(i + 1)
+        };
+        let disjunction =
+            self.q.words.iter().enumerate().any(|(i, w)| w == "or" && !in_list(i) && !self.or_in_literal.contains(&i));
+        if disjunction && filters.len() >= 2 {
+            return None;
+        }
         // Words left: every content word must have been acted on.
         let left: Vec<&String> = self
             .q
@@ -1049,9 +1263,6 @@ impl<'a> RowReading<'a> {
             .map(|(_, w)| w)
             .collect();
         if !left.is_empty() {
-            if std::env::var_os("ROWS_DEBUG").is_some() {
-                eprintln!("ROWS-LEFT\t{}\t{:?}", self.q.normalized, left);
-            }
             return None;
         }
         let content_words = self.q.words.iter().filter(|w| !is_stopword(w)).count();
@@ -1129,12 +1340,32 @@ impl<'a> RowReading<'a> {
             at += 1;
         }
         if let Some((_, quoted_end, text)) = self.quoted.iter().find(|(s, _, _)| *s == at) {
-            return Some(Literal { values: vec![text.clone()], end: *quoted_end, negation, contains, quoted: true });
+            let mut values = vec![text.clone()];
+            let mut end = *quoted_end;
+            // "directed by 'X' or 'Y'".
+            while self.word(end) == "or"
+                && let Some((_, next_end, next)) = self.quoted.iter().find(|(s, _, _)| *s == end + 1)
+            {
+                values.push(next.clone());
+                end = *next_end;
+            }
+            return Some(Literal { values, end, negation, contains, quoted: true });
         }
         let introduced = self.before(start).find(|&i| !matches!(self.word(i), "a" | "an" | "the")).is_some_and(|i| {
             matches!(
                 self.word(i),
-                "with" | "whose" | "where" | "in" | "at" | "from" | "for" | "having" | "named" | "called"
+                "with"
+                    | "whose"
+                    | "where"
+                    | "in"
+                    | "at"
+                    | "from"
+                    | "for"
+                    | "having"
+                    | "named"
+                    | "called"
+                    | "have"
+                    | "has"
             )
         });
         if !introduced {
@@ -1197,7 +1428,7 @@ impl<'a> RowReading<'a> {
     /// "ascending", "alphabetical"; `None` when the question does not say.
     fn descending_cue(&self) -> Option<bool> {
         let words = &self.q.words;
-        if words.iter().any(|w| matches!(w.as_str(), "descending" | "decreasing" | "desc" | "reverse")) {
+        if words.iter().any(|w| matches!(w.as_str(), "descending" | "decreasing" | "desc" | "reverse" | "reversed")) {
             return Some(true);
         }
         if words.iter().any(|w| {
@@ -1215,8 +1446,10 @@ impl<'a> RowReading<'a> {
             return Some(false);
         }
         let position = |list: &[&str]| words.iter().position(|w| list.contains(&w.as_str()));
-        let high = position(&["highest", "largest", "oldest", "most", "biggest", "greatest", "longest"]);
-        let low = position(&["lowest", "smallest", "youngest", "least", "fewest", "shortest"]);
+        let high = position(&[
+            "highest", "largest", "oldest", "most", "biggest", "greatest", "longest", "old", "high", "large",
+        ]);
+        let low = position(&["lowest", "smallest", "youngest", "least", "fewest", "shortest", "young", "low", "small"]);
         match (high, low) {
             (Some(h), Some(l)) if words.iter().any(|w| w == "from") => Some(h < l),
             _ => None,
@@ -1255,6 +1488,17 @@ fn is_cue_word(word: &str) -> bool {
         || comparison_word(word).is_some()
         || matches!(word, "distinct" | "different" | "unique" | "number" | "count" | "not" | "no")
         || word.parse::<f64>().is_ok()
+}
+
+/// Whether `column` of `table` is named by `word` (stemmed) as its last word: `template_id`
+/// by "id", `pettype` of `pets` by "type", `surfacearea` by "area".
+fn names_by_last_word(column: &str, table: &str, word: &str) -> bool {
+    if column.rsplit('_').next() == Some(word) {
+        return true;
+    }
+    let entity = crate::text::stem(table);
+    column == format!("{entity}{word}")
+        || (word.len() >= 4 && column.len() > word.len() + 2 && column.ends_with(word) && !column.contains('_'))
 }
 
 fn is_order_word(word: &str) -> bool {
@@ -1481,4 +1725,49 @@ fn range_text(range: &crate::time::TimeRange) -> String {
         range.start.map(|d| d.to_string()).unwrap_or_else(|| "-inf".into()),
         range.end.map(|d| d.to_string()).unwrap_or_else(|| "+inf".into())
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_values_become_one_placeholder_each_and_keep_their_case() {
+        let (masked, literals) = mask_quoted(r#"cartoons directed by "Ben Jones" or 'A Love of a Lifetime'?"#);
+        assert_eq!(literals, ["Ben Jones", "A Love of a Lifetime"]);
+        assert_eq!(masked.split_whitespace().collect::<Vec<_>>(), ["cartoons", "directed", "by", "qv0", "or", "qv1"]);
+        // An apostrophe inside a word is not a quote.
+        assert!(mask_quoted("the singer's songs").1.is_empty());
+    }
+
+    #[test]
+    fn a_column_is_named_by_its_last_word() {
+        assert!(names_by_last_word("template_id", "templates", "id"));
+        assert!(names_by_last_word("pettype", "pets", "type"));
+        assert!(names_by_last_word("surfacearea", "country", "area"));
+        assert!(!names_by_last_word("template_type_code", "templates", "type"));
+        assert!(!names_by_last_word("id", "templates", "area"));
+    }
+
+    #[test]
+    fn year_ranges_become_conditions_on_a_year_column() {
+        let column = ColumnRef { table: "albums".into(), column: "year".into() };
+        let date = |y| chrono::NaiveDate::from_ymd_opt(y, 1, 1);
+        let range = |start, end| crate::time::TimeRange { start, end, phrase: String::new() };
+        let sql = |filters: Vec<Filter>| {
+            filters
+                .iter()
+                .map(|f| match f {
+                    Filter::Compare { op, value, .. } => format!("{} {value}", op.sql()),
+                    other => format!("{other:?}"),
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(sql(year_filters(&column, &range(date(2014), date(2015))).unwrap()), ["= 2014"]);
+        assert_eq!(sql(year_filters(&column, &range(date(2010), date(2013))).unwrap()), [">= 2010", "< 2013"]);
+        assert_eq!(sql(year_filters(&column, &range(None, date(1980))).unwrap()), ["< 1980"]);
+        // A month is not a whole year: no condition on a year column can say it.
+        let march = range(chrono::NaiveDate::from_ymd_opt(2014, 3, 1), chrono::NaiveDate::from_ymd_opt(2014, 4, 1));
+        assert!(year_filters(&column, &march).is_none());
+    }
 }

@@ -163,6 +163,15 @@ impl Vocabulary {
             {
                 matched = Some((1, concepts.clone()));
             }
+            // Names written as one word ("lifeexpectancy", "highschooler", "pettype") are
+            // asked in two or three ("life expectancy", "high schoolers", "pet type").
+            if matched.is_none() {
+                matched = (2..=3.min(stems.len() - i)).rev().find_map(|len| {
+                    let joined: String = tokens[i..i + len - 1].concat() + &stems[i + len - 1];
+                    let concepts = self.phrases.get(std::slice::from_ref(&joined))?;
+                    (joined.len() >= 6).then(|| (len, concepts.clone()))
+                });
+            }
             match matched {
                 Some((len, concepts)) => {
                     found.push(Mention { start: i, end: i + len, text: tokens[i..i + len].join(" "), concepts });

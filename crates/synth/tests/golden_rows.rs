@@ -1,0 +1,114 @@
+//! Golden SQL of the row reading on a layer shaped like an inferred starter layer (tables with
+//! entity synonyms, column kinds and labels, one dimension with values, foreign-key joins):
+//! listing, lookups, ordering, arg-max and arg-min, several aggregates, counts per group, the
+//! group with the most rows, count conditions, year filters, quoted and introduced values; and
+//! the questions it must leave alone.
+
+use quarry_semantic::SemanticLayer;
+use quarry_synth::{PlanOutcome, SemanticPlanner};
+
+const LAYER: &str = r#"
+name: music
+tables:
+- name: artists
+  primary_key: [artist_id]
+  synonyms: [artist, artists]
+  label: name
+  columns:
+  - {name: artist_id, kind: number}
+  - {name: name, kind: text}
+  - {name: country, kind: text}
+  - {name: age, kind: number}
+  - {name: debut_year, kind: number, synonyms: [debut year]}
+- name: albums
+  primary_key: [album_id]
+  synonyms: [album, albums]
+  label: title
+  columns:
+  - {name: album_id, kind: number}
+  - {name: artist_id, kind: number}
+  - {name: title, kind: text}
+  - {name: genre, kind: text}
+  - {name: year, kind: number}
+  - {name: sales, kind: number}
+- name: venues
+  primary_key: [venue_id]
+  synonyms: [venue, venues]
+  label: name
+  columns:
+  - {name: venue_id, kind: number}
+  - {name: name, kind: text}
+  - {name: city, kind: text}
+  - {name: capacity, kind: number}
+joins:
+- {from: albums.artist_id, to: artists.artist_id}
+metrics:
+- {name: artists_count, label: Number of artists, table: artists, expression: COUNT(*), format: count, synonyms: [artists, artist]}
+- {name: albums_count, label: Number of albums, table: albums, expression: COUNT(*), format: count, synonyms: [albums, album]}
+- {name: venues_count, label: Number of venues, table: venues, expression: COUNT(*), format: count, synonyms: [venues, venue]}
+dimensions:
+- name: artist_country
+  label: Country
+  column: artists.country
+  synonyms: [country]
+  values:
+  - {value: France}
+  - {value: Japan}
+"#;
+
+fn render(questions: &[&str]) -> String {
+    let layer = SemanticLayer::from_yaml_str(LAYER, "music.yaml").expect("layer");
+    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 12, 31).expect("date");
+    let planner = SemanticPlanner::new(layer, as_of, "snap-rows");
+    let mut out = String::new();
+    for question in questions {
+        out.push_str(&format!("Q: {question}\n"));
+        match planner.plan(question, None) {
+            PlanOutcome::Sql(plan) => out.push_str(&format!("{}\n", plan.sql)),
+            PlanOutcome::Clarify { question, .. } => out.push_str(&format!("CLARIFY: {question}\n")),
+            PlanOutcome::CannotAnswer { .. } => out.push_str("CANNOT ANSWER\n"),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn lists_lookups_and_orderings() {
+    insta::assert_snapshot!(render(&[
+        "List the names and ages of all artists ordered by age in descending order.",
+        "What are the titles of albums from France sorted alphabetically?",
+        "Show the different countries of artists older than 30.",
+        "What is the city of the venue named 'Blue Note'?",
+        "List the titles of albums whose genre contains the word 'rock'.",
+        "Which venue has the largest capacity?",
+        "What is the name of the youngest artist?",
+        "Show the title and sales of the 3 albums with the highest sales.",
+        "List the names of venues with a capacity of more than 1000.",
+    ]));
+}
+
+#[test]
+fn aggregates_groups_and_counts() {
+    insta::assert_snapshot!(render(&[
+        "What is the average, minimum and maximum age of artists from Japan?",
+        "How many albums were released in each year?",
+        "Which year has the most albums?",
+        "Show the genres that have at least 2 albums.",
+        "How many different genres are there?",
+        "How many albums came out in 2019 or 2020?",
+        "What are the titles of albums released before 2000?",
+    ]));
+}
+
+#[test]
+fn questions_the_row_reading_leaves_alone() {
+    insta::assert_snapshot!(render(&[
+        // A word that names nothing: no answer rather than one without it.
+        "List the names of artists who are famous.",
+        // Two conditions joined by "or" are not both required.
+        "List the albums with more than 1000 sales or released in 2019.",
+        // An anti-join the reading cannot express.
+        "Which artists do not have any album?",
+    ]));
+}
