@@ -725,7 +725,29 @@ async function loadSuggestions() {
   }
 }
 
+// Which snapshot answers come from: the user's own data or the demo warehouse.
+async function loadSnapshot() {
+  try {
+    const snap = await getJSON('snapshot');
+    const badge = $('snapshot');
+    badge.textContent = snap.demo ? `Data: demo warehouse · ${snap.id}` : `Data: ${snap.id} · ${snap.source}`;
+    badge.title = `Snapshot ${snap.id} (${snap.source}), as of ${snap.as_of}; semantic layer ${snap.semantic_layer}`;
+    badge.dataset.snapshotId = snap.id;
+    badge.hidden = false;
+    const own = snap.own_snapshots || [];
+    if (snap.demo && own.length) {
+      const note = $('demo-note');
+      note.textContent = `Answers come from the demo warehouse. Your snapshots: ${own.join(', ')}. `
+        + 'To answer from one, run `quarry snapshot use ID` and restart the server.';
+      note.hidden = false;
+    }
+  } catch {
+    // The page works without it; the answer's details still name the snapshot.
+  }
+}
+
 function boot() {
+  loadSnapshot();
   loadSuggestions();
   loadConversations();
   const { id, share } = hashConv();

@@ -51,6 +51,16 @@ try {
   const nSugg = await page.locator('#suggestions .chip').count();
   check(nSugg > 0, 'no suggestions shown');
 
+  // 1b. the snapshot answers come from is named on the page, as GET /api/v1/snapshot says
+  step = '1b the snapshot in use is shown';
+  log(step);
+  const snapResp = await page.request.get(BASE + '/api/v1/snapshot');
+  check(snapResp.ok(), `GET /api/v1/snapshot answered ${snapResp.status()}`);
+  const snap = await snapResp.json();
+  await waitFor('the snapshot in use is not shown in the top bar (#snapshot)', () => page.locator('#snapshot').waitFor({ state: 'visible' }));
+  const snapText = (await page.locator('#snapshot').textContent()) || '';
+  check(snapText.includes(snap.id), `the top bar shows "${snapText}", not the snapshot in use ${snap.id}`);
+
   // 2. first question
   step = '2 ask the first question';
   log(step);

@@ -12,8 +12,14 @@ const HELP: &str = "Ask a question, then follow up (\"and in 2024?\", \"break th
 \"only EMEA\", \"show it monthly\"). /new starts over, /quit (or Ctrl-D) leaves.";
 
 /// Reads questions from stdin until it ends or `/quit`, answering each in one conversation that
-/// is saved after every turn. Errors are printed and the conversation goes on.
-pub async fn run(settings: &Settings, conversation_id: Option<String>) -> anyhow::Result<ExitCode> {
+/// is saved after every turn. Errors are printed and the conversation goes on. Unless the
+/// snapshot was chosen on the command line (`explicit_snapshot`), a chat on the demo warehouse
+/// starts by naming the user's own snapshots.
+pub async fn run(
+    settings: &Settings,
+    conversation_id: Option<String>,
+    explicit_snapshot: bool,
+) -> anyhow::Result<ExitCode> {
     let store = ConversationStore::new(settings.conversations_dir()?);
     let id = match conversation_id {
         Some(id) => id,
@@ -25,6 +31,9 @@ pub async fn run(settings: &Settings, conversation_id: Option<String>) -> anyhow
     if interactive {
         println!("quarry chat, conversation {id} on snapshot {}", pipeline.snapshot().manifest.id);
         println!("{HELP}");
+    }
+    if !explicit_snapshot && let Some(notice) = crate::own_data::demo_notice(settings, pipeline.snapshot(), false) {
+        println!("note: {notice}");
     }
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();

@@ -10,7 +10,9 @@ mod chat;
 mod clarify;
 mod eval_target;
 mod output;
+mod own_data;
 mod retrieval_cmd;
+mod semantic_cmd;
 mod serve_cmd;
 
 use std::io::IsTerminal;
@@ -228,15 +230,22 @@ struct DemoArgs {
 
 #[derive(Subcommand)]
 enum SnapshotCommand {
-    /// Import a directory of CSV/Parquet files or a SQLite database as a snapshot, with a
-    /// starter semantic layer.
+    /// Import a directory of CSV/Parquet files, a SQLite database or a PostgreSQL schema as a
+    /// snapshot, with a starter semantic layer.
     Create {
-        /// Directory of .csv/.parquet files, or a SQLite database file.
-        #[arg(long, value_name = "PATH")]
+        /// Directory of .csv/.parquet files, a SQLite database file, or a PostgreSQL URL
+        /// (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`).
+        #[arg(long, value_name = "PATH|URL")]
         from: PathBuf,
         /// The date relative time phrases resolve against (default: the latest date in the data).
         #[arg(long, value_name = "YYYY-MM-DD")]
         as_of: Option<chrono::NaiveDate>,
+        /// PostgreSQL only: the schema to import.
+        #[arg(long, value_name = "SCHEMA", default_value = import::postgres::DEFAULT_SCHEMA)]
+        schema: String,
+        /// PostgreSQL only: import just these tables (comma separated; default: every table).
+        #[arg(long, value_name = "TABLE,...", value_delimiter = ',')]
+        tables: Vec<String>,
     },
     /// List installed snapshots.
     List,
@@ -247,6 +256,16 @@ enum SnapshotCommand {
         /// Print the manifest as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Make a snapshot the default of ask, sql, chat and serve (recorded in
+    /// $QUARRY_HOME/quarry.toml); `--demo` goes back to the demo warehouse.
+    Use {
+        /// Snapshot id or unambiguous prefix.
+        #[arg(required_unless_present = "demo", conflicts_with = "demo")]
+        id: Option<String>,
+        /// Use the demo warehouse again.
+        #[arg(long)]
+        demo: bool,
     },
 }
 
@@ -262,6 +281,11 @@ enum SemanticCommand {
         #[arg(long)]
         snapshot: Option<String>,
     },
+    /// Import a semantic layer from dbt MetricFlow, Cube, Cortex Analyst, OSI or WrenAI MDL,
+    /// with a report of what was mapped and what was not.
+    Import(semantic_cmd::ImportArgs),
+    /// Write the semantic layer as Open Semantic Interchange (OSI) YAML.
+    Export(semantic_cmd::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -322,6 +346,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => Conversation::default(),
             };
             let pipeline = Pipeline::open(&settings).await?;
+            let notice =
+                snapshot.is_none().then(|| own_data::demo_notice(&settings, pipeline.snapshot(), false)).flatten();
             let picking = !json && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
             // A picked option is asked as the next turn of the same conversation, as a typed
             // follow-up would be; its answer may ask back again.
@@ -357,7 +383,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 chart_cmd::write_answer_chart(&answer, path, chart_size)?;
             }
             if json {
-                output::print_json(&output::ask_json(&answer))?;
+                output::print_json(&output::ask_json(&answer, notice.as_deref()))?;
+            } else if let Some(notice) = &notice {
+                println!("\nnote: {notice}");
             }
             Ok(match answer.status {
                 AnswerStatus::Answered => ExitCode::SUCCESS,
@@ -366,23 +394,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Chat { conversation, snapshot } => {
+            let explicit = snapshot.is_some();
             if let Some(id) = snapshot {
                 settings.snapshot = id;
             }
-            chat::run(&settings, conversation).await
+            chat::run(&settings, conversation, explicit).await
         }
         Command::Sql { sql, json, snapshot } => {
+            let explicit = snapshot.is_some();
             if let Some(id) = snapshot {
                 settings.snapshot = id;
             }
             let pipeline = Pipeline::open(&settings).await?;
+            let notice = (!explicit).then(|| own_data::demo_notice(&settings, pipeline.snapshot(), false)).flatten();
             let answer = pipeline.run_sql(&sql).await?;
             if json {
-                output::print_json(&output::sql_json(&answer))?;
+                output::print_json(&output::sql_json(&answer, notice.as_deref()))?;
             } else {
                 println!("{}", output::table(&answer.columns, &answer.rows));
                 output::print_sql_notes(&answer.sql_notes);
                 output::print_footer(answer.rows.len(), answer.truncated, &answer.snapshot_id, &answer.timings_ms);
+                if let Some(notice) = &notice {
+                    println!("note: {notice}");
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -407,13 +441,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Snapshot(command) => snapshot_command(&settings, command).await,
+        Command::Snapshot(command) => snapshot_command(&settings, cli.config.as_deref(), command).await,
         Command::Eval(EvalArgs { command: Some(EvalCommand::Retrieval(args)), .. }) => {
             retrieval_cmd::eval(settings, args).await
         }
         Command::Eval(args) => eval_command(settings, args).await,
         Command::Index(args) => retrieval_cmd::index(settings, args).await,
         Command::Search(args) => retrieval_cmd::search(settings, args).await,
+        Command::Semantic(SemanticCommand::Import(args)) => semantic_cmd::import(settings, args).await,
+        Command::Semantic(SemanticCommand::Export(args)) => semantic_cmd::export(&settings, args),
         Command::Semantic(SemanticCommand::Schema) => {
             print!("{}", quarry_semantic::SemanticLayer::json_schema());
             Ok(ExitCode::SUCCESS)
@@ -438,17 +474,37 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn snapshot_command(settings: &Settings, command: SnapshotCommand) -> anyhow::Result<ExitCode> {
+async fn snapshot_command(
+    settings: &Settings,
+    config: Option<&std::path::Path>,
+    command: SnapshotCommand,
+) -> anyhow::Result<ExitCode> {
     let store = SnapshotStore::new(settings.snapshots_dir()?);
     match command {
-        SnapshotCommand::Create { from, as_of } => {
+        SnapshotCommand::Create { from, as_of, schema, tables } => {
             let options = import::ImportOptions { as_of };
             let mut report = None;
-            let snapshot = store.install(|dir| {
-                let (manifest, import_report) = import::import_into(dir, &from, &options)?;
+            let url = from.to_str().filter(|from| import::postgres::is_postgres_url(from));
+            let snapshot = if let Some(url) = url {
+                let source = import::postgres::PostgresSource { url: url.to_string(), schema, tables };
+                let (snapshot, import_report) = store
+                    .install_async(|dir| async move { import::postgres::import_into(&dir, &source, &options).await })
+                    .await?;
                 report = Some(import_report);
-                Ok(manifest)
-            })?;
+                snapshot
+            } else {
+                if schema != import::postgres::DEFAULT_SCHEMA || !tables.is_empty() {
+                    anyhow::bail!(
+                        "--schema and --tables apply to a postgres:// source only; {} is a path",
+                        from.display()
+                    );
+                }
+                store.install(|dir| {
+                    let (manifest, import_report) = import::import_into(dir, &from, &options)?;
+                    report = Some(import_report);
+                    Ok(manifest)
+                })?
+            };
             let layer = quarry_semantic::starter_layer(&snapshot, &snapshot.manifest.id, true)?;
             let layer_path = snapshot.semantic_layer_path();
             if !layer_path.exists() {
@@ -466,16 +522,7 @@ async fn snapshot_command(settings: &Settings, command: SnapshotCommand) -> anyh
                 snapshot.manifest.total_rows(),
                 layer_path.display()
             );
-            // Guessed from column names: the user confirms or unflags them in the layer.
-            let personal = layer.personal_columns();
-            if !personal.is_empty() {
-                println!(
-                    "flagged as personal data (never selected, filtered or shown to a model): {}\n\
-                     if one is not personal, set `personal: false` on it in {}",
-                    personal.iter().map(|(t, c)| format!("{t}.{c}")).collect::<Vec<_>>().join(", "),
-                    layer_path.display()
-                );
-            }
+            println!("{}", own_data::next_steps(&snapshot, &layer, &layer_path, settings));
             Ok(ExitCode::SUCCESS)
         }
         SnapshotCommand::List => {
@@ -486,10 +533,13 @@ async fn snapshot_command(settings: &Settings, command: SnapshotCommand) -> anyh
                     store.root().display()
                 );
             } else {
-                println!("{}", output::snapshot_list(&snapshots));
+                let (default_id, default_line) = own_data::default_snapshot(settings, &snapshots);
+                println!("{}", output::snapshot_list(&snapshots, default_id.as_deref()));
+                println!("{default_line}");
             }
             Ok(ExitCode::SUCCESS)
         }
+        SnapshotCommand::Use { id, demo } => own_data::use_snapshot(settings, config, id, demo),
         SnapshotCommand::Show { id, json } => {
             let snapshot = store.get(&id)?;
             if json {

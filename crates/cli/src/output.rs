@@ -21,12 +21,22 @@ pub fn print_json(value: &Value) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn ask_json(answer: &Answer) -> Value {
-    serde_json::to_value(answer).expect("answers serialize")
+/// The answer as JSON, with `demo_notice`: the line saying it comes from the demo warehouse
+/// while the user has snapshots of their own (null otherwise).
+pub fn ask_json(answer: &Answer, demo_notice: Option<&str>) -> Value {
+    with_notice(serde_json::to_value(answer).expect("answers serialize"), demo_notice)
 }
 
-pub fn sql_json(answer: &SqlAnswer) -> Value {
-    serde_json::to_value(answer).expect("results serialize")
+/// The result as JSON, with `demo_notice` as in [`ask_json`].
+pub fn sql_json(answer: &SqlAnswer, demo_notice: Option<&str>) -> Value {
+    with_notice(serde_json::to_value(answer).expect("results serialize"), demo_notice)
+}
+
+fn with_notice(mut value: Value, demo_notice: Option<&str>) -> Value {
+    if let Value::Object(object) = &mut value {
+        object.insert("demo_notice".into(), demo_notice.map_or(Value::Null, |notice| Value::String(notice.into())));
+    }
+    value
 }
 
 fn is_numeric(column: &ColumnInfo) -> bool {
@@ -152,30 +162,35 @@ pub fn print_import_report(report: &ImportReport) {
         ]);
     }
     println!("{table}");
-    for t in &report.tables {
-        for c in &t.columns {
-            if let Some(note) = &c.note {
-                println!("note: {}.{}: {note}", t.table, c.name);
-            }
-        }
-    }
-    for note in &report.notes {
+    for note in import_notes(report) {
         println!("note: {note}");
     }
 }
 
-pub fn snapshot_list(snapshots: &[Snapshot]) -> String {
+/// Every note of an import once: a column's note is also among the report's notes (where an
+/// importer puts it there), so it is printed with them, in their order.
+fn import_notes(report: &ImportReport) -> Vec<&str> {
+    let mut notes: Vec<&str> = Vec::new();
+    let column_notes = report.tables.iter().flat_map(|t| t.columns.iter().filter_map(|c| c.note.as_deref()));
+    for note in report.notes.iter().map(String::as_str).chain(column_notes) {
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
+    notes
+}
+
+/// The installed snapshots, the default one marked with `*`.
+pub fn snapshot_list(snapshots: &[Snapshot], default_id: Option<&str>) -> String {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED);
-    table.set_header(vec!["id", "as_of", "source", "tables", "rows", "MB", "created"]);
+    table.set_header(vec!["default", "id", "as_of", "source", "tables", "rows", "MB", "created"]);
     for s in snapshots {
         let m = &s.manifest;
-        let source = match &m.source {
-            quarry_snapshot::SnapshotSource::Demo { seed, scale } => format!("demo seed {seed} scale {scale}"),
-            quarry_snapshot::SnapshotSource::Files { path } => format!("files {path}"),
-            quarry_snapshot::SnapshotSource::Sqlite { path } => format!("sqlite {path}"),
-        };
+        let mark = if default_id == Some(m.id.as_str()) { "*" } else { "" };
+        let source = quarry_answer::describe_source(s);
         table.add_row(vec![
+            Cell::new(mark).set_alignment(CellAlignment::Center),
             Cell::new(&m.id),
             Cell::new(m.as_of),
             Cell::new(source),

@@ -39,6 +39,7 @@ pub async fn serve(settings: Settings, addr: Option<String>) -> anyhow::Result<E
     let store = open_store(&settings).await?;
     let pipeline = Arc::new(open_pipeline(&settings, &store).await?);
     let snapshot = pipeline.snapshot().manifest.id.clone();
+    let notice = crate::own_data::demo_notice(&settings, pipeline.snapshot(), true);
     let backend = store.describe().to_string();
     let state = quarry_server::AppState::new(settings.clone(), pipeline, store)?;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
@@ -47,6 +48,9 @@ pub async fn serve(settings: Settings, addr: Option<String>) -> anyhow::Result<E
     let bound = listener.local_addr()?;
     eprintln!("quarry serving snapshot {snapshot} on http://{bound} (database: {backend})");
     eprintln!("  web chat: http://{bound}/   API: http://{bound}/api/v1/openapi.json   metrics: /metrics");
+    if let Some(notice) = notice {
+        eprintln!("  note: {notice}");
+    }
     quarry_server::serve_on(state, listener).await?;
     Ok(ExitCode::SUCCESS)
 }

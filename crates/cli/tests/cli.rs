@@ -159,7 +159,12 @@ fn snapshot_create_list_and_show_a_sqlite_database() {
     let created =
         String::from_utf8(run(&["snapshot", "create", "--from", database.to_str().expect("utf-8")])).expect("utf-8");
     assert!(created.contains("singer_in_concert"), "{created}");
-    let id = created.lines().last().and_then(|l| l.split_whitespace().nth(1)).expect("id").to_string();
+    let id = created
+        .lines()
+        .find(|l| l.starts_with("snapshot snap-"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .expect("id")
+        .to_string();
     assert!(id.starts_with("snap-"), "{created}");
     let listed = String::from_utf8(run(&["snapshot", "list"])).expect("utf-8");
     assert!(listed.contains(&id), "{listed}");

@@ -125,7 +125,7 @@ struct SpiderCase<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     gold_rows_alternatives: Vec<Value>,
     ordered: bool,
-    tags: [&'a str; 2],
+    tags: [&'a str; 3],
     difficulty: &'a str,
 }
 
@@ -135,7 +135,7 @@ struct SpiderCase<'a> {
 /// writes), and every question becomes a case in `out/spider-dev.jsonl` with `snapshot` set,
 /// `gold_sql` = the Spider query (for the gold replay), `gold_rows` = its result on the
 /// SQLite file, `ordered` = whether it has a top-level ORDER BY, `tags` = `[db_id,
-/// hardness]` and `difficulty` = Spider's hardness (easy, medium, hard, extra, computed from
+/// hardness, shape]` (the shape of the gold SQL: `single-table`, `join` or `nested`) and `difficulty` = Spider's hardness (easy, medium, hard, extra, computed from
 /// dev.json's parsed `sql` as the official evaluation does). Questions whose gold cannot be
 /// computed, or that read a table known to be empty in this copy, are excluded with a reason.
 /// Running it again reuses the installed snapshots (same data, same id).
@@ -286,7 +286,7 @@ pub fn import_spider(dir: &Path, out: &Path, options: &SpiderImportOptions) -> R
                     })
                     .collect(),
                 ordered,
-                tags: [db_id, hardness],
+                tags: [db_id, hardness, shape(&item.sql)],
                 difficulty: hardness,
             };
             lines.push((index, serde_json::to_string(&case).expect("a case always serializes")));
@@ -537,6 +537,19 @@ pub(crate) fn run_sqlite(connection: &Connection, sql: &str) -> rusqlite::Result
     Ok(ResultTable::new(columns, rows))
 }
 
+/// The shape of a gold query, from Spider's parsed `sql`: `nested` with a sub-query or a set
+/// operation, `join` over several tables, else `single-table`.
+pub fn shape(sql: &Value) -> &'static str {
+    let text = sql.to_string();
+    if text.matches("\"select\"").count() > 1 {
+        "nested"
+    } else if sql["from"]["table_units"].as_array().is_some_and(|units| units.len() > 1) {
+        "join"
+    } else {
+        "single-table"
+    }
+}
+
 /// Spider's hardness of a query (easy, medium, hard, extra), from dev.json's parsed `sql`,
 /// following `eval_hardness` in the official `evaluation.py` rule for rule (including how it
 /// counts aggregates over condition units). A missing or malformed `sql` counts as easy.
@@ -659,6 +672,17 @@ mod tests {
                "select": [false, [[3, [0, [0, 0, false], null]]]],
                "where": [], "groupBy": [], "having": [], "orderBy": [], "limit": null,
                "intersect": null, "union": null, "except": null})
+    }
+
+    #[test]
+    fn the_shape_of_a_gold_query_is_read_from_its_parsed_form() {
+        let single = json!({"from": {"table_units": [["table_unit", 1]]}, "select": [false, []], "intersect": null});
+        let join = json!({"from": {"table_units": [["table_unit", 1], ["table_unit", 2]]}, "select": [false, []]});
+        let nested = json!({"from": {"table_units": [["table_unit", 1]]}, "select": [false, []],
+            "except": {"from": {"table_units": [["table_unit", 1]]}, "select": [false, []]}});
+        assert_eq!(shape(&single), "single-table");
+        assert_eq!(shape(&join), "join");
+        assert_eq!(shape(&nested), "nested");
     }
 
     #[test]

@@ -79,7 +79,7 @@ fn a_subset_imports_into_snapshots_layers_and_cases() {
     assert_eq!(first.gold_rows.as_ref().unwrap().rows, vec![vec![Cell::Int(6)]]);
     let concert = import.databases.iter().find(|d| d.db_id == "concert_singer").unwrap();
     assert_eq!(first.snapshot.as_deref(), Some(concert.snapshot_id.as_str()));
-    assert_eq!(first.tags, ["concert_singer", "easy"]);
+    assert_eq!(first.tags, ["concert_singer", "easy", "single-table"]);
     assert_eq!(first.ordered, Some(false));
     let ordered = cases.iter().find(|c| c.gold_sql.as_deref().is_some_and(|s| s.contains("ORDER BY"))).unwrap();
     assert_eq!(ordered.ordered, Some(true), "{}", ordered.id);

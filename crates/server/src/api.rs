@@ -374,6 +374,34 @@ pub async fn suggestions(State(state): State<AppState>, _user: User) -> Json<Sug
     Json(Suggestions { suggestions: state.suggestions().to_vec() })
 }
 
+/// The snapshot answers come from, so that users can tell their own data from the demo's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SnapshotView {
+    /// The snapshot's id.
+    #[schema(example = "snap-e8a12939c629cbce")]
+    pub id: String,
+    /// What it was made from: `demo warehouse, seed 42 scale 1`, `sqlite shop.sqlite`, `files exports`.
+    pub source: String,
+    /// Whether it is the demo warehouse.
+    pub demo: bool,
+    /// The date relative time phrases ("last month") resolve against.
+    pub as_of: chrono::NaiveDate,
+    /// The name of its semantic layer.
+    pub semantic_layer: String,
+    /// When answers come from the demo warehouse: the ids of the snapshots imported into the
+    /// server's data directory, one of which `quarry snapshot use ID` makes the default (on
+    /// the server's next start). Empty otherwise.
+    pub own_snapshots: Vec<String>,
+}
+
+/// The snapshot answers come from (`snapshot` in the settings: `quarry snapshot use`).
+#[utoipa::path(get, path = "/api/v1/snapshot",
+    responses((status = 200, body = SnapshotView), (status = "4XX", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub async fn snapshot(State(state): State<AppState>, _user: User) -> Json<SnapshotView> {
+    Json(state.snapshot_view().clone())
+}
+
 /// The OpenAPI description of this API.
 pub async fn openapi_json() -> Response {
     let mut response = crate::openapi::openapi_json().into_response();

@@ -33,7 +33,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 pub use answering::{AskRequest, AskResponse, ChartRef};
-pub use api::{ConversationList, ConversationView, FeedbackRequest, Health, Suggestions, TurnView};
+pub use api::{ConversationList, ConversationView, FeedbackRequest, Health, SnapshotView, Suggestions, TurnView};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use identity::User;
 pub use metrics::Metrics;
@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/feedback", post(api::feedback))
         .route("/api/v1/charts/{file}", get(api::chart))
         .route("/api/v1/suggestions", get(api::suggestions))
+        .route("/api/v1/snapshot", get(api::snapshot))
         .route("/api/v1/openapi.json", get(api::openapi_json))
         .route("/slack/commands", post(slack::command))
         .route("/slack/interactions", post(slack::interaction))

@@ -11,6 +11,7 @@ use quarry_slack::{ChartLinkSigner, ResponseUrlClient, SlackVerifier};
 use quarry_store::Store;
 use tokio::sync::Semaphore;
 
+use crate::api::SnapshotView;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
@@ -29,6 +30,7 @@ struct Inner {
     slack: Option<SlackVerifier>,
     responder: ResponseUrlClient,
     suggestions: Vec<String>,
+    snapshot: SnapshotView,
 }
 
 impl std::fmt::Debug for AppState {
@@ -65,6 +67,7 @@ impl AppState {
             .map_err(|e| ApiError::Internal(format!("cannot build the HTTP client for Slack: {e}")))?;
         let slots = Semaphore::new(server.max_concurrent_queries.max(1));
         let suggestions = crate::suggestions::suggestions(pipeline.layer(), 6);
+        let snapshot = snapshot_view(&settings, &pipeline);
         Ok(Self(Arc::new(Inner {
             settings,
             pipeline,
@@ -76,6 +79,7 @@ impl AppState {
             slack,
             responder,
             suggestions,
+            snapshot,
         })))
     }
 
@@ -124,6 +128,11 @@ impl AppState {
         &self.0.suggestions
     }
 
+    /// The snapshot answers come from.
+    pub fn snapshot_view(&self) -> &SnapshotView {
+        &self.0.snapshot
+    }
+
     /// The public base URL, without a trailing slash.
     pub fn base_url(&self) -> String {
         self.0.settings.server.base_url()
@@ -140,5 +149,31 @@ impl AppState {
                 Err(ApiError::RateLimited { retry_after_secs: wait.as_secs().max(1) })
             }
         }
+    }
+}
+
+/// The pipeline's snapshot, with the user's own snapshots when it is the demo warehouse (read
+/// once: a new default takes a restart anyway).
+fn snapshot_view(settings: &Settings, pipeline: &Pipeline) -> SnapshotView {
+    let snapshot = pipeline.snapshot();
+    let demo = quarry_answer::is_demo(snapshot);
+    let own_snapshots = if demo {
+        match quarry_answer::own_snapshots(settings) {
+            Ok(own) => own.into_iter().map(|s| s.manifest.id).collect(),
+            Err(error) => {
+                tracing::warn!(%error, "cannot list the snapshots of the data directory");
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    SnapshotView {
+        id: snapshot.manifest.id.clone(),
+        source: quarry_answer::describe_source(snapshot),
+        demo,
+        as_of: snapshot.manifest.as_of,
+        semantic_layer: pipeline.layer().name.clone(),
+        own_snapshots,
     }
 }

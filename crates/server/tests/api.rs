@@ -594,6 +594,52 @@ fn health_readiness_and_metrics() {
     });
 }
 
+/// A snapshot of the Spider mini set's `concert_singer` imported into `home`, with its starter
+/// semantic layer, as `quarry snapshot create` makes it; returns its id.
+fn import_concert_singer(home: &std::path::Path) -> String {
+    let database = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/spider-mini/database/concert_singer/concert_singer.sqlite");
+    let store = quarry_snapshot::SnapshotStore::new(home.join("snapshots"));
+    let options = quarry_snapshot::import::ImportOptions::default();
+    let snapshot = store
+        .install(|dir| quarry_snapshot::import::import_into(dir, &database, &options).map(|(manifest, _)| manifest))
+        .expect("the fixture imports");
+    let layer = quarry_semantic::starter_layer(&snapshot, &snapshot.manifest.id, true).expect("a starter layer");
+    std::fs::write(snapshot.semantic_layer_path(), layer.to_yaml()).expect("write the layer");
+    snapshot.manifest.id
+}
+
+// Issue 15: the web chat names the snapshot answers come from (`quarry snapshot use`), and on
+// the demo warehouse the user's own snapshots.
+#[test]
+fn the_snapshot_endpoint_reports_the_snapshot_in_use() {
+    run(async {
+        let home = tempfile::tempdir().expect("tempdir");
+        let own = import_concert_singer(home.path());
+        let mut on_demo = settings();
+        on_demo.home = home.path().display().to_string();
+        let server = TestState::new(on_demo.clone()).await;
+        let view = call(&server.router(), get("/api/v1/snapshot")).await.ok_json();
+        assert_eq!(view["id"], server.state.pipeline().snapshot().manifest.id.as_str(), "{view}");
+        assert_eq!(view["demo"], true, "{view}");
+        assert_eq!(view["own_snapshots"], json!([own]), "{view}");
+        assert!(view["source"].as_str().is_some_and(|s| s.starts_with("demo warehouse")), "{view}");
+
+        let mut on_own = on_demo;
+        on_own.snapshot = own[..9].to_string();
+        let server = TestState::with_own_pipeline(on_own).await;
+        let app = server.router();
+        let view = call(&app, get("/api/v1/snapshot")).await.ok_json();
+        assert_eq!(view["id"], own.as_str(), "{view}");
+        assert_eq!(view["demo"], false, "{view}");
+        assert_eq!(view["source"], "sqlite concert_singer.sqlite", "{view}");
+        assert_eq!(view["own_snapshots"], json!([]), "{view}");
+        let answer = ask(&app, "how many singers", None).await.ok_json();
+        assert_eq!(answer["answer"]["snapshot_id"], own.as_str(), "{answer}");
+        assert_eq!(answer["answer"]["rows"], json!([[6]]), "{answer}");
+    });
+}
+
 #[test]
 fn every_suggestion_is_answered() {
     run(async {

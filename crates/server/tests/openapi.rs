@@ -39,6 +39,7 @@ const DOCUMENTED_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/feedback"),
     ("get", "/api/v1/charts/{file}"),
     ("get", "/api/v1/suggestions"),
+    ("get", "/api/v1/snapshot"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -108,6 +109,8 @@ fn responses_conform_to_their_schemas() {
         conforms(&doc, &schema_of("post", "/api/v1/conversations/{id}/share", "201"), &share.json(), "$");
         let suggestions = call(&app, get("/api/v1/suggestions")).await.ok_json();
         conforms(&doc, &schema_of("get", "/api/v1/suggestions", "200"), &suggestions, "$");
+        let snapshot = call(&app, get("/api/v1/snapshot")).await.ok_json();
+        conforms(&doc, &schema_of("get", "/api/v1/snapshot", "200"), &snapshot, "$");
         for path in ["/healthz", "/readyz"] {
             let health = call(&app, get(path)).await.ok_json();
             conforms(&doc, &schema_of("get", path, "200"), &health, "$");

@@ -17,10 +17,12 @@
 //! assert_eq!(settings.snapshot, "demo");
 //! ```
 
+mod default_snapshot;
 mod server;
 
 use std::path::{Path, PathBuf};
 
+pub use default_snapshot::{DEMO_SNAPSHOT, read_default_snapshot, write_default_snapshot};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 pub use quarry_exec::ExecutorConfig;
@@ -47,6 +49,14 @@ pub enum Error {
     /// No per-user data directory could be determined and `home` is not set.
     #[error("cannot determine a data directory; set QUARRY_HOME")]
     NoHome,
+    /// A settings file could not be read or written when recording a setting in it.
+    #[error("cannot edit the settings file {path}: {reason}")]
+    EditFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Result type of this crate.

@@ -54,6 +54,15 @@ pub enum Error {
         /// What was wrong and what to do.
         reason: String,
     },
+    /// A PostgreSQL database could not be imported: unreachable, refused the credentials,
+    /// lacks the schema or a table asked for, or failed while being read.
+    #[error("cannot import from {url}: {reason}")]
+    Postgres {
+        /// The connection URL, without its password.
+        url: String,
+        /// What was wrong and what to do.
+        reason: String,
+    },
     /// Arrow or Parquet failed on otherwise valid input.
     #[error("arrow/parquet error on {context}: {message}")]
     Format {

@@ -1,5 +1,5 @@
 //! Import of users' own data into a snapshot: a directory of CSV and Parquet files (one
-//! table per file) or a SQLite database.
+//! table per file), a SQLite database, or a PostgreSQL schema ([`postgres`]).
 //!
 //! Every name becomes a plain lower-case identifier so that queries written against the
 //! source (SQLite compares identifiers without regard to case) run unquoted in DataFusion,
@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use chrono::{NaiveDate, Utc};
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::{DataType, Date32Type, Date64Type, Int64Type};
+use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::manifest::{Manifest, SnapshotSource, SourceDialect};
 use crate::writer::{TableData, write_snapshot_in_dialect};
@@ -32,6 +33,7 @@ use crate::{Error, Result};
 mod csv_file;
 mod names;
 mod parquet_file;
+pub mod postgres;
 mod sqlite_db;
 mod values;
 
@@ -295,40 +297,56 @@ fn has_sqlite_header(path: &Path) -> Result<bool> {
 
 /// The latest date in any date or timestamp column, and a note saying where it came from.
 fn latest_date(tables: &[TableData]) -> (NaiveDate, String) {
-    let mut latest: Option<(NaiveDate, String)> = None;
+    let mut latest = LatestDate::default();
     for table in tables {
-        for (i, field) in table.schema.fields().iter().enumerate() {
+        for batch in &table.batches {
+            latest.observe(&table.name, batch);
+        }
+    }
+    latest.finish()
+}
+
+/// The latest date seen in any date or timestamp column, gathered batch by batch.
+#[derive(Debug, Default)]
+pub(crate) struct LatestDate {
+    /// The date and the `table.column` it came from.
+    latest: Option<(NaiveDate, String)>,
+}
+
+impl LatestDate {
+    pub(crate) fn observe(&mut self, table: &str, batch: &RecordBatch) {
+        for (i, field) in batch.schema().fields().iter().enumerate() {
             let data_type = field.data_type();
             if !matches!(data_type, DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _)) {
                 continue;
             }
-            for batch in &table.batches {
-                let column = batch.column(i);
-                let max = match data_type {
-                    DataType::Date32 => {
-                        datafusion::arrow::compute::max(column.as_primitive::<Date32Type>()).map(i64::from)
-                    }
-                    DataType::Date64 => datafusion::arrow::compute::max(column.as_primitive::<Date64Type>()),
-                    _ => {
-                        // Every timestamp unit is an i64 underneath; the unit is applied by `date_of`.
-                        let raw = datafusion::arrow::compute::cast(column, &DataType::Int64).ok();
-                        raw.and_then(|raw| datafusion::arrow::compute::max(raw.as_primitive::<Int64Type>()))
-                    }
-                };
-                let Some(date) = max.and_then(|v| values::date_of(v, data_type)) else { continue };
-                if latest.as_ref().is_none_or(|(best, _)| date > *best) {
-                    latest = Some((date, format!("{}.{}", table.name, field.name())));
+            let column = batch.column(i);
+            let max = match data_type {
+                DataType::Date32 => datafusion::arrow::compute::max(column.as_primitive::<Date32Type>()).map(i64::from),
+                DataType::Date64 => datafusion::arrow::compute::max(column.as_primitive::<Date64Type>()),
+                _ => {
+                    // Every timestamp unit is an i64 underneath; the unit is applied by `date_of`.
+                    let raw = datafusion::arrow::compute::cast(column, &DataType::Int64).ok();
+                    raw.and_then(|raw| datafusion::arrow::compute::max(raw.as_primitive::<Int64Type>()))
                 }
+            };
+            let Some(date) = max.and_then(|v| values::date_of(v, data_type)) else { continue };
+            if self.latest.as_ref().is_none_or(|(best, _)| date > *best) {
+                self.latest = Some((date, format!("{table}.{}", field.name())));
             }
         }
     }
-    match latest {
-        Some((date, column)) => {
-            (date, format!("as_of {date}: the latest date in any date or timestamp column ({column})"))
-        }
-        None => {
-            let today = Utc::now().date_naive();
-            (today, format!("as_of {today}: no date or timestamp values found, so today's UTC date was used"))
+
+    /// The `as_of` date and the note saying how it was chosen.
+    pub(crate) fn finish(self) -> (NaiveDate, String) {
+        match self.latest {
+            Some((date, column)) => {
+                (date, format!("as_of {date}: the latest date in any date or timestamp column ({column})"))
+            }
+            None => {
+                let today = Utc::now().date_naive();
+                (today, format!("as_of {today}: no date or timestamp values found, so today's UTC date was used"))
+            }
         }
     }
 }

@@ -8,8 +8,9 @@
 //! afterwards: files are made read-only and their hashes can be re-checked with
 //! [`Snapshot::verify`].
 //!
-//! Users' own data comes in through [`import`]: a directory of CSV and Parquet files or a
-//! SQLite database.
+//! Users' own data comes in through [`import`]: a directory of CSV and Parquet files, a
+//! SQLite database, or the tables of a PostgreSQL schema ([`import::postgres`], streamed in
+//! bounded memory through [`SnapshotWriter`]).
 //!
 //! ```no_run
 //! use quarry_snapshot::SnapshotStore;
@@ -29,4 +30,4 @@ mod writer;
 pub use error::{Error, Result};
 pub use manifest::{ColumnEntry, ForeignKey, MANIFEST_FILE, Manifest, SnapshotSource, SourceDialect, TableEntry};
 pub use store::{Snapshot, SnapshotStore};
-pub use writer::{TableData, write_snapshot};
+pub use writer::{SnapshotWriter, TableData, TableWriter, write_snapshot};

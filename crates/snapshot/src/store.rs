@@ -145,6 +145,37 @@ impl SnapshotStore {
     }
 }
 
+impl SnapshotStore {
+    /// [`SnapshotStore::install`] for a source read asynchronously (a database server):
+    /// `build` writes the snapshot into the scratch directory it is given and returns the
+    /// manifest with anything else the caller wants back (an import report). The scratch
+    /// directory is removed when `build` fails and also when the future is dropped before it
+    /// finishes (Ctrl-C), so an interrupted import never leaves files in the store.
+    pub async fn install_async<T, F, Fut>(&self, build: F) -> Result<(Snapshot, T)>
+    where
+        F: FnOnce(PathBuf) -> Fut,
+        Fut: std::future::Future<Output = Result<(Manifest, T)>>,
+    {
+        fs::create_dir_all(&self.root).map_err(Error::io("creating", &self.root))?;
+        let scratch = ScratchDir(self.root.join(format!(".incoming-{}-{}", std::process::id(), unique_suffix())));
+        let (manifest, extra) = build(scratch.0.clone()).await?;
+        let target = self.root.join(&manifest.id);
+        if !target.join(MANIFEST_FILE).is_file() {
+            fs::rename(&scratch.0, &target).map_err(Error::io("installing", &target))?;
+        }
+        Ok((Snapshot::open(target)?, extra))
+    }
+}
+
+/// A scratch directory removed on drop unless it was renamed away.
+struct ScratchDir(PathBuf);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        remove_scratch(&self.0);
+    }
+}
+
 fn is_safe_component(id: &str) -> bool {
     id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }

@@ -1,4 +1,4 @@
-//! The snapshot writer and store: idempotent installs, lookup by id prefix, tamper detection and manifest safety checks.
+//! The snapshot writer and store: streamed writes, idempotent and async installs, lookup by id prefix, tamper detection and manifest safety checks.
 use std::fs;
 use std::path::Path;
 use std::sync::Arc;
@@ -8,7 +8,8 @@ use datafusion::arrow::array::{Int64Array, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use quarry_snapshot::{
-    Error, MANIFEST_FILE, Manifest, Snapshot, SnapshotSource, SnapshotStore, TableData, write_snapshot,
+    Error, MANIFEST_FILE, Manifest, Snapshot, SnapshotSource, SnapshotStore, SnapshotWriter, SourceDialect, TableData,
+    write_snapshot,
 };
 
 fn as_of() -> NaiveDate {
@@ -211,4 +212,69 @@ fn write_snapshot_checks_its_inputs() {
     assert!(reason(write("ok", vec![table("c", &[1])])).contains("not empty"));
     let again = write("ok-again", vec![table("a", &[3]), table("b", &[1, 2])]).unwrap();
     assert_eq!(again.id, manifest.id, "table order does not change the id");
+}
+
+#[test]
+fn the_streaming_writer_writes_the_snapshot_write_snapshot_writes() {
+    let root = tempfile::tempdir().unwrap();
+    let whole = write_snapshot(
+        &root.path().join("whole"),
+        vec![table("items", &[1, 2, 3]), table("others", &[4])],
+        as_of(),
+        source(),
+        vec!["a note".into()],
+    )
+    .unwrap();
+    let mut writer = SnapshotWriter::create(&root.path().join("streamed")).unwrap();
+    // Tables in another order than the manifest's; the batches of one table one at a time.
+    for (name, values) in [("others", vec![4]), ("items", vec![1, 2, 3])] {
+        let data = table(name, &values);
+        let mut file = writer.table(name, Arc::clone(&data.schema)).unwrap();
+        for batch in &data.batches {
+            file.write(batch).unwrap();
+        }
+        assert_eq!(file.rows(), values.len() as u64);
+        file.finish(data.primary_key, data.foreign_keys).unwrap();
+    }
+    assert!(matches!(writer.table("items", table("items", &[]).schema), Err(Error::InvalidSnapshot { .. })));
+    let streamed = writer.finish(as_of(), source(), SourceDialect::Parquet, vec!["a note".into()]).unwrap();
+    assert_eq!(streamed.id, whole.id);
+    assert_eq!(streamed.tables, whole.tables);
+}
+
+#[tokio::test]
+async fn an_async_install_that_fails_or_is_abandoned_leaves_nothing_behind() {
+    let root = tempfile::tempdir().unwrap();
+    let store = SnapshotStore::new(root.path());
+    let failed = store
+        .install_async(|dir| async move {
+            fs::create_dir_all(&dir).unwrap();
+            fs::write(dir.join("partial.parquet"), "half").unwrap();
+            Err::<(Manifest, ()), _>(Error::Import { path: "/data".into(), reason: "broken".into() })
+        })
+        .await;
+    assert!(matches!(failed, Err(Error::Import { .. })));
+    assert!(entries(root.path()).is_empty(), "{:?}", entries(root.path()));
+
+    // Interrupted (the future is dropped, as on Ctrl-C) half way through a table.
+    let abandoned = tokio::time::timeout(
+        std::time::Duration::from_millis(50),
+        store.install_async(|dir| async move {
+            fs::create_dir_all(&dir).unwrap();
+            fs::write(dir.join("partial.parquet"), "half").unwrap();
+            std::future::pending::<quarry_snapshot::Result<(Manifest, ())>>().await
+        }),
+    )
+    .await;
+    assert!(abandoned.is_err());
+    assert!(entries(root.path()).is_empty(), "{:?}", entries(root.path()));
+
+    let (snapshot, extra) = store
+        .install_async(|dir| async move {
+            write_snapshot(&dir, vec![table("items", &[1])], as_of(), source(), Vec::new()).map(|m| (m, 7))
+        })
+        .await
+        .unwrap();
+    assert_eq!(extra, 7);
+    assert_eq!(entries(root.path()), std::slice::from_ref(&snapshot.manifest.id));
 }

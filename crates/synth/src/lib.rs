@@ -8,6 +8,12 @@
 //! shortest many-to-one join paths, metric filters and time filters on the metric's own time
 //! column, half-open ranges, chronological order for trends, no rounding.
 //!
+//! Questions that ask for rows rather than a number ("list the names of singers from France
+//! by age", "which stadium has the largest capacity", "genres with at least 2 albums") are
+//! read by a stricter row reading ([`RowSelect`]) on any layer, inferred starter layers
+//! included: it answers only when every content word is a table, a column, a value or a cue
+//! it acted on.
+//!
 //! When a question is ambiguous in a way the layer can name it asks back
 //! ([`PlanOutcome::Clarify`]); when it cannot map a question it says what it understood and
 //! what it did not ([`PlanOutcome::CannotAnswer`]); it never makes up a query.
