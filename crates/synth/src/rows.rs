@@ -253,6 +253,25 @@ impl<'a> RowReading<'a> {
             };
             parts.push(Placed { start: m.start, end: m.end, part });
         }
+        // "the average age", where a table also has a column called `average`: the word
+        // before another column is the aggregate.
+        let aggregate_word = |p: &Placed| {
+            p.end == p.start + 1
+                && matches!(p.part, Part::Column(_))
+                && AGGREGATE_WORDS.iter().any(|(w, _)| *w == q.word_at(p.start))
+        };
+        let next_is_column = |k: usize| {
+            parts.get(k + 1).is_some_and(|n: &Placed| {
+                matches!(n.part, Part::Column(_))
+                    && (parts[k].end..n.start).all(|i| {
+                        let w = q.word_at(i);
+                        matches!(w, "and" | "or" | "the" | "of") || AGGREGATE_WORDS.iter().any(|(a, _)| *a == w)
+                    })
+            })
+        };
+        let keep: Vec<bool> = (0..parts.len()).map(|k| !(aggregate_word(&parts[k]) && next_is_column(k))).collect();
+        let mut kept = keep.iter();
+        parts.retain(|_| *kept.next().expect("one flag per part"));
         // "documents that have 2 or more paragraphs": the rows counted are the base.
         let counted = q.comparisons.iter().find_map(|c| {
             parts.iter().find_map(|p| match &p.part {

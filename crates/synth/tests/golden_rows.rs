@@ -40,6 +40,7 @@ tables:
   - {name: name, kind: text}
   - {name: city, kind: text}
   - {name: capacity, kind: number}
+  - {name: average, kind: number, description: average attendance}
 joins:
 - {from: albums.artist_id, to: artists.artist_id}
 metrics:
@@ -92,6 +93,8 @@ fn lists_lookups_and_orderings() {
 fn aggregates_groups_and_counts() {
     insta::assert_snapshot!(render(&[
         "What is the average, minimum and maximum age of artists from Japan?",
+        // A column called `average` does not take the aggregate's word.
+        "What is the average and maximum capacity of venues?",
         "How many albums were released in each year?",
         "Which year has the most albums?",
         "Show the genres that have at least 2 albums.",
