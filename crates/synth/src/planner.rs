@@ -132,6 +132,14 @@ impl SemanticPlanner {
             {
                 rows
             }
+            // Words the measure reading left unknown lower its confidence; a row reading that
+            // explains every word is taken when it is surer.
+            reading @ Reading::Query { .. } if reading_has_unknown_words(&reading) => {
+                match self.interpreter.read_rows(question) {
+                    Some(rows) if self.reading_confidence(&rows) > self.reading_confidence(&reading) => rows,
+                    _ => reading,
+                }
+            }
             reading => reading,
         };
         match reading {
@@ -173,6 +181,13 @@ impl SemanticPlanner {
                     not_understood: vec![error.to_string()],
                 },
             },
+        }
+    }
+
+    fn reading_confidence(&self, reading: &Reading) -> f64 {
+        match reading {
+            Reading::Query { evidence, .. } => self.confidence.confidence(evidence),
+            _ => 0.0,
         }
     }
 
@@ -292,4 +307,9 @@ fn asks_for_rows(reading: &Reading) -> bool {
 fn picks_rows(reading: &Reading) -> bool {
     let Reading::Query { query, .. } = reading else { return false };
     query.rows.as_ref().is_some_and(|rows| rows.order.is_some() && rows.limit.is_some())
+}
+
+/// Whether a reading left words of the question unknown.
+fn reading_has_unknown_words(reading: &Reading) -> bool {
+    matches!(reading, Reading::Query { evidence, .. } if !evidence.unknown_words.is_empty())
 }

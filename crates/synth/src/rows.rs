@@ -39,7 +39,7 @@ const LISTING_WORDS: &[&str] = &[
     "lexicographically", "reverse", "desc", "asc", "according", "than", "as", "well", "out", "whole", "overall",
     "entire", "together", "altogether", "played", "listed", "offered", "exist", "held", "correspond",
     "corresponding", "correspondingly", "living", "live", "lives", "located", "released", "produced",
-    "published", "came",
+    "published", "came", "aired", "used", "shared",
 ];
 
 /// Words naming an aggregate of the column that follows.
@@ -163,6 +163,11 @@ impl Interpreter {
                     c.name.ends_with("_name")
                         && table.trim_end_matches('s').starts_with(c.name.trim_end_matches("_name"))
                 })
+            })
+            .or_else(|| {
+                // `airlines.airline`: the column named as the entity.
+                let entity = crate::text::stem(table);
+                def.columns.iter().filter(visible).find(|c| c.name == entity && c.kind != Some(ColumnKind::Number))
             })
             .map(|c| c.name.clone())
     }
@@ -288,7 +293,11 @@ impl<'a> RowReading<'a> {
             .words
             .iter()
             .enumerate()
-            .filter(|(_, w)| is_stopword(w) || LISTING_WORDS.contains(&w.as_str()))
+            // "number", "count", "total" are cues the reading must act on, not free words.
+            .filter(|(_, w)| {
+                (is_stopword(w) && !matches!(w.as_str(), "number" | "count" | "total" | "amount" | "value"))
+                    || LISTING_WORDS.contains(&w.as_str())
+            })
             .map(|(i, _)| i)
             .collect();
         Some(Self {
@@ -498,6 +507,11 @@ impl<'a> RowReading<'a> {
     }
 
     fn read(mut self) -> Option<Reading> {
+        // "where is the youngest teacher from", "when was ...": asks for a place or a time the
+        // reading cannot pick a column for.
+        if matches!(self.word(0), "where" | "when" | "why") {
+            return None;
+        }
         let mut items: Vec<RowItem> = Vec::new();
         let mut filters: Vec<Filter> = Vec::new();
         let mut group_by: Vec<ColumnRef> = Vec::new();
@@ -571,7 +585,11 @@ impl<'a> RowReading<'a> {
                 _ => None,
             })
             .collect();
+        let mut taken_by_label: BTreeSet<usize> = BTreeSet::new();
         for (k, placed) in parts.iter().enumerate() {
+            if taken_by_label.contains(&placed.start) {
+                continue;
+            }
             match &placed.part {
                 Part::Entity(table) => {
                     self.covered.extend(placed.start..placed.end);
@@ -596,6 +614,33 @@ impl<'a> RowReading<'a> {
                     if *table == self.base {
                         // "which singer", "list the stadiums": the label names the rows.
                         entity_listed = true;
+                        // "the high schooler named Kyle": a value of the label.
+                        // Spelling correction reads "named" as the column `name`: the word as written.
+                        if matches!(self.written(placed.end), "named" | "called") {
+                            let label = self.interpreter.label_of(&self.base)?;
+                            let at = placed.end + 1;
+                            let (end, condition) = match self.quoted.iter().find(|(s, _, _)| *s == at) {
+                                Some((_, end, text)) => (*end, format!("{label} = {}", quote(text))),
+                                None => {
+                                    let end = (at..self.q.words.len())
+                                        .take(4)
+                                        .take_while(|&i| {
+                                            !is_cue_word(self.word(i))
+                                                && !self.parts.iter().any(|p| (p.start..p.end).contains(&i))
+                                        })
+                                        .last()?
+                                        + 1;
+                                    let words: Vec<&str> = (at..end).map(|i| self.written(i)).collect();
+                                    let condition =
+                                        format!("lower({label}) = {}", quote(&words.join(" ").to_lowercase()));
+                                    self.literal_values += 1;
+                                    (end, condition)
+                                }
+                            };
+                            self.covered.extend(placed.end..end);
+                            taken_by_label.extend(placed.end..end);
+                            filters.push(Filter::Sql { table: self.base.clone(), condition });
+                        }
                         // "the 3 albums with the highest sales".
                         if placed.start > 0
                             && !self.covered.contains(&(placed.start - 1))
@@ -862,7 +907,8 @@ impl<'a> RowReading<'a> {
                         })
                         .filter_map(|&i| AGGREGATE_WORDS.iter().find(|(w, _)| *w == self.word(i)).map(|(_, f)| (i, *f)))
                         .collect();
-                    let per_each = self.q.words.iter().any(|w| matches!(w.as_str(), "each" | "respectively"));
+                    let per_each =
+                        self.q.words.iter().any(|w| matches!(w.as_str(), "each" | "respectively" | "corresponding"));
                     if counting && nearest.first().is_some_and(|&i| distinct_words.contains(&self.word(i))) && !per_each
                     {
                         self.covered.insert(nearest[0]);
@@ -1119,12 +1165,13 @@ impl<'a> RowReading<'a> {
         }
 
         // The group with the most rows: "which year has the most concerts".
-        let superlative_count = self
-            .q
-            .words
-            .iter()
-            .enumerate()
-            .find(|(i, w)| !self.covered.contains(i) && matches!(w.as_str(), "most" | "least" | "fewest"));
+        let superlative_count = self.q.words.iter().enumerate().find(|(i, w)| {
+            let most_number =
+                matches!(w.as_str(), "greatest" | "largest" | "highest" | "biggest" | "smallest" | "lowest")
+                    && matches!(self.word(i + 1), "number" | "count")
+                    && self.word(i + 2) == "of";
+            !self.covered.contains(i) && (matches!(w.as_str(), "most" | "least" | "fewest") || most_number)
+        });
         if let Some((i, w)) = superlative_count {
             // "most" before the entity ("the most concerts") or "most number of".
             let next_entity = parts.iter().find_map(|p| match &p.part {
@@ -1142,8 +1189,11 @@ impl<'a> RowReading<'a> {
                     })?;
                     group_by.push(column);
                 }
-                let descending = w == "most";
+                let descending = !matches!(w.as_str(), "least" | "fewest" | "smallest" | "lowest");
                 self.covered.insert(i);
+                if matches!(self.word(i + 1), "number" | "count") {
+                    self.covered.extend([i + 1, i + 2]);
+                }
                 order = Some(RowOrder {
                     item: RowItem::Aggregate { func: AggregateFunc::Count, column: None },
                     descending,
@@ -1195,18 +1245,15 @@ impl<'a> RowReading<'a> {
             .collect();
         if count_rows && group_by.is_empty() && !plain.is_empty() {
             // "the student ids and numbers of friends corresponding to each".
-            if let Some(i) = self
-                .q
-                .words
-                .iter()
-                .enumerate()
-                .position(|(i, w)| !self.covered.contains(&i) && matches!(w.as_str(), "each" | "respectively"))
-            {
+            if let Some(i) = self.q.words.iter().enumerate().position(|(i, w)| {
+                !self.covered.contains(&i) && matches!(w.as_str(), "each" | "respectively" | "corresponding")
+            }) {
                 self.covered.insert(i);
                 group_by = plain.clone();
             }
         }
-        if count_rows {
+        let counted_rows = RowItem::Aggregate { func: AggregateFunc::Count, column: None };
+        if count_rows && !items.contains(&counted_rows) {
             if items.iter().any(|i| matches!(i, RowItem::Column(_))) && group_by.is_empty() {
                 // "how many X" naming a column that is not a grouping: another question.
                 return None;
@@ -1256,6 +1303,21 @@ impl<'a> RowReading<'a> {
         if self.q.ranking.is_some() {
             self.covered
                 .extend(self.q.words.iter().enumerate().filter(|(_, w)| w.starts_with("__rank")).map(|(i, _)| i));
+        }
+        // "born before 1945 and after 1955" cannot both hold of one row: it asks for values
+        // shared by two sets of rows, not for rows.
+        for f in &filters {
+            let Filter::Compare { table, column, op: CompareOp::Lt | CompareOp::Le, value: upper } = f else {
+                continue;
+            };
+            let contradicted = filters.iter().any(|g| {
+                matches!(g, Filter::Compare { table: t, column: c, op: CompareOp::Gt | CompareOp::Ge, value: lower }
+                    if t == table && c == column
+                        && lower.parse::<f64>().ok().zip(upper.parse::<f64>().ok()).is_some_and(|(l, u)| l >= u))
+            });
+            if contradicted {
+                return None;
+            }
         }
         // "cylinders = 8 or year < 1980": conditions joined by "or" are not both required;
         // an "or" inside one list of values ("cat or dog", "2014 or 2015") is.
