@@ -622,14 +622,15 @@ impl<'a> RowReading<'a> {
                             let (end, condition) = match self.quoted.iter().find(|(s, _, _)| *s == at) {
                                 Some((_, end, text)) => (*end, format!("{label} = {}", quote(text))),
                                 None => {
+                                    // A name may hold vocabulary words ("Plaza Museum"): it runs to
+                                    // the next cue word or the end.
                                     let end = (at..self.q.words.len())
-                                        .take(4)
-                                        .take_while(|&i| {
-                                            !is_cue_word(self.word(i))
-                                                && !self.parts.iter().any(|p| (p.start..p.end).contains(&i))
-                                        })
+                                        .take_while(|&i| !is_cue_word(self.word(i)) && !self.word(i).starts_with("__"))
                                         .last()?
                                         + 1;
+                                    if end - at > 4 {
+                                        return None;
+                                    }
                                     let words: Vec<&str> = (at..end).map(|i| self.written(i)).collect();
                                     let condition =
                                         format!("lower({label}) = {}", quote(&words.join(" ").to_lowercase()));
@@ -821,12 +822,20 @@ impl<'a> RowReading<'a> {
                         }
                         if let Some(&last) = numbers.last() {
                             self.covered.extend(placed.end..=last);
-                            let list: Vec<&str> = numbers.iter().map(|&i| self.word(i)).collect();
+                            let list: Vec<String> = numbers.iter().map(|&i| self.word(i).to_string()).collect();
+                            // "below age 30": the comparison word stands before the column.
+                            let compared_before = window
+                                .last()
+                                .and_then(|&i| comparison_word(self.word(i)).map(|op| (i, op)))
+                                .filter(|_| list.len() == 1);
+                            if let Some((i, _)) = compared_before {
+                                self.covered.insert(i);
+                            }
                             filters.push(if list.len() == 1 {
                                 Filter::Compare {
                                     table: column.table.clone(),
                                     column: column.column.clone(),
-                                    op: CompareOp::Eq,
+                                    op: compared_before.map_or(CompareOp::Eq, |(_, op)| op),
                                     value: list[0].to_string(),
                                 }
                             } else {

@@ -108,6 +108,7 @@ fn aggregates_groups_and_counts() {
         "Show the genres that have at least 2 albums.",
         "How many different genres are there?",
         "How many albums came out in 2019 or 2020?",
+        "How many artists below age 30 are there?",
         "What are the titles of albums released before 2000?",
     ]));
 }
