@@ -55,7 +55,7 @@ impl Select {
     }
 }
 
-fn quote(value: &str) -> String {
+pub(crate) fn quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
@@ -220,12 +220,7 @@ impl Interpreter {
                 query.time_column.clone().or_else(|| self.measure_time_column(first)).ok_or(Error::NoTimeColumn)?;
             let column = select.col(&base, &time_column);
             let parts = range_sql(&column, range);
-            conditions.push(format!(
-                "{base}.{time_column} in [{}, {}) ({})",
-                range.start.map(|d| d.to_string()).unwrap_or_else(|| "-inf".into()),
-                range.end.map(|d| d.to_string()).unwrap_or_else(|| "+inf".into()),
-                range.phrase
-            ));
+            conditions.push(range_condition(&format!("{base}.{time_column}"), range));
             where_sql.extend(parts);
         }
         let mut share_filters = Vec::new();
@@ -447,7 +442,17 @@ impl Interpreter {
 }
 
 /// The conditions that keep `column` within `range`.
-fn range_sql(column: &str, range: &TimeRange) -> Vec<String> {
+/// A time window as the explanation shows it: `column in [start, end) (phrase)`.
+pub(crate) fn range_condition(column: &str, range: &TimeRange) -> String {
+    format!(
+        "{column} in [{}, {}) ({})",
+        range.start.map(|d| d.to_string()).unwrap_or_else(|| "-inf".into()),
+        range.end.map(|d| d.to_string()).unwrap_or_else(|| "+inf".into()),
+        range.phrase
+    )
+}
+
+pub(crate) fn range_sql(column: &str, range: &TimeRange) -> Vec<String> {
     let mut parts = Vec::new();
     if let Some(start) = range.start {
         parts.push(format!("{column} >= TIMESTAMP '{start} 00:00:00'"));
