@@ -36,7 +36,7 @@ const LISTING_WORDS: &[&str] = &[
     "lexicographically", "reverse", "desc", "asc", "according", "than", "as", "well", "out", "whole", "overall",
     "entire", "together", "altogether", "played", "listed", "offered", "exist", "held", "correspond",
     "corresponding", "correspondingly", "living", "live", "lives", "located", "released", "produced",
-    "published", "came", "aired", "used", "shared",
+    "published", "came", "aired", "used", "shared", "either",
 ];
 
 /// Words naming an aggregate of the column that follows.

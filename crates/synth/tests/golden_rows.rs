@@ -31,6 +31,7 @@ tables:
   - {name: genre, kind: text}
   - {name: year, kind: number}
   - {name: sales, kind: number}
+  - {name: record_label_code, kind: text}
 - name: venues
   primary_key: [venue_id]
   synonyms: [venue, venues]
@@ -110,6 +111,19 @@ fn aggregates_groups_and_counts() {
         "How many albums came out in 2019 or 2020?",
         "How many artists below age 30 are there?",
         "What are the titles of albums released before 2000?",
+    ]));
+}
+
+#[test]
+fn keys_of_other_tables_and_longer_column_names() {
+    insta::assert_snapshot!(render(&[
+        // The key the albums hold of their artist, counted per artist.
+        "What are the ids of artists that have 2 or more albums?",
+        // The names asked for are the artists', joined, not the albums' counted.
+        "What are the names and ids of artists that have 2 or more albums?",
+        // The words before "codes" that are part of the column's name.
+        "List the titles and record label codes of all albums.",
+        "Show the names of artists from either France or Japan.",
     ]));
 }
 

@@ -19,6 +19,15 @@ impl<'a> RowReading<'a> {
         let layer = interpreter.layer();
         let mut parts = Vec::new();
         for m in &q.mentions {
+            // "matches played in 2013": a verb the vocabulary stems to a table (`players`)
+            // is grammar around the rows, not the table.
+            let read = q.word_at(m.start);
+            let verb =
+                q.corrections.iter().find(|(_, r)| r == read).map(|(written, _)| written.as_str()).unwrap_or(read);
+            if m.end == m.start + 1 && LISTING_WORDS.contains(&verb) && (verb.ends_with("ed") || verb.ends_with("ing"))
+            {
+                continue;
+            }
             let columns: Vec<ColumnRef> = m
                 .concepts
                 .iter()
@@ -95,14 +104,17 @@ impl<'a> RowReading<'a> {
             None => Self::base_table(interpreter, q, &parts)?,
         };
         Self::add_column_words(interpreter, q, &base, &mut parts);
+        widen_column_phrases(q, &mut parts);
         let covered = q
             .words
             .iter()
             .enumerate()
             // "number", "count", "total" are cues the reading must act on, not free words.
             .filter(|(_, w)| {
+                let written = q.corrections.iter().find(|(_, r)| r == *w).map(|(written, _)| written.as_str());
                 (is_stopword(w) && !matches!(w.as_str(), "number" | "count" | "total" | "amount" | "value"))
                     || LISTING_WORDS.contains(&w.as_str())
+                    || written.is_some_and(|written| LISTING_WORDS.contains(&written))
             })
             .map(|(i, _)| i)
             .collect();
@@ -145,6 +157,24 @@ impl<'a> RowReading<'a> {
                 continue;
             }
             let key = if function_word { word.clone() } else { crate::text::stem(word) };
+            // "the ids of documents" counted in paragraphs: the key the base holds of them.
+            if !function_word
+                && q.word_at(i + 1) == "of"
+                && let Some(Part::Entity(owner)) = parts
+                    .iter()
+                    .find(|p| p.start == i + 2)
+                    .map(|p| &p.part)
+                    .filter(|p| !matches!(p, Part::Entity(t) if t == base))
+                && let Some(step) =
+                    interpreter.graph().path(base, owner).filter(|path| path.len() == 1).map(|mut path| path.remove(0))
+                && !step.fans_out
+                && names_by_last_word(&step.right_column, owner, &key)
+            {
+                let column = ColumnRef { table: base.to_string(), column: step.left_column };
+                let at = parts.iter().position(|p| p.start > i).unwrap_or(parts.len());
+                parts.insert(at, Placed { start: i, end: i + 1, part: Part::Column(vec![column]) });
+                continue;
+            }
             // "the name of losers" is `loser_name`.
             if !function_word
                 && q.word_at(i + 1) == "of"
@@ -260,6 +290,16 @@ impl<'a> RowReading<'a> {
         let mut scored: Vec<(usize, String)> = common.into_iter().map(|t| (score(&t), t)).collect();
         scored.sort_by_key(|s| std::cmp::Reverse(s.0));
         (scored[0].0 > scored[1].0).then(|| scored.swap_remove(0).1)
+    }
+
+    /// Whether `column` is the base's key to `table`, one many-to-one step away.
+    pub(super) fn holds_key_of(&self, column: &ColumnRef, table: &str) -> bool {
+        column.table == self.base
+            && self
+                .interpreter
+                .graph()
+                .path(&self.base, table)
+                .is_some_and(|path| path.len() == 1 && path[0].left_column == column.column && !path[0].fans_out)
     }
 
     pub(super) fn word(&self, i: usize) -> &str {
@@ -483,5 +523,32 @@ impl<'a> RowReading<'a> {
             (Some(h), Some(l)) if words.iter().any(|w| w == "from") => Some(h < l),
             _ => None,
         }
+    }
+}
+
+/// "the template type codes" is `template_type_code` although the phrase found was "codes":
+/// the words just before a column phrase that are earlier words of the column's name belong
+/// to the phrase.
+fn widen_column_phrases(q: &Question, parts: &mut [Placed]) {
+    for k in 0..parts.len() {
+        let floor = if k == 0 { 0 } else { parts[k - 1].end };
+        let Part::Column(columns) = &parts[k].part else { continue };
+        let mut start = parts[k].start;
+        while start > floor {
+            let word = q.word_at(start - 1);
+            let acts = AGGREGATE_WORDS.iter().any(|(w, _)| *w == word)
+                || super::SUPERLATIVES.iter().any(|(w, _)| *w == word)
+                || matches!(word, "number" | "numbers" | "count" | "distinct" | "different" | "unique" | "not" | "no");
+            let key = crate::text::stem(word);
+            let in_name = |c: &ColumnRef| {
+                let tokens: Vec<&str> = c.column.split('_').collect();
+                tokens.len() > 1 && tokens[..tokens.len() - 1].iter().any(|t| crate::text::stem(t) == key)
+            };
+            if acts || key.is_empty() || !columns.iter().all(in_name) {
+                break;
+            }
+            start -= 1;
+        }
+        parts[k].start = start;
     }
 }

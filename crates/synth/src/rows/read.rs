@@ -110,9 +110,23 @@ impl RowReading<'_> {
                     if *table != self.base && !used_tables.contains(table) {
                         // Another table named is only understood through a column or value of it.
                         let singular = crate::text::stem(table);
+                        let only_keys_of_named = parts.iter().zip(&resolved).all(|(p, r)| {
+                            !matches!(p.part, Part::Column(_))
+                                || r.as_ref().is_some_and(|r| {
+                                    self.holds_key_of(r, table) || r.column.starts_with(&format!("{singular}_"))
+                                })
+                        });
                         let consumed = parts.iter().zip(&resolved).any(|(p, r)| match &p.part {
                             Part::Column(_) => r.as_ref().is_some_and(|c| {
-                                &c.table == table || (having.is_some() && c.column.starts_with(&format!("{singular}_")))
+                                &c.table == table
+                                    || (having.is_some()
+                                        && c.column.starts_with(&format!("{singular}_"))
+                                        && only_keys_of_named)
+                                    // "the ids of documents with 2 paragraphs": the key the
+                                    // base holds of the table named, when no other column
+                                    // is asked for ("the names and ids of courses" are the
+                                    // courses' own).
+                                    || (self.holds_key_of(c, table) && only_keys_of_named)
                             }),
                             Part::Value { dimension, .. } => self
                                 .interpreter
