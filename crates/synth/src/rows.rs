@@ -36,7 +36,7 @@ const LISTING_WORDS: &[&str] = &[
     "lexicographically", "reverse", "desc", "asc", "according", "than", "as", "well", "out", "whole", "overall",
     "entire", "together", "altogether", "played", "listed", "offered", "exist", "held", "correspond",
     "corresponding", "correspondingly", "living", "live", "lives", "located", "released", "produced",
-    "published", "came", "aired", "used", "shared", "either",
+    "published", "came", "aired", "used", "shared", "either", "belong", "belongs", "belonging",
 ];
 
 /// Words naming an aggregate of the column that follows.
@@ -167,6 +167,27 @@ impl Interpreter {
                 def.columns.iter().filter(visible).find(|c| c.name == entity && c.kind != Some(ColumnKind::Number))
             })
             .map(|c| c.name.clone())
+    }
+
+    /// The column of `table` a value written as `text` names a row by: a text column named
+    /// like a code when the value is written like one ("AKO", "PP1"), else the label.
+    fn naming_column(&self, table: &str, text: &str) -> Option<String> {
+        let code_like = (1..=5).contains(&text.len())
+            && text.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && text.chars().any(|c| c.is_ascii_uppercase());
+        if !code_like {
+            return self.label_of(table);
+        }
+        let def = self.layer().table(table)?;
+        let codes: Vec<&quarry_semantic::ColumnDef> = def
+            .columns
+            .iter()
+            .filter(|c| !c.personal && c.kind == Some(ColumnKind::Text) && c.name.ends_with("code"))
+            .collect();
+        match codes.as_slice() {
+            [one] => Some(one.name.clone()),
+            _ => None,
+        }
     }
 
     fn column_kind(&self, column: &ColumnRef) -> Option<ColumnKind> {

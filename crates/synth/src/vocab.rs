@@ -172,6 +172,28 @@ impl Vocabulary {
                     (joined.len() >= 6).then(|| (len, concepts.clone()))
                 });
             }
+            // Names abbreviated into one word ("indepyear") asked in full ("independence
+            // year"): the first word starts with the name's head, the second is its tail.
+            if matched.is_none() && i + 1 < stems.len() && !is_stopword(&tokens[i]) {
+                let tail = &stems[i + 1];
+                let mut heads: Vec<(&String, &Vec<Concept>)> = self
+                    .phrases
+                    .iter()
+                    .filter_map(|(key, concepts)| match key.as_slice() {
+                        [name] => Some((name, concepts)),
+                        _ => None,
+                    })
+                    .filter(|(name, _)| {
+                        name.strip_suffix(tail.as_str()).is_some_and(|head| {
+                            head.len() >= 3 && head.len() < tokens[i].len() && tokens[i].starts_with(head)
+                        })
+                    })
+                    .collect();
+                heads.sort();
+                if let [(_, concepts)] = heads.as_slice() {
+                    matched = Some((2, (*concepts).clone()));
+                }
+            }
             match matched {
                 Some((len, concepts)) => {
                     found.push(Mention { start: i, end: i + len, text: tokens[i..i + len].join(" "), concepts });

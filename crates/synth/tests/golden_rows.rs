@@ -42,6 +42,8 @@ tables:
   - {name: city, kind: text}
   - {name: capacity, kind: number}
   - {name: average, kind: number, description: average attendance}
+  - {name: venue_code, kind: text}
+  - {name: foundyear, kind: number}
 joins:
 - {from: albums.artist_id, to: artists.artist_id}
 metrics:
@@ -124,6 +126,11 @@ fn keys_of_other_tables_and_longer_column_names() {
         // The words before "codes" that are part of the column's name.
         "List the titles and record label codes of all albums.",
         "Show the names of artists from either France or Japan.",
+        // A quoted value right after the entity: its label, or its code when written as one.
+        "What is the capacity of venue 'Blue Note'?",
+        "Which city does venue 'BN1' belong to?",
+        // A name abbreviated into one word, asked in full.
+        "What is the founding year of the venue with the largest capacity?",
     ]));
 }
 

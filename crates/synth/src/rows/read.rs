@@ -169,6 +169,18 @@ impl RowReading<'_> {
                             self.covered.extend(placed.end..end);
                             taken_by_label.extend(placed.end..end);
                             filters.push(Filter::Sql { table: self.base.clone(), condition });
+                        } else if let Some((_, end, text)) =
+                            self.quoted.iter().find(|(s, _, _)| *s == placed.end).cloned()
+                        {
+                            // `airline "JetBlue Airways"`, `airport 'AKO'`: a quoted value right
+                            // after the entity names one of its rows.
+                            let column = self.interpreter.naming_column(&self.base, &text)?;
+                            self.covered.extend(placed.end..end);
+                            taken_by_label.extend(placed.end..end);
+                            filters.push(Filter::Sql {
+                                table: self.base.clone(),
+                                condition: format!("{column} = {}", quote(&text)),
+                            });
                         }
                         // "the 3 albums with the highest sales".
                         if placed.start > 0
