@@ -172,6 +172,20 @@ impl Vocabulary {
                     (joined.len() >= 6).then(|| (len, concepts.clone()))
                 });
             }
+            // A name that is an acronym of the words ("miles per gallon" is `mpg`).
+            if matched.is_none() {
+                matched = (3..=4.min(stems.len() - i)).rev().find_map(|len| {
+                    let words = &tokens[i..i + len];
+                    if is_stopword(&words[0]) || is_stopword(&words[len - 1]) {
+                        return None;
+                    }
+                    let initials: String = words.iter().filter_map(|t| t.chars().next()).collect();
+                    let concepts = self.phrases.get(std::slice::from_ref(&initials))?;
+                    let columns: Vec<Concept> =
+                        concepts.iter().filter(|c| matches!(c, Concept::Column { .. })).cloned().collect();
+                    (!columns.is_empty()).then_some((len, columns))
+                });
+            }
             // Names abbreviated into one word ("indepyear") asked in full ("independence
             // year"): the first word starts with the name's head, the second is its tail.
             if matched.is_none() && i + 1 < stems.len() && !is_stopword(&tokens[i]) {

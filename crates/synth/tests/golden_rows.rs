@@ -32,6 +32,7 @@ tables:
   - {name: year, kind: number}
   - {name: sales, kind: number}
   - {name: record_label_code, kind: text}
+  - {name: bpm, kind: number}
 - name: venues
   primary_key: [venue_id]
   synonyms: [venue, venues]
@@ -131,6 +132,13 @@ fn keys_of_other_tables_and_longer_column_names() {
         "Which city does venue 'BN1' belong to?",
         // A name abbreviated into one word, asked in full.
         "What is the founding year of the venue with the largest capacity?",
+        // A column named by the initials of the words, restated in brackets.
+        "What is the average beats per minute (bpm) of albums released in 2019?",
+        // The participle of a column's noun.
+        "List the names of artists aged 30 or 31.",
+        // Names of rows whose table calls its label a title.
+        "What are the names of albums released in 2019?",
+        "Show the names of artists who are not from Japan.",
     ]));
 }
 

@@ -104,7 +104,36 @@ impl<'a> RowReading<'a> {
             None => Self::base_table(interpreter, q, &parts)?,
         };
         Self::add_column_words(interpreter, q, &base, &mut parts);
+        // "the names of albums" where only artists have a `name`: the albums' label, unless
+        // another table is named right before ("their artist names").
+        if let Some(label) = interpreter.label_of(&base) {
+            for k in 0..parts.len() {
+                let other = |p: &Placed| matches!(&p.part, Part::Entity(t) if *t != base);
+                let owner_after = (parts[k].end..q.words.len())
+                    .find(|&i| !matches!(q.word_at(i), "of" | "the" | "all" | "a" | "an"))
+                    .filter(|&i| i > parts[k].end && q.word_at(parts[k].end) == "of");
+                let owned_by_other = (k > 0 && parts[k - 1].end == parts[k].start && other(&parts[k - 1]))
+                    || owner_after.is_some_and(|i| parts.iter().any(|p| p.start == i && other(p)));
+                if let Part::Column(candidates) = &parts[k].part
+                    && parts[k].end == parts[k].start + 1
+                    && crate::text::stem(q.word_at(parts[k].start)) == "name"
+                    && !candidates.iter().any(|c| c.table == base)
+                    && !owned_by_other
+                {
+                    parts[k].part = Part::Column(vec![ColumnRef { table: base.clone(), column: label.clone() }]);
+                }
+            }
+        }
         widen_column_phrases(q, &mut parts);
+        // "miles per gallon (mpg)": a column named twice in a row is named once.
+        parts.dedup_by(|next, prev| {
+            let same = next.start == prev.end
+                && matches!((&prev.part, &next.part), (Part::Column(a), Part::Column(b)) if a == b);
+            if same {
+                prev.end = next.end;
+            }
+            same
+        });
         let covered = q
             .words
             .iter()
@@ -157,6 +186,19 @@ impl<'a> RowReading<'a> {
                 continue;
             }
             let key = if function_word { word.clone() } else { crate::text::stem(word) };
+            // "teachers aged 32": the participle of a column's noun.
+            let key = match key.strip_suffix('d') {
+                Some(noun)
+                    if word.ends_with("ed")
+                        && noun.len() >= 3
+                        && tables.iter().any(|t| {
+                            interpreter.layer().table(t).is_some_and(|def| def.columns.iter().any(|c| c.name == noun))
+                        }) =>
+                {
+                    noun.to_string()
+                }
+                _ => key,
+            };
             // "the ids of documents" counted in paragraphs: the key the base holds of them.
             if !function_word
                 && q.word_at(i + 1) == "of"
@@ -237,6 +279,14 @@ impl<'a> RowReading<'a> {
                 ([], [one]) => Some(one.clone()),
                 _ => None,
             };
+            // "the names of all cartoons", "airline names": the label, when no column is
+            // called a name.
+            let chosen = chosen.or_else(|| {
+                (found.is_empty() && key == "name")
+                    .then(|| interpreter.label_of(base))
+                    .flatten()
+                    .map(|label| ColumnRef { table: base.to_string(), column: label })
+            });
             if let Some(column) = chosen {
                 let at = parts.iter().position(|p| p.start > i).unwrap_or(parts.len());
                 parts.insert(at, Placed { start: i, end: i + 1, part: Part::Column(vec![column]) });

@@ -208,8 +208,14 @@ impl RowReading<'_> {
                 Part::Value { dimension, value } => {
                     self.covered.extend(placed.start..placed.end);
                     let previous = self.before(placed.start).next();
-                    let negation =
-                        previous.filter(|&i| matches!(self.word(i), "not" | "except" | "excluding" | "besides"));
+                    let negating = |i: usize| matches!(self.word(i), "not" | "except" | "excluding" | "besides");
+                    // "people who are not from Russia".
+                    let negation = previous.filter(|&i| negating(i)).or_else(|| {
+                        previous
+                            .filter(|&i| matches!(self.word(i), "from" | "in"))
+                            .and_then(|i| self.before(i).next())
+                            .filter(|&i| negating(i))
+                    });
                     let negated = negation.is_some();
                     self.covered.extend(negation);
                     match filters.iter_mut().find(|f| matches!(f, Filter::Values { dimension: d, negated: n, .. } if d == dimension && *n == negated)) {
@@ -784,6 +790,15 @@ impl RowReading<'_> {
         if counting && !items.iter().any(|i| matches!(i, RowItem::Aggregate { func: AggregateFunc::CountDistinct, .. }))
         {
             count_rows = true;
+        }
+        if group_by.is_empty()
+            && having.is_none()
+            && !count_rows
+            && items.iter().any(|i| matches!(i, RowItem::Aggregate { .. }))
+            && items.iter().any(|i| matches!(i, RowItem::Column(_)))
+        {
+            // An aggregate beside a plain column with nothing to group by is no one query.
+            return None;
         }
         let plain: Vec<ColumnRef> = items
             .iter()
