@@ -36,7 +36,8 @@ const LISTING_WORDS: &[&str] = &[
     "lexicographically", "reverse", "desc", "asc", "according", "than", "as", "well", "out", "whole", "overall",
     "entire", "together", "altogether", "played", "listed", "offered", "exist", "held", "correspond",
     "corresponding", "correspondingly", "living", "live", "lives", "located", "released", "produced",
-    "published", "came", "aired", "used", "shared", "either", "belong", "belongs", "belonging",
+    "published", "came", "aired", "used", "shared", "either", "belong", "belongs", "belonging", "reversed",
+    "lexicographical", "results",
 ];
 
 /// Words naming an aggregate of the column that follows.
@@ -125,6 +126,8 @@ impl Interpreter {
             return None;
         }
         let mut reading = RowReading::new(self, &q)?;
+        reading.capitalized = capitalized_words(question);
+        reading.possessive = possessive_words(question);
         reading.quoted = q
             .words
             .iter()
@@ -224,6 +227,11 @@ struct RowReading<'a> {
     quoted: Vec<(usize, usize, String)>,
     /// Positions of "or" inside a list of unquoted values after a text column.
     or_in_literal: BTreeSet<usize>,
+    /// Words written with a capital letter other than the question's first, lowercased:
+    /// names of things rather than vocabulary.
+    capitalized: BTreeSet<String>,
+    /// Words written with a possessive "'s", lowercased.
+    possessive: BTreeSet<String>,
 }
 
 /// `question` with each quoted string ("directed by \"Ben Jones\"", "named 'Summer Show'")
@@ -244,6 +252,25 @@ fn mask_quoted(question: &str) -> (String, Vec<String>) {
         })
         .into_owned();
     (masked, literals)
+}
+
+/// The words of `question` written with a capital letter, lowercased, except its first
+/// word, which is capitalized as the start of a sentence.
+fn capitalized_words(question: &str) -> BTreeSet<String> {
+    question
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .skip(1)
+        .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The words of `question` followed by a possessive "'s", lowercased.
+fn possessive_words(question: &str) -> BTreeSet<String> {
+    static POSSESSIVE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"(\w+)['’]s\b").expect("valid regex"));
+    POSSESSIVE.captures_iter(question).map(|c| c[1].to_lowercase()).collect()
 }
 
 /// Words the reading acts on as cues, never column names.

@@ -139,6 +139,10 @@ fn keys_of_other_tables_and_longer_column_names() {
         // Names of rows whose table calls its label a title.
         "What are the names of albums released in 2019?",
         "Show the names of artists who are not from Japan.",
+        // A capitalized name no phrase took: a row's label.
+        "Which country is Adele from?",
+        "What is Adele's age?",
+        "List the artist names in reversed lexicographical order.",
     ]));
 }
 
@@ -155,5 +159,7 @@ fn questions_the_row_reading_leaves_alone() {
         "Where is the youngest artist from?",
         // Conditions no one row can meet: values shared by two sets of rows.
         "Show the genres of albums released before 1990 and after 2000.",
+        // A capitalized word before a table describes it; it is no name.
+        "What is the average age of Icelandic artists?",
     ]));
 }

@@ -156,6 +156,8 @@ impl<'a> RowReading<'a> {
             literal_values: 0,
             quoted: Vec::new(),
             or_in_literal: BTreeSet::new(),
+            capitalized: BTreeSet::new(),
+            possessive: BTreeSet::new(),
         })
     }
 

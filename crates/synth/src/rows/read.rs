@@ -738,11 +738,19 @@ impl RowReading<'_> {
             }
             if order.is_none() && group_by.len() <= 1 {
                 if group_by.is_empty() {
-                    let column = items.iter().find_map(|it| match it {
-                        RowItem::Column(c) => Some(c.clone()),
-                        RowItem::Aggregate { .. } => None,
-                    })?;
-                    group_by.push(column);
+                    let columns: Vec<&ColumnRef> = items
+                        .iter()
+                        .filter_map(|it| match it {
+                            RowItem::Column(c) => Some(c),
+                            RowItem::Aggregate { .. } => None,
+                        })
+                        .collect();
+                    // "the date and id of the transcript with the fewest results": the
+                    // group is the transcript, which no one listed column is.
+                    let [column] = columns.as_slice() else {
+                        return None;
+                    };
+                    group_by.push((*column).clone());
                 }
                 let descending = !matches!(w.as_str(), "least" | "fewest" | "smallest" | "lowest");
                 self.covered.insert(i);
@@ -850,7 +858,18 @@ impl RowReading<'_> {
             for (i, w) in self.q.words.iter().enumerate() {
                 if matches!(
                     w.as_str(),
-                    "highest" | "lowest" | "largest" | "smallest" | "oldest" | "youngest" | "to" | "from"
+                    "highest"
+                        | "lowest"
+                        | "largest"
+                        | "smallest"
+                        | "oldest"
+                        | "youngest"
+                        | "high"
+                        | "low"
+                        | "old"
+                        | "young"
+                        | "to"
+                        | "from"
                 ) && descending_cue.is_some()
                 {
                     self.covered.insert(i);
@@ -897,6 +916,32 @@ impl RowReading<'_> {
             self.q.words.iter().enumerate().any(|(i, w)| w == "or" && !in_list(i) && !self.or_in_literal.contains(&i));
         if disjunction && filters.len() >= 2 {
             return None;
+        }
+        // "Which continent is Anguilla in?": capitalized words no phrase took, in one run,
+        // name a row by its label.
+        let unread: Vec<usize> =
+            (0..self.q.words.len()).filter(|i| !self.covered.contains(i) && !self.word(*i).starts_with("__")).collect();
+        if !unread.is_empty()
+            && unread.len() <= 3
+            && unread.windows(2).all(|w| w[1] == w[0] + 1)
+            && unread.iter().all(|&i| self.capitalized.contains(self.written(i)))
+            // "French singers": a word before a table or column describes it, it is no name.
+            // ("Kyle's id" is a name all the same).
+            && (!self.parts.iter().any(|p| p.start == unread[unread.len() - 1] + 1)
+                || self.possessive.contains(self.written(unread[unread.len() - 1])))
+            // "on TV": an acronym is rarely a row's name.
+            && !unread.iter().all(|&i| self.written(i).len() <= 3)
+            && let Some(label) = self.interpreter.label_of(&self.base)
+            && self.interpreter.column_kind(&ColumnRef { table: self.base.clone(), column: label.clone() })
+                == Some(ColumnKind::Text)
+        {
+            let name: Vec<&str> = unread.iter().map(|&i| self.written(i)).collect();
+            filters.push(Filter::Sql {
+                table: self.base.clone(),
+                condition: format!("lower({label}) = {}", quote(&name.join(" "))),
+            });
+            self.literal_values += 1;
+            self.covered.extend(unread);
         }
         // Words left: every content word must have been acted on.
         let left: Vec<&String> = self
