@@ -410,7 +410,12 @@ struct Entity {
 
 impl Entity {
     fn of(table: &str) -> Self {
-        let words = split_identifier(table);
+        let mut words = split_identifier(table);
+        // `ref_template_types`, `dim_customer`: a modelling convention's prefix is no part of
+        // what the rows are.
+        if words.len() > 1 && matches!(words[0].as_str(), "ref" | "lu" | "lkp" | "lookup" | "dim" | "fact" | "tbl") {
+            words.remove(0);
+        }
         let (init, last) = match words.split_last() {
             Some((last, init)) => (init.join(" "), last.clone()),
             None => (String::new(), table.to_lowercase()),
@@ -747,6 +752,14 @@ mod tests {
         assert_eq!(layer, starter_layer(&snapshot, "starter", true).expect("again"));
         let reloaded = SemanticLayer::from_yaml_str(&layer.to_yaml(), "starter.yaml").expect("round-trips");
         assert_eq!(reloaded, layer);
+    }
+
+    #[test]
+    fn a_modelling_prefix_is_no_part_of_the_entity() {
+        assert_eq!(Entity::of("ref_template_types").singular, "template type");
+        assert_eq!(Entity::of("dim_customers").plural, "customers");
+        // A prefix that is the whole name stays.
+        assert_eq!(Entity::of("ref").singular, "ref");
     }
 
     #[test]

@@ -929,6 +929,8 @@ impl RowReading<'_> {
             // ("Kyle's id" is a name all the same).
             && (!self.parts.iter().any(|p| p.start == unread[unread.len() - 1] + 1)
                 || self.possessive.contains(self.written(unread[unread.len() - 1])))
+            // "the feature type name of feature AirCon": a name after another table is its row's.
+            && !self.parts.iter().any(|p| p.end == unread[0] && matches!(&p.part, Part::Entity(t) if *t != self.base))
             // "on TV": an acronym is rarely a row's name.
             && !unread.iter().all(|&i| self.written(i).len() <= 3)
             && let Some(label) = self.interpreter.label_of(&self.base)
