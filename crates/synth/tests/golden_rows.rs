@@ -124,6 +124,9 @@ fn keys_of_other_tables_and_longer_column_names() {
         "What are the ids of artists that have 2 or more albums?",
         // The names asked for are the artists', joined, not the albums' counted.
         "What are the names and ids of artists that have 2 or more albums?",
+        // The rows counted per row of the table they hold a key of.
+        "Return the id of the artist with the fewest albums.",
+        "What is the name of the artist who has released the most albums?",
         // The words before "codes" that are part of the column's name.
         "List the titles and record label codes of all albums.",
         "Show the names of artists from either France or Japan.",

@@ -99,6 +99,37 @@ impl<'a> RowReading<'a> {
                 _ => None,
             })
         });
+        // "the document with the fewest paragraphs", when only the document's key is asked
+        // for: the paragraphs are counted per document they hold.
+        let counted = counted.or_else(|| {
+            let first = parts.iter().find_map(|p| match &p.part {
+                Part::Entity(t) => Some(t.clone()),
+                _ => None,
+            })?;
+            parts.iter().find_map(|p| match &p.part {
+                Part::Entity(t)
+                    if *t != first
+                        && p.start > 0
+                        && matches!(q.word_at(p.start - 1), "most" | "fewest" | "least")
+                        && interpreter.graph().path(t, &first).is_some_and(|path| path.len() == 1 && !path[0].fans_out)
+                        // Flights hold two airports (source and destination): which one
+                        // counts is not said.
+                        && interpreter
+                            .layer()
+                            .joins
+                            .iter()
+                            .filter(|j| {
+                                j.from_parts().is_some_and(|(table, _)| table == t)
+                                    && j.to.split_once('.').is_some_and(|(table, _)| table == first)
+                            })
+                            .count()
+                            == 1 =>
+                {
+                    Some(t.clone())
+                }
+                _ => None,
+            })
+        });
         let base = match counted {
             Some(table) => table,
             None => Self::base_table(interpreter, q, &parts)?,
@@ -204,9 +235,10 @@ impl<'a> RowReading<'a> {
             // "the ids of documents" counted in paragraphs: the key the base holds of them.
             if !function_word
                 && q.word_at(i + 1) == "of"
+                && let Some(owner_at) = (i + 2..q.words.len()).find(|&j| !matches!(q.word_at(j), "the" | "a" | "an"))
                 && let Some(Part::Entity(owner)) = parts
                     .iter()
-                    .find(|p| p.start == i + 2)
+                    .find(|p| p.start == owner_at)
                     .map(|p| &p.part)
                     .filter(|p| !matches!(p, Part::Entity(t) if t == base))
                 && let Some(step) =
