@@ -754,6 +754,10 @@ impl RowReading<'_> {
                 }
                 let descending = !matches!(w.as_str(), "least" | "fewest" | "smallest" | "lowest");
                 self.covered.insert(i);
+                // "the most common hometown": the value most rows have.
+                if matches!(self.word(i + 1), "common" | "popular" | "frequent" | "frequently") {
+                    self.covered.insert(i + 1);
+                }
                 if matches!(self.word(i + 1), "number" | "count") {
                     self.covered.extend([i + 1, i + 2]);
                 }
