@@ -109,6 +109,7 @@ fn aggregates_groups_and_counts() {
         "How many albums were released in each year?",
         "Which year has the most albums?",
         "What is the most common genre of albums?",
+        "Show all genres and the number of albums for each.",
         "What is the genre with the greatest number of albums?",
         "Show the genres that have at least 2 albums.",
         "How many different genres are there?",

@@ -821,9 +821,9 @@ impl RowReading<'_> {
             .collect();
         if count_rows && group_by.is_empty() && !plain.is_empty() {
             // "the student ids and numbers of friends corresponding to each".
-            if let Some(i) = self.q.words.iter().enumerate().position(|(i, w)| {
-                !self.covered.contains(&i) && matches!(w.as_str(), "each" | "respectively" | "corresponding")
-            }) {
+            if let Some(i) =
+                self.q.words.iter().position(|w| matches!(w.as_str(), "each" | "respectively" | "corresponding"))
+            {
                 self.covered.insert(i);
                 group_by = plain.clone();
             }
