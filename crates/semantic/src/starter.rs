@@ -533,8 +533,9 @@ fn expand_abbreviations(words: &[String]) -> String {
     for (i, word) in words.iter().enumerate() {
         let more = i + 1 < words.len();
         match word.as_str() {
-            // "num_employees" counts employees; a trailing "no" is a number ("flight_no").
-            "num" | "nbr" | "no" | "cnt" if more => out.extend(["number", "of"]),
+            // "num_employees" and "number_products" count employees and products
+            // ("number of products"); a trailing "no" is a number ("flight_no").
+            "num" | "nbr" | "no" | "cnt" | "number" if more && words[i + 1] != "of" => out.extend(["number", "of"]),
             "num" | "nbr" | "no" => out.push("number"),
             "cnt" => out.push("count"),
             "avg" => out.push("average"),
@@ -809,6 +810,8 @@ mod tests {
         assert!(worth.synonyms.contains(&"net worth".to_string()), "{:?}", worth.synonyms);
         assert_eq!(identifier_synonyms("LifeExpectancy"), ["life expectancy"]);
         assert_eq!(identifier_synonyms("num_employees"), ["number of employees"]);
+        assert_eq!(identifier_synonyms("Number_products"), ["number of products"]);
+        assert_eq!(identifier_synonyms("num_of_staff"), ["number of staff"]);
         assert_eq!(identifier_synonyms("AvgQty"), ["avg qty", "average quantity"]);
     }
 

@@ -166,5 +166,7 @@ fn questions_the_row_reading_leaves_alone() {
         "Show the genres of albums released before 1990 and after 2000.",
         // A capitalized word before a table describes it; it is no name.
         "What is the average age of Icelandic artists?",
+        // A time range the measure cannot take is not dropped silently.
+        "What is the total capacity of venues in 2019?",
     ]));
 }

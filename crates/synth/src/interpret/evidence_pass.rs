@@ -70,6 +70,10 @@ impl Interpreter {
             })
             .map(|(_, w)| w.clone())
             .collect();
+        // "museums open before 2009" answered over all museums ignores a condition the
+        // question set, as a value left out would.
+        let mut unknown_values = unknown_values;
+        unknown_values.extend(d.dropped_time.iter().filter(|phrase| !phrase.is_empty()).cloned());
         let ambiguous_phrases = q
             .mentions
             .iter()

@@ -36,6 +36,8 @@ pub(crate) struct Draft {
     pub(crate) assumptions: Vec<String>,
     /// Phrases and cues the reading could not apply.
     pub(crate) ignored: Vec<String>,
+    /// The time phrase the question set, dropped because the measure has no time column.
+    pub(crate) dropped_time: Option<String>,
 }
 
 impl Draft {
@@ -53,6 +55,7 @@ impl Draft {
             distinct_entity: None,
             assumptions: q.corrections.iter().map(|(written, read)| format!("read '{written}' as '{read}'")).collect(),
             ignored: Vec::new(),
+            dropped_time: None,
         }
     }
 

@@ -152,8 +152,9 @@ impl Interpreter {
         follow_up: bool,
     ) -> Option<String> {
         let has_time = query.measures.iter().all(|m| self.measure_time_column(m).is_some());
-        if query.time_range.is_some() && !has_time {
+        if let Some(range) = query.time_range.as_ref().filter(|_| !has_time) {
             d.assumptions.push("this measure is a current value; the time range does not apply to it".into());
+            d.dropped_time = Some(range.phrase.clone());
             query.time_range = None;
         }
         let dropped_grain = query.grain.filter(|_| !has_time && !follow_up).map(|g| format!("by {}", g.unit()));

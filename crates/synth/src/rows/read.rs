@@ -73,7 +73,7 @@ impl RowReading<'_> {
             normalized[i] = "_".into();
         }
         let normalized = normalized.join(" ");
-        self.covered.extend(column_numbers);
+        self.covered.extend(column_numbers.iter().copied());
         let counting = COUNT_CUES
             .iter()
             .any(|cue| normalized.starts_with(&format!("{cue} ")) || normalized.contains(&format!(" {cue} ")));
@@ -724,7 +724,9 @@ impl RowReading<'_> {
             let most_number =
                 matches!(w.as_str(), "greatest" | "largest" | "highest" | "biggest" | "smallest" | "lowest")
                     && matches!(self.word(i + 1), "number" | "count")
-                    && self.word(i + 2) == "of";
+                    && self.word(i + 2) == "of"
+                    // "the largest number of products" where `number_products` is a column.
+                    && !column_numbers.contains(&(i + 1));
             !self.covered.contains(i) && (matches!(w.as_str(), "most" | "least" | "fewest") || most_number)
         });
         if let Some((i, w)) = superlative_count {
