@@ -261,7 +261,14 @@ fn slack_answer(state: &AppState, response: &AskResponse, conversation_url: Opti
         chart_title: answer.chart.as_ref().map(|_| answer.question.clone()),
         conversation_url,
         clarification_options: answer.clarification.as_ref().map(|c| c.options.clone()).unwrap_or_default(),
-        notes: answer.notes.clone(),
+        // The cross-check's verdict first: whether two independent routes agree is the first
+        // thing to know about a number.
+        notes: answer
+            .cross_check
+            .iter()
+            .map(|check| check.message.clone())
+            .chain(answer.notes.iter().cloned())
+            .collect(),
         route: answer.route.clone(),
         snapshot_id: answer.snapshot_id.clone(),
     }
