@@ -17,7 +17,7 @@ use crate::cross_check::{CrossCheckVerdict, ModelSide, cross_check};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model_route::{Attempt, CheckedRun, ModelFailure, ModelPath, ModelRoute, ModelTrace};
 use crate::stage::{Progress, Stage, StageEvent};
-use crate::summary::summarize;
+use crate::summary::{follow_up_changes, summarize};
 
 /// Longest question accepted, in characters. Real questions are a sentence or two; longer
 /// input is almost always pasted data or an injection attempt.
@@ -332,7 +332,7 @@ impl Pipeline {
         }
         if !builtin_is_enough && let Some(model) = &self.model {
             match self
-                .answer_with_model(model, &question, requested_chart, conversation, &mut answer, &mut timings, progress)
+                .answer_with_model(model, requested_chart, conversation, &mut answer, &mut timings, progress)
                 .await
             {
                 Ok(()) => {
@@ -350,7 +350,8 @@ impl Pipeline {
                 Err(error) => return Err(error),
             }
         }
-        self.answer_builtin(outcome, requested_chart, &mut answer, &mut timings, progress).await?;
+        self.answer_builtin(outcome, conversation.context(), requested_chart, &mut answer, &mut timings, progress)
+            .await?;
         timings.insert("total".into(), ms(started));
         answer.timings_ms = timings;
         self.record_turn(conversation, question, &answer);
@@ -469,13 +470,13 @@ impl Pipeline {
         let mut model_answer = Answer::empty(question.clone(), self.snapshot.manifest.id.clone());
         let mut model_timings = Timings::new();
         // Side by side: the check costs the slower route's time, not the sum.
-        let (planner_run, (model_run, model_ms)) =
-            tokio::join!(self.answer_builtin(outcome, requested_chart, &mut answer, timings, progress), async {
+        let (planner_run, (model_run, model_ms)) = tokio::join!(
+            self.answer_builtin(outcome, conversation.context(), requested_chart, &mut answer, timings, progress),
+            async {
                 let model_started = Instant::now();
                 let run = self
                     .answer_with_model(
                         model,
-                        &question,
                         requested_chart,
                         conversation,
                         &mut model_answer,
@@ -484,7 +485,8 @@ impl Pipeline {
                     )
                     .await;
                 (run, ms(model_started))
-            });
+            }
+        );
         planner_run?;
         timings.insert("cross_check".into(), model_ms);
         if let Some(usage) = model_answer.tokens {
@@ -537,6 +539,7 @@ impl Pipeline {
     async fn answer_builtin(
         &self,
         outcome: PlanOutcome,
+        previous: Option<&SemanticQuery>,
         requested_chart: Option<quarry_chart::ChartKind>,
         answer: &mut Answer,
         timings: &mut Timings,
@@ -562,7 +565,10 @@ impl Pipeline {
                 let result = self.executor.execute(&validated).await?;
                 timings.insert("execute".into(), result.timings.plan_ms + result.timings.execute_ms);
                 let json = result.to_json();
-                answer.summary = summarize(&self.layer, &plan, &json, result.truncated);
+                let changes = previous
+                    .filter(|_| plan.explanation.follow_up)
+                    .and_then(|previous| follow_up_changes(&self.layer, &plan.query, Some(previous)));
+                answer.summary = summarize(&self.layer, &plan, &json, result.truncated, changes.as_deref());
                 answer.attempt_log.push(Attempt::builtin(plan.sql.clone()));
                 answer.sql = Some(validated.sql);
                 answer.sql_notes = validated.notes;
@@ -571,14 +577,13 @@ impl Pipeline {
                 answer.truncated = result.truncated;
                 progress.stage(StageEvent { stage: Stage::Chart, attempt: None });
                 let chart_started = Instant::now();
-                answer.chart = Some(crate::chart::answer_chart(
-                    &self.layer,
-                    &plan,
-                    &result,
-                    &answer.question,
-                    requested_chart,
-                    None,
-                ));
+                // A follow-up's chart says what it changed, as its summary does.
+                let title = match &changes {
+                    Some(changes) => format!("{} ({changes})", answer.question),
+                    None => answer.question.clone(),
+                };
+                answer.chart =
+                    Some(crate::chart::answer_chart(&self.layer, &plan, &result, &title, requested_chart, None));
                 timings.insert("chart".into(), ms(chart_started));
                 answer.confidence = Some(plan.confidence);
                 answer.explanation = Some(plan.explanation);
@@ -608,17 +613,18 @@ impl Pipeline {
         Ok(CheckedRun { sql: validated.sql, notes: validated.notes, result })
     }
 
-    /// The model path (see [`crate::model_route`]); fills `answer`.
+    /// The model path (see [`crate::model_route`]) for `answer`'s question; fills `answer`.
     async fn answer_with_model(
         &self,
         model: &ModelRoute,
-        question: &str,
         requested_chart: Option<quarry_chart::ChartKind>,
         conversation: &Conversation,
         answer: &mut Answer,
         timings: &mut Timings,
         progress: &dyn Progress,
     ) -> Result<()> {
+        let question = answer.question.clone();
+        let question = question.as_str();
         let path = ModelPath {
             route: model,
             layer: &self.layer,

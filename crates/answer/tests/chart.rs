@@ -83,6 +83,8 @@ fn shares_are_charted_as_percent_ratios() {
     .unwrap();
     let result = QueryResult { schema, batches: vec![batch], truncated: false, timings: ExecTimings::default() };
     let chart = answer_chart(&SemanticLayer::demo(), &plan, &result, "q", None, None);
+    // The share and its amount are one whole: a pie of it, not a scatter of one against the other.
+    assert_eq!(chart.kind, Some(ChartKind::Pie), "{}", chart.reason);
     let spec = chart.spec.expect("a chart");
     assert_eq!(spec["data"]["values"][0]["pct_of_signups"], json!(0.75));
 }
