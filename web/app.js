@@ -460,10 +460,19 @@ function renderResponse(answerEl, resp) {
     if (cols.length === 1 && rows.length === 1) parts.push(bigNumber(cols[0], rows[0][0]));
     else if (cols.length) parts.push(resultTable(resp, cols, rows, !!a.truncated));
   }
+  if (a.cross_check) parts.push(crossCheckLine(a.cross_check));
   if (a.sql) parts.push(sqlBlock(a.sql));
   parts.push(howBlock(resp));
   if (resp.answer_id) parts.push(feedbackBar(resp.answer_id));
   answerEl.replaceChildren(...parts);
+}
+
+// The cross-check's verdict under the answer; on disagreement the model's SQL is shown beside
+// the planner's (the answer's own SQL block).
+function crossCheckLine(check) {
+  const line = el('p', { class: `small cross-check cross-check-${check.verdict || 'unchecked'}`, role: 'status', text: check.message || '' });
+  if (check.verdict !== 'disagree' || !check.model_sql) return line;
+  return el('div', {}, line, el('p', { class: 'small muted', text: `The model's SQL (${check.model || 'model'}):` }), sqlBlock(check.model_sql));
 }
 
 function bigNumber(col, v) {

@@ -87,6 +87,10 @@ pub struct Answer {
     /// same snapshot, in the same conversation state, before.
     #[serde(default)]
     pub cached: bool,
+    /// Under builtin-first with a model: whether the model, asked the same question beside
+    /// the built-in planner, got the same result (`synthesis.cross_check`).
+    #[serde(default)]
+    pub cross_check: Option<crate::CrossCheck>,
     /// The parsed query, for the next turn.
     #[serde(skip)]
     #[schema(ignore)]
@@ -124,6 +128,7 @@ impl Answer {
             chart: None,
             timings_ms: BTreeMap::new(),
             cached: false,
+            cross_check: None,
             query: None,
             result: None,
         }

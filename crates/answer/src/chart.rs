@@ -2,14 +2,14 @@
 //! (falling back to the built-in chooser with the reason recorded), and rendering.
 
 use quarry_chart::{
-    ChartChooser, ChartData, ChartHints, ChartInput, ChartKind, ChartRenderer, CheckedSpec, Format, MeasureHint, Size,
-    SpecChecker, TimeGrain, ValueFormat,
+    ChartChooser, ChartData, ChartHints, ChartInput, ChartKind, ChartRenderer, CheckedSpec, ColumnKind, Format,
+    MeasureHint, Size, SpecChecker, TimeGrain, ValueFormat,
 };
 use quarry_exec::QueryResult;
 use quarry_semantic::{MetricFormat, SemanticLayer};
 use quarry_synth::{AggregateFunc, Measure, Plan, Ratio};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
 /// The chart of an answer (or why there is none).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -119,6 +119,82 @@ pub fn answer_chart(
     requested: Option<ChartKind>,
     model_spec: Option<&Value>,
 ) -> AnswerChart {
+    chart_of(result, requested, model_spec, |columns| hints(layer, plan, columns, question))
+}
+
+/// The chart of a result that has no semantic plan (SQL the model wrote): what the result's
+/// columns hold is all the chooser knows. `model_chart` is the model's chart, either a
+/// Vega-Lite v4 spec or its compact form `{"mark", "x", "y", "color"}` (see
+/// [`model_chart_spec`]); it is checked strictly against the result like any model spec.
+pub fn result_chart(
+    result: &QueryResult,
+    question: &str,
+    requested: Option<ChartKind>,
+    model_chart: Option<&Value>,
+) -> AnswerChart {
+    chart_of(result, requested, model_chart, |_| {
+        (ChartHints { title: Some(question.to_string()), ..ChartHints::default() }, Vec::new())
+    })
+}
+
+/// The Vega-Lite v4 spec of the model's chart. A spec (an object with an `encoding`) is
+/// returned as written; the compact form the model is asked for, `{"mark", "x", "y",
+/// "color"}` naming result columns, is spelled out as a spec whose field types are those of
+/// the result's columns (the model names columns, it does not know their Arrow types). `None`
+/// when the model chose a table: that is no chart to check. A column the result does not have
+/// is kept as written, so that the checker refuses it by name.
+pub fn model_chart_spec(chart: &Value, data: &ChartData) -> Result<Option<Value>, String> {
+    let Value::Object(object) = chart else {
+        return Err("the chart is not a JSON object".into());
+    };
+    if object.contains_key("encoding") || object.contains_key("$schema") {
+        return Ok(Some(chart.clone()));
+    }
+    let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+    let Some(mark) = text("mark") else {
+        return Err("the chart has no `mark`".into());
+    };
+    if mark == "table" {
+        return Ok(None);
+    }
+    let field = |name: &str| {
+        let ty = match data.column(name).map(|c| c.kind()) {
+            Some(ColumnKind::Quantitative) => "quantitative",
+            Some(ColumnKind::Temporal) => "temporal",
+            Some(ColumnKind::Nominal) | None => "nominal",
+        };
+        json!({ "field": name, "type": ty })
+    };
+    let (Some(x), Some(y)) = (text("x"), text("y")) else {
+        return Err(format!("the `{mark}` chart needs both `x` and `y` columns"));
+    };
+    let mut encoding = Map::new();
+    if mark == "arc" {
+        // A pie's slices are the categories (x) sized by the measure (y).
+        encoding.insert("theta".into(), field(y));
+        encoding.insert("color".into(), field(x));
+    } else {
+        encoding.insert("x".into(), field(x));
+        encoding.insert("y".into(), field(y));
+        if let Some(color) = text("color") {
+            encoding.insert("color".into(), field(color));
+        }
+    }
+    Ok(Some(json!({
+        "$schema": "https://vega.github.io/schema/vega-lite/v4.json",
+        "mark": mark,
+        "encoding": Value::Object(encoding),
+    })))
+}
+
+/// The chart of `result`: the model's chart when it passes the strict checker, else the
+/// chooser's, with the hints `hints_of` gives for the result's column names.
+fn chart_of(
+    result: &QueryResult,
+    requested: Option<ChartKind>,
+    model_chart: Option<&Value>,
+    hints_of: impl FnOnce(&[String]) -> (ChartHints, Vec<String>),
+) -> AnswerChart {
     let none = |reason: String| AnswerChart {
         kind: None,
         spec: None,
@@ -133,29 +209,38 @@ pub fn answer_chart(
         Err(error) => return none(format!("no chart: {error}")),
     };
     let columns: Vec<String> = data.columns().iter().map(|c| c.name.clone()).collect();
-    let (hints, percent_points) = hints(layer, plan, &columns, question);
+    let (hints, percent_points) = hints_of(&columns);
     // Shares come back as 0..100; Vega-Lite's percent format expects ratios.
     for column in &percent_points {
         data.rescale(column, 100.0);
     }
-    let input = ChartInput::new(data, hints);
+    let model_spec = model_chart.map(|chart| model_chart_spec(chart, &data));
     let mut fallback = None;
-    if let Some(spec) = model_spec {
-        match SpecChecker::strict().check(spec, &input) {
-            Ok(checked) => {
-                return AnswerChart {
-                    kind: Some(checked.kind()),
-                    spec: Some(checked.with_data(&input.data)),
-                    reason: "the model's spec".into(),
-                    requested,
-                    fallback: None,
-                    checked: Some(checked),
-                    data: Some(input.data),
-                };
+    match model_spec {
+        None | Some(Ok(None)) => {}
+        Some(Ok(Some(mut spec))) => {
+            if let (Some(title), Value::Object(object)) = (&hints.title, &mut spec) {
+                object.entry("title").or_insert_with(|| Value::String(title.clone()));
             }
-            Err(error) => fallback = Some(format!("the model's chart spec was refused: {error}")),
+            let input = ChartInput::new(data.clone(), hints.clone());
+            match SpecChecker::strict().check(&spec, &input) {
+                Ok(checked) => {
+                    return AnswerChart {
+                        kind: Some(checked.kind()),
+                        spec: Some(checked.with_data(&input.data)),
+                        reason: "the model's chart, checked against the result".into(),
+                        requested,
+                        fallback: None,
+                        checked: Some(checked),
+                        data: Some(input.data),
+                    };
+                }
+                Err(error) => fallback = Some(format!("the model's chart spec was refused: {error}")),
+            }
         }
+        Some(Err(error)) => fallback = Some(format!("the model's chart spec was refused: {error}")),
     }
+    let input = ChartInput::new(data, hints);
     let choice = ChartChooser::choose(&input, requested);
     AnswerChart {
         kind: choice.kind(),

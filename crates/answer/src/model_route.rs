@@ -68,6 +68,8 @@ pub(crate) struct ModelAnswer {
     pub sql_notes: Vec<String>,
     pub result: QueryResult,
     pub explanation: String,
+    /// The model's chart, as it wrote it (checked against the result when charted).
+    pub chart: Option<serde_json::Value>,
     pub usage: TokenUsage,
 }
 
@@ -206,7 +208,14 @@ impl ModelPath<'_> {
                         prompt_hash: Some(reply.prompt_hash),
                         raw_output: Some(reply.raw),
                     });
-                    return Ok(ModelAnswer { sql, sql_notes: notes, result, explanation: reply.explanation, usage });
+                    return Ok(ModelAnswer {
+                        sql,
+                        sql_notes: notes,
+                        result,
+                        explanation: reply.explanation,
+                        chart: reply.chart,
+                        usage,
+                    });
                 }
                 Err((verdict, error)) => {
                     trace.attempts.push(Attempt {

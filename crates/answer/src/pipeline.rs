@@ -13,10 +13,11 @@ use quarry_synth::{PlanOutcome, SemanticPlanner, SemanticQuery};
 use crate::answer::{Answer, AnswerStatus, Clarification, Conversation, SqlAnswer, Timings, Turn};
 use crate::bootstrap::{resolve_layer, resolve_snapshot};
 use crate::cache::{AnswerCache, CacheKey};
-use crate::error::{Error, Result};
+use crate::cross_check::{CrossCheckVerdict, ModelSide, cross_check};
+use crate::error::{Error, ErrorKind, Result};
 use crate::model_route::{Attempt, CheckedRun, ModelFailure, ModelPath, ModelRoute, ModelTrace};
 use crate::stage::{Progress, Stage, StageEvent};
-use crate::summary::summarize;
+use crate::summary::{follow_up_changes, summarize};
 
 /// Longest question accepted, in characters. Real questions are a sentence or two; longer
 /// input is almost always pasted data or an injection attempt.
@@ -278,8 +279,10 @@ impl Pipeline {
             return Ok(answer);
         }
         let answer = self.answer_uncached(started, question, conversation, progress).await?;
-        // A fallback's note means something failed (the model, its summary): ask again next time.
-        if answer.notes.is_empty() {
+        // A fallback's note means something failed (the model, its summary), and so does a
+        // cross-check the model could not take part in: ask again next time.
+        let unchecked = answer.cross_check.as_ref().is_some_and(|c| c.verdict == CrossCheckVerdict::Unchecked);
+        if answer.notes.is_empty() && !unchecked {
             cache.insert(key, Arc::new(answer.clone()));
         }
         Ok(answer)
@@ -318,8 +321,20 @@ impl Pipeline {
             (PlanOutcome::Sql(plan), _) => plan.confidence >= self.synthesis.confidence_threshold,
             (PlanOutcome::CannotAnswer { .. }, _) => false,
         };
+        if let (Some(model), PlanOutcome::Sql(_), true) = (&self.model, &outcome, builtin_is_enough)
+            && route == Route::BuiltinFirst
+            && self.synthesis.cross_check
+        {
+            let answer = self
+                .answer_cross_checked(model, outcome, requested_chart, conversation, answer, &mut timings, progress)
+                .await?;
+            return Ok(self.finish(started, conversation, question, answer, timings));
+        }
         if !builtin_is_enough && let Some(model) = &self.model {
-            match self.answer_with_model(model, &question, conversation, &mut answer, &mut timings, progress).await {
+            match self
+                .answer_with_model(model, requested_chart, conversation, &mut answer, &mut timings, progress)
+                .await
+            {
                 Ok(()) => {
                     timings.insert("total".into(), ms(started));
                     answer.timings_ms = timings;
@@ -335,7 +350,8 @@ impl Pipeline {
                 Err(error) => return Err(error),
             }
         }
-        self.answer_builtin(outcome, requested_chart, &mut answer, &mut timings, progress).await?;
+        self.answer_builtin(outcome, conversation.context(), requested_chart, &mut answer, &mut timings, progress)
+            .await?;
         timings.insert("total".into(), ms(started));
         answer.timings_ms = timings;
         self.record_turn(conversation, question, &answer);
@@ -419,6 +435,97 @@ impl Pipeline {
         PlanOutcome::Clarify { question: format!("{doubt}. Did you mean one of these?"), options }
     }
 
+    /// The total time set, the turn recorded: the answer as given.
+    fn finish(
+        &self,
+        started: Instant,
+        conversation: &mut Conversation,
+        question: String,
+        mut answer: Answer,
+        mut timings: Timings,
+    ) -> Answer {
+        timings.insert("total".into(), ms(started));
+        answer.timings_ms = timings;
+        self.record_turn(conversation, question, &answer);
+        answer
+    }
+
+    /// The planner's confident `outcome` run beside the model's answer to the same question,
+    /// and the two results compared (see [`crate::cross_check`]). The planner's answer is
+    /// given, marked with the verdict; when the routes disagree it asks back with both
+    /// readings instead of picking one. A model that fails leaves the answer unchecked, never
+    /// without an answer.
+    #[allow(clippy::too_many_arguments)]
+    async fn answer_cross_checked(
+        &self,
+        model: &ModelRoute,
+        outcome: PlanOutcome,
+        requested_chart: Option<quarry_chart::ChartKind>,
+        conversation: &Conversation,
+        mut answer: Answer,
+        timings: &mut Timings,
+        progress: &dyn Progress,
+    ) -> Result<Answer> {
+        let question = answer.question.clone();
+        let mut model_answer = Answer::empty(question.clone(), self.snapshot.manifest.id.clone());
+        let mut model_timings = Timings::new();
+        // Side by side: the check costs the slower route's time, not the sum.
+        let (planner_run, (model_run, model_ms)) = tokio::join!(
+            self.answer_builtin(outcome, conversation.context(), requested_chart, &mut answer, timings, progress),
+            async {
+                let model_started = Instant::now();
+                let run = self
+                    .answer_with_model(
+                        model,
+                        requested_chart,
+                        conversation,
+                        &mut model_answer,
+                        &mut model_timings,
+                        progress,
+                    )
+                    .await;
+                (run, ms(model_started))
+            }
+        );
+        planner_run?;
+        timings.insert("cross_check".into(), model_ms);
+        if let Some(usage) = model_answer.tokens {
+            *answer.tokens.get_or_insert_with(Default::default) += usage;
+        }
+        let side = match (&model_run, &model_answer) {
+            (Err(error), _) => ModelSide::Nothing(format!("the model could not answer ({error})")),
+            (Ok(()), Answer { status: AnswerStatus::CannotAnswer, summary, .. }) => ModelSide::Nothing(summary.clone()),
+            (Ok(()), Answer { sql: Some(sql), result: Some(result), model_explanation, .. }) => {
+                ModelSide::Ran { sql, result, reading: model_explanation.as_deref().unwrap_or_default() }
+            }
+            (Ok(()), _) => ModelSide::Nothing("the model's answer has no result".into()),
+        };
+        let check = cross_check(
+            answer.sql.as_deref(),
+            answer.result.as_ref(),
+            answer.explanation.as_ref(),
+            model.model.model_id(),
+            side,
+            model_ms,
+        );
+        if check.verdict == CrossCheckVerdict::Disagree {
+            let options = match &answer.query {
+                Some(query) => self.planner.interpreter().readings(query, conversation.context()),
+                None => Vec::new(),
+            };
+            let ask_back = format!(
+                "Two independent routes got different results for this question. The built-in planner read it as {};                  the model read it as: {} Which did you mean?",
+                check.planner_reading.as_deref().unwrap_or("its reading"),
+                check.model_reading.as_deref().unwrap_or_default().trim()
+            );
+            answer.status = AnswerStatus::NeedsClarification;
+            answer.summary = ask_back.clone();
+            answer.clarification = Some(Clarification { question: ask_back, options });
+        }
+        answer.cross_check = Some(check);
+        Ok(answer)
+    }
+
     fn record_turn(&self, conversation: &mut Conversation, question: String, answer: &Answer) {
         conversation.turns.push(Turn {
             question,
@@ -432,6 +539,7 @@ impl Pipeline {
     async fn answer_builtin(
         &self,
         outcome: PlanOutcome,
+        previous: Option<&SemanticQuery>,
         requested_chart: Option<quarry_chart::ChartKind>,
         answer: &mut Answer,
         timings: &mut Timings,
@@ -457,7 +565,10 @@ impl Pipeline {
                 let result = self.executor.execute(&validated).await?;
                 timings.insert("execute".into(), result.timings.plan_ms + result.timings.execute_ms);
                 let json = result.to_json();
-                answer.summary = summarize(&self.layer, &plan, &json, result.truncated);
+                let changes = previous
+                    .filter(|_| plan.explanation.follow_up)
+                    .and_then(|previous| follow_up_changes(&self.layer, &plan.query, Some(previous)));
+                answer.summary = summarize(&self.layer, &plan, &json, result.truncated, changes.as_deref());
                 answer.attempt_log.push(Attempt::builtin(plan.sql.clone()));
                 answer.sql = Some(validated.sql);
                 answer.sql_notes = validated.notes;
@@ -466,14 +577,13 @@ impl Pipeline {
                 answer.truncated = result.truncated;
                 progress.stage(StageEvent { stage: Stage::Chart, attempt: None });
                 let chart_started = Instant::now();
-                answer.chart = Some(crate::chart::answer_chart(
-                    &self.layer,
-                    &plan,
-                    &result,
-                    &answer.question,
-                    requested_chart,
-                    None,
-                ));
+                // A follow-up's chart says what it changed, as its summary does.
+                let title = match &changes {
+                    Some(changes) => format!("{} ({changes})", answer.question),
+                    None => answer.question.clone(),
+                };
+                answer.chart =
+                    Some(crate::chart::answer_chart(&self.layer, &plan, &result, &title, requested_chart, None));
                 timings.insert("chart".into(), ms(chart_started));
                 answer.confidence = Some(plan.confidence);
                 answer.explanation = Some(plan.explanation);
@@ -492,22 +602,29 @@ impl Pipeline {
         progress: &dyn Progress,
     ) -> std::result::Result<CheckedRun, (String, String)> {
         progress.stage(StageEvent { stage: Stage::Validate, attempt: None });
-        let validated = self.policy.check(&sql).map_err(|e| ("policy_rejected".to_string(), e.to_string()))?;
+        let validated =
+            self.policy.check(&sql).map_err(|e| (ErrorKind::from(&e).as_str().to_string(), e.to_string()))?;
         progress.stage(StageEvent { stage: Stage::Execute, attempt: None });
-        let result = self.executor.execute(&validated).await.map_err(|e| (e.kind().to_string(), e.to_string()))?;
+        let result = self
+            .executor
+            .execute(&validated)
+            .await
+            .map_err(|e| (ErrorKind::from(&e).as_str().to_string(), e.to_string()))?;
         Ok(CheckedRun { sql: validated.sql, notes: validated.notes, result })
     }
 
-    /// The model path (see [`crate::model_route`]); fills `answer`.
+    /// The model path (see [`crate::model_route`]) for `answer`'s question; fills `answer`.
     async fn answer_with_model(
         &self,
         model: &ModelRoute,
-        question: &str,
+        requested_chart: Option<quarry_chart::ChartKind>,
         conversation: &Conversation,
         answer: &mut Answer,
         timings: &mut Timings,
         progress: &dyn Progress,
     ) -> Result<()> {
+        let question = answer.question.clone();
+        let question = question.as_str();
         let path = ModelPath {
             route: model,
             layer: &self.layer,
@@ -551,6 +668,14 @@ impl Pipeline {
                     }
                 }
                 timings.insert("summarize".into(), ms(started));
+                progress.stage(StageEvent { stage: Stage::Chart, attempt: None });
+                let chart_started = Instant::now();
+                let chart = crate::chart::result_chart(&done.result, question, requested_chart, done.chart.as_ref());
+                if let Some(fallback) = &chart.fallback {
+                    answer.notes.push(format!("{fallback}; the built-in chooser drew the chart"));
+                }
+                answer.chart = Some(chart);
+                timings.insert("chart".into(), ms(chart_started));
                 *answer.tokens.get_or_insert_with(Default::default) += done.usage;
                 answer.sql = Some(done.sql);
                 answer.sql_notes = done.sql_notes;

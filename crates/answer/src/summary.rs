@@ -1,10 +1,76 @@
 use quarry_exec::ResultJson;
 use quarry_semantic::{MetricFormat, SemanticLayer};
-use quarry_synth::{Measure, Plan, Ratio};
+use quarry_synth::{Filter, Measure, Plan, Ratio, SemanticQuery};
 use serde_json::Value;
 
-/// One sentence stating the answer, built from the query and the rows only.
-pub(crate) fn summarize(layer: &SemanticLayer, plan: &Plan, result: &ResultJson, truncated: bool) -> String {
+/// What a follow-up changed from the query before it, in words: the filters it added or
+/// dropped and the grouping it changed ("only Region EMEA"); `None` when it is not a
+/// follow-up or changed neither. A summary of "only EMEA" that did not say so would read as
+/// an answer to the question before.
+pub(crate) fn follow_up_changes(
+    layer: &SemanticLayer,
+    query: &SemanticQuery,
+    previous: Option<&SemanticQuery>,
+) -> Option<String> {
+    let previous = previous?;
+    let mut changes: Vec<String> = Vec::new();
+    for filter in query.filters.iter().filter(|f| !previous.filters.contains(f)) {
+        changes.extend(describe_filter(layer, filter).map(|f| format!("only {f}")));
+    }
+    for filter in previous.filters.iter().filter(|f| !query.filters.contains(f)) {
+        changes.extend(describe_filter(layer, filter).map(|f| format!("no longer only {f}")));
+    }
+    if query.group_by != previous.group_by {
+        let names: Vec<String> = query.group_by.iter().map(|d| dimension_name(layer, d)).collect();
+        changes.push(if names.is_empty() {
+            "no longer grouped".into()
+        } else {
+            format!("now by {}", names.join(" and "))
+        });
+    }
+    (!changes.is_empty()).then(|| changes.join("; "))
+}
+
+fn dimension_name(layer: &SemanticLayer, name: &str) -> String {
+    layer.dimension(name).map(|d| d.display_name().to_string()).unwrap_or_else(|| name.replace('_', " "))
+}
+
+/// A filter the user asked for, in words; `None` for a metric's own SQL condition, which the
+/// user did not write.
+fn describe_filter(layer: &SemanticLayer, filter: &Filter) -> Option<String> {
+    match filter {
+        Filter::Values { dimension, values, negated } => Some(format!(
+            "{}{} {}",
+            dimension_name(layer, dimension),
+            if *negated { " not" } else { "" },
+            values.join(" or ")
+        )),
+        Filter::Segment { name } => Some(name.replace('_', " ")),
+        Filter::Compare { column, op, value, .. } => Some(format!("{} {} {value}", column.replace('_', " "), op.sql())),
+        Filter::Null { column, is_null, .. } => {
+            Some(format!("{} {}", column.replace('_', " "), if *is_null { "missing" } else { "present" }))
+        }
+        Filter::Sql { .. } => None,
+    }
+}
+
+/// One sentence stating the answer, built from the query and the rows only; `changes` (see
+/// [`follow_up_changes`]) says what a follow-up changed.
+pub(crate) fn summarize(
+    layer: &SemanticLayer,
+    plan: &Plan,
+    result: &ResultJson,
+    truncated: bool,
+    changes: Option<&str>,
+) -> String {
+    let sentence = summarize_result(layer, plan, result, truncated);
+    match changes {
+        Some(changes) => format!("{} ({changes}).", sentence.trim_end_matches('.')),
+        None => sentence,
+    }
+}
+
+fn summarize_result(layer: &SemanticLayer, plan: &Plan, result: &ResultJson, truncated: bool) -> String {
     let query = &plan.query;
     let format = match (query.ratio, query.measures.first()) {
         (None, Some(Measure::Metric { name })) => layer.metric(name).map(|m| m.format).unwrap_or_default(),
@@ -168,5 +234,25 @@ mod tests {
         assert_eq!(describe_result(&many, true), "3 rows of plan, n (cut at the row limit).");
         let none = ResultJson { columns: vec![column("n")], rows: vec![] };
         assert_eq!(describe_result(&none, false), "No rows match.");
+    }
+
+    #[test]
+    fn a_follow_up_names_the_filters_and_grouping_it_changed() {
+        let as_of = chrono::NaiveDate::from_ymd_opt(2025, 12, 31).expect("date");
+        let layer = SemanticLayer::demo();
+        let planner = quarry_synth::SemanticPlanner::new(layer.clone(), as_of, "snap-test");
+        let plan = |question: &str, context: Option<&SemanticQuery>| match planner.plan(question, context) {
+            quarry_synth::PlanOutcome::Sql(plan) => plan.query,
+            other => panic!("{question}: {other:?}"),
+        };
+        let first = plan("revenue by plan in 2025", None);
+        assert_eq!(follow_up_changes(&layer, &first, None), None);
+        let only_emea = plan("only EMEA", Some(&first));
+        let changes = follow_up_changes(&layer, &only_emea, Some(&first)).expect("a change");
+        assert!(changes.starts_with("only ") && changes.contains("EMEA"), "{changes}");
+        let regrouped = plan("break that down by region", Some(&first));
+        let changes = follow_up_changes(&layer, &regrouped, Some(&first)).expect("a change");
+        assert!(changes.contains("now by") && changes.to_lowercase().contains("region"), "{changes}");
+        assert_eq!(follow_up_changes(&layer, &first, Some(&first)), None, "the same query changed nothing");
     }
 }

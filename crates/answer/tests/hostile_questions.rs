@@ -12,7 +12,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use quarry_answer::{Conversation, Turn};
+use quarry_answer::{Conversation, ErrorKind, Turn};
 use quarry_exec::ExecutorConfig;
 use quarry_settings::{ModelChoice, Route, SynthesisSettings};
 use quarry_sqlguard::PolicyConfig;
@@ -47,8 +47,9 @@ impl Respond for Obedient {
 }
 
 /// Error kinds that are a clear refusal by the policy (through the repair loop) or a limit.
-const REFUSALS: &[&str] = &["repairs_exhausted", "policy_rejected", "bad_question"];
-const LIMITS: &[&str] = &["resource_limit", "timeout", "result_too_large", "cartesian_join"];
+const REFUSALS: &[ErrorKind] = &[ErrorKind::RepairsExhausted, ErrorKind::PolicyRejected, ErrorKind::BadQuestion];
+const LIMITS: &[ErrorKind] =
+    &[ErrorKind::ResourceLimit, ErrorKind::Timeout, ErrorKind::ResultTooLarge, ErrorKind::CartesianJoin];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_hostile_question_gets_through_the_policy_and_the_executor() {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{completion, demo, model_pipeline};
+use common::{completion, completion_with_chart, demo, model_pipeline};
 use quarry_answer::{AnswerStatus, Conversation, Error, Pipeline};
 use quarry_exec::ExecutorConfig;
 use quarry_settings::{ModelChoice, Route, SynthesisSettings};
@@ -100,7 +100,7 @@ async fn an_injected_drop_table_and_a_personal_data_read_are_stopped_by_the_poli
         }
         other => panic!("expected the repairs to run out, got {other}"),
     }
-    assert_eq!(error.kind(), "repairs_exhausted");
+    assert_eq!(error.kind(), quarry_answer::ErrorKind::RepairsExhausted);
     // The question went to the model inside a fence, as data.
     let first = requests(&server).await.remove(0).to_string();
     assert!(first.contains("ignore previous instructions"), "{first}");
@@ -112,7 +112,10 @@ async fn an_injected_drop_table_and_a_personal_data_read_are_stopped_by_the_poli
 #[tokio::test(flavor = "multi_thread")]
 async fn builtin_first_keeps_confident_questions_away_from_the_model() {
     let server = server(vec!["SELECT 1"]).await;
-    let pipeline = pipeline(&format!("{}/v1", server.uri()), Route::BuiltinFirst).await;
+    // Without the cross-check, which asks the model about confident answers too (see cross_check.rs).
+    let synthesis = SynthesisSettings { cross_check: false, ..synthesis(Route::BuiltinFirst) };
+    let limits = ExecutorConfig { timeout_ms: 20_000, ..ExecutorConfig::default() };
+    let pipeline = model_pipeline(&format!("{}/v1", server.uri()), synthesis, limits).await;
     let answer = pipeline.ask("signups by channel last month", &mut Conversation::default()).await.expect("answers");
     assert_eq!(answer.route, "builtin");
     assert!(answer.tokens.is_none());
@@ -139,7 +142,7 @@ async fn a_model_that_is_down_falls_back_to_the_builtin_answer_or_says_so() {
 
     let pipeline = self::pipeline(&base_url, Route::ModelOnly).await;
     let error = pipeline.ask("subscriptions per plan", &mut Conversation::default()).await.expect_err("no model");
-    assert_eq!(error.kind(), "model_unavailable", "{error}");
+    assert_eq!(error.kind(), quarry_answer::ErrorKind::ModelUnavailable, "{error}");
     assert!(error.to_string().contains("127.0.0.1"), "{error}");
 }
 
@@ -186,4 +189,55 @@ async fn a_retrieval_index_that_cannot_open_leaves_the_model_a_prompt_without_hi
     assert!(
         matches!(pipeline.retrieval_status(), Some(IndexStatus::Unavailable { error }) if error.contains("cannot connect"))
     );
+}
+
+/// Mounts one answer for every request: `sql` with `chart`.
+async fn server_with_chart(sql: &str, chart: Value) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(completion_with_chart(sql, chart))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_models_chart_is_drawn_when_it_fits_the_result() {
+    let sql = "SELECT plan, COUNT(*) AS subscriptions FROM subscriptions GROUP BY plan ORDER BY plan";
+    let chart = serde_json::json!({"mark": "arc", "x": "plan", "y": "subscriptions", "color": null});
+    let server = server_with_chart(sql, chart).await;
+    let pipeline = pipeline(&format!("{}/v1", server.uri()), Route::ModelOnly).await;
+    let answer = pipeline.ask("subscriptions per plan", &mut Conversation::default()).await.expect("answers");
+    assert_eq!(answer.route, "openai:scripted");
+    let chart = answer.chart.expect("a model answer has a chart");
+    assert_eq!(chart.kind, Some(quarry_chart::ChartKind::Pie), "{}", chart.reason);
+    assert!(chart.fallback.is_none(), "{:?}", chart.fallback);
+    assert!(answer.notes.is_empty(), "{:?}", answer.notes);
+    let svg = chart.render(quarry_chart::Format::Svg, quarry_chart::Size::WEB).expect("renders").expect("drawn");
+    assert!(String::from_utf8(svg).expect("utf-8").contains("<svg"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_models_chart_that_does_not_fit_falls_back_to_the_chooser_with_a_note() {
+    let sql = "SELECT plan, COUNT(*) AS subscriptions FROM subscriptions GROUP BY plan ORDER BY plan";
+    let chart = serde_json::json!({"mark": "line", "x": "month", "y": "subscriptions", "color": null});
+    let server = server_with_chart(sql, chart).await;
+    let pipeline = pipeline(&format!("{}/v1", server.uri()), Route::ModelOnly).await;
+    let answer = pipeline.ask("subscriptions per plan", &mut Conversation::default()).await.expect("answers");
+    let chart = answer.chart.expect("the chooser's chart");
+    assert_eq!(chart.kind, Some(quarry_chart::ChartKind::Bar), "{}", chart.reason);
+    assert!(chart.fallback.as_deref().unwrap_or_default().contains("`month`"), "{:?}", chart.fallback);
+    assert!(
+        answer.notes.iter().any(|n| n.contains("chart spec was refused") && n.contains("built-in chooser")),
+        "{:?}",
+        answer.notes
+    );
+    // Without a chart from the model, the chooser draws one all the same.
+    let server = self::server(vec![sql]).await;
+    let pipeline = self::pipeline(&format!("{}/v1", server.uri()), Route::ModelOnly).await;
+    let answer = pipeline.ask("subscriptions per plan", &mut Conversation::default()).await.expect("answers");
+    let chart = answer.chart.expect("a chart");
+    assert_eq!(chart.kind, Some(quarry_chart::ChartKind::Bar));
+    assert!(chart.fallback.is_none());
 }

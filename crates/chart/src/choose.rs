@@ -135,8 +135,10 @@ impl ChartChooser {
         let mut fallback = None;
         let wants = |kinds: &[ChartKind]| requested.is_some_and(|r| kinds.contains(&r));
 
+        // A share beside its amount ("what share of revenue came from each plan") is two
+        // measures of one whole, not two measures to plot against each other.
         let (mark, encoding, reason): (Value, Value, String) = if wants(&[ChartKind::Scatter])
-            || (shape.time.is_none() && shape.measures.len() >= 2 && requested.is_none())
+            || (shape.time.is_none() && shape.measures.len() >= 2 && requested.is_none() && !input.hints.share)
         {
             if shape.measures.len() < 2 {
                 fallback = Some("a scatter needs two measures".to_string());

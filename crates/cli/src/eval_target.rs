@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use quarry_answer::{AnswerStatus, Conversation, Error, Pipeline};
+use quarry_answer::{AnswerStatus, Conversation, Error, ErrorKind, Pipeline};
 use quarry_eval::{EvalTarget, Outcome, Prediction, ResultTable, TargetError};
 use quarry_settings::Settings;
 use quarry_snapshot::SnapshotStore;
@@ -59,11 +59,31 @@ impl PipelineTarget {
 /// The eval outcome of a pipeline error.
 fn failed(error: &Error) -> Outcome {
     let message = error.to_string();
-    match error {
-        Error::Policy(_) => Outcome::PolicyRejected(message),
-        Error::Execution(quarry_exec::Error::Timeout { .. }) => Outcome::Timeout(message),
-        Error::BadQuestion(_) => Outcome::GenerationFailed(message),
-        _ => Outcome::ExecutionError(message),
+    match error.kind() {
+        ErrorKind::PolicyRejected => Outcome::PolicyRejected(message),
+        ErrorKind::Timeout | ErrorKind::ModelTimeout => Outcome::Timeout(message),
+        // No SQL that could run came out: the question, or the model, failed before execution.
+        ErrorKind::BadQuestion
+        | ErrorKind::RepairsExhausted
+        | ErrorKind::ModelUnavailable
+        | ErrorKind::ModelRateLimited
+        | ErrorKind::ModelMalformedOutput
+        | ErrorKind::ModelConfig
+        | ErrorKind::ModelError
+        | ErrorKind::ModelRefused
+        | ErrorKind::RetrievalError => Outcome::GenerationFailed(message),
+        ErrorKind::ResourceLimit
+        | ErrorKind::ResultTooLarge
+        | ErrorKind::CartesianJoin
+        | ErrorKind::Forbidden
+        | ErrorKind::PlanError
+        | ErrorKind::ExecutionError
+        | ErrorKind::SnapshotError
+        | ErrorKind::SemanticLayerError
+        | ErrorKind::SettingsError
+        | ErrorKind::DemoError
+        | ErrorKind::ConversationError
+        | ErrorKind::Internal => Outcome::ExecutionError(message),
     }
 }
 
@@ -103,6 +123,11 @@ impl EvalTarget for PipelineTarget {
                     prediction.confidence_features = explanation.evidence.features();
                 }
                 prediction.attempts = answer.attempts;
+                if let Some(usage) = answer.tokens {
+                    prediction.tokens =
+                        quarry_eval::TokenUsage { prompt: usage.prompt_tokens, completion: usage.completion_tokens };
+                    prediction.cost_usd = usage.cost_usd;
+                }
                 prediction.stage_ms = answer.timings_ms;
                 prediction
             }

@@ -147,8 +147,9 @@ struct EvalArgs {
     /// The question set: one JSON case per line.
     #[arg(required = true)]
     file: Option<PathBuf>,
-    /// Where predictions come from: the built-in planner, or the gold SQL replayed through
-    /// the policy and executor (measures the harness and the engine's dialect coverage).
+    /// Where predictions come from: the built-in planner, the configured OpenAI-compatible
+    /// model, or the gold SQL replayed through the policy and executor (measures the harness
+    /// and the engine's dialect coverage).
     #[arg(long, value_enum, default_value_t = EvalModel::Builtin)]
     model: EvalModel,
     /// Cases (or conversations) run at the same time.
@@ -190,6 +191,10 @@ enum EvalModel {
     Builtin,
     /// Replay each case's gold SQL.
     Gold,
+    /// Send every question to the configured OpenAI-compatible endpoint (`[model]` in
+    /// quarry.toml or `QUARRY_MODEL__*`), routed model-only, with tokens, cost and latency per
+    /// question in the reports.
+    Openai,
 }
 
 #[derive(Subcommand)]
@@ -581,15 +586,21 @@ async fn eval_command(mut settings: Settings, args: EvalArgs) -> anyhow::Result<
         jobs: args.jobs.max(1),
         tolerance: quarry_eval::Tolerance::new(args.tolerance)?,
         mode: match args.model {
-            EvalModel::Builtin => quarry_eval::Mode::Model,
+            EvalModel::Builtin | EvalModel::Openai => quarry_eval::Mode::Model,
             EvalModel::Gold => quarry_eval::Mode::Gold,
         },
         progress: !args.no_progress,
         label: Some(match args.model {
             EvalModel::Builtin => "builtin".to_string(),
             EvalModel::Gold => "gold".to_string(),
+            EvalModel::Openai => format!("openai:{}", settings.model.model),
         }),
     };
+    if args.model == EvalModel::Openai {
+        // Every question to the model: a builtin-first run would measure the planner on most.
+        settings.synthesis.model = quarry_settings::ModelChoice::Openai;
+        settings.synthesis.route = quarry_settings::Route::ModelOnly;
+    }
     // A gold larger than the row limit would be cut (differently for the gold and the
     // prediction) and scored as wrong: every limit is raised to one row more than the largest
     // stored gold, so extra predicted rows still show, and queries without a LIMIT get the

@@ -50,7 +50,7 @@ pub use case::{Case, LineError, load_cases, parse_cases};
 pub use error::{Error, Result};
 pub use report::{
     Breakdown, CalibrationBin, CaseChange, CaseResult, Comparison, EvalReport, EvalSummary, Percentiles,
-    REPORT_FORMAT_VERSION, RISK_THRESHOLDS, Rate, RiskPoint, Trust,
+    REPORT_FORMAT_VERSION, RISK_THRESHOLDS, Rate, RiskPoint, RunCost, Trust,
 };
 pub use runner::{EvalOptions, Mode, run_eval};
 pub use score::{

@@ -408,6 +408,37 @@ pub struct Comparison {
     pub added: Vec<String>,
     /// Case ids only in the old run.
     pub removed: Vec<String>,
+    /// What the earlier run cost (e.g. the built-in planner's run).
+    #[serde(default)]
+    pub cost_before: RunCost,
+    /// What this run cost (e.g. a model's run).
+    #[serde(default)]
+    pub cost_after: RunCost,
+}
+
+/// What a run cost: its label, tokens, dollars and latency, over all its cases.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RunCost {
+    /// The run's label (`builtin`, `openai:gpt-4o-mini`, …).
+    pub label: Option<String>,
+    /// Tokens of every model call.
+    pub tokens: TokenUsage,
+    /// US dollars at the configured prices.
+    pub cost_usd: f64,
+    /// Wall-clock latency of the asked cases.
+    pub latency_ms: Percentiles,
+}
+
+impl RunCost {
+    fn of(report: &EvalReport) -> Self {
+        let summary = report.summary();
+        Self {
+            label: report.label.clone(),
+            tokens: summary.tokens,
+            cost_usd: summary.cost_usd,
+            latency_ms: summary.latency_ms,
+        }
+    }
 }
 
 impl Comparison {
@@ -427,6 +458,25 @@ impl Comparison {
             self.regressions.len(),
             self.fixes.len()
         );
+        let (before, after) = (&self.cost_before, &self.cost_after);
+        let _ = writeln!(
+            out,
+            "| run | label | ex | prompt tokens | completion tokens | cost usd | latency p50 ms | latency p95 ms |\n|---|---|---:|---:|---:|---:|---:|---:|"
+        );
+        for (name, cost, ex) in [("before", before, self.ex_before), ("after", after, self.ex_after)] {
+            let _ = writeln!(
+                out,
+                "| {name} | {} | {} | {} | {} | {:.4} | {} | {} |",
+                md(cost.label.as_deref().unwrap_or("-")),
+                percent(ex),
+                cost.tokens.prompt,
+                cost.tokens.completion,
+                cost.cost_usd,
+                ms(cost.latency_ms.p50),
+                ms(cost.latency_ms.p95)
+            );
+        }
+        out.push('\n');
         for (title, changes) in [
             ("Regressions", &self.regressions),
             ("Fixes", &self.fixes),
@@ -722,6 +772,24 @@ risk-coverage
             "\n## Tokens and cost\n\n{} prompt and {} completion tokens; ${:.4} in total.",
             s.tokens.prompt, s.tokens.completion, s.cost_usd
         );
+        // A run that called a model: what each question cost, to find the expensive ones.
+        if s.tokens.total() > 0 {
+            let _ = writeln!(
+                out,
+                "\n### Per question\n\n| id | latency ms | prompt tokens | completion tokens | cost usd |\n|---|---:|---:|---:|---:|"
+            );
+            for c in &self.cases {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {:.6} |",
+                    md(&c.id),
+                    c.latency_ms.map(ms).unwrap_or_else(|| "-".into()),
+                    c.tokens.prompt,
+                    c.tokens.completion,
+                    c.cost_usd
+                );
+            }
+        }
         let misses: Vec<&CaseResult> = self.cases.iter().filter(|c| c.scored() && !c.ex_strict).collect();
         if !misses.is_empty() {
             let _ = writeln!(out, "\n## Misses\n\n| id | question | category | ex | detail |\n|---|---|---|---|---|");
@@ -831,6 +899,8 @@ risk-coverage
             strict_fixes: Vec::new(),
             added: self.cases.iter().filter(|c| !before.contains_key(c.id.as_str())).map(|c| c.id.clone()).collect(),
             removed: old.cases.iter().filter(|c| !now.contains_key(c.id.as_str())).map(|c| c.id.clone()).collect(),
+            cost_before: RunCost::of(old),
+            cost_after: RunCost::of(self),
         };
         for new in &self.cases {
             let Some(old) = before.get(new.id.as_str()) else { continue };

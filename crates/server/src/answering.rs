@@ -305,6 +305,8 @@ fn audit_of_answer(response: &AskResponse, user: &User, channel: Channel, starte
         "server_ms": started.elapsed().as_secs_f64() * 1e3,
         "tokens": answer.tokens,
         "notes": answer.notes,
+        // Both routes' SQL and readings when the answer was cross-checked.
+        "cross_check": answer.cross_check,
         "sql_notes": answer.sql_notes,
         "chart": response.chart.as_ref().map(|c| &c.id),
         "summary": answer.summary,

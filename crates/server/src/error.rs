@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use quarry_answer::ErrorKind;
 use serde::{Deserialize, Serialize};
 
 use crate::request_id::current_request_id;
@@ -102,7 +103,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Busy => "busy",
             ApiError::Timeout(_) => "timeout",
-            ApiError::Answer(error) => error.kind(),
+            ApiError::Answer(error) => error.kind().as_str(),
             ApiError::Store(error) | ApiError::NotRecorded(error) => match error.kind() {
                 "not_found" => "not_found",
                 "full" => "storage_full",
@@ -154,17 +155,34 @@ impl ApiError {
 }
 
 /// Statuses of pipeline errors: the question's fault (4xx), a limit (422), or a part of the
-/// system that is down or slow (502/503/504).
-fn answer_status(kind: &str) -> StatusCode {
+/// system that is down or slow (502/503/504). No catch-all: a new kind must be given a status.
+fn answer_status(kind: ErrorKind) -> StatusCode {
     match kind {
-        "bad_question" => StatusCode::BAD_REQUEST,
-        "policy_rejected" | "repairs_exhausted" | "resource_limit" | "timeout" | "cartesian_join" | "forbidden"
-        | "plan_error" | "execution_error" => StatusCode::UNPROCESSABLE_ENTITY,
-        "model_unavailable" | "model_error" | "model_malformed_output" => StatusCode::BAD_GATEWAY,
-        "model_timeout" => StatusCode::GATEWAY_TIMEOUT,
+        ErrorKind::BadQuestion => StatusCode::BAD_REQUEST,
+        ErrorKind::PolicyRejected
+        | ErrorKind::RepairsExhausted
+        | ErrorKind::ResourceLimit
+        | ErrorKind::ResultTooLarge
+        | ErrorKind::Timeout
+        | ErrorKind::CartesianJoin
+        | ErrorKind::Forbidden
+        | ErrorKind::PlanError
+        | ErrorKind::ExecutionError
+        | ErrorKind::ModelRefused => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::ModelUnavailable | ErrorKind::ModelError | ErrorKind::ModelMalformedOutput => {
+            StatusCode::BAD_GATEWAY
+        }
+        ErrorKind::ModelTimeout => StatusCode::GATEWAY_TIMEOUT,
         // The endpoint's limit, not the client's: 429 would tell the client to slow down.
-        "model_rate_limited" | "retrieval_error" => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorKind::ModelRateLimited | ErrorKind::RetrievalError => StatusCode::SERVICE_UNAVAILABLE,
+        // The server's own setup or data: nothing the client can change by asking again.
+        ErrorKind::SnapshotError
+        | ErrorKind::SemanticLayerError
+        | ErrorKind::SettingsError
+        | ErrorKind::DemoError
+        | ErrorKind::ConversationError
+        | ErrorKind::ModelConfig
+        | ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -291,6 +309,36 @@ mod tests {
             model(quarry_model::Error::Unavailable { what: "m".into(), message: "m".into() }),
             "model_unavailable"
         );
+    }
+
+    #[test]
+    fn every_pipeline_error_kind_maps_to_a_status_of_its_class() {
+        for kind in ErrorKind::ALL {
+            let status = answer_status(kind);
+            let code = kind.as_str();
+            let expected_server_fault = matches!(
+                kind,
+                ErrorKind::SnapshotError
+                    | ErrorKind::SemanticLayerError
+                    | ErrorKind::SettingsError
+                    | ErrorKind::DemoError
+                    | ErrorKind::ConversationError
+                    | ErrorKind::ModelConfig
+                    | ErrorKind::Internal
+            );
+            assert_eq!(status == StatusCode::INTERNAL_SERVER_ERROR, expected_server_fault, "{code}: {status}");
+            // A model or retrieval failure is a dependency down or slow (5xx but not 500); a
+            // question or query refused is the client's (4xx).
+            if code.starts_with("model_") && kind != ErrorKind::ModelConfig && kind != ErrorKind::ModelRefused
+                || kind == ErrorKind::RetrievalError
+            {
+                assert!(status.is_server_error() && status != StatusCode::INTERNAL_SERVER_ERROR, "{code}: {status}");
+            }
+            if !expected_server_fault && !status.is_server_error() {
+                assert!(status.is_client_error(), "{code}: {status}");
+            }
+        }
+        assert_eq!(answer_status(ErrorKind::ResultTooLarge), StatusCode::UNPROCESSABLE_ENTITY);
     }
 
     #[test]

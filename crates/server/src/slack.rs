@@ -258,10 +258,24 @@ fn slack_answer(state: &AppState, response: &AskResponse, conversation_url: Opti
         truncated: answer.truncated,
         sql: answer.sql.clone(),
         chart_image_url,
-        chart_title: answer.chart.as_ref().map(|_| answer.question.clone()),
+        // The chart's own title: a follow-up's names what it changed ("only EMEA" alone would not).
+        chart_title: answer.chart.as_ref().map(|chart| {
+            chart
+                .spec
+                .as_ref()
+                .and_then(|spec| spec["title"].as_str())
+                .map_or_else(|| answer.question.clone(), str::to_string)
+        }),
         conversation_url,
         clarification_options: answer.clarification.as_ref().map(|c| c.options.clone()).unwrap_or_default(),
-        notes: answer.notes.clone(),
+        // The cross-check's verdict first: whether two independent routes agree is the first
+        // thing to know about a number.
+        notes: answer
+            .cross_check
+            .iter()
+            .map(|check| check.message.clone())
+            .chain(answer.notes.iter().cloned())
+            .collect(),
         route: answer.route.clone(),
         snapshot_id: answer.snapshot_id.clone(),
     }

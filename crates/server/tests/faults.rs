@@ -10,15 +10,14 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Reply, TestState, ask, call, get, post_json, run, settings};
-use quarry_answer::{ModelRoute, Pipeline};
-use quarry_model::{ModelConfig, OpenAiChatModel, StructuredOutput};
-use quarry_retrieve::{BuildOptions, HashingEmbedder, Index, LazyIndex, MemoryStore, StoreKind};
+use common::{Reply, TestState, ask, call, get, model_server, model_settings, post_json, run, settings};
+use quarry_answer::Pipeline;
+use quarry_retrieve::StoreKind;
 use quarry_server::AppState;
-use quarry_settings::{ModelChoice, Route, Settings, SynthesisSettings};
+use quarry_settings::Route;
 use quarry_store::Store;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -64,66 +63,6 @@ fn closed_port_url() -> String {
     let port = listener.local_addr().expect("addr").port();
     drop(listener);
     format!("http://127.0.0.1:{port}")
-}
-
-/// The in-memory retrieval index of the demo, built once per test binary.
-fn memory_index() -> Arc<LazyIndex> {
-    static INDEX: OnceLock<Arc<LazyIndex>> = OnceLock::new();
-    INDEX
-        .get_or_init(|| {
-            let base = common::pipeline();
-            std::thread::spawn(move || {
-                let index = common::runtime().block_on(Index::build(
-                    base.layer(),
-                    base.snapshot(),
-                    Arc::new(HashingEmbedder::default()),
-                    Arc::new(MemoryStore::new()),
-                    &BuildOptions::default(),
-                ));
-                Arc::new(LazyIndex::from(index.expect("the demo index builds")))
-            })
-            .join()
-            .expect("the index thread did not panic")
-        })
-        .clone()
-}
-
-/// Settings of a server whose chat model (`openai:scripted`) is at `base_url` and routed by
-/// `route`; `model` adjusts the model's settings (timeouts, retries).
-fn model_settings(base_url: &str, route: Route, model: impl FnOnce(&mut ModelConfig)) -> Settings {
-    let mut settings = settings();
-    settings.model = ModelConfig {
-        base_url: format!("{base_url}/v1"),
-        model: "scripted".into(),
-        max_retries: 0,
-        timeout_ms: 5_000,
-        connect_timeout_ms: 2_000,
-        structured_output: StructuredOutput::JsonObject,
-        ..ModelConfig::default()
-    };
-    model(&mut settings.model);
-    settings.synthesis =
-        SynthesisSettings { model: ModelChoice::Openai, route, max_repairs: 0, ..settings.synthesis.clone() };
-    settings
-}
-
-/// A server over the shared demo snapshot with the model of `settings` and an in-memory index.
-async fn model_server(settings: Settings) -> TestState {
-    let base = common::pipeline();
-    let model = OpenAiChatModel::new(settings.model.clone()).expect("model settings");
-    let pipeline = Pipeline::new(
-        base.snapshot().clone(),
-        base.layer().clone(),
-        settings.policy.clone(),
-        settings.executor.clone(),
-    )
-    .await
-    .expect("pipeline")
-    .with_model(ModelRoute { model: Arc::new(model), index: memory_index() }, settings.synthesis.clone());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&settings.storage, dir.path()).await.expect("store opens");
-    let state = AppState::new(settings, Arc::new(pipeline), store).expect("state");
-    TestState { state, dir }
 }
 
 /// Asserts the error shape with `status` and `code`, a message containing every one of

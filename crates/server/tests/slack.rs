@@ -36,6 +36,16 @@ impl SimulatedSlack {
     /// A quarry server with Slack set up (unless `configure` says otherwise), API tokens
     /// required, and a response_url receiver; all on loopback.
     async fn start(configure: impl FnOnce(&mut Settings)) -> Self {
+        Self::start_with(configure, TestState::new).await
+    }
+
+    /// [`SimulatedSlack::start`] on the state `open` makes of the settings (e.g. a server
+    /// with a chat model).
+    async fn start_with<Open, Opened>(configure: impl FnOnce(&mut Settings), open: Open) -> Self
+    where
+        Open: FnOnce(Settings) -> Opened,
+        Opened: std::future::Future<Output = TestState>,
+    {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let mut settings = settings();
@@ -45,7 +55,7 @@ impl SimulatedSlack {
         settings.server.slack.allow_http_response_url = true;
         settings.server.slack.response_hosts = vec!["127.0.0.1".into()];
         configure(&mut settings);
-        let server = TestState::new(settings).await;
+        let server = open(settings).await;
         tokio::spawn(quarry_server::serve_on(server.state.clone(), listener));
         let receiver = MockServer::start().await;
         for response_path in [COMMAND_RESPONSE_PATH, ACTION_RESPONSE_PATH] {
@@ -591,5 +601,77 @@ fn unsigned_and_malformed_interactions_are_refused_with_the_error_body() {
         // The refused trigger was not claimed: the genuine click still goes through.
         assert_eq!(slack.interact(&click).await.status(), StatusCode::OK);
         assert_eq!(slack.wait_for_posts(2).await.len(), 2, "working on it, then the answer");
+    });
+}
+
+/// Simulated Slack in front of a server whose chat model answers every request with `sql`
+/// and `chart`, routed by `route` (with the cross-check as `cross_check` says).
+async fn slack_with_model(
+    sql: &str,
+    chart: Value,
+    route: quarry_settings::Route,
+    cross_check: bool,
+) -> (SimulatedSlack, MockServer) {
+    let content = json!({ "sql": sql, "explanation": "the scripted reading", "chart": chart }).to_string();
+    let model = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "chatcmpl-slack",
+            "object": "chat.completion",
+            "choices": [{ "index": 0, "message": { "role": "assistant", "content": content }, "finish_reason": "stop" }],
+            "usage": { "prompt_tokens": 900, "completion_tokens": 40, "total_tokens": 940 }
+        })))
+        .mount(&model)
+        .await;
+    let mut with_model = common::model_settings(&model.uri(), route, |_| {});
+    with_model.synthesis.cross_check = cross_check;
+    let slack = SimulatedSlack::start_with(
+        |settings| {
+            settings.model = with_model.model;
+            settings.synthesis = with_model.synthesis;
+        },
+        common::model_server,
+    )
+    .await;
+    (slack, model)
+}
+
+#[test]
+fn the_models_chart_is_posted_to_slack_as_an_image() {
+    run(async {
+        let sql = "SELECT plan, COUNT(*) AS subscriptions FROM subscriptions GROUP BY plan ORDER BY plan";
+        let chart = json!({"mark": "arc", "x": "plan", "y": "subscriptions", "color": null});
+        let (slack, _model) = slack_with_model(sql, chart, quarry_settings::Route::ModelOnly, false).await;
+        let (status, ack, _) = slack.ask("subscriptions per plan", "U0MODEL", "1.2.model").await;
+        assert_eq!(status, StatusCode::OK, "{ack}");
+        let posts = slack.wait_for_posts(1).await;
+        let message = posts.first().expect("the answer is posted");
+        let blocks = blocks(message);
+        let image =
+            blocks.iter().find(|b| b["type"] == "image").unwrap_or_else(|| panic!("no image block in {blocks:?}"));
+        let image_url = image["image_url"].as_str().expect("image_url");
+        let fetched = slack.http.get(image_url).send().await.expect("fetch the chart");
+        assert_eq!(fetched.status(), StatusCode::OK);
+        assert!(fetched.bytes().await.expect("bytes").starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+        // The chart drawn is the model's pie, as recorded with the answer.
+        let (conversation, _) = shared_conversation_link(message, &slack.base);
+        let turns = slack.server.state.store().turns(&conversation).await.expect("turns");
+        assert_eq!(turns[0].answer["chart"]["kind"], "pie", "{}", turns[0].answer);
+    });
+}
+
+#[test]
+fn a_cross_checked_answer_says_so_in_slack() {
+    run(async {
+        let same = "SELECT signup_channel AS channel, COUNT(*) AS n FROM users \
+             WHERE signup_at >= TIMESTAMP '2025-11-01 00:00:00' AND signup_at < TIMESTAMP '2025-12-01 00:00:00' \
+             GROUP BY signup_channel";
+        let (slack, _model) = slack_with_model(same, Value::Null, quarry_settings::Route::BuiltinFirst, true).await;
+        let (status, ack, _) = slack.ask("signups by channel last month", "U0CHECK", "1.2.check").await;
+        assert_eq!(status, StatusCode::OK, "{ack}");
+        let posts = slack.wait_for_posts(1).await;
+        let texts = texts_of(posts.first().expect("the answer is posted"));
+        assert!(texts.iter().any(|t| t.contains("checked: two independent routes agree")), "{texts:?}");
     });
 }

@@ -49,6 +49,18 @@ pub enum Error {
     /// No per-user data directory could be determined and `home` is not set.
     #[error("cannot determine a data directory; set QUARRY_HOME")]
     NoHome,
+    /// Two settings that cap the same thing disagree.
+    #[error(
+        "policy.max_limit ({max_limit}) is larger than executor.max_result_rows ({max_result_rows}): a query may ask for \
+         more rows than the executor returns, so its answer would be cut without the user asking for fewer. Lower \
+         policy.max_limit or raise executor.max_result_rows"
+    )]
+    Caps {
+        /// `policy.max_limit`.
+        max_limit: u64,
+        /// `executor.max_result_rows`.
+        max_result_rows: usize,
+    },
     /// A settings file could not be read or written when recording a setting in it.
     #[error("cannot edit the settings file {path}: {reason}")]
     EditFile {
@@ -145,6 +157,11 @@ pub struct SynthesisSettings {
     /// `quarry search` uses) and read the question again with the names they are grounded to.
     #[serde(default = "default_true")]
     pub ground_with_index: bool,
+    /// Under builtin-first with a model, when the planner answers on its own, ask the model
+    /// too and compare the two results: the answer says whether two independent routes agree,
+    /// and asks back when they do not. Costs a model call per planner answer.
+    #[serde(default = "default_true")]
+    pub cross_check: bool,
 }
 
 fn default_true() -> bool {
@@ -162,6 +179,7 @@ impl Default for SynthesisSettings {
             retrieval_hits: 24,
             model_summary: false,
             ground_with_index: true,
+            cross_check: true,
         }
     }
 }
@@ -239,7 +257,22 @@ impl Settings {
         if let Some(path) = explicit_file {
             figment = figment.merge(Toml::file(path));
         }
-        figment.merge(env).extract().map_err(|e| Error::Invalid(e.to_string()))
+        let settings: Settings = figment.merge(env).extract().map_err(|e| Error::Invalid(e.to_string()))?;
+        settings.check_caps()?;
+        Ok(settings)
+    }
+
+    /// Overlapping caps agree: the largest LIMIT the policy admits is at most the rows the
+    /// executor returns (checked when settings load).
+    pub fn check_caps(&self) -> Result<()> {
+        let rows = u64::try_from(self.executor.max_result_rows).unwrap_or(u64::MAX);
+        if self.policy.max_limit > rows {
+            return Err(Error::Caps {
+                max_limit: self.policy.max_limit,
+                max_result_rows: self.executor.max_result_rows,
+            });
+        }
+        Ok(())
     }
 
     /// The data directory.
@@ -291,6 +324,20 @@ mod tests {
         assert_eq!(settings.demo, DemoSettings { seed: 42, scale: 1 });
         assert_eq!(settings.server, ServerSettings::default());
         assert_eq!(settings.storage, StoreConfig::default());
+    }
+
+    #[test]
+    fn a_policy_limit_above_the_executors_rows_is_refused_when_settings_load() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("QUARRY_POLICY__MAX_LIMIT", "20000");
+            let error = Settings::load(None).expect_err("the caps disagree").to_string();
+            assert!(error.contains("policy.max_limit (20000)") && error.contains("executor.max_result_rows (10000)"));
+            assert!(error.contains("raise executor.max_result_rows"), "{error}");
+            jail.set_env("QUARRY_EXECUTOR__MAX_RESULT_ROWS", "20000");
+            assert_eq!(Settings::load(None).expect("the caps agree").policy.max_limit, 20_000);
+            Ok(())
+        });
+        Settings::defaults().check_caps().expect("the defaults agree");
     }
 
     #[test]

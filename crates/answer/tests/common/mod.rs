@@ -25,7 +25,12 @@ pub fn demo() -> Snapshot {
 
 /// A chat completion whose message is the JSON answer the model is asked for.
 pub fn completion(sql: &str) -> ResponseTemplate {
-    let content = json!({ "sql": sql, "explanation": "scripted", "chart": null }).to_string();
+    completion_with_chart(sql, serde_json::Value::Null)
+}
+
+/// A chat completion with SQL and the model's `chart` (`null` for none).
+pub fn completion_with_chart(sql: &str, chart: serde_json::Value) -> ResponseTemplate {
+    let content = json!({ "sql": sql, "explanation": "scripted", "chart": chart }).to_string();
     ResponseTemplate::new(200).set_body_json(json!({
         "id": "chatcmpl-1",
         "object": "chat.completion",

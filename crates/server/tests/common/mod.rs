@@ -12,9 +12,11 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use quarry_answer::Pipeline;
+use quarry_answer::{ModelRoute, Pipeline};
+use quarry_model::{ModelConfig, OpenAiChatModel, StructuredOutput};
+use quarry_retrieve::{BuildOptions, HashingEmbedder, Index, LazyIndex, MemoryStore};
 use quarry_server::{AppState, REQUEST_ID_HEADER};
-use quarry_settings::Settings;
+use quarry_settings::{ModelChoice, Route, Settings, SynthesisSettings};
 use quarry_store::Store;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -205,4 +207,70 @@ pub async fn ask(app: &Router, question: &str, conversation: Option<&str>) -> Re
         body["conversation_id"] = Value::from(id);
     }
     call(app, post_json("/api/v1/ask", &body)).await
+}
+
+/// The in-memory retrieval index of the demo, built once per test binary.
+pub fn memory_index() -> Arc<LazyIndex> {
+    static INDEX: OnceLock<Arc<LazyIndex>> = OnceLock::new();
+    INDEX
+        .get_or_init(|| {
+            let base = pipeline();
+            std::thread::spawn(move || {
+                let index = runtime().block_on(Index::build(
+                    base.layer(),
+                    base.snapshot(),
+                    Arc::new(HashingEmbedder::default()),
+                    Arc::new(MemoryStore::new()),
+                    &BuildOptions::default(),
+                ));
+                Arc::new(LazyIndex::from(index.expect("the demo index builds")))
+            })
+            .join()
+            .expect("the index thread did not panic")
+        })
+        .clone()
+}
+
+/// Settings of a server whose chat model (`openai:scripted`) is at `base_url` and routed by
+/// `route`; `model` adjusts the model's settings (timeouts, retries).
+pub fn model_settings(base_url: &str, route: Route, model: impl FnOnce(&mut ModelConfig)) -> Settings {
+    let mut settings = settings();
+    settings.model = ModelConfig {
+        base_url: format!("{base_url}/v1"),
+        model: "scripted".into(),
+        max_retries: 0,
+        timeout_ms: 5_000,
+        connect_timeout_ms: 2_000,
+        structured_output: StructuredOutput::JsonObject,
+        ..ModelConfig::default()
+    };
+    model(&mut settings.model);
+    // No cross-check: these settings test one route at a time; the check has tests of its own.
+    settings.synthesis = SynthesisSettings {
+        model: ModelChoice::Openai,
+        route,
+        max_repairs: 0,
+        cross_check: false,
+        ..settings.synthesis.clone()
+    };
+    settings
+}
+
+/// A server over the shared demo snapshot with the model of `settings` and an in-memory index.
+pub async fn model_server(settings: Settings) -> TestState {
+    let base = pipeline();
+    let model = OpenAiChatModel::new(settings.model.clone()).expect("model settings");
+    let pipeline = Pipeline::new(
+        base.snapshot().clone(),
+        base.layer().clone(),
+        settings.policy.clone(),
+        settings.executor.clone(),
+    )
+    .await
+    .expect("pipeline")
+    .with_model(ModelRoute { model: Arc::new(model), index: memory_index() }, settings.synthesis.clone());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&settings.storage, dir.path()).await.expect("store opens");
+    let state = AppState::new(settings, Arc::new(pipeline), store).expect("state");
+    TestState { state, dir }
 }
