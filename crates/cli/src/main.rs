@@ -331,9 +331,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut settings = Settings::load(cli.config.as_deref())?;
-    // A server runs many users' queries, so one query must not take it down; a one-shot
-    // command's crash ends only itself, and it would pay the workers' start-up every time.
-    settings.isolation.mode = settings.isolation.mode.resolve(matches!(cli.command, Command::Serve { .. }));
+    // Queries a person or a model wrote run in worker processes, so that one the engine's
+    // guards miss (an operator that buffers values no memory pool sees, such as a window over
+    // a wide value) kills a worker at its address-space limit instead of aborting quarry: the
+    // one-shot commands too, where the abort ended the command without an answer or an error.
+    // Start-up costs them about 0.1 s (a debug build, two cores), once per command. Evaluation
+    // and calibration run labeled questions in process, where they are timed.
+    let untrusted =
+        matches!(cli.command, Command::Serve { .. } | Command::Sql { .. } | Command::Ask { .. } | Command::Chat { .. });
+    settings.isolation.mode = settings.isolation.mode.resolve(untrusted);
+    if untrusted && !matches!(cli.command, Command::Serve { .. }) && settings.isolation.workers == 0 {
+        // One question at a time: one worker.
+        settings.isolation.workers = 1;
+    }
     match cli.command {
         Command::Worker { .. } => unreachable!("the worker command returned above"),
         Command::Chart { spec, data, out, size } => chart_cmd::chart(&spec, &data, &out, size).await,

@@ -85,6 +85,19 @@ pub enum Error {
         /// DataFusion's message, first line.
         message: String,
     },
+    /// The process running the query crashed for a reason other than memory (a segmentation
+    /// fault, a stack overflow, an illegal instruction): a bug in quarry or the engine that this
+    /// query triggers, not a limit it ran into. Only isolated execution reports it; in process,
+    /// the crash would end quarry itself.
+    #[error(
+        "the process running the query crashed ({message}); this is not a memory or time limit but a bug the \
+         query triggers, and the process was replaced: simplify the query (fewer nested levels, fewer unions or \
+         joins) and report it with the query"
+    )]
+    Crashed {
+        /// How the process died, and its last words.
+        message: String,
+    },
     /// The snapshot could not be opened.
     #[error(transparent)]
     Snapshot(#[from] quarry_snapshot::Error),
@@ -106,6 +119,7 @@ impl Error {
             | Error::CellTooLarge { .. } => "resource_limit",
             Error::Timeout { .. } => "timeout",
             Error::Execution { .. } => "execution_error",
+            Error::Crashed { .. } => "worker_crashed",
             Error::Snapshot(_) => "snapshot_error",
             Error::Internal(_) => "internal",
         }

@@ -184,6 +184,14 @@ impl QueryRuntimes {
     }
 }
 
+/// Stack of each query thread, where DataFusion plans and runs a query. Planning recurses once
+/// or more per expression level, join, set operation and CTE, and tokio's default 2 MiB
+/// overflowed (aborting the process) on a chain of 250 `||` or 250 `UNION`s in a debug build.
+/// The policy bounds every such depth (`quarry_sqlguard::MAX_EXPR_DEPTH`, `MAX_SET_OPERATIONS`,
+/// `MAX_RELATIONS`); this stack holds the deepest query it admits with room to spare. It is
+/// address space, not memory: only the pages a query touches become resident.
+pub const QUERY_STACK_BYTES: usize = 16 * 1024 * 1024;
+
 /// A query runtime, shut down in the background when dropped: dropping a runtime blocks on
 /// its workers, which panics in async code, and a worker may still be inside a query that
 /// timed out.
@@ -194,6 +202,7 @@ impl QueryRuntime {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("quarry-query")
+            .thread_stack_size(QUERY_STACK_BYTES)
             .enable_time()
             .build()
             .map_err(|e| Error::Internal(format!("starting a query runtime: {e}")))?;

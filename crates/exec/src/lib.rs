@@ -38,5 +38,5 @@ mod sandbox;
 
 pub use config::ExecutorConfig;
 pub use error::{Error, Result};
-pub use executor::{DataFusionExecutor, SnapshotExecutor};
+pub use executor::{DataFusionExecutor, QUERY_STACK_BYTES, SnapshotExecutor};
 pub use result::{ColumnInfo, ExecTimings, QueryResult, ResultJson, sql_type_name};

@@ -41,6 +41,10 @@ async fn every_growing_function_stops_at_the_value_limit() {
         ),
         ("overlay", "SELECT overlay(repeat('a', 6000) placing repeat('b', 6000) from 2)"),
         ("encode", "SELECT encode(repeat('x', 6000), 'hex')"),
+        // 'ΐ' (2 bytes) upper-cases to three characters of 2 bytes each: 4,000 bytes become 12,000.
+        ("upper", "SELECT upper(repeat('\u{390}', 2000))"),
+        ("lower", "SELECT lower(repeat('\u{130}\u{390}', 1000)) FROM accounts"),
+        ("initcap", "SELECT initcap(repeat(' \u{390}', 1500))"),
         ("array_repeat", "SELECT array_repeat(1, 2000)"),
         ("array_repeat", "SELECT cardinality(array_repeat(account_id, 2000)) FROM accounts"),
         ("array_resize", "SELECT array_resize(array_repeat(1, 10), 2000, 0)"),
@@ -131,6 +135,28 @@ async fn many_values_under_the_value_limit_meet_the_memory_limit() {
     assert_eq!(error.kind(), "resource_limit", "{error}");
     let message = error.to_string();
     assert!(message.contains("64 MiB memory limit") && message.contains("executor.memory_limit_mb"), "{message}");
+}
+
+#[tokio::test]
+async fn one_call_builds_at_most_an_eighth_of_the_memory_limit_for_one_batch() {
+    // 20 KB per row, a tenth of the value limit; 8192 rows a batch are 160 MB, within the
+    // 1 GiB pool but more than the 128 MiB one call may leave behind it for the batch.
+    let executor = executor(ExecutorConfig::default()).await;
+    let sql = "SELECT max(length(repeat(concat(event_name, '0123456789012345678'), 1000))) FROM events";
+    let error = executor.execute(&unchecked(sql)).await.expect_err("the batch is too large");
+    assert_eq!(error.kind(), "resource_limit", "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains("repeat would build about") && message.contains("more than 1/8 of the memory limit"),
+        "{message}"
+    );
+    // The same values a few at a time are fine.
+    let few = executor.execute(&unchecked(&format!("{sql} WHERE event_id <= 100"))).await.expect("a small batch runs");
+    assert_eq!(few.num_rows(), 1);
+    // Non-ASCII text may triple when upper-cased: bounded as such, not measured afterwards.
+    let upper = "SELECT max(length(upper(repeat(concat(platform, '\u{390}\u{390}\u{390}\u{390}\u{390}\u{390}'), 1000)))) FROM events";
+    let error = executor.execute(&unchecked(upper)).await.expect_err("upper triples the batch");
+    assert!(error.to_string().contains("upper would build about"), "{error}");
 }
 
 #[tokio::test]

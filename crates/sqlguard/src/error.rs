@@ -39,6 +39,22 @@ pub enum PolicyError {
         max: usize,
     },
 
+    /// The query combines more parts than the policy accepts: set operations (`UNION`,
+    /// `INTERSECT`, `EXCEPT`), or relations (tables, derived tables, joins and CTEs). Planning
+    /// recurses once or more per part, and a chain of hundreds of them exhausted the stack of the
+    /// thread planning it, which aborts the process.
+    #[error("the query has {count} {parts}, more than the {max} allowed; {hint}")]
+    QueryTooLarge {
+        /// What was counted, e.g. `set operations (UNION, INTERSECT, EXCEPT)`.
+        parts: String,
+        /// How many the query has.
+        count: usize,
+        /// The most accepted.
+        max: usize,
+        /// What to write instead.
+        hint: String,
+    },
+
     /// The SQL does not parse.
     #[error("the SQL does not parse: {message}; write a single valid SELECT statement")]
     Parse {
@@ -245,6 +261,7 @@ impl PolicyError {
             PolicyError::EmptyQuery => "empty_query",
             PolicyError::QueryTooLong { .. } => "query_too_long",
             PolicyError::QueryTooComplex { .. } => "query_too_complex",
+            PolicyError::QueryTooLarge { .. } => "query_too_large",
             PolicyError::Parse { .. } => "parse_error",
             PolicyError::MultipleStatements { .. } => "multiple_statements",
             PolicyError::StatementNotAllowed { .. } => "statement_not_allowed",
@@ -271,6 +288,7 @@ impl PolicyError {
         "empty_query",
         "query_too_long",
         "query_too_complex",
+        "query_too_large",
         "parse_error",
         "multiple_statements",
         "statement_not_allowed",
@@ -317,6 +335,7 @@ mod tests {
             PolicyError::EmptyQuery,
             PolicyError::QueryTooLong { len: 2, max: 1 },
             PolicyError::QueryTooComplex { depth: 2, max: 1 },
+            PolicyError::QueryTooLarge { parts: "relations".into(), count: 2, max: 1, hint: "h".into() },
             PolicyError::Parse { message: "m".into() },
             PolicyError::MultipleStatements { count: 2 },
             PolicyError::StatementNotAllowed { statement: "DROP TABLE".into() },

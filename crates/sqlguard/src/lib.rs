@@ -58,7 +58,7 @@ pub use crate::catalog::Catalog;
 pub use crate::dialect::SourceSemantics;
 pub use crate::error::{PolicyError, Result};
 pub use crate::generate::MAX_GENERATED_LEN;
-pub use crate::parse::{MAX_EXPR_DEPTH, MAX_SQL_BYTES};
+pub use crate::parse::{MAX_EXPR_DEPTH, MAX_RELATIONS, MAX_SET_OPERATIONS, MAX_SQL_BYTES};
 
 use crate::analyze::{Analyzer, Reads};
 

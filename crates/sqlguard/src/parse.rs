@@ -4,7 +4,7 @@ use datafusion::error::DataFusionError;
 use datafusion::sql::parser::{DFParserBuilder, Statement as DfStatement};
 use std::ops::ControlFlow;
 
-use datafusion::sql::sqlparser::ast::{Expr, Statement, Visit, Visitor};
+use datafusion::sql::sqlparser::ast::{Expr, Query, SetExpr, Statement, TableFactor, Visit, Visitor};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::ParserError;
@@ -22,6 +22,17 @@ pub const MAX_SQL_BYTES: usize = 32 * 1024;
 /// (unlike its planner, without stack growth), so deep trees must not reach the executor; real
 /// queries nest a few dozen levels at most.
 pub const MAX_EXPR_DEPTH: usize = 256;
+
+/// The most set operations (`UNION`, `INTERSECT`, `EXCEPT`) in one query. DataFusion plans a
+/// chain of them recursively: 500 aborted a debug build on a 2 MiB stack, and 1,800 `UNION`s
+/// took more than 30 s to plan on the executor's 16 MiB one. 64 planned in a quarter of a
+/// second; generated analytics queries use a handful.
+pub const MAX_SET_OPERATIONS: usize = 64;
+
+/// The most relations in one query: table references, derived tables, joined tables, UNNESTs
+/// and CTE definitions. Chains of 500 joins or 900 CTEs (each CTE reading the one before)
+/// aborted a debug build on a 2 MiB stack; 64 joins planned in under 3 s.
+pub const MAX_RELATIONS: usize = 64;
 
 /// DataFusion's default `sql_parser.recursion_limit`, so that both parsers refuse the same nesting.
 const RECURSION_LIMIT: usize = 50;
@@ -46,6 +57,7 @@ pub(crate) fn parse_single_query(sql: &str) -> Result<Statement> {
                 if depth > MAX_EXPR_DEPTH {
                     return Err(PolicyError::QueryTooComplex { depth, max: MAX_EXPR_DEPTH });
                 }
+                check_parts(&query)?;
                 Ok(query)
             }
             other => Err(PolicyError::StatementNotAllowed { statement: statement_name(&other) }),
@@ -87,6 +99,62 @@ fn expression_depth(statement: &Statement) -> usize {
     let mut meter = DepthMeter { depth: 0, max: 0 };
     let _ = statement.visit(&mut meter);
     meter.max
+}
+
+/// Refuses a query with more set operations or relations than [`MAX_SET_OPERATIONS`] and
+/// [`MAX_RELATIONS`], counted through subqueries and CTEs.
+fn check_parts(statement: &Statement) -> Result<()> {
+    #[derive(Default)]
+    struct PartCounter {
+        set_operations: usize,
+        relations: usize,
+    }
+    impl Visitor for PartCounter {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+            if let Some(with) = &query.with {
+                self.relations += with.cte_tables.len();
+            }
+            // Set operations nest left-deep, one level per operation: walked with a stack of
+            // our own. A parenthesized operand is a query of its own, visited on its own.
+            let mut pending = vec![query.body.as_ref()];
+            while let Some(body) = pending.pop() {
+                if let SetExpr::SetOperation { left, right, .. } = body {
+                    self.set_operations += 1;
+                    pending.push(left);
+                    pending.push(right);
+                }
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_table_factor(&mut self, _table_factor: &TableFactor) -> ControlFlow<()> {
+            self.relations += 1;
+            ControlFlow::Continue(())
+        }
+    }
+    let mut counter = PartCounter::default();
+    let _ = statement.visit(&mut counter);
+    if counter.set_operations > MAX_SET_OPERATIONS {
+        return Err(PolicyError::QueryTooLarge {
+            parts: "set operations (UNION, INTERSECT, EXCEPT)".to_string(),
+            count: counter.set_operations,
+            max: MAX_SET_OPERATIONS,
+            hint: "write one query that groups the rows (GROUP BY, CASE or an IN list) instead of one query per \
+                   value"
+                .to_string(),
+        });
+    }
+    if counter.relations > MAX_RELATIONS {
+        return Err(PolicyError::QueryTooLarge {
+            parts: "relations (tables, derived tables, joins and CTEs)".to_string(),
+            count: counter.relations,
+            max: MAX_RELATIONS,
+            hint: "write a query that joins each table once and computes several results from it (GROUP BY, \
+                   CASE, window functions) instead of chaining copies of it"
+                .to_string(),
+        });
+    }
+    Ok(())
 }
 
 fn not_allowed<T>(statement: &str) -> Result<T> {
@@ -273,6 +341,43 @@ mod tests {
         assert_eq!(refusal(&longest).kind(), "query_too_complex");
         let deep_subqueries = format!("SELECT {}1{}", "(SELECT ".repeat(20), ")".repeat(20));
         assert!(parse_single_query(&deep_subqueries).is_ok());
+    }
+
+    #[test]
+    fn long_chains_of_set_operations_and_relations_are_refused_before_they_reach_the_planner() {
+        let unions = |arms: usize| format!("SELECT 1 AS x{}", " UNION SELECT 1".repeat(arms - 1));
+        assert!(parse_single_query(&unions(MAX_SET_OPERATIONS + 1)).is_ok());
+        let refused = refusal(&unions(MAX_SET_OPERATIONS + 2));
+        assert_eq!(refused.kind(), "query_too_large");
+        let message = refused.to_string();
+        assert!(
+            message.starts_with("the query has 65 set operations (UNION, INTERSECT, EXCEPT), more than the 64"),
+            "{message}"
+        );
+        assert!(message.contains("GROUP BY"), "{message}");
+        // Parenthesized operands and set operations in subqueries count too.
+        let nested = format!("SELECT count(*) FROM ({}) t WHERE x IN ({})", unions(40), unions(30));
+        assert_eq!(refusal(&nested).kind(), "query_too_large");
+
+        let joins = |tables: usize| {
+            let joined: String = (1..tables)
+                .map(|i| format!(" JOIN accounts a{i} ON a{i}.account_id = a{}.account_id", i - 1))
+                .collect();
+            format!("SELECT count(*) FROM accounts a0{joined}")
+        };
+        assert!(parse_single_query(&joins(MAX_RELATIONS)).is_ok());
+        let message = refusal(&joins(MAX_RELATIONS + 1)).to_string();
+        assert!(
+            message.starts_with("the query has 65 relations (tables, derived tables, joins and CTEs)"),
+            "{message}"
+        );
+        let ctes = |count: usize| {
+            let chain: Vec<String> = (1..count).map(|i| format!("a{i} AS (SELECT x FROM a{})", i - 1)).collect();
+            format!("WITH a0 AS (SELECT 1 AS x), {} SELECT x FROM a{}", chain.join(", "), count - 1)
+        };
+        // Each CTE counts once as a definition and once where the next one reads it.
+        assert!(parse_single_query(&ctes(32)).is_ok());
+        assert_eq!(refusal(&ctes(33)).kind(), "query_too_large");
     }
 
     #[test]

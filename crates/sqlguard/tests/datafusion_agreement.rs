@@ -29,6 +29,11 @@ fn literal_fetch(limit: &Limit) -> Option<usize> {
 
 #[test]
 fn every_admitted_corpus_query_plans_with_its_limit_at_the_root() {
+    // The corpus holds a query as deep as the policy admits.
+    policy_invariants::on_planning_stack(plan_every_admitted_corpus_query);
+}
+
+fn plan_every_admitted_corpus_query() {
     let warehouse = demo_warehouse();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/hostile_sql.jsonl");
     let corpus: Vec<Case> = std::fs::read_to_string(path)

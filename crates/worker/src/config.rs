@@ -17,9 +17,11 @@ pub const DEFAULT_HEADROOM_MB: u64 = 1024;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IsolationMode {
-    /// [`Process`](IsolationMode::Process) for a long-running server, [`InProcess`](IsolationMode::InProcess)
-    /// for one-shot commands; the binary resolves it with [`IsolationMode::resolve`] (a library
-    /// caller that does not gets in-process execution, which never starts processes).
+    /// [`Process`](IsolationMode::Process) for programs that run SQL a person or a model wrote
+    /// (`quarry serve`, `sql`, `ask`, `chat`), [`InProcess`](IsolationMode::InProcess) for the
+    /// others (evaluation and calibration runs over labeled questions); the binary resolves it
+    /// with [`IsolationMode::resolve`] (a library caller that does not gets in-process
+    /// execution, which never starts processes).
     #[default]
     Auto,
     /// In quarry's own process: no start-up cost, but a query that escapes the engine's
@@ -31,11 +33,12 @@ pub enum IsolationMode {
 }
 
 impl IsolationMode {
-    /// `Auto` resolved for a program that serves many requests (`long_running`, e.g.
-    /// `quarry serve`) or answers one and exits; other modes as they are.
-    pub fn resolve(self, long_running: bool) -> Self {
+    /// `Auto` resolved for a program that runs queries from people or models
+    /// (`untrusted_queries`: `quarry serve`, and the one-shot `sql`, `ask` and `chat`, whose
+    /// abort would be as much an escape as the server's) or only its own; other modes as they are.
+    pub fn resolve(self, untrusted_queries: bool) -> Self {
         match self {
-            IsolationMode::Auto if long_running => IsolationMode::Process,
+            IsolationMode::Auto if untrusted_queries => IsolationMode::Process,
             IsolationMode::Auto => IsolationMode::InProcess,
             mode => mode,
         }
@@ -88,7 +91,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn auto_is_process_only_for_long_running_programs() {
+    fn auto_is_process_only_for_programs_that_run_untrusted_queries() {
         assert_eq!(IsolationMode::Auto.resolve(true), IsolationMode::Process);
         assert_eq!(IsolationMode::Auto.resolve(false), IsolationMode::InProcess);
         assert_eq!(IsolationMode::InProcess.resolve(true), IsolationMode::InProcess);

@@ -13,7 +13,9 @@
 //!   query (`RLIMIT_CPU`);
 //! - quarry kills a worker whose query passes its time limit;
 //! - a worker that dies or is killed is replaced in the background, its query fails with a
-//!   `resource_limit` (or `timeout`) error, and queries on other workers are not affected.
+//!   `resource_limit` error when it ran out of memory, `timeout` when it ran out of time, and
+//!   `worker_crashed` when it crashed otherwise (a segmentation fault, a stack overflow), and
+//!   queries on other workers are not affected.
 //!
 //! Queries go to a worker as SQL over its stdin; results come back over its stdout as an Arrow
 //! IPC stream (see [`protocol`]). `quarry worker` is [`serve_worker`] after

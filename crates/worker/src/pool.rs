@@ -83,7 +83,7 @@ impl WorkerPoolConfig {
 /// processes, each running the in-process [`DataFusionExecutor`](quarry_exec::DataFusionExecutor)
 /// on the same snapshot with the same limits, and limited by the kernel in address space and
 /// CPU time. A worker that dies, or runs a query past its time limit, is killed and replaced
-/// in the background; its query fails with a resource-limit (or timeout) error, and queries
+/// in the background; its query fails with a resource-limit, timeout or crash error, and queries
 /// on other workers go on.
 pub struct WorkerExecutor {
     pool: Arc<Pool>,

@@ -161,6 +161,9 @@ pub enum WireError {
     Execution {
         message: String,
     },
+    Crashed {
+        message: String,
+    },
     /// `quarry_exec::Error::Snapshot`, whose source error does not cross: its message.
     Snapshot {
         message: String,
@@ -185,6 +188,7 @@ impl From<quarry_exec::Error> for WireError {
             E::CellTooLarge { column, bytes, limit } => WireError::CellTooLarge { column, bytes, limit },
             E::Timeout { timeout_ms } => WireError::Timeout { timeout_ms },
             E::Execution { message } => WireError::Execution { message },
+            E::Crashed { message } => WireError::Crashed { message },
             E::Snapshot(error) => WireError::Snapshot { message: error.to_string() },
             E::Internal(message) => WireError::Internal { message },
         }
@@ -206,6 +210,7 @@ impl From<WireError> for quarry_exec::Error {
             WireError::CellTooLarge { column, bytes, limit } => E::CellTooLarge { column, bytes, limit },
             WireError::Timeout { timeout_ms } => E::Timeout { timeout_ms },
             WireError::Execution { message } => E::Execution { message },
+            WireError::Crashed { message } => E::Crashed { message },
             WireError::Snapshot { message } => E::Internal(format!("the worker cannot open the snapshot: {message}")),
             WireError::Internal { message } => E::Internal(message),
         }

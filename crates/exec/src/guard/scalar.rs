@@ -9,8 +9,8 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, RecordBatc
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type, Schema};
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::{ExprSchema, Result, ScalarValue};
-use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
+use datafusion::common::{DataFusionError, ExprSchema, Result, ScalarValue};
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit, MemoryReservation};
 use datafusion::logical_expr::interval_arithmetic::Interval;
 use datafusion::logical_expr::preimage::PreimageResult;
 use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
@@ -25,6 +25,10 @@ use datafusion::physical_expr::expressions::{BinaryExpr, Column, Literal};
 
 use super::sizes::{at, list_lengths, total, value_sizes};
 use super::{ValueGuard, ValueTooLarge};
+
+/// One call of a checked function may build at most this fraction of the query's memory limit
+/// for one batch (see [`ValueGuard::admit`]).
+pub(crate) const BATCH_SHARE_OF_LIMIT: usize = 8;
 
 /// How the size of a function's result follows from its arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,6 +58,9 @@ pub(crate) enum Growth {
     Scaled(usize),
     /// `translate(s, from, to)`: one character for each, of up to four bytes unless all is ASCII.
     Translate,
+    /// `upper`, `lower`, `initcap`: Unicode case mapping turns one character into up to three
+    /// (`upper('ΐ')` is 'Ϊ́', six bytes for two), so a non-ASCII value may triple.
+    Recased,
     /// No bound in advance; the built values are checked (`to_hex`, dates in `range`).
     Measured,
 }
@@ -76,6 +83,7 @@ impl Growth {
             "array_replace" | "array_replace_n" | "array_replace_all" => Growth::ReplaceElements,
             "encode" | "string_to_array" => Growth::Scaled(2),
             "translate" => Growth::Translate,
+            "upper" | "lower" | "initcap" => Growth::Recased,
             "to_hex" => Growth::Measured,
             _ => return None,
         })
@@ -172,6 +180,10 @@ impl CheckedScalar {
             Growth::Translate => {
                 let width = if args.iter().all(is_ascii) { 1 } else { 4 };
                 (0..rows).map(|row| size(0, row).saturating_mul(width)).collect()
+            }
+            Growth::Recased => {
+                let factor = if args.iter().all(is_ascii) { 1 } else { 3 };
+                (0..rows).map(|row| size(0, row).saturating_mul(factor)).collect()
             }
             Growth::Measured => vec![0; rows],
         };
@@ -304,8 +316,24 @@ impl ValueGuard {
             return Err(ValueTooLarge::error(function, largest, self.max_value_bytes));
         }
         let Some(pool) = &self.pool else { return Ok(None) };
+        let bytes = total(bounds, bounds.len());
+        // The reservation ends with the call, but what it built lives on outside the pool: in
+        // the batch, in the operators that buffer batches (repartitions, windows, sorts before
+        // they reserve), in copies other functions make of it. A call that may build most of
+        // the pool for one batch left several such batches alive at once: 2.8-6 GiB resident
+        // under a 1 GiB limit (first_value over repeated values, a PARTITION BY window). One
+        // call may build only a share of the limit, so the batches in flight fit beside it.
+        if let MemoryLimit::Finite(limit) = pool.memory_limit()
+            && bytes > limit / BATCH_SHARE_OF_LIMIT
+        {
+            return Err(DataFusionError::ResourcesExhausted(format!(
+                "{function} would build about {bytes} bytes for one batch of {} rows, more than 1/{BATCH_SHARE_OF_LIMIT} \
+                 of the memory limit; build shorter values",
+                bounds.len()
+            )));
+        }
         let reservation = MemoryConsumer::new(format!("value guard: {function}")).register(pool);
-        reservation.try_grow(total(bounds, bounds.len()))?;
+        reservation.try_grow(bytes)?;
         Ok(Some(reservation))
     }
 

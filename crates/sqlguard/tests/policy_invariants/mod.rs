@@ -151,6 +151,20 @@ pub fn column_type(column: &str) -> DataType {
     }
 }
 
+/// Stack of the executor's query threads (`quarry_exec::QUERY_STACK_BYTES`), where admitted
+/// queries are planned: the policy admits expressions deeper than a default 2 MiB thread plans.
+pub const PLANNING_STACK_BYTES: usize = 16 * 1024 * 1024;
+
+/// Runs `work` on a thread with the executor's planning stack, passing on its panic.
+pub fn on_planning_stack<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(PLANNING_STACK_BYTES)
+        .spawn(work)
+        .expect("a planning thread starts")
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 /// Planning over in-memory tables does no I/O, so its future completes without a runtime.
 pub fn run_to_completion<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
