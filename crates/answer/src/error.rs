@@ -103,6 +103,9 @@ pub enum ErrorKind {
     ResultTooLarge,
     /// The query ran longer than the executor allows.
     Timeout,
+    /// The worker process running the query died of something other than memory (a
+    /// segmentation fault, a stack overflow); a new worker took its place.
+    WorkerCrashed,
     /// A join would have produced too many rows.
     CartesianJoin,
     /// The executor's sandbox refused the query.
@@ -143,13 +146,14 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 24] = [
+    pub const ALL: [ErrorKind; 25] = [
         ErrorKind::BadQuestion,
         ErrorKind::PolicyRejected,
         ErrorKind::RepairsExhausted,
         ErrorKind::ResourceLimit,
         ErrorKind::ResultTooLarge,
         ErrorKind::Timeout,
+        ErrorKind::WorkerCrashed,
         ErrorKind::CartesianJoin,
         ErrorKind::Forbidden,
         ErrorKind::PlanError,
@@ -179,6 +183,7 @@ impl ErrorKind {
             ErrorKind::ResourceLimit => "resource_limit",
             ErrorKind::ResultTooLarge => "result_too_large",
             ErrorKind::Timeout => "timeout",
+            ErrorKind::WorkerCrashed => "worker_crashed",
             ErrorKind::CartesianJoin => "cartesian_join",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::PlanError => "plan_error",
@@ -218,6 +223,7 @@ impl From<&quarry_exec::Error> for ErrorKind {
             // Told apart from the memory limit: the query ran, only its answer is too big to give.
             Exec::ResultTooLarge { .. } | Exec::CellTooLarge { .. } => ErrorKind::ResultTooLarge,
             Exec::Timeout { .. } => ErrorKind::Timeout,
+            Exec::Crashed { .. } => ErrorKind::WorkerCrashed,
             Exec::Execution { .. } => ErrorKind::ExecutionError,
             Exec::Snapshot(_) => ErrorKind::SnapshotError,
             Exec::Internal(_) => ErrorKind::Internal,
@@ -262,24 +268,25 @@ mod tests {
                 ErrorKind::ResourceLimit => 3,
                 ErrorKind::ResultTooLarge => 4,
                 ErrorKind::Timeout => 5,
-                ErrorKind::CartesianJoin => 6,
-                ErrorKind::Forbidden => 7,
-                ErrorKind::PlanError => 8,
-                ErrorKind::ExecutionError => 9,
-                ErrorKind::SnapshotError => 10,
-                ErrorKind::SemanticLayerError => 11,
-                ErrorKind::SettingsError => 12,
-                ErrorKind::DemoError => 13,
-                ErrorKind::ConversationError => 14,
-                ErrorKind::RetrievalError => 15,
-                ErrorKind::ModelUnavailable => 16,
-                ErrorKind::ModelTimeout => 17,
-                ErrorKind::ModelRateLimited => 18,
-                ErrorKind::ModelMalformedOutput => 19,
-                ErrorKind::ModelConfig => 20,
-                ErrorKind::ModelError => 21,
-                ErrorKind::ModelRefused => 22,
-                ErrorKind::Internal => 23,
+                ErrorKind::WorkerCrashed => 6,
+                ErrorKind::CartesianJoin => 7,
+                ErrorKind::Forbidden => 8,
+                ErrorKind::PlanError => 9,
+                ErrorKind::ExecutionError => 10,
+                ErrorKind::SnapshotError => 11,
+                ErrorKind::SemanticLayerError => 12,
+                ErrorKind::SettingsError => 13,
+                ErrorKind::DemoError => 14,
+                ErrorKind::ConversationError => 15,
+                ErrorKind::RetrievalError => 16,
+                ErrorKind::ModelUnavailable => 17,
+                ErrorKind::ModelTimeout => 18,
+                ErrorKind::ModelRateLimited => 19,
+                ErrorKind::ModelMalformedOutput => 20,
+                ErrorKind::ModelConfig => 21,
+                ErrorKind::ModelError => 22,
+                ErrorKind::ModelRefused => 23,
+                ErrorKind::Internal => 24,
             }
         };
         for (index, kind) in ErrorKind::ALL.iter().enumerate() {

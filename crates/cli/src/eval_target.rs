@@ -73,6 +73,7 @@ fn failed(error: &Error) -> Outcome {
         | ErrorKind::ModelRefused
         | ErrorKind::RetrievalError => Outcome::GenerationFailed(message),
         ErrorKind::ResourceLimit
+        | ErrorKind::WorkerCrashed
         | ErrorKind::ResultTooLarge
         | ErrorKind::CartesianJoin
         | ErrorKind::Forbidden

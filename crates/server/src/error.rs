@@ -164,6 +164,7 @@ fn answer_status(kind: ErrorKind) -> StatusCode {
         | ErrorKind::ResourceLimit
         | ErrorKind::ResultTooLarge
         | ErrorKind::Timeout
+        | ErrorKind::WorkerCrashed
         | ErrorKind::CartesianJoin
         | ErrorKind::Forbidden
         | ErrorKind::PlanError
