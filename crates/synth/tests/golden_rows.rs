@@ -144,6 +144,8 @@ fn keys_of_other_tables_and_longer_column_names() {
         // Names of rows whose table calls its label a title.
         "What are the names of albums released in 2019?",
         "Show the names of artists who are not from Japan.",
+        // Two values of one text column joined by "or".
+        "List the names of venues in the city of Paris or the city of Lyon.",
         // A capitalized name no phrase took: a row's label.
         "Which country is Adele from?",
         "What is Adele's age?",

@@ -504,23 +504,25 @@ impl<'a> RowReading<'a> {
             }
             return Some(Literal { values, end, negation, contains, quoted: true });
         }
-        let introduced = self.before(start).find(|&i| !matches!(self.word(i), "a" | "an" | "the")).is_some_and(|i| {
-            matches!(
-                self.word(i),
-                "with"
-                    | "whose"
-                    | "where"
-                    | "in"
-                    | "at"
-                    | "from"
-                    | "for"
-                    | "having"
-                    | "named"
-                    | "called"
-                    | "have"
-                    | "has"
-            )
-        });
+        let introduced =
+            self.before(start).find(|&i| !matches!(self.word(i), "a" | "an" | "the" | "either")).is_some_and(|i| {
+                matches!(
+                    self.word(i),
+                    // "in the state of Hawaii or the state of Wisconsin".
+                    "or" | "with"
+                        | "whose"
+                        | "where"
+                        | "in"
+                        | "at"
+                        | "from"
+                        | "for"
+                        | "having"
+                        | "named"
+                        | "called"
+                        | "have"
+                        | "has"
+                )
+            });
         if !introduced {
             return None;
         }

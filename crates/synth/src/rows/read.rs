@@ -920,6 +920,42 @@ impl RowReading<'_> {
         };
         let disjunction =
             self.q.words.iter().enumerate().any(|(i, w)| w == "or" && !in_list(i) && !self.or_in_literal.contains(&i));
+        // "the state of Hawaii or the state of Wisconsin": two values of one text column are
+        // one condition when "or" joins them, and no row's when nothing does.
+        let equality = |f: &Filter| match f {
+            Filter::Sql { table, condition } => condition
+                .split_once(" = ")
+                .filter(|(column, _)| !column.contains(' ') && !column.starts_with('('))
+                .map(|(column, value)| (table.clone(), column.to_string(), value.to_string())),
+            _ => None,
+        };
+        let mut merged: Vec<Filter> = Vec::new();
+        for f in &filters {
+            let Some((table, column, _)) = equality(f) else {
+                merged.push(f.clone());
+                continue;
+            };
+            let same: Vec<String> = filters
+                .iter()
+                .filter_map(|g| equality(g))
+                .filter(|(t, c, _)| *t == table && *c == column)
+                .map(|(_, _, v)| v)
+                .collect();
+            match same.as_slice() {
+                [_] => merged.push(f.clone()),
+                values => {
+                    if !self.q.words.iter().any(|w| w == "or") {
+                        return None;
+                    }
+                    let condition = format!("{column} IN ({})", values.join(", "));
+                    if !merged.iter().any(|m| matches!(m, Filter::Sql { condition: c, .. } if *c == condition)) {
+                        merged.push(Filter::Sql { table, condition });
+                    }
+                }
+            }
+        }
+        let disjunction = disjunction && merged.len() == filters.len();
+        let mut filters = merged;
         if disjunction && filters.len() >= 2 {
             return None;
         }
