@@ -937,7 +937,7 @@ impl RowReading<'_> {
             };
             let same: Vec<String> = filters
                 .iter()
-                .filter_map(|g| equality(g))
+                .filter_map(&equality)
                 .filter(|(t, c, _)| *t == table && *c == column)
                 .map(|(_, _, v)| v)
                 .collect();
