@@ -91,6 +91,11 @@ pub fn starter_layer(snapshot: &Snapshot, name: &str, flag_personal: bool) -> Re
         })
         .collect();
 
+    // The last word of every table's entity: a kindred noun that names another table is not
+    // a synonym ("stores" where `shop` and `store` are both tables).
+    let entity_nouns: BTreeSet<String> =
+        schemas.iter().filter_map(|(t, _)| Entity::of(t).singular.rsplit(' ').next().map(str::to_string)).collect();
+
     for (table_name, schema) in &schemas {
         let profile = &profiles[table_name];
         let primary_key = keys(table_name);
@@ -112,7 +117,7 @@ pub fn starter_layer(snapshot: &Snapshot, name: &str, flag_personal: bool) -> Re
             name: table_name.clone(),
             description: String::new(),
             primary_key: primary_key.clone(),
-            synonyms: entity.synonyms(table_name),
+            synonyms: dedup(entity.synonyms(table_name).into_iter().chain(entity.kindred(&entity_nouns))),
             columns: schema
                 .fields()
                 .iter()
@@ -434,6 +439,43 @@ impl Entity {
                 .chain(identifier_synonyms(table))
                 .filter(|s| *s != raw),
         )
+    }
+}
+
+/// Nouns that name the same kind of thing in questions about data, however the schema
+/// calls it: "stores" for `shop`, "nations" for `country`.
+const KINDRED_NOUNS: &[&[&str]] = &[
+    &["shop", "store"],
+    &["country", "nation"],
+    &["film", "movie"],
+    &["car", "automobile", "vehicle"],
+    &["employee", "worker"],
+    &["customer", "client"],
+    &["student", "pupil"],
+    &["teacher", "instructor"],
+    &["song", "track"],
+    &["city", "town"],
+    &["company", "firm"],
+    &["doctor", "physician"],
+    &["photo", "picture"],
+    &["airline", "carrier"],
+    &["lecturer", "instructor"],
+];
+
+impl Entity {
+    /// The entity named with kindred nouns ("stores" for shops), singular and plural, except
+    /// nouns another table's entity is named by.
+    fn kindred(&self, taken: &BTreeSet<String>) -> Vec<String> {
+        let (init, last) = match self.singular.rsplit_once(' ') {
+            Some((init, last)) => (format!("{init} "), last),
+            None => (String::new(), self.singular.as_str()),
+        };
+        KINDRED_NOUNS
+            .iter()
+            .filter(|group| group.contains(&last))
+            .flat_map(|group| group.iter().filter(|w| **w != last && !taken.contains(**w)))
+            .flat_map(|w| [format!("{init}{w}"), format!("{init}{}", pluralize(w))])
+            .collect()
     }
 }
 
@@ -813,6 +855,17 @@ mod tests {
         assert_eq!(identifier_synonyms("Number_products"), ["number of products"]);
         assert_eq!(identifier_synonyms("num_of_staff"), ["number of staff"]);
         assert_eq!(identifier_synonyms("AvgQty"), ["avg qty", "average quantity"]);
+    }
+
+    #[test]
+    fn kindred_nouns_name_a_table_unless_another_table_has_them() {
+        let none = BTreeSet::new();
+        assert_eq!(Entity::of("shop").kindred(&none), ["store", "stores"]);
+        assert_eq!(Entity::of("coffee_shop").kindred(&none), ["coffee store", "coffee stores"]);
+        assert_eq!(Entity::of("country").kindred(&none), ["nation", "nations"]);
+        let stores = BTreeSet::from(["store".to_string()]);
+        assert!(Entity::of("shop").kindred(&stores).is_empty());
+        assert!(Entity::of("singer").kindred(&none).is_empty());
     }
 
     #[test]

@@ -45,6 +45,16 @@ tables:
   - {name: average, kind: number, description: average attendance}
   - {name: venue_code, kind: text}
   - {name: foundyear, kind: number}
+- name: drivers
+  primary_key: [driver_id]
+  synonyms: [driver, drivers]
+  label: name
+  columns:
+  - {name: driver_id, kind: number}
+  - {name: name, kind: text}
+  - {name: birth_date, kind: number, synonyms: [birth date]}
+  - {name: cylinders, kind: number}
+  - {name: speed, kind: number}
 joins:
 - {from: albums.artist_id, to: artists.artist_id}
 metrics:
@@ -150,6 +160,25 @@ fn keys_of_other_tables_and_longer_column_names() {
         "Which country is Adele from?",
         "What is Adele's age?",
         "List the artist names in reversed lexicographical order.",
+    ]));
+}
+
+#[test]
+fn directions_groupings_by_distinct_values_and_years() {
+    insta::assert_snapshot!(render(&[
+        // A direction through all the rows, not a pick of the oldest one.
+        "Show the name and age of all artists ordered by age from the oldest to the youngest.",
+        "List the names of artists from the youngest to the oldest.",
+        // "different" after "for" groups; it counts nothing.
+        "What is the maximum speed for different number of cylinders?",
+        "What is the maximum speed for all the different cylinders?",
+        "How many different cylinders are there?",
+        // With no age, the oldest is the earliest born.
+        "What is the name of the oldest driver?",
+        "Who is the youngest driver?",
+        // The word "year" before the years the time phrase took.
+        "How many albums were released in year 2019 or 2020?",
+        "How many albums came out in years of 2019 or 2020?",
     ]));
 }
 

@@ -304,6 +304,10 @@ impl Question {
                 continue;
             }
             if let Some(func) = AGG_WORDS.iter().find(|(word, _)| *word == w).map(|(_, f)| *f) {
+                if func == AggregateFunc::CountDistinct && self.groups_after(i) {
+                    // "the maximum for all the different cylinders": one row per value.
+                    return None;
+                }
                 return Some((func, false));
             }
             return match (w, i.checked_sub(1).map(|k| self.word_at(k))) {
@@ -316,6 +320,20 @@ impl Question {
             };
         }
         None
+    }
+
+    /// Whether the word at `i` ("different", "distinct") follows a grouping preposition, with
+    /// only "all", "the" or "each" between: "for (all) the different", "by distinct".
+    fn groups_after(&self, i: usize) -> bool {
+        let mut k = i;
+        while k > 0 {
+            k -= 1;
+            match self.word_at(k) {
+                "all" | "the" | "each" => continue,
+                w => return matches!(w, "for" | "by" | "per" | "across"),
+            }
+        }
+        false
     }
 
     /// Whether `m` is right beside comparison `c` ("more than 10 seats", "a csat of 2 or lower").

@@ -402,6 +402,22 @@ impl<'a> RowReading<'a> {
         (0..start).rev().filter(|&i| !matches!(self.word(i), "the" | "a" | "an" | "of" | "its" | "their"))
     }
 
+    /// The words of "for (all the) different (number of)" before a column, nearest first in
+    /// `nearest`: a grouping by that column rather than a count of its distinct values.
+    pub(super) fn grouping_by_distinct(&self, nearest: &[usize]) -> Option<Vec<usize>> {
+        let mut words = nearest.iter().copied().peekable();
+        let mut taken = Vec::new();
+        while let Some(i) = words.next_if(|&i| matches!(self.word(i), "number" | "numbers")) {
+            taken.push(i);
+        }
+        taken.push(words.next_if(|&i| matches!(self.word(i), "different" | "distinct" | "unique"))?);
+        while let Some(i) = words.next_if(|&i| matches!(self.word(i), "all" | "each")) {
+            taken.push(i);
+        }
+        taken.push(words.next_if(|&i| matches!(self.word(i), "for" | "by" | "across" | "per"))?);
+        Some(taken)
+    }
+
     /// Resolves a column phrase: on the base table, else on another table named, else on
     /// the nearest table the base joins to many-to-one.
     pub(super) fn resolve(&self, columns: &[ColumnRef]) -> Option<ColumnRef> {
@@ -555,6 +571,26 @@ impl<'a> RowReading<'a> {
         Some(Literal { values, end, negation, contains, quoted: false })
     }
 
+    /// The base table's one column of birth dates (`birth_date`, `date_of_birth`, `dob`),
+    /// whatever its type: the order of ages when there is no age.
+    pub(super) fn birth_column(&self) -> Option<ColumnRef> {
+        let def = self.interpreter.layer().table(&self.base)?;
+        let births: Vec<&str> = def
+            .columns
+            .iter()
+            .filter(|c| !c.personal)
+            .map(|c| c.name.as_str())
+            .filter(|name| {
+                let name = name.to_lowercase();
+                name == "dob" || (name.contains("birth") && !name.contains("place") && !name.contains("country"))
+            })
+            .collect();
+        match births.as_slice() {
+            [one] => Some(ColumnRef { table: self.base.clone(), column: one.to_string() }),
+            _ => None,
+        }
+    }
+
     /// The base table's one date column: a date or timestamp, else text named like a date.
     pub(super) fn date_column(&self) -> Option<ColumnRef> {
         let def = self.interpreter.layer().table(&self.base)?;
@@ -600,6 +636,13 @@ impl<'a> RowReading<'a> {
         }) {
             return Some(false);
         }
+        self.ranged_order()
+    }
+
+    /// `Some(true)` for "from the oldest to the youngest", `Some(false)` for "from low to
+    /// high": a direction through all the rows, not a pick of the extreme one.
+    pub(super) fn ranged_order(&self) -> Option<bool> {
+        let words = &self.q.words;
         let position = |list: &[&str]| words.iter().position(|w| list.contains(&w.as_str()));
         let high = position(&[
             "highest", "largest", "oldest", "most", "biggest", "greatest", "longest", "old", "high", "large",

@@ -232,6 +232,23 @@ impl RowReading<'_> {
                 }
                 Part::Column(_) => {
                     let column = resolved[k].clone()?;
+                    // "in year 2014 or 2015", "in years of 2013": the year filter below.
+                    let year_at = |i: usize| {
+                        let w = self.word(i);
+                        w.len() == 4 && w.parse::<u32>().is_ok_and(|y| (1000..3000).contains(&y))
+                    };
+                    if placed.end == placed.start + 1
+                        && matches!(self.word(placed.start), "year" | "years")
+                        && (year_at(placed.end)
+                            || (self.word(placed.end) == "of" && year_at(placed.end + 1))
+                            // The time phrase took "year 2014" but for the word "year".
+                            || (self.q.time.range.is_some()
+                                && (placed.end >= self.q.words.len()
+                                    || matches!(self.word(placed.end), "or" | "and"))))
+                    {
+                        self.covered.extend(placed.start..=placed.end);
+                        continue;
+                    }
                     // "the first student to register": an ordering, not the first name.
                     if placed.end == placed.start + 1
                         && matches!(self.word(placed.start), "first" | "last")
@@ -519,6 +536,16 @@ impl RowReading<'_> {
                         items.insert(0, RowItem::Column(column));
                         continue;
                     }
+                    // "the maximum for all the different cylinders", "for different number of
+                    // cylinders": one row per value, beside an aggregate.
+                    if let Some(words) = self.grouping_by_distinct(&nearest)
+                        && items.iter().any(|i| matches!(i, RowItem::Aggregate { .. }))
+                    {
+                        self.covered.extend(words);
+                        group_by.push(column.clone());
+                        items.insert(0, RowItem::Column(column));
+                        continue;
+                    }
                     if nearest.first().is_some_and(|&i| distinct_words.contains(&self.word(i))) {
                         self.covered.insert(nearest[0]);
                         distinct = true;
@@ -607,9 +634,24 @@ impl RowReading<'_> {
             }
             // "the 3 youngest winners" is `winner_age`, when the table has several ages.
             let owner = crate::text::stem(self.word(i + 1));
-            let column = self.interpreter.column_named(&self.base, name, ColumnKind::Number).or_else(|| {
-                self.interpreter.column_named(&self.base, &format!("{owner}_{name}"), ColumnKind::Number)
-            })?;
+            let by_age = self
+                .interpreter
+                .column_named(&self.base, name, ColumnKind::Number)
+                .or_else(|| self.interpreter.column_named(&self.base, &format!("{owner}_{name}"), ColumnKind::Number));
+            // Without an age, "the oldest player" is the earliest birth date.
+            let (column, descending) = match by_age {
+                Some(column) => (column, *descending),
+                None if *name == "age" => (self.birth_column()?, !*descending),
+                None => return None,
+            };
+            let descending = &descending;
+            if let Some(descending) = self.ranged_order() {
+                // "ordered by age from the oldest to the youngest": a direction, read below.
+                if order.is_none() {
+                    order = Some(RowOrder { item: RowItem::Column(column), descending });
+                }
+                continue;
+            }
             if order.is_some() {
                 return None;
             }
@@ -885,7 +927,7 @@ impl RowReading<'_> {
         let limit = match (&order, &self.q.ranking) {
             (Some(_), None) if top.is_some() => top,
             (Some(_), Some(ranking)) => ranking.limit,
-            (Some(_), None) if !self.ordered() => Some(1),
+            (Some(_), None) if !self.ordered() && self.ranged_order().is_none() => Some(1),
             (None, Some(_)) => return None,
             _ => None,
         };
