@@ -179,6 +179,9 @@ fn directions_groupings_by_distinct_values_and_years() {
         // The word "year" before the years the time phrase took.
         "How many albums were released in year 2019 or 2020?",
         "How many albums came out in years of 2019 or 2020?",
+        // The entity naming whose column follows: one column, its distinct values.
+        "How many different venue cities are there?",
+        "Sort artist names by their age in ascending order.",
     ]));
 }
 

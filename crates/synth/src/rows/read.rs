@@ -107,6 +107,25 @@ impl RowReading<'_> {
             match &placed.part {
                 Part::Entity(table) => {
                     self.covered.extend(placed.start..placed.end);
+                    // "store locations": the entity names whose column follows; it lists nothing.
+                    if *table == self.base
+                        && parts.get(k + 1).is_some_and(|next| next.start == placed.end)
+                        // Not its label ("the venue named X" is a row named by its label) unless
+                        // its distinct values are asked for ("the distinct battle names").
+                        && resolved.get(k + 1).is_some_and(|r| {
+                            r.as_ref().is_some_and(|c| {
+                                c.table == *table
+                                    && (self.interpreter.label_of(table).as_ref() != Some(&c.column)
+                                        || self
+                                            .before(placed.start)
+                                            .next()
+                                            .is_some_and(|i| distinct_words.contains(&self.word(i))))
+                            })
+                        })
+                        && parts.iter().filter(|p| matches!(&p.part, Part::Entity(t) if t == table)).count() == 1
+                    {
+                        continue;
+                    }
                     if *table != self.base && !used_tables.contains(table) {
                         // Another table named is only understood through a column or value of it.
                         let singular = crate::text::stem(table);
@@ -283,7 +302,26 @@ impl RowReading<'_> {
                         self.covered.extend(placed.end..*start);
                         continue;
                     }
-                    let previous_end = if k == 0 { 0 } else { parts[k - 1].end };
+                    // "the different store locations": the entity right before its own column
+                    // is part of the column's phrase; the words before it still apply.
+                    let entity_before = k > 0
+                        && parts[k - 1].end == placed.start
+                        && matches!(&parts[k - 1].part, Part::Entity(t) if *t == column.table)
+                        && self.before(parts[k - 1].start).next().is_some_and(|i| {
+                            let w = self.word(i);
+                            distinct_words.contains(&w) || AGGREGATE_WORDS.iter().any(|(a, _)| *a == w)
+                        });
+                    let previous_end = match k {
+                        0 => 0,
+                        _ if entity_before => {
+                            if k == 1 {
+                                0
+                            } else {
+                                parts[k - 2].end
+                            }
+                        }
+                        _ => parts[k - 1].end,
+                    };
                     let window: Vec<usize> = (previous_end..placed.start).collect();
 
                     // A comparison right after the column: "capacity between 5000 and 10000",
@@ -468,7 +506,12 @@ impl RowReading<'_> {
                         continue;
                     }
 
-                    let nearest: Vec<usize> = self.before(placed.start).take_while(|i| *i >= previous_end).collect();
+                    let entity_words = if entity_before { parts[k - 1].start..parts[k - 1].end } else { 0..0 };
+                    let nearest: Vec<usize> = self
+                        .before(placed.start)
+                        .filter(|i| !entity_words.contains(i))
+                        .take_while(|i| *i >= previous_end)
+                        .collect();
                     // Aggregates named before the column: "the average, minimum and maximum age".
                     let aggregates: Vec<(usize, AggregateFunc)> = nearest
                         .iter()
