@@ -26,7 +26,7 @@ pub async fn run(
         None => format!("chat-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S")),
     };
     let mut conversation = store.load(&id)?;
-    let pipeline = Pipeline::open(settings).await?;
+    let pipeline = quarry_bootstrap::open_pipeline(settings).await?;
     let interactive = std::io::stdin().is_terminal();
     if interactive {
         println!("quarry chat, conversation {id} on snapshot {}", pipeline.snapshot().manifest.id);

@@ -43,7 +43,7 @@ mod runner;
 pub mod score;
 mod spider;
 mod sql;
-mod table;
+
 mod target;
 
 pub use case::{Case, LineError, load_cases, parse_cases};
@@ -61,5 +61,5 @@ pub use spider::{
     hardness as spider_hardness, import_spider,
 };
 pub use sql::{has_top_level_order_by, reads_table};
-pub use table::{Cell, CellError, ResultTable};
+pub use quarry_compare::{Cell, CellError, ResultTable};
 pub use target::{EvalTarget, Outcome, Prediction, TargetError, TokenUsage};

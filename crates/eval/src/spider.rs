@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::score::TieGroup;
 use crate::sql::{has_top_level_order_by, order_key_query, reads_table, tie_break_variants};
-use crate::table::{Cell, ResultTable};
+use quarry_compare::{Cell, ResultTable};
 use crate::{Error, Result};
 
 /// Name of the question set written under the output directory.

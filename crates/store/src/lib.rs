@@ -62,4 +62,5 @@ pub use records::{
 };
 pub use slack::SLACK_CLAIM_TTL;
 pub use store::Store;
-pub use verified::normalize_question;
+/// The key verified questions are matched on (the one question normaliser).
+pub use quarry_question::normalize_question;
