@@ -46,14 +46,16 @@ mod summary;
 
 pub use answer::{Answer, AnswerStatus, Clarification, Conversation, RetrievedHit, SqlAnswer, Timings, Turn};
 pub use cache::{AnswerCache, CacheConfig, CacheKey};
-/// The question normaliser of the answer cache's keys (and of the planner, retrieval and
-/// verified questions).
-pub use quarry_question::normalize_question;
 pub use chart::{AnswerChart, answer_chart, model_chart_spec, result_chart};
 pub use conversations::{ConversationStore, MAX_CONVERSATION_ID_CHARS};
 pub use cross_check::{CrossCheck, CrossCheckVerdict};
 pub use error::{Error, ErrorKind, Result};
-pub use pipeline::{AnswerConfig, MAX_QUESTION_CHARS, PIPELINE_STACK_BYTES, Pipeline, clean_question, pipeline_runtime};
+pub use pipeline::{
+    AnswerConfig, MAX_QUESTION_CHARS, PIPELINE_STACK_BYTES, Pipeline, clean_question, pipeline_runtime,
+};
+/// The question normaliser of the answer cache's keys (and of the planner, retrieval and
+/// verified questions).
+pub use quarry_question::normalize_question;
 /// Whether the retrieval index of the model route can be searched ([`Pipeline::retrieval_status`]).
 pub use quarry_retrieve::IndexStatus;
 pub use quarry_synth::{Attempt, ModelRoute, Progress, Route, Stage, StageEvent, SynthesisConfig};

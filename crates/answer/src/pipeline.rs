@@ -287,13 +287,12 @@ impl Pipeline {
             turns: &turns,
             search_text: &search_text,
         };
-        let routed = self
-            .router
-            .route(asked, progress, |sql| self.run_candidate(sql, progress))
-            .await
-            .map_err(|error| match error {
-                RouteError::Run(error) => error,
-                RouteError::Model(failure) => Error::from(failure),
+        let routed =
+            self.router.route(asked, progress, |sql| self.run_candidate(sql, progress)).await.map_err(|error| {
+                match error {
+                    RouteError::Run(error) => error,
+                    RouteError::Model(failure) => Error::from(failure),
+                }
             })?;
         let mut answer = Answer::empty(question.clone(), self.snapshot.manifest.id.clone());
         let mut timings = Timings::new();

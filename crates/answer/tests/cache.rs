@@ -5,10 +5,10 @@
 mod common;
 
 use common::{completion, demo, model_pipeline, run};
+use quarry_answer::{CacheConfig, Route, SynthesisConfig};
 use quarry_answer::{Conversation, Pipeline};
 use quarry_exec::ExecutorConfig;
 use quarry_semantic::SemanticLayer;
-use quarry_answer::{CacheConfig, Route, SynthesisConfig};
 use quarry_sqlguard::PolicyConfig;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};

@@ -7,10 +7,10 @@ mod common;
 use std::alloc::System;
 
 use common::{demo, run};
+use quarry_answer::CacheConfig;
 use quarry_answer::{Conversation, Pipeline};
 use quarry_exec::ExecutorConfig;
 use quarry_semantic::SemanticLayer;
-use quarry_answer::CacheConfig;
 use quarry_sqlguard::PolicyConfig;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 

@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use common::{completion, model_pipeline};
 use quarry_answer::{AnswerStatus, Conversation, CrossCheckVerdict, Pipeline};
-use quarry_exec::ExecutorConfig;
 use quarry_answer::{Route, SynthesisConfig};
+use quarry_exec::ExecutorConfig;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
 

@@ -13,8 +13,8 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use quarry_answer::{Conversation, ErrorKind, Turn};
-use quarry_exec::ExecutorConfig;
 use quarry_answer::{Route, SynthesisConfig};
+use quarry_exec::ExecutorConfig;
 use quarry_sqlguard::PolicyConfig;
 use serde::Deserialize;
 use wiremock::matchers::{method, path};

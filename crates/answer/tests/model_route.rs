@@ -6,8 +6,8 @@ mod common;
 
 use common::{completion, completion_with_chart, demo, model_pipeline};
 use quarry_answer::{AnswerStatus, Conversation, Error, Pipeline};
-use quarry_exec::ExecutorConfig;
 use quarry_answer::{Route, SynthesisConfig};
+use quarry_exec::ExecutorConfig;
 use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};

@@ -3,7 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use quarry_answer::{ConversationStore, Pipeline};
+use quarry_answer::ConversationStore;
 use quarry_settings::Settings;
 
 use crate::output;

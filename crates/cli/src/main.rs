@@ -21,7 +21,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use quarry_answer::{AnswerStatus, Conversation, ConversationStore, Pipeline};
+use quarry_answer::{AnswerStatus, Conversation, ConversationStore};
 use quarry_settings::Settings;
 use quarry_snapshot::{SnapshotStore, import};
 

@@ -31,7 +31,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
     /// A relative tolerance outside `[0, 1)`.
-    #[error("invalid tolerance: {relative} is not a relative tolerance; give a number at least 0 and below 1, such as 1e-6")]
+    #[error(
+        "invalid tolerance: {relative} is not a relative tolerance; give a number at least 0 and below 1, such as 1e-6"
+    )]
     InvalidTolerance {
         /// The value given.
         relative: f64,

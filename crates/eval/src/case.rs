@@ -6,8 +6,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::score::TieGroup;
-use quarry_compare::ResultTable;
 use crate::{Error, Result};
+use quarry_compare::ResultTable;
 
 /// One labeled question.
 ///

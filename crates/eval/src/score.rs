@@ -5,8 +5,8 @@
 
 pub use quarry_compare::{FailureCategory, TieGroup, Tolerance, Verdict, score_rows, score_with_ties};
 
-use quarry_compare::ResultTable;
 use crate::target::Outcome;
+use quarry_compare::ResultTable;
 
 /// An expected result and whether its row order matters.
 #[derive(Debug, Clone, PartialEq)]

@@ -86,7 +86,8 @@ mod tests {
 
     #[test]
     fn normalizing_twice_changes_nothing() {
-        for question in ["Sign-ups by Channel, last month?", "what’s the U.S. share (%)", "Kyle's id", "1,000+ users"] {
+        for question in ["Sign-ups by Channel, last month?", "what’s the U.S. share (%)", "Kyle's id", "1,000+ users"]
+        {
             let once = normalize_question(question);
             assert_eq!(normalize_question(&once), once, "{question}");
         }

@@ -25,9 +25,9 @@ use std::path::{Path, PathBuf};
 pub use default_snapshot::{DEMO_SNAPSHOT, read_default_snapshot, write_default_snapshot};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
-pub use quarry_exec::ExecutorConfig;
 /// The answer cache's settings (`[cache]`).
 pub use quarry_answer::CacheConfig as CacheSettings;
+pub use quarry_exec::ExecutorConfig;
 pub use quarry_model::ModelConfig;
 pub use quarry_retrieve::RetrievalConfig;
 pub use quarry_sqlguard::PolicyConfig;

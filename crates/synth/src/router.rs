@@ -22,12 +22,12 @@ use quarry_retrieve::{Hit, LazyIndex};
 use serde::{Deserialize, Serialize};
 
 use crate::planner::PlanOutcome;
+use crate::query::SemanticQuery;
 use crate::stage::{Progress, Stage, StageEvent};
 use crate::synthesizer::{
     Attempt, BuiltinSynthesizer, Candidate, SqlSynthesizer, Synthesis, SynthesisError, SynthesisRequest,
     planner_candidate, synthesis_of,
 };
-use crate::query::SemanticQuery;
 
 /// Milliseconds per stage.
 pub type Timings = BTreeMap<String, f64>;
@@ -335,14 +335,16 @@ impl SynthesisRouter {
             // Side by side: the check costs the slower route's time, not the sum.
             let (planner_run, (model_outcome, model_ms)) = tokio::join!(run(candidate.sql.clone()), async {
                 let model_started = Instant::now();
-                let outcome =
-                    self.model_path(model.as_ref(), index, question, progress, &run, &mut trace, &mut model_timings).await;
+                let outcome = self
+                    .model_path(model.as_ref(), index, question, progress, &run, &mut trace, &mut model_timings)
+                    .await;
                 (outcome, ms(model_started))
             });
             let ran = planner_run.map_err(RouteError::Run)?;
             routed.attempt_log.push(candidate.attempt("ok", None));
             routed.outcome = RoutedOutcome::Ran { candidate, ran };
-            routed.second = Some(SecondRoute { by: model.id(), outcome: model_outcome, tokens: trace.tokens, ms: model_ms });
+            routed.second =
+                Some(SecondRoute { by: model.id(), outcome: model_outcome, tokens: trace.tokens, ms: model_ms });
             return Ok(routed);
         }
         if !builtin_is_enough && let Some((model, index)) = &self.model {

@@ -6,12 +6,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use quarry_answer::SynthesisConfig;
 use quarry_answer::{ModelRoute, Pipeline};
 use quarry_exec::ExecutorConfig;
 use quarry_model::{ModelConfig, OpenAiChatModel, StructuredOutput};
 use quarry_retrieve::{BuildOptions, HashingEmbedder, Index, MemoryStore};
 use quarry_semantic::SemanticLayer;
-use quarry_answer::SynthesisConfig;
 use quarry_snapshot::{Snapshot, SnapshotStore};
 use quarry_sqlguard::PolicyConfig;
 use serde_json::json;

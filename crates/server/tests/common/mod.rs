@@ -50,7 +50,9 @@ pub fn pipeline() -> Arc<Pipeline> {
                 .stack_size(quarry_server::WORKER_STACK_BYTES)
                 .spawn(|| {
                     let runtime = runtime();
-                    let pipeline = runtime.block_on(quarry_bootstrap::open_pipeline(&settings())).expect("the demo pipeline opens");
+                    let pipeline = runtime
+                        .block_on(quarry_bootstrap::open_pipeline(&settings()))
+                        .expect("the demo pipeline opens");
                     Arc::new(pipeline)
                 })
                 .expect("thread")
