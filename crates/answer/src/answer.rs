@@ -56,7 +56,7 @@ pub struct Answer {
     /// Attempts at SQL (more than one when repairs were needed).
     pub attempts: u32,
     /// Every attempt, with who wrote it and why it was stopped.
-    pub attempt_log: Vec<crate::Attempt>,
+    pub attempt_log: Vec<quarry_synth::Attempt>,
     /// What retrieval found for the model's prompt (empty on the built-in route).
     #[serde(default)]
     pub retrieval_hits: Vec<RetrievedHit>,

@@ -6,19 +6,21 @@
 
 use std::sync::Arc;
 
-use quarry_settings::CacheSettings;
+use quarry_question::normalize_question;
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 
 use quarry_chart::{CheckedSpec, Column, Values};
 use quarry_exec::QueryResult;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::answer::{Answer, Conversation};
 use crate::chart::AnswerChart;
 
-/// What identifies an answer: a hash of the snapshot id, the normalized question and the
-/// conversation so far.
+/// What identifies an answer: a hash of the snapshot id, the question as
+/// [`normalize_question`] reduces it (the planner's own rule, so that questions it reads
+/// alike share an answer) and the conversation so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CacheKey([u8; 32]);
 
@@ -26,7 +28,8 @@ impl CacheKey {
     /// The key of `question` asked on `snapshot_id` after the turns of `conversation`.
     pub fn new(snapshot_id: &str, question: &str, conversation: &Conversation) -> Self {
         let mut hasher = blake3::Hasher::new();
-        hasher.update(b"quarry-answer-cache/1\0");
+        // Version 2: questions normalized by `quarry-question` (the planner's own rule).
+        hasher.update(b"quarry-answer-cache/2\0");
         hasher.update(snapshot_id.as_bytes());
         hasher.update(b"\0");
         hasher.update(normalize_question(question).as_bytes());
@@ -39,14 +42,23 @@ impl CacheKey {
     }
 }
 
-/// The question as the cache compares it: lower case, single spaces, without the closing
-/// punctuation, so "Revenue in 2024?" and "revenue in  2024" are one question.
-pub fn normalize_question(question: &str) -> String {
-    let words: Vec<String> = question.split_whitespace().map(str::to_lowercase).collect();
-    words.join(" ").trim_end_matches(['?', '.', '!', ' ']).to_string()
+/// The answer cache's settings (`[cache]` in quarry's settings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Whether answers are cached at all.
+    pub enabled: bool,
+    /// The most memory the kept answers may take, in bytes (estimated).
+    pub max_bytes: u64,
 }
 
-/// Answers kept in memory, bounded by their estimated size (see [`CacheSettings`]).
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self { enabled: true, max_bytes: 64 << 20 }
+    }
+}
+
+/// Answers kept in memory, bounded by their estimated size (see [`CacheConfig`]).
 pub struct AnswerCache {
     answers: Cache<CacheKey, Arc<Answer>, AnswerWeighter>,
 }
@@ -210,7 +222,7 @@ const TYPICAL_ANSWER_BYTES: u64 = 16 << 10;
 
 impl AnswerCache {
     /// An empty cache with the limits of `settings`.
-    pub fn new(settings: &CacheSettings) -> Self {
+    pub fn new(settings: &CacheConfig) -> Self {
         let items = usize::try_from((settings.max_bytes / TYPICAL_ANSWER_BYTES).max(16)).unwrap_or(usize::MAX);
         Self { answers: Cache::with_weighter(items, settings.max_bytes.max(1), AnswerWeighter) }
     }
@@ -253,11 +265,12 @@ mod tests {
     }
 
     #[test]
-    fn normalization_ignores_case_spacing_and_closing_punctuation() {
-        assert_eq!(normalize_question("  Revenue   in 2024? "), "revenue in 2024");
-        assert_eq!(normalize_question("revenue in 2024!"), "revenue in 2024");
-        assert_eq!(normalize_question("Revenue in 2024"), normalize_question("revenue in 2024."));
-        assert_ne!(normalize_question("revenue in 2024"), normalize_question("revenue in 2025"));
+    fn questions_the_planner_reads_alike_share_a_key() {
+        let empty = Conversation::default();
+        let key = |question: &str| CacheKey::new("snap-1", question, &empty);
+        assert_eq!(key("Sign-ups by channel?"), key("sign ups by  channel"));
+        assert_eq!(key("revenue over 1,000"), key("Revenue over 1000."));
+        assert_ne!(key("revenue in 2024"), key("revenue in 2025"));
     }
 
     #[test]
@@ -280,11 +293,11 @@ mod tests {
 
     #[test]
     fn answers_larger_than_the_cache_are_not_kept() {
-        let cache = AnswerCache::new(&CacheSettings { enabled: true, max_bytes: 1000 });
+        let cache = AnswerCache::new(&CacheConfig { enabled: true, max_bytes: 1000 });
         let key = CacheKey::new("snap-1", "q", &Conversation::default());
         cache.insert(key, Arc::new(answer_with_rows(10)));
         assert!(cache.get(&key).is_none());
-        let cache = AnswerCache::new(&CacheSettings::default());
+        let cache = AnswerCache::new(&CacheConfig::default());
         cache.insert(key, Arc::new(answer_with_rows(10)));
         assert_eq!(cache.get(&key).map(|a| a.rows.len()), Some(10));
         assert!(cache.bytes() >= (std::mem::size_of::<Answer>() + 10 * 2 * std::mem::size_of::<Value>()) as u64);

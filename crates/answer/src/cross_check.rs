@@ -1,10 +1,10 @@
 //! Cross-checked answers: under builtin-first with a model, a question the built-in planner
 //! answers on its own is also given to the model, and the two results are compared with the
-//! evaluation's comparator (the same one that scores `quarry eval`). Two routes that share no
+//! comparator of `quarry-compare` (the same one that scores `quarry eval`). Two routes that share no
 //! code agreeing on the rows is evidence the answer is right; when they disagree the answer
 //! shows both readings and asks back rather than picking one.
 
-use quarry_eval::{ResultTable, Tolerance, score_rows};
+use quarry_compare::{ResultTable, Tolerance, score_rows};
 use quarry_exec::QueryResult;
 use quarry_synth::Explanation;
 use serde::{Deserialize, Serialize};

@@ -21,9 +21,6 @@ pub enum Error {
     /// The semantic layer is invalid or does not match the snapshot.
     #[error(transparent)]
     Semantic(#[from] quarry_semantic::Error),
-    /// The settings are unusable.
-    #[error(transparent)]
-    Settings(#[from] quarry_settings::Error),
     /// Retrieval failed (the index could not be built or searched).
     #[error(transparent)]
     Retrieval(#[from] quarry_retrieve::Error),
@@ -43,24 +40,40 @@ pub enum Error {
     /// A stored conversation could not be read or written, or its id is unusable.
     #[error("{0}")]
     Conversation(String),
-    /// The confidence model named in the settings could not be read.
-    #[error(
-        "cannot use the confidence model {path}: {reason}. Write one with `quarry eval calibrate --out {path}`, or unset synthesis.confidence_model"
-    )]
-    ConfidenceModel {
-        /// The file.
-        path: String,
-        /// What was wrong.
-        reason: String,
-    },
-    /// The demo warehouse could not be generated.
-    #[error("could not generate the demo warehouse: {0}")]
-    Demo(String),
 }
 
 impl From<quarry_sqlguard::PolicyError> for Error {
     fn from(error: quarry_sqlguard::PolicyError) -> Self {
         Error::Policy(Box::new(error))
+    }
+}
+
+impl From<quarry_synth::SynthesisError> for Error {
+    fn from(error: quarry_synth::SynthesisError) -> Self {
+        match error {
+            quarry_synth::SynthesisError::Model(error) => Error::Model(error),
+        }
+    }
+}
+
+impl From<quarry_synth::ModelFailure> for Error {
+    /// The model's route failing where nothing stands in for it (a refusal is an answer, not
+    /// an error, but is kept as the model's own error if it ever gets here).
+    fn from(failure: quarry_synth::ModelFailure) -> Self {
+        match failure {
+            quarry_synth::ModelFailure::Refused { message } => Error::Model(quarry_model::Error::Refused { message }),
+            quarry_synth::ModelFailure::Exhausted { attempts, last_error } => {
+                Error::RepairsExhausted { attempts, last_error }
+            }
+            quarry_synth::ModelFailure::Synthesis(error) => error.into(),
+        }
+    }
+}
+
+/// What the model is told of SQL the pipeline stopped: the error's kind and message.
+impl quarry_synth::Rejection for Error {
+    fn code(&self) -> String {
+        self.kind().as_str().to_string()
     }
 }
 
@@ -73,8 +86,6 @@ impl Error {
             Error::Execution(error) => ErrorKind::from(error),
             Error::Snapshot(_) => ErrorKind::SnapshotError,
             Error::Semantic(_) => ErrorKind::SemanticLayerError,
-            Error::Settings(_) | Error::ConfidenceModel { .. } => ErrorKind::SettingsError,
-            Error::Demo(_) => ErrorKind::DemoError,
             Error::Conversation(_) => ErrorKind::ConversationError,
             Error::Retrieval(_) => ErrorKind::RetrievalError,
             Error::Model(error) => ErrorKind::from(error),

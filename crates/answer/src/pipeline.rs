@@ -2,22 +2,24 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use quarry_exec::{DataFusionExecutor, ExecutorConfig, SnapshotExecutor};
+use quarry_exec::{DataFusionExecutor, ExecutorConfig, QueryResult, SnapshotExecutor};
+use quarry_model::TurnContext;
 use quarry_retrieve::LazyIndex;
 use quarry_semantic::SemanticLayer;
-use quarry_settings::{CacheSettings, Route, Settings, SynthesisSettings};
 use quarry_snapshot::{Snapshot, SourceDialect};
 use quarry_sqlguard::{Catalog, PolicyConfig, SourceSemantics, SqlPolicy};
-use quarry_synth::{PlanOutcome, SemanticPlanner, SemanticQuery};
+use quarry_synth::{
+    BuiltinSynthesizer, Candidate, CandidateReading, ChartIntent, ConfidenceModel, ModelFailure, ModelRoute,
+    ModelSynthesizer, Question, RouteError, Routed, RoutedOutcome, SecondRoute, SemanticPlanner, SemanticQuery,
+    SynthesisConfig, SynthesisRouter, failure_message, layer_words,
+};
+use quarry_synth::{Progress, Stage, StageEvent};
 
-use crate::answer::{Answer, AnswerStatus, Clarification, Conversation, SqlAnswer, Timings, Turn};
-use crate::bootstrap::{resolve_layer, resolve_snapshot};
-use crate::cache::{AnswerCache, CacheKey};
+use crate::answer::{Answer, AnswerStatus, Clarification, Conversation, RetrievedHit, SqlAnswer, Timings, Turn};
+use crate::cache::{AnswerCache, CacheConfig, CacheKey};
 use crate::cross_check::{CrossCheckVerdict, ModelSide, cross_check};
-use crate::error::{Error, ErrorKind, Result};
-use crate::model_route::{Attempt, CheckedRun, ModelFailure, ModelPath, ModelRoute, ModelTrace};
-use crate::stage::{Progress, Stage, StageEvent};
-use crate::summary::{follow_up_changes, summarize};
+use crate::error::{Error, Result};
+use crate::summary::{describe_result, follow_up_changes, summarize};
 
 /// Longest question accepted, in characters. Real questions are a sentence or two; longer
 /// input is almost always pasted data or an injection attempt.
@@ -33,17 +35,21 @@ pub fn pipeline_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(PIPELINE_STACK_BYTES).build()
 }
 
+/// The pipeline's own settings: what its tail does with an answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnswerConfig {
+    /// Let the model write the summary of its answers from a sample of the result.
+    pub model_summary: bool,
+}
+
 /// Answers questions and runs SQL over one snapshot.
 pub struct Pipeline {
     snapshot: Snapshot,
     layer: SemanticLayer,
     policy: SqlPolicy,
     executor: Arc<dyn SnapshotExecutor>,
-    planner: SemanticPlanner,
-    synthesis: SynthesisSettings,
-    model: Option<ModelRoute>,
-    /// The retrieval index unknown words of the built-in planner are grounded through.
-    grounding: Option<Arc<LazyIndex>>,
+    router: SynthesisRouter,
+    config: AnswerConfig,
     cache: Option<AnswerCache>,
 }
 
@@ -56,105 +62,19 @@ impl std::fmt::Debug for Pipeline {
     }
 }
 
+/// SQL that passed the policy and ran: the text that ran, the policy's dialect notes, the
+/// result and how long each step took.
+struct Ran {
+    sql: String,
+    notes: Vec<String>,
+    result: QueryResult,
+    validate_ms: f64,
+    execute_ms: f64,
+}
+
 impl Pipeline {
-    /// Everything from settings: the snapshot (generating the demo on first use), its
-    /// semantic layer (validated against it), the policy and the executor.
-    pub async fn open(settings: &Settings) -> Result<Self> {
-        Self::open_snapshot(settings, resolve_snapshot(settings)?).await
-    }
-
-    /// A pipeline over a given snapshot, with its semantic layer (see [`resolve_layer`])
-    /// validated against it and the policy and executor from settings.
-    pub async fn open_snapshot(settings: &Settings, snapshot: Snapshot) -> Result<Self> {
-        Self::open_with_verified(settings, snapshot, Vec::new()).await
-    }
-
-    /// [`Pipeline::open_snapshot`] with more verified questions (promoted from answers with
-    /// `quarry verified add`) added to the layer's, so that retrieval and the model's
-    /// examples use them. They were checked by the policy and executor when promoted.
-    pub async fn open_with_verified(
-        settings: &Settings,
-        snapshot: Snapshot,
-        verified: Vec<quarry_semantic::VerifiedQuery>,
-    ) -> Result<Self> {
-        let (mut layer, source) = resolve_layer(settings, &snapshot)?;
-        layer.validate_against(&snapshot, &source).await?;
-        for extra in verified {
-            match layer.verified_queries.iter_mut().find(|v| v.question.eq_ignore_ascii_case(&extra.question)) {
-                Some(existing) => *existing = extra,
-                None => layer.verified_queries.push(extra),
-            }
-        }
-        // In process or in worker processes, as `[isolation]` says.
-        let personal = layer.personal_columns();
-        let executor =
-            quarry_worker::open_executor(&settings.isolation, &snapshot, &personal, settings.executor.clone()).await?;
-        let mut pipeline =
-            Self::with_executor(snapshot, layer, settings.policy.clone(), executor).with_cache(&settings.cache);
-        pipeline.synthesis = settings.synthesis.clone();
-        if let Some(path) = &settings.synthesis.confidence_model {
-            let model = load_confidence_model(path)?;
-            pipeline.planner = pipeline.planner.with_confidence_model(model);
-        }
-        let uses_model = settings.synthesis.effective_route() != Route::BuiltinOnly;
-        if !uses_model && settings.synthesis.ground_with_index {
-            // Opened on the first unknown word: a question the planner reads whole never
-            // waits for the index to be built.
-            let index = settings.retrieval.lazy_index(&settings.index_dir()?, &pipeline.layer, &pipeline.snapshot);
-            pipeline.grounding = Some(Arc::new(index));
-        }
-        if uses_model {
-            let model = quarry_model::OpenAiChatModel::new(settings.model.clone())?;
-            let index = settings.retrieval.lazy_index(&settings.index_dir()?, &pipeline.layer, &pipeline.snapshot);
-            // Opened now so that a bad setting stops the start; a store or embedding server
-            // that is down only costs retrieval until it is back (see `LazyIndex`).
-            match index.index().await {
-                Ok(_) => {}
-                Err(error @ (quarry_retrieve::Error::Config { .. } | quarry_retrieve::Error::Snapshot { .. })) => {
-                    return Err(error.into());
-                }
-                Err(error) => tracing::warn!(
-                    %error,
-                    "retrieval is unavailable: model prompts are built without its hits until it is back"
-                ),
-            }
-            let index = Arc::new(index);
-            if settings.synthesis.ground_with_index {
-                pipeline.grounding = Some(index.clone());
-            }
-            pipeline.model = Some(ModelRoute { model: Arc::new(model), index });
-        }
-        Ok(pipeline)
-    }
-
-    /// Grounds the words the built-in planner does not know through `index` (the retrieval
-    /// index `quarry search` uses); [`Pipeline::open`] does this when
-    /// `synthesis.ground_with_index` is on.
-    pub fn with_grounding(mut self, index: Arc<LazyIndex>) -> Self {
-        self.grounding = Some(index);
-        self
-    }
-
-    /// Routes questions to `model` as `synthesis` says (see [`Route`]).
-    pub fn with_model(mut self, model: ModelRoute, synthesis: SynthesisSettings) -> Self {
-        self.model = Some(model);
-        self.synthesis = synthesis;
-        self
-    }
-
-    /// Keeps answers in an [`AnswerCache`] with the limits of `settings` (none when it is
-    /// not enabled); a pipeline built from its parts has no cache until this is called.
-    pub fn with_cache(mut self, settings: &CacheSettings) -> Self {
-        self.cache = settings.enabled.then(|| AnswerCache::new(settings));
-        self
-    }
-
-    /// The answer cache, when there is one.
-    pub fn cache(&self) -> Option<&AnswerCache> {
-        self.cache.as_ref()
-    }
-
-    /// A pipeline from its parts; the layer should already be validated against the snapshot.
+    /// A pipeline from its parts, with DataFusion in process as the executor; the layer
+    /// should already be validated against the snapshot.
     pub async fn new(
         snapshot: Snapshot,
         layer: SemanticLayer,
@@ -166,7 +86,8 @@ impl Pipeline {
         Ok(Self::with_executor(snapshot, layer, policy, Arc::new(executor)))
     }
 
-    /// A pipeline over any executor (e.g. a distributed one, or a test double).
+    /// A pipeline over any executor (in worker processes, distributed, or a test double),
+    /// answering with the built-in planner alone until [`Pipeline::with_model`].
     pub fn with_executor(
         snapshot: Snapshot,
         layer: SemanticLayer,
@@ -190,17 +111,63 @@ impl Pipeline {
         let mut layer = layer;
         layer.fill_column_kinds(&snapshot);
         let planner = SemanticPlanner::new(layer.clone(), snapshot.manifest.as_of, snapshot.manifest.id.clone());
+        let router = SynthesisRouter::new(BuiltinSynthesizer::new(planner, layer.clone()), SynthesisConfig::default());
         Self {
             policy: SqlPolicy::new(catalog, policy).with_semantics(semantics),
             executor,
-            planner,
+            router,
             snapshot,
             layer,
-            synthesis: SynthesisSettings::default(),
-            model: None,
-            grounding: None,
+            config: AnswerConfig::default(),
             cache: None,
         }
+    }
+
+    /// Grounds the words the built-in planner does not know through `index` (the retrieval
+    /// index `quarry search` uses).
+    pub fn with_grounding(mut self, index: Arc<LazyIndex>) -> Self {
+        self.router.builtin_mut().set_grounding(index);
+        self
+    }
+
+    /// The built-in planner with another confidence model (e.g. one fitted on your own
+    /// questions with `quarry eval calibrate`).
+    pub fn with_confidence_model(mut self, model: ConfidenceModel) -> Self {
+        self.router.builtin_mut().set_confidence_model(model);
+        self
+    }
+
+    /// Routes questions to `model` as `synthesis` says (see [`quarry_synth::Route`]).
+    pub fn with_model(mut self, model: ModelRoute, synthesis: SynthesisConfig) -> Self {
+        let synthesizer = ModelSynthesizer::new(model.model, self.layer.clone(), self.snapshot.manifest.clone());
+        self.router.set_model(Arc::new(synthesizer), model.index);
+        self.router.set_config(synthesis);
+        self
+    }
+
+    /// The router's settings without a model (the confidence threshold below which the
+    /// planner asks back).
+    pub fn with_synthesis(mut self, synthesis: SynthesisConfig) -> Self {
+        self.router.set_config(synthesis);
+        self
+    }
+
+    /// The pipeline's own settings.
+    pub fn with_config(mut self, config: AnswerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Keeps answers in an [`AnswerCache`] with the limits of `config` (none when it is
+    /// not enabled); a pipeline built from its parts has no cache until this is called.
+    pub fn with_cache(mut self, config: &CacheConfig) -> Self {
+        self.cache = config.enabled.then(|| AnswerCache::new(config));
+        self
+    }
+
+    /// The answer cache, when there is one.
+    pub fn cache(&self) -> Option<&AnswerCache> {
+        self.cache.as_ref()
     }
 
     /// The snapshot answers come from.
@@ -215,7 +182,7 @@ impl Pipeline {
 
     /// Whether the retrieval index of the model route can be searched; `None` without a model.
     pub fn retrieval_status(&self) -> Option<quarry_retrieve::IndexStatus> {
-        self.model.as_ref().map(|model| model.index.status())
+        self.router.index().map(|index| index.status())
     }
 
     /// Runs SQL through the policy and the executor.
@@ -243,7 +210,7 @@ impl Pipeline {
 
     /// Answers a question, continuing `conversation` and recording the turn in it.
     pub async fn ask(&self, question: &str, conversation: &mut Conversation) -> Result<Answer> {
-        self.ask_with_progress(question, conversation, &crate::stage::silent).await
+        self.ask_with_progress(question, conversation, &quarry_synth::silent).await
     }
 
     /// [`Pipeline::ask`], telling `progress` as each [`Stage`](crate::Stage) starts. A
@@ -275,7 +242,7 @@ impl Pipeline {
             answer.cached = true;
             let elapsed = ms(started);
             answer.timings_ms = BTreeMap::from([("cache".to_string(), elapsed), ("total".to_string(), elapsed)]);
-            self.record_turn(conversation, question, &answer);
+            record_turn(conversation, question, &answer);
             return Ok(answer);
         }
         let answer = self.answer_uncached(started, question, conversation, progress).await?;
@@ -288,7 +255,8 @@ impl Pipeline {
         Ok(answer)
     }
 
-    /// Plans, runs and charts `question` (already cleaned), continuing `conversation`.
+    /// Routes `question` (already cleaned) to a synthesizer, runs what it wrote, and fills
+    /// the answer, continuing `conversation`.
     async fn answer_uncached(
         &self,
         started: Instant,
@@ -296,225 +264,230 @@ impl Pipeline {
         conversation: &mut Conversation,
         progress: &dyn Progress,
     ) -> Result<Answer> {
-        let mut timings: BTreeMap<String, f64> = BTreeMap::new();
-        progress.stage(StageEvent { stage: Stage::Plan, attempt: None });
         // "… as a pie" asks for a chart type; the planner reads the question without it.
         let (planned, requested_chart) = quarry_chart::requested_chart_type(&question);
-        let mut outcome = self.planner.plan(&planned, conversation.context());
-        if let Some(index) = &self.grounding {
-            outcome = self.ground_unknown_words(index, &planned, conversation.context(), outcome).await;
-        }
-        timings.insert("plan".into(), ms(started));
+        let turns: Vec<TurnContext> = conversation
+            .turns
+            .iter()
+            .map(|turn| TurnContext {
+                question: turn.question.clone(),
+                sql: turn.sql.clone(),
+                summary: turn.summary.clone(),
+            })
+            .collect();
+        // A follow-up ("and in 2024?") is about what the turn before was about.
+        let search_text = match conversation.turns.last() {
+            Some(last) => format!("{} {question}", last.question),
+            None => question.clone(),
+        };
+        let asked = Question {
+            text: &planned,
+            asked: &question,
+            previous: conversation.context(),
+            turns: &turns,
+            search_text: &search_text,
+        };
+        let routed =
+            self.router.route(asked, progress, |sql| self.run_candidate(sql, progress)).await.map_err(|error| {
+                match error {
+                    RouteError::Run(error) => error,
+                    RouteError::Model(failure) => Error::from(failure),
+                }
+            })?;
         let mut answer = Answer::empty(question.clone(), self.snapshot.manifest.id.clone());
-        let route = match (&self.model, self.synthesis.effective_route()) {
-            (None, _) => Route::BuiltinOnly,
-            (Some(_), route) => route,
-        };
-        if matches!(route, Route::BuiltinOnly | Route::Auto) {
-            outcome = self.ask_back_when_unsure(outcome, conversation.context());
-        }
-        let builtin_is_enough = match (&outcome, route) {
-            (_, Route::BuiltinOnly | Route::Auto) => true,
-            (_, Route::ModelOnly) => false,
-            // A clarification names options the layer knows: better than a guess by the model.
-            (PlanOutcome::Clarify { .. }, _) => true,
-            (PlanOutcome::Sql(plan), _) => plan.confidence >= self.synthesis.confidence_threshold,
-            (PlanOutcome::CannotAnswer { .. }, _) => false,
-        };
-        if let (Some(model), PlanOutcome::Sql(_), true) = (&self.model, &outcome, builtin_is_enough)
-            && route == Route::BuiltinFirst
-            && self.synthesis.cross_check
-        {
-            let answer = self
-                .answer_cross_checked(model, outcome, requested_chart, conversation, answer, &mut timings, progress)
-                .await?;
-            return Ok(self.finish(started, conversation, question, answer, timings));
-        }
-        if !builtin_is_enough && let Some(model) = &self.model {
-            match self
-                .answer_with_model(model, requested_chart, conversation, &mut answer, &mut timings, progress)
-                .await
-            {
-                Ok(()) => {
-                    timings.insert("total".into(), ms(started));
-                    answer.timings_ms = timings;
-                    self.record_turn(conversation, question, &answer);
-                    return Ok(answer);
-                }
-                Err(error) if route == Route::BuiltinFirst => {
-                    answer.route = "builtin".into();
-                    answer
-                        .notes
-                        .push(format!("the model could not answer ({error}); this is the built-in planner's answer"));
-                }
-                Err(error) => return Err(error),
-            }
-        }
-        self.answer_builtin(outcome, conversation.context(), requested_chart, &mut answer, &mut timings, progress)
-            .await?;
+        let mut timings = Timings::new();
+        self.fill(&mut answer, routed, requested_chart, conversation, &mut timings, progress).await;
         timings.insert("total".into(), ms(started));
         answer.timings_ms = timings;
-        self.record_turn(conversation, question, &answer);
+        record_turn(conversation, question, &answer);
         Ok(answer)
     }
 
-    /// Words of the question the planner did not know, grounded through the retrieval index:
-    /// the question is read again with each replaced by the name it was grounded to, and that
-    /// reading is kept when it is surer. The replacement is an assumption of the answer and
-    /// counts, for confidence, as a correction.
-    async fn ground_unknown_words(
-        &self,
-        index: &LazyIndex,
-        question: &str,
-        context: Option<&SemanticQuery>,
-        outcome: PlanOutcome,
-    ) -> PlanOutcome {
-        let unknown: Vec<String> = match &outcome {
-            PlanOutcome::Sql(plan) => plan.explanation.evidence.unknown_words.clone(),
-            PlanOutcome::CannotAnswer { not_understood, .. } => {
-                not_understood.iter().filter(|w| !w.contains(' ')).cloned().collect()
-            }
-            PlanOutcome::Clarify { .. } => Vec::new(),
-        };
-        if unknown.is_empty() {
-            return outcome;
-        }
-        let groundings = crate::grounding::ground_words(index, &self.layer, &unknown).await;
-        if groundings.is_empty() {
-            return outcome;
-        }
-        let mut grounded = self.planner.plan(&crate::grounding::rewrite(question, &groundings), context);
-        let PlanOutcome::Sql(plan) = &mut grounded else { return outcome };
-        // A word grounded to a concept two joins away ("onboard" to the onboarding experiment
-        // in a question about accounts) more likely names something else.
-        let far_before = match &outcome {
-            PlanOutcome::Sql(before) => before.explanation.evidence.far_joins,
-            _ => 0,
-        };
-        if plan.explanation.evidence.far_joins > far_before {
-            return outcome;
-        }
-        plan.explanation.evidence.corrections += groundings.len();
-        plan.confidence = self.planner.confidence_of(&plan.explanation.evidence);
-        if let PlanOutcome::Sql(before) = &outcome
-            && before.confidence >= plan.confidence
-        {
-            return outcome;
-        }
-        for grounding in &groundings {
-            plan.explanation.assumptions.push(format!(
-                "read '{}' as '{}' (grounded in the retrieval index: {})",
-                grounding.word, grounding.phrase, grounding.id
-            ));
-        }
-        grounded
+    /// The policy, then the executor (which plans before it runs): the one way a candidate's
+    /// SQL is run, whichever route wrote it.
+    async fn run_candidate(&self, sql: String, progress: &dyn Progress) -> Result<Ran> {
+        progress.stage(StageEvent { stage: Stage::Validate, attempt: None });
+        let started = Instant::now();
+        let validated = self.policy.check(&sql)?;
+        let validate_ms = ms(started);
+        progress.stage(StageEvent { stage: Stage::Execute, attempt: None });
+        let result = self.executor.execute(&validated).await?;
+        let execute_ms = result.timings.plan_ms + result.timings.execute_ms;
+        Ok(Ran { sql: validated.sql, notes: validated.notes, result, validate_ms, execute_ms })
     }
 
-    /// Without a model to route to, a reading below the confidence threshold is not answered
-    /// as if sure: quarry offers its readings to choose from, or says what it did not
-    /// understand when none can be offered.
-    fn ask_back_when_unsure(&self, outcome: PlanOutcome, context: Option<&SemanticQuery>) -> PlanOutcome {
-        let PlanOutcome::Sql(plan) = &outcome else { return outcome };
-        if plan.confidence >= self.synthesis.confidence_threshold {
-            return outcome;
-        }
-        let unclear = &plan.explanation.evidence.unknown_words;
-        let doubt = if unclear.is_empty() {
-            "I am not sure I read this question right".to_string()
-        } else {
-            format!("I did not understand '{}', so I am not sure I read this question right", unclear.join("', '"))
-        };
-        let options = self.planner.interpreter().readings(&plan.query, context);
-        if options.is_empty() {
-            return PlanOutcome::CannotAnswer {
-                message: format!("{doubt}. Rephrase it with the names of {}.", layer_words(&self.layer)),
-                understood: plan.explanation.measures.clone(),
-                not_understood: unclear.clone(),
-            };
-        }
-        PlanOutcome::Clarify { question: format!("{doubt}. Did you mean one of these?"), options }
-    }
-
-    /// The total time set, the turn recorded: the answer as given.
-    fn finish(
+    /// The one place an [`Answer`] is filled, whichever route answered: how it came about,
+    /// then the candidate's run summarized and charted, then the cross-check.
+    async fn fill(
         &self,
-        started: Instant,
-        conversation: &mut Conversation,
-        question: String,
-        mut answer: Answer,
-        mut timings: Timings,
-    ) -> Answer {
-        timings.insert("total".into(), ms(started));
-        answer.timings_ms = timings;
-        self.record_turn(conversation, question, &answer);
-        answer
-    }
-
-    /// The planner's confident `outcome` run beside the model's answer to the same question,
-    /// and the two results compared (see [`crate::cross_check`]). The planner's answer is
-    /// given, marked with the verdict; when the routes disagree it asks back with both
-    /// readings instead of picking one. A model that fails leaves the answer unchecked, never
-    /// without an answer.
-    #[allow(clippy::too_many_arguments)]
-    async fn answer_cross_checked(
-        &self,
-        model: &ModelRoute,
-        outcome: PlanOutcome,
+        answer: &mut Answer,
+        routed: Routed<Ran>,
         requested_chart: Option<quarry_chart::ChartKind>,
         conversation: &Conversation,
-        mut answer: Answer,
         timings: &mut Timings,
         progress: &dyn Progress,
-    ) -> Result<Answer> {
-        let question = answer.question.clone();
-        let mut model_answer = Answer::empty(question.clone(), self.snapshot.manifest.id.clone());
-        let mut model_timings = Timings::new();
-        // Side by side: the check costs the slower route's time, not the sum.
-        let (planner_run, (model_run, model_ms)) = tokio::join!(
-            self.answer_builtin(outcome, conversation.context(), requested_chart, &mut answer, timings, progress),
-            async {
-                let model_started = Instant::now();
-                let run = self
-                    .answer_with_model(
-                        model,
-                        requested_chart,
-                        conversation,
-                        &mut model_answer,
-                        &mut model_timings,
-                        progress,
-                    )
-                    .await;
-                (run, ms(model_started))
-            }
-        );
-        planner_run?;
-        timings.insert("cross_check".into(), model_ms);
-        if let Some(usage) = model_answer.tokens {
-            *answer.tokens.get_or_insert_with(Default::default) += usage;
+    ) {
+        timings.extend(routed.timings);
+        answer.route = routed.route;
+        answer.attempts = routed.attempts;
+        answer.attempt_log = routed.attempt_log;
+        answer.tokens = routed.tokens;
+        answer.retrieval_hits = routed
+            .hits
+            .iter()
+            .map(|hit| RetrievedHit { id: hit.id.clone(), kind: hit.kind.as_str().to_string(), score: hit.score })
+            .collect();
+        if let Some(error) = routed.retrieval_error {
+            answer.notes.push(format!(
+                "retrieval was unavailable ({error}); the model was shown the semantic layer without retrieval hits, \
+                 so check the answer, and check the vector store ([retrieval] store)"
+            ));
         }
-        let side = match (&model_run, &model_answer) {
-            (Err(error), _) => ModelSide::Nothing(format!("the model could not answer ({error})")),
-            (Ok(()), Answer { status: AnswerStatus::CannotAnswer, summary, .. }) => ModelSide::Nothing(summary.clone()),
-            (Ok(()), Answer { sql: Some(sql), result: Some(result), model_explanation, .. }) => {
-                ModelSide::Ran { sql, result, reading: model_explanation.as_deref().unwrap_or_default() }
+        answer.notes.extend(routed.notes);
+        match routed.outcome {
+            RoutedOutcome::Clarify { question, options } => {
+                answer.status = AnswerStatus::NeedsClarification;
+                answer.summary = question.clone();
+                answer.clarification = Some(Clarification { question, options });
             }
-            (Ok(()), _) => ModelSide::Nothing("the model's answer has no result".into()),
+            RoutedOutcome::CannotAnswer { message } => {
+                answer.status = AnswerStatus::CannotAnswer;
+                answer.summary = message.clone();
+                answer.message = Some(message);
+            }
+            RoutedOutcome::Refused { message } => {
+                answer.status = AnswerStatus::CannotAnswer;
+                answer.summary = format!("The model says the data cannot answer this: {message}");
+                answer.message = Some(message);
+            }
+            RoutedOutcome::Ran { candidate, ran } => {
+                self.fill_ran(answer, *candidate, ran, requested_chart, conversation.context(), timings, progress)
+                    .await;
+            }
+        }
+        if let Some(second) = routed.second {
+            self.cross_check(answer, second, conversation, timings);
+        }
+    }
+
+    /// The tail of a candidate that ran: summarize, chart, and keep the SQL, the rows and
+    /// how the question was read.
+    #[allow(clippy::too_many_arguments)]
+    async fn fill_ran(
+        &self,
+        answer: &mut Answer,
+        candidate: Candidate,
+        ran: Ran,
+        requested_chart: Option<quarry_chart::ChartKind>,
+        previous: Option<&SemanticQuery>,
+        timings: &mut Timings,
+        progress: &dyn Progress,
+    ) {
+        timings.insert("validate".into(), ran.validate_ms);
+        timings.insert("execute".into(), ran.execute_ms);
+        let json = ran.result.to_json();
+        progress.stage(StageEvent { stage: Stage::Summarize, attempt: None });
+        let summarize_started = Instant::now();
+        // A follow-up's summary and chart title say what it changed.
+        let changes = candidate
+            .plan()
+            .filter(|plan| plan.explanation.follow_up)
+            .and_then(|plan| previous.and_then(|previous| follow_up_changes(&self.layer, &plan.query, Some(previous))));
+        answer.summary = match candidate.plan() {
+            Some(plan) => summarize(&self.layer, plan, &json, ran.result.truncated, changes.as_deref()),
+            None => describe_result(&json, ran.result.truncated),
+        };
+        if candidate.plan().is_none()
+            && self.config.model_summary
+            && let Some(model) = self.router.model()
+        {
+            let columns: Vec<String> = json.columns.iter().map(|c| c.name.clone()).collect();
+            let sample: Vec<Vec<serde_json::Value>> = json.rows.iter().take(20).cloned().collect();
+            match model.summarize(&answer.question, &columns, &sample, &ran.sql).await {
+                Ok(Some((summary, usage))) => {
+                    answer.summary = summary;
+                    *answer.tokens.get_or_insert_with(Default::default) += usage;
+                }
+                Ok(None) => {}
+                Err(error) => answer.notes.push(format!("the model's summary failed ({error}); a template wrote it")),
+            }
+        }
+        timings.insert("summarize".into(), ms(summarize_started));
+        progress.stage(StageEvent { stage: Stage::Chart, attempt: None });
+        let chart_started = Instant::now();
+        let title = match &changes {
+            Some(changes) => format!("{} ({changes})", answer.question),
+            None => answer.question.clone(),
+        };
+        let spec = match &candidate.chart {
+            Some(ChartIntent::Spec(spec)) => Some(spec),
+            Some(ChartIntent::FromReading) | None => None,
+        };
+        let chart = match candidate.plan() {
+            Some(plan) => crate::chart::answer_chart(&self.layer, plan, &ran.result, &title, requested_chart, spec),
+            None => crate::chart::result_chart(&ran.result, &title, requested_chart, spec),
+        };
+        if let Some(fallback) = &chart.fallback {
+            answer.notes.push(format!("{fallback}; the built-in chooser drew the chart"));
+        }
+        answer.chart = Some(chart);
+        timings.insert("chart".into(), ms(chart_started));
+        answer.sql = Some(ran.sql);
+        answer.sql_notes = ran.notes;
+        answer.columns = json.columns;
+        answer.rows = json.rows;
+        answer.truncated = ran.result.truncated;
+        answer.confidence = candidate.confidence;
+        match candidate.reading {
+            CandidateReading::Planner(plan) => {
+                answer.explanation = Some(plan.explanation);
+                answer.query = Some(plan.query);
+            }
+            CandidateReading::Model { explanation } => answer.model_explanation = Some(explanation),
+        }
+        answer.result = Some(ran.result);
+    }
+
+    /// The model's route, run beside the planner's, compared with the planner's answer (see
+    /// [`crate::cross_check`]). The planner's answer is given, marked with the verdict; when
+    /// the routes disagree it asks back with both readings instead of picking one. A model
+    /// that fails leaves the answer unchecked, never without an answer.
+    fn cross_check(
+        &self,
+        answer: &mut Answer,
+        second: SecondRoute<Ran>,
+        conversation: &Conversation,
+        timings: &mut Timings,
+    ) {
+        timings.insert("cross_check".into(), second.ms);
+        if !matches!(second.outcome, Err(ModelFailure::Synthesis(_))) {
+            *answer.tokens.get_or_insert_with(Default::default) += second.tokens;
+        }
+        let side = match &second.outcome {
+            Ok((candidate, ran)) => ModelSide::Ran {
+                sql: &ran.sql,
+                result: &ran.result,
+                reading: candidate.model_explanation().unwrap_or_default(),
+            },
+            Err(failure @ ModelFailure::Refused { .. }) => ModelSide::Nothing(failure_message(failure)),
+            Err(failure) => ModelSide::Nothing(format!("the model could not answer ({})", failure_message(failure))),
         };
         let check = cross_check(
             answer.sql.as_deref(),
             answer.result.as_ref(),
             answer.explanation.as_ref(),
-            model.model.model_id(),
+            second.by,
             side,
-            model_ms,
+            second.ms,
         );
         if check.verdict == CrossCheckVerdict::Disagree {
             let options = match &answer.query {
-                Some(query) => self.planner.interpreter().readings(query, conversation.context()),
+                Some(query) => self.router.builtin().planner().interpreter().readings(query, conversation.context()),
                 None => Vec::new(),
             };
             let ask_back = format!(
-                "Two independent routes got different results for this question. The built-in planner read it as {};                  the model read it as: {} Which did you mean?",
+                "Two independent routes got different results for this question. The built-in planner read it as {}; \
+                 the model read it as: {} Which did you mean?",
                 check.planner_reading.as_deref().unwrap_or("its reading"),
                 check.model_reading.as_deref().unwrap_or_default().trim()
             );
@@ -523,200 +496,16 @@ impl Pipeline {
             answer.clarification = Some(Clarification { question: ask_back, options });
         }
         answer.cross_check = Some(check);
-        Ok(answer)
-    }
-
-    fn record_turn(&self, conversation: &mut Conversation, question: String, answer: &Answer) {
-        conversation.turns.push(Turn {
-            question,
-            query: answer.query.clone(),
-            sql: answer.sql.clone(),
-            summary: answer.summary.clone(),
-        });
-    }
-
-    /// The built-in planner's outcome, run.
-    async fn answer_builtin(
-        &self,
-        outcome: PlanOutcome,
-        previous: Option<&SemanticQuery>,
-        requested_chart: Option<quarry_chart::ChartKind>,
-        answer: &mut Answer,
-        timings: &mut Timings,
-        progress: &dyn Progress,
-    ) -> Result<()> {
-        match outcome {
-            PlanOutcome::Clarify { question: ask_back, options } => {
-                answer.status = AnswerStatus::NeedsClarification;
-                answer.summary = ask_back.clone();
-                answer.clarification = Some(Clarification { question: ask_back, options });
-            }
-            PlanOutcome::CannotAnswer { message, .. } => {
-                answer.status = AnswerStatus::CannotAnswer;
-                answer.summary = message.clone();
-                answer.message = Some(message);
-            }
-            PlanOutcome::Sql(plan) => {
-                progress.stage(StageEvent { stage: Stage::Validate, attempt: None });
-                let validate_started = Instant::now();
-                let validated = self.policy.check(&plan.sql)?;
-                timings.insert("validate".into(), ms(validate_started));
-                progress.stage(StageEvent { stage: Stage::Execute, attempt: None });
-                let result = self.executor.execute(&validated).await?;
-                timings.insert("execute".into(), result.timings.plan_ms + result.timings.execute_ms);
-                let json = result.to_json();
-                let changes = previous
-                    .filter(|_| plan.explanation.follow_up)
-                    .and_then(|previous| follow_up_changes(&self.layer, &plan.query, Some(previous)));
-                answer.summary = summarize(&self.layer, &plan, &json, result.truncated, changes.as_deref());
-                answer.attempt_log.push(Attempt::builtin(plan.sql.clone()));
-                answer.sql = Some(validated.sql);
-                answer.sql_notes = validated.notes;
-                answer.columns = json.columns;
-                answer.rows = json.rows;
-                answer.truncated = result.truncated;
-                progress.stage(StageEvent { stage: Stage::Chart, attempt: None });
-                let chart_started = Instant::now();
-                // A follow-up's chart says what it changed, as its summary does.
-                let title = match &changes {
-                    Some(changes) => format!("{} ({changes})", answer.question),
-                    None => answer.question.clone(),
-                };
-                answer.chart =
-                    Some(crate::chart::answer_chart(&self.layer, &plan, &result, &title, requested_chart, None));
-                timings.insert("chart".into(), ms(chart_started));
-                answer.confidence = Some(plan.confidence);
-                answer.explanation = Some(plan.explanation);
-                answer.query = Some(plan.query);
-                answer.result = Some(result);
-            }
-        }
-        Ok(())
-    }
-
-    /// The policy, then the executor (which plans before it runs): the SQL that ran and its
-    /// result, or the error code and message to give back to the model.
-    async fn check_and_run(
-        &self,
-        sql: String,
-        progress: &dyn Progress,
-    ) -> std::result::Result<CheckedRun, (String, String)> {
-        progress.stage(StageEvent { stage: Stage::Validate, attempt: None });
-        let validated =
-            self.policy.check(&sql).map_err(|e| (ErrorKind::from(&e).as_str().to_string(), e.to_string()))?;
-        progress.stage(StageEvent { stage: Stage::Execute, attempt: None });
-        let result = self
-            .executor
-            .execute(&validated)
-            .await
-            .map_err(|e| (ErrorKind::from(&e).as_str().to_string(), e.to_string()))?;
-        Ok(CheckedRun { sql: validated.sql, notes: validated.notes, result })
-    }
-
-    /// The model path (see [`crate::model_route`]) for `answer`'s question; fills `answer`.
-    async fn answer_with_model(
-        &self,
-        model: &ModelRoute,
-        requested_chart: Option<quarry_chart::ChartKind>,
-        conversation: &Conversation,
-        answer: &mut Answer,
-        timings: &mut Timings,
-        progress: &dyn Progress,
-    ) -> Result<()> {
-        let question = answer.question.clone();
-        let question = question.as_str();
-        let path = ModelPath {
-            route: model,
-            layer: &self.layer,
-            manifest: &self.snapshot.manifest,
-            retrieval_hits: self.synthesis.retrieval_hits,
-            max_repairs: self.synthesis.max_repairs,
-        };
-        let mut trace = ModelTrace::default();
-        let outcome = path
-            .answer(question, conversation, &mut trace, timings, progress, |sql| async move {
-                self.check_and_run(sql, progress).await
-            })
-            .await;
-        answer.route = model.model.model_id();
-        answer.retrieval_hits = trace.hits;
-        if let Some(error) = trace.retrieval_error {
-            answer.notes.push(format!(
-                "retrieval was unavailable ({error}); the model was shown the semantic layer without retrieval hits, \
-                 so check the answer, and check the vector store ([retrieval] store)"
-            ));
-        }
-        answer.attempts = u32::try_from(trace.attempts.len()).unwrap_or(u32::MAX);
-        answer.attempt_log = trace.attempts;
-        match outcome {
-            Ok(done) => {
-                progress.stage(StageEvent { stage: Stage::Summarize, attempt: None });
-                let started = Instant::now();
-                let json = done.result.to_json();
-                answer.summary = crate::summary::describe_result(&json, done.result.truncated);
-                if self.synthesis.model_summary {
-                    let columns: Vec<String> = json.columns.iter().map(|c| c.name.clone()).collect();
-                    let sample: Vec<Vec<serde_json::Value>> = json.rows.iter().take(20).cloned().collect();
-                    match model.model.write_summary(question, &columns, &sample, &done.sql).await {
-                        Ok((summary, usage)) => {
-                            answer.summary = summary;
-                            *answer.tokens.get_or_insert_with(Default::default) += usage;
-                        }
-                        Err(error) => {
-                            answer.notes.push(format!("the model's summary failed ({error}); a template wrote it"))
-                        }
-                    }
-                }
-                timings.insert("summarize".into(), ms(started));
-                progress.stage(StageEvent { stage: Stage::Chart, attempt: None });
-                let chart_started = Instant::now();
-                let chart = crate::chart::result_chart(&done.result, question, requested_chart, done.chart.as_ref());
-                if let Some(fallback) = &chart.fallback {
-                    answer.notes.push(format!("{fallback}; the built-in chooser drew the chart"));
-                }
-                answer.chart = Some(chart);
-                timings.insert("chart".into(), ms(chart_started));
-                *answer.tokens.get_or_insert_with(Default::default) += done.usage;
-                answer.sql = Some(done.sql);
-                answer.sql_notes = done.sql_notes;
-                answer.columns = json.columns;
-                answer.rows = json.rows;
-                answer.truncated = done.result.truncated;
-                answer.model_explanation = Some(done.explanation);
-                answer.result = Some(done.result);
-                Ok(())
-            }
-            Err(ModelFailure::Refused { message, usage }) => {
-                answer.tokens = Some(usage);
-                answer.status = AnswerStatus::CannotAnswer;
-                answer.summary = format!("The model says the data cannot answer this: {message}");
-                answer.message = Some(message);
-                Ok(())
-            }
-            Err(ModelFailure::Exhausted { last_error, usage }) => {
-                answer.tokens = Some(usage);
-                Err(Error::RepairsExhausted { attempts: answer.attempts, last_error })
-            }
-            Err(ModelFailure::Error(error)) => Err(error),
-        }
     }
 }
 
-/// How a refusal names what can be asked: a few of the layer's own metrics and dimensions (never
-/// another layer's, e.g. the demo's, which would mislead on imported data).
-fn layer_words(layer: &SemanticLayer) -> String {
-    const SHOWN: usize = 4;
-    let metrics: Vec<String> = layer.metrics.iter().take(SHOWN).map(|m| m.display_name().to_lowercase()).collect();
-    let dimensions: Vec<String> =
-        layer.dimensions.iter().take(SHOWN).map(|d| d.display_name().to_lowercase()).collect();
-    match (metrics.is_empty(), dimensions.is_empty()) {
-        (false, false) => {
-            format!("metrics (e.g. {}) and dimensions (e.g. {})", metrics.join(", "), dimensions.join(", "))
-        }
-        (false, true) => format!("metrics (e.g. {}) and columns of its tables", metrics.join(", ")),
-        (true, false) => format!("dimensions (e.g. {}) and columns of its tables", dimensions.join(", ")),
-        (true, true) => "its tables and columns (the semantic layer defines no metrics yet)".to_string(),
-    }
+fn record_turn(conversation: &mut Conversation, question: String, answer: &Answer) {
+    conversation.turns.push(Turn {
+        question,
+        query: answer.query.clone(),
+        sql: answer.sql.clone(),
+        summary: answer.summary.clone(),
+    });
 }
 
 /// The start of the refusal of an empty question.
@@ -744,34 +533,9 @@ pub fn clean_question(question: &str, max_chars: usize) -> Result<String> {
     Ok(cleaned)
 }
 
-/// A confidence model written by `quarry eval calibrate`.
-fn load_confidence_model(path: &std::path::Path) -> Result<quarry_synth::ConfidenceModel> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| Error::ConfidenceModel { path: path.display().to_string(), reason: error.to_string() })?;
-    serde_json::from_str(&text)
-        .map_err(|error| Error::ConfidenceModel { path: path.display().to_string(), reason: error.to_string() })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn refusals_name_the_layers_own_metrics_and_dimensions() {
-        let demo = SemanticLayer::demo();
-        let words = layer_words(&demo);
-        let first_metric = demo.metrics[0].display_name().to_lowercase();
-        let first_dimension = demo.dimensions[0].display_name().to_lowercase();
-        assert!(words.contains(&first_metric) && words.contains(&first_dimension), "{words}");
-        let mut own = demo.clone();
-        own.metrics.truncate(1);
-        own.metrics[0].label = "Number of concerts".into();
-        own.dimensions.clear();
-        let words = layer_words(&own);
-        assert_eq!(words, "metrics (e.g. number of concerts) and columns of its tables");
-        own.metrics.clear();
-        assert!(!layer_words(&own).contains("e.g."), "{}", layer_words(&own));
-    }
 
     #[test]
     fn an_empty_question_names_no_example_of_another_layer() {

@@ -5,29 +5,29 @@
 mod common;
 
 use common::{completion, demo, model_pipeline, run};
+use quarry_answer::{CacheConfig, Route, SynthesisConfig};
 use quarry_answer::{Conversation, Pipeline};
 use quarry_exec::ExecutorConfig;
 use quarry_semantic::SemanticLayer;
-use quarry_settings::{CacheSettings, ModelChoice, Route, SynthesisSettings};
 use quarry_sqlguard::PolicyConfig;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
 
-async fn builtin(cache: CacheSettings) -> Pipeline {
+async fn builtin(cache: CacheConfig) -> Pipeline {
     Pipeline::new(demo(), SemanticLayer::demo(), PolicyConfig::default(), ExecutorConfig::default())
         .await
         .expect("pipeline")
         .with_cache(&cache)
 }
 
-fn model_first() -> SynthesisSettings {
-    SynthesisSettings { model: ModelChoice::Openai, route: Route::ModelOnly, ..SynthesisSettings::default() }
+fn model_first() -> SynthesisConfig {
+    SynthesisConfig { route: Route::ModelOnly, ..SynthesisConfig::default() }
 }
 
 #[test]
 fn a_repeated_question_is_answered_from_the_cache_with_the_same_result() {
     run(async {
-        let pipeline = builtin(CacheSettings::default()).await;
+        let pipeline = builtin(CacheConfig::default()).await;
         let mut first = Conversation::default();
         let fresh = pipeline.ask("signups by channel last month", &mut first).await.expect("answers");
         assert!(!fresh.cached);
@@ -49,7 +49,7 @@ fn a_repeated_question_is_answered_from_the_cache_with_the_same_result() {
 #[test]
 fn a_follow_up_is_keyed_by_the_conversation_it_continues() {
     run(async {
-        let pipeline = builtin(CacheSettings::default()).await;
+        let pipeline = builtin(CacheConfig::default()).await;
         let mut signups = Conversation::default();
         pipeline.ask("signups by channel last month", &mut signups).await.expect("answers");
         let mut tickets = Conversation::default();
@@ -73,7 +73,7 @@ fn a_follow_up_is_keyed_by_the_conversation_it_continues() {
 #[test]
 fn without_a_cache_every_question_is_answered_afresh() {
     run(async {
-        let pipeline = builtin(CacheSettings { enabled: false, ..CacheSettings::default() }).await;
+        let pipeline = builtin(CacheConfig { enabled: false, ..CacheConfig::default() }).await;
         assert!(pipeline.cache().is_none());
         for _ in 0..2 {
             let answer = pipeline.ask("revenue in 2024", &mut Conversation::default()).await.expect("answers");
@@ -94,7 +94,7 @@ fn model_answers_are_cached_but_fallbacks_are_asked_again() {
             .await;
         let pipeline = model_pipeline(&format!("{}/v1", server.uri()), model_first(), ExecutorConfig::default())
             .await
-            .with_cache(&CacheSettings::default());
+            .with_cache(&CacheConfig::default());
         for expected_cached in [false, true, true] {
             let answer = pipeline.ask("subscriptions per plan", &mut Conversation::default()).await.expect("answers");
             assert_eq!(answer.cached, expected_cached);
@@ -103,10 +103,10 @@ fn model_answers_are_cached_but_fallbacks_are_asked_again() {
         assert_eq!(server.received_requests().await.map(|r| r.len()), Some(1), "the model was asked once");
 
         let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let synthesis = SynthesisSettings { route: Route::BuiltinFirst, ..model_first() };
+        let synthesis = SynthesisConfig { route: Route::BuiltinFirst, ..model_first() };
         let pipeline = model_pipeline(&format!("http://127.0.0.1:{down}/v1"), synthesis, ExecutorConfig::default())
             .await
-            .with_cache(&CacheSettings::default());
+            .with_cache(&CacheConfig::default());
         for _ in 0..2 {
             let answer = pipeline.ask("what is the weather", &mut Conversation::default()).await.expect("falls back");
             assert!(!answer.notes.is_empty(), "the fallback says the model failed");

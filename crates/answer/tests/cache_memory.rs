@@ -7,10 +7,10 @@ mod common;
 use std::alloc::System;
 
 use common::{demo, run};
+use quarry_answer::CacheConfig;
 use quarry_answer::{Conversation, Pipeline};
 use quarry_exec::ExecutorConfig;
 use quarry_semantic::SemanticLayer;
-use quarry_settings::CacheSettings;
 use quarry_sqlguard::PolicyConfig;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -24,7 +24,7 @@ fn questions() -> Vec<String> {
     cases.into_iter().map(|case| case.question).collect()
 }
 
-async fn pipeline(cache: CacheSettings) -> Pipeline {
+async fn pipeline(cache: CacheConfig) -> Pipeline {
     Pipeline::new(demo(), SemanticLayer::demo(), PolicyConfig::default(), ExecutorConfig::default())
         .await
         .expect("pipeline")
@@ -54,13 +54,13 @@ async fn ask_all(pipeline: &Pipeline, questions: &[String]) -> Vec<(i64, i64)> {
 fn the_cache_estimate_covers_the_heap_its_answers_hold() {
     run(async {
         let questions = questions();
-        let uncached = pipeline(CacheSettings { enabled: false, ..CacheSettings::default() }).await;
+        let uncached = pipeline(CacheConfig { enabled: false, ..CacheConfig::default() }).await;
         // The first pass fills what lives as long as the process (compiled patterns, file
         // metadata); the second shows what an answer leaves behind without a cache.
         ask_all(&uncached, &questions).await;
         let baseline: i64 = ask_all(&uncached, &questions).await.iter().map(|(real, _)| real).sum();
 
-        let cached = pipeline(CacheSettings { enabled: true, max_bytes: 1 << 40 }).await;
+        let cached = pipeline(CacheConfig { enabled: true, max_bytes: 1 << 40 }).await;
         let held = ask_all(&cached, &questions).await;
         let real: i64 = held.iter().map(|(real, _)| real).sum::<i64>() - baseline;
         let estimated: i64 = held.iter().map(|(_, estimated)| estimated).sum();

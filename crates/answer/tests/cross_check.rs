@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use common::{completion, model_pipeline};
 use quarry_answer::{AnswerStatus, Conversation, CrossCheckVerdict, Pipeline};
+use quarry_answer::{Route, SynthesisConfig};
 use quarry_exec::ExecutorConfig;
-use quarry_settings::{ModelChoice, Route, SynthesisSettings};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
 
@@ -23,8 +23,8 @@ const SAME_SQL: &str = "SELECT COUNT(*) AS n, signup_channel AS channel FROM use
 /// A different reading: every signup ever, not last month's.
 const OTHER_SQL: &str = "SELECT signup_channel, COUNT(*) AS signups FROM users GROUP BY signup_channel";
 
-fn synthesis(cross_check: bool) -> SynthesisSettings {
-    SynthesisSettings { model: ModelChoice::Openai, route: Route::BuiltinFirst, cross_check, ..Default::default() }
+fn synthesis(cross_check: bool) -> SynthesisConfig {
+    SynthesisConfig { route: Route::BuiltinFirst, cross_check, ..Default::default() }
 }
 
 async fn pipeline(base_url: &str, cross_check: bool) -> Pipeline {

@@ -13,8 +13,8 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use quarry_answer::{Conversation, ErrorKind, Turn};
+use quarry_answer::{Route, SynthesisConfig};
 use quarry_exec::ExecutorConfig;
-use quarry_settings::{ModelChoice, Route, SynthesisSettings};
 use quarry_sqlguard::PolicyConfig;
 use serde::Deserialize;
 use wiremock::matchers::{method, path};
@@ -66,7 +66,7 @@ async fn no_hostile_question_gets_through_the_policy_and_the_executor() {
         .await;
     let limits = ExecutorConfig { timeout_ms: 15_000, memory_limit_mb: 256, ..ExecutorConfig::default() };
     let max_rows = PolicyConfig::default().max_limit as usize;
-    let synthesis = SynthesisSettings { model: ModelChoice::Openai, route: Route::ModelOnly, ..Default::default() };
+    let synthesis = SynthesisConfig { route: Route::ModelOnly, ..Default::default() };
     let pipeline = common::model_pipeline(&format!("{}/v1", server.uri()), synthesis, limits).await;
 
     let mut through = Vec::new();

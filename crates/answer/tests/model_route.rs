@@ -6,8 +6,8 @@ mod common;
 
 use common::{completion, completion_with_chart, demo, model_pipeline};
 use quarry_answer::{AnswerStatus, Conversation, Error, Pipeline};
+use quarry_answer::{Route, SynthesisConfig};
 use quarry_exec::ExecutorConfig;
-use quarry_settings::{ModelChoice, Route, SynthesisSettings};
 use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -32,8 +32,8 @@ async fn server(script: Vec<&'static str>) -> MockServer {
     server
 }
 
-fn synthesis(route: Route) -> SynthesisSettings {
-    SynthesisSettings { model: ModelChoice::Openai, route, ..SynthesisSettings::default() }
+fn synthesis(route: Route) -> SynthesisConfig {
+    SynthesisConfig { route, ..SynthesisConfig::default() }
 }
 
 async fn pipeline(base_url: &str, route: Route) -> Pipeline {
@@ -113,7 +113,7 @@ async fn an_injected_drop_table_and_a_personal_data_read_are_stopped_by_the_poli
 async fn builtin_first_keeps_confident_questions_away_from_the_model() {
     let server = server(vec!["SELECT 1"]).await;
     // Without the cross-check, which asks the model about confident answers too (see cross_check.rs).
-    let synthesis = SynthesisSettings { cross_check: false, ..synthesis(Route::BuiltinFirst) };
+    let synthesis = SynthesisConfig { cross_check: false, ..synthesis(Route::BuiltinFirst) };
     let limits = ExecutorConfig { timeout_ms: 20_000, ..ExecutorConfig::default() };
     let pipeline = model_pipeline(&format!("{}/v1", server.uri()), synthesis, limits).await;
     let answer = pipeline.ask("signups by channel last month", &mut Conversation::default()).await.expect("answers");

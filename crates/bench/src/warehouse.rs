@@ -48,10 +48,9 @@ pub async fn model_pipeline(snapshot: &Snapshot, base_url: &str, index: Arc<Lazy
         ..quarry_model::ModelConfig::default()
     };
     let model = quarry_model::OpenAiChatModel::new(config).context("model settings")?;
-    let synthesis = quarry_settings::SynthesisSettings {
-        model: quarry_settings::ModelChoice::Openai,
-        route: quarry_settings::Route::ModelOnly,
-        ..quarry_settings::SynthesisSettings::default()
+    let synthesis = quarry_answer::SynthesisConfig {
+        route: quarry_answer::Route::ModelOnly,
+        ..quarry_answer::SynthesisConfig::default()
     };
     Ok(builtin_pipeline(snapshot).await?.with_model(ModelRoute { model: Arc::new(model), index }, synthesis))
 }

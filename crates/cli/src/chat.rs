@@ -3,7 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use quarry_answer::{ConversationStore, Pipeline};
+use quarry_answer::ConversationStore;
 use quarry_settings::Settings;
 
 use crate::output;
@@ -26,7 +26,7 @@ pub async fn run(
         None => format!("chat-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S")),
     };
     let mut conversation = store.load(&id)?;
-    let pipeline = Pipeline::open(settings).await?;
+    let pipeline = quarry_bootstrap::open_pipeline(settings).await?;
     let interactive = std::io::stdin().is_terminal();
     if interactive {
         println!("quarry chat, conversation {id} on snapshot {}", pipeline.snapshot().manifest.id);

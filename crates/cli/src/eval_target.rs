@@ -37,15 +37,15 @@ impl PipelineTarget {
             return Ok(Arc::clone(pipeline));
         }
         let opened = match snapshot {
-            None => Pipeline::open(&self.settings).await,
+            None => quarry_bootstrap::open_pipeline(&self.settings).await,
             Some(id) => {
                 let found = self.extra_stores.iter().find_map(|store| store.get(id).ok());
                 match found {
-                    Some(snapshot) => Pipeline::open_snapshot(&self.settings, snapshot).await,
+                    Some(snapshot) => quarry_bootstrap::open_pipeline_on(&self.settings, snapshot).await,
                     None => {
                         let mut settings = self.settings.clone();
                         settings.snapshot = id.to_string();
-                        Pipeline::open(&settings).await
+                        quarry_bootstrap::open_pipeline(&settings).await
                     }
                 }
             }

@@ -21,7 +21,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use quarry_answer::{AnswerStatus, Conversation, ConversationStore, Pipeline};
+use quarry_answer::{AnswerStatus, Conversation, ConversationStore};
 use quarry_settings::Settings;
 use quarry_snapshot::{SnapshotStore, import};
 
@@ -360,7 +360,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(id) => store.load(id)?,
                 None => Conversation::default(),
             };
-            let pipeline = Pipeline::open(&settings).await?;
+            let pipeline = quarry_bootstrap::open_pipeline(&settings).await?;
             let notice =
                 snapshot.is_none().then(|| own_data::demo_notice(&settings, pipeline.snapshot(), false)).flatten();
             let picking = !json && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
@@ -420,7 +420,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(id) = snapshot {
                 settings.snapshot = id;
             }
-            let pipeline = Pipeline::open(&settings).await?;
+            let pipeline = quarry_bootstrap::open_pipeline(&settings).await?;
             let notice = (!explicit).then(|| own_data::demo_notice(&settings, pipeline.snapshot(), false)).flatten();
             let answer = pipeline.run_sql(&sql).await?;
             if json {
@@ -442,7 +442,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(dir) => (quarry_demo::write_demo(&dir, &config)?, dir),
                 None => {
                     settings.demo = quarry_settings::DemoSettings { seed: args.seed, scale: args.scale };
-                    let snapshot = quarry_answer::resolve_snapshot(&settings)?;
+                    let snapshot = quarry_bootstrap::resolve_snapshot(&settings)?;
                     (snapshot.manifest, snapshot.dir)
                 }
             };
@@ -473,7 +473,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(id) = snapshot {
                 settings.snapshot = id;
             }
-            let target = quarry_answer::resolve_snapshot(&settings)?;
+            let target = quarry_bootstrap::resolve_snapshot(&settings)?;
             let layer = quarry_semantic::SemanticLayer::from_yaml_file(&file)?;
             layer.validate_against(&target, &file.display().to_string()).await?;
             println!(

@@ -188,7 +188,7 @@ pub fn snapshot_list(snapshots: &[Snapshot], default_id: Option<&str>) -> String
     for s in snapshots {
         let m = &s.manifest;
         let mark = if default_id == Some(m.id.as_str()) { "*" } else { "" };
-        let source = quarry_answer::describe_source(s);
+        let source = quarry_bootstrap::describe_source(s);
         table.add_row(vec![
             Cell::new(mark).set_alignment(CellAlignment::Center),
             Cell::new(&m.id),

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use quarry_answer::{describe_source, is_demo, own_snapshots};
+use quarry_bootstrap::{describe_source, is_demo, own_snapshots};
 use quarry_semantic::SemanticLayer;
 use quarry_settings::{DEMO_SNAPSHOT, Settings};
 use quarry_snapshot::{Snapshot, SnapshotSource, SnapshotStore};

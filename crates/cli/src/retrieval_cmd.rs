@@ -85,8 +85,8 @@ async fn open_index(
     if let Some(id) = snapshot {
         settings.snapshot = id;
     }
-    let snapshot = quarry_answer::resolve_snapshot(settings)?;
-    let (layer, _) = quarry_answer::resolve_layer(settings, &snapshot)?;
+    let snapshot = quarry_bootstrap::resolve_snapshot(settings)?;
+    let (layer, _) = quarry_bootstrap::resolve_layer(settings, &snapshot)?;
     let index = settings
         .retrieval
         .open_index(&settings.index_dir()?, &layer, &snapshot, force, progress)

@@ -50,7 +50,7 @@ pub async fn import(mut settings: Settings, args: ImportArgs) -> anyhow::Result<
         settings.snapshot = id;
     }
     let mut import: Import = quarry_interchange::import_path(&args.path, args.format)?;
-    let snapshot = quarry_answer::resolve_snapshot(&settings)?;
+    let snapshot = quarry_bootstrap::resolve_snapshot(&settings)?;
     let tables: SnapshotTables = snapshot
         .manifest
         .tables
@@ -110,8 +110,8 @@ pub fn export(settings: &Settings, args: ExportArgs) -> anyhow::Result<ExitCode>
     let layer = match &args.layer {
         Some(path) => quarry_semantic::SemanticLayer::from_yaml_file(path)?,
         None => {
-            let snapshot = quarry_answer::resolve_snapshot(settings)?;
-            quarry_answer::resolve_layer(settings, &snapshot)?.0
+            let snapshot = quarry_bootstrap::resolve_snapshot(settings)?;
+            quarry_bootstrap::resolve_layer(settings, &snapshot)?.0
         }
     };
     let text = quarry_interchange::osi::export(&layer);

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Subcommand;
-use quarry_answer::{Pipeline, resolve_snapshot};
+use quarry_answer::Pipeline;
+use quarry_bootstrap::resolve_snapshot;
 use quarry_semantic::VerifiedQuery;
 use quarry_settings::Settings;
 use quarry_store::{NewVerified, Rating, Store};
@@ -22,7 +23,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 pub async fn open_pipeline(settings: &Settings, store: &Store) -> anyhow::Result<Pipeline> {
     let verified =
         store.list_verified().await?.into_iter().map(|v| VerifiedQuery { question: v.question, sql: v.sql }).collect();
-    Ok(Pipeline::open_with_verified(settings, resolve_snapshot(settings)?, verified).await?)
+    Ok(quarry_bootstrap::open_pipeline_with_verified(settings, resolve_snapshot(settings)?, verified).await?)
 }
 
 /// `quarry serve`.
@@ -190,7 +191,7 @@ pub async fn verified(settings: &Settings, command: VerifiedCommand) -> anyhow::
                 None => (question.unwrap_or_default(), sql.unwrap_or_default(), None),
             };
             // The SQL must still pass the policy and run on the current snapshot.
-            let pipeline = Pipeline::open(settings).await?;
+            let pipeline = quarry_bootstrap::open_pipeline(settings).await?;
             let checked = pipeline.run_sql(&sql).await.context("the SQL does not pass the policy or does not run")?;
             let added_by = by.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "cli".into());
             let record = store.add_verified(&NewVerified { question, sql, added_by, source_answer_id: source }).await?;

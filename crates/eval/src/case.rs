@@ -6,8 +6,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::score::TieGroup;
-use crate::table::ResultTable;
 use crate::{Error, Result};
+use quarry_compare::ResultTable;
 
 /// One labeled question.
 ///
@@ -315,7 +315,7 @@ fn parse_ties(raw: &[RawTie], gold_len: usize) -> Result<Vec<TieGroup>, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::Cell;
+    use quarry_compare::Cell;
 
     #[test]
     fn cases_parse_with_every_field() {

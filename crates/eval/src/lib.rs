@@ -43,11 +43,12 @@ mod runner;
 pub mod score;
 mod spider;
 mod sql;
-mod table;
+
 mod target;
 
 pub use case::{Case, LineError, load_cases, parse_cases};
 pub use error::{Error, Result};
+pub use quarry_compare::{Cell, CellError, ResultTable};
 pub use report::{
     Breakdown, CalibrationBin, CaseChange, CaseResult, Comparison, EvalReport, EvalSummary, Percentiles,
     REPORT_FORMAT_VERSION, RISK_THRESHOLDS, Rate, RiskPoint, RunCost, Trust,
@@ -61,5 +62,4 @@ pub use spider::{
     hardness as spider_hardness, import_spider,
 };
 pub use sql::{has_top_level_order_by, reads_table};
-pub use table::{Cell, CellError, ResultTable};
 pub use target::{EvalTarget, Outcome, Prediction, TargetError, TokenUsage};

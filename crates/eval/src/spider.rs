@@ -18,8 +18,8 @@ use serde_json::Value;
 
 use crate::score::TieGroup;
 use crate::sql::{has_top_level_order_by, order_key_query, reads_table, tie_break_variants};
-use crate::table::{Cell, ResultTable};
 use crate::{Error, Result};
+use quarry_compare::{Cell, ResultTable};
 
 /// Name of the question set written under the output directory.
 pub const SPIDER_CASES_FILE: &str = "spider-dev.jsonl";

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::table::ResultTable;
+use quarry_compare::ResultTable;
 
 /// What is evaluated. quarry's pipeline implements it (in the CLI); tests use scripted
 /// doubles.

@@ -10,8 +10,10 @@ use quarry_snapshot::Snapshot;
 use crate::text::Vocabulary;
 use crate::{Document, DocumentOptions, Embedder, Error, Hit, Kind, Result, SearchRequest, VectorStore, documents};
 
-/// Version of the index layout; part of the content hash.
-const INDEX_FORMAT: &str = "quarry-retrieve index v1";
+/// Version of the index layout; part of the content hash. v2: the built-in embedder's words
+/// are those of the shared question normaliser (`quarry-question`), so indexes built by v1
+/// are rebuilt rather than searched with words split another way.
+const INDEX_FORMAT: &str = "quarry-retrieve index v2";
 
 /// Reports embedding progress: `(documents embedded, documents in total)`.
 pub type Progress = Arc<dyn Fn(usize, usize) + Send + Sync>;

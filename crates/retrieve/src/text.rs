@@ -13,13 +13,15 @@ const STOP_WORDS: &str = "\
     than that the their them then there these they this those to today until vs was we week were what \
     when where which who whom why will with would year yesterday you your ytd";
 
-/// The normalized words of `text`: lower case, split on anything that is not a letter or a
+/// The normalized words of `text`: reduced by the one question normaliser (lower case,
+/// "1,000" as 1000, as the planner reads it), split on anything that is not a letter or a
 /// digit (so `paid_search` is "paid search"), plurals reduced to the singular, stop words
 /// dropped.
 pub(crate) fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
+    quarry_question::normalize_question(text)
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|word| !word.is_empty())
-        .map(|word| stem(&word.to_lowercase()))
+        .map(stem)
         .filter(|word| !is_stop_word(word) && !is_year(word))
         .collect()
 }

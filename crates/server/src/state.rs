@@ -156,9 +156,9 @@ impl AppState {
 /// once: a new default takes a restart anyway).
 fn snapshot_view(settings: &Settings, pipeline: &Pipeline) -> SnapshotView {
     let snapshot = pipeline.snapshot();
-    let demo = quarry_answer::is_demo(snapshot);
+    let demo = quarry_bootstrap::is_demo(snapshot);
     let own_snapshots = if demo {
-        match quarry_answer::own_snapshots(settings) {
+        match quarry_bootstrap::own_snapshots(settings) {
             Ok(own) => own.into_iter().map(|s| s.manifest.id).collect(),
             Err(error) => {
                 tracing::warn!(%error, "cannot list the snapshots of the data directory");
@@ -170,7 +170,7 @@ fn snapshot_view(settings: &Settings, pipeline: &Pipeline) -> SnapshotView {
     };
     SnapshotView {
         id: snapshot.manifest.id.clone(),
-        source: quarry_answer::describe_source(snapshot),
+        source: quarry_bootstrap::describe_source(snapshot),
         demo,
         as_of: snapshot.manifest.as_of,
         semantic_layer: pipeline.layer().name.clone(),

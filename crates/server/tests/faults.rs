@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Reply, TestState, ask, call, get, model_server, model_settings, post_json, run, settings};
-use quarry_answer::Pipeline;
 use quarry_retrieve::StoreKind;
 use quarry_server::AppState;
 use quarry_settings::Route;
@@ -258,7 +257,8 @@ fn a_vector_store_that_is_down_degrades_retrieval_not_the_server() {
         settings.retrieval.qdrant.url = closed_port_url();
         settings.retrieval.qdrant.timeout_ms = 2_000;
         // The pipeline as `quarry serve` opens it: the Qdrant server is down at start.
-        let pipeline = Pipeline::open(&settings).await.expect("the pipeline opens without its vector store");
+        let pipeline =
+            quarry_bootstrap::open_pipeline(&settings).await.expect("the pipeline opens without its vector store");
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&settings.storage, dir.path()).await.expect("store");
         let server = TestState { state: AppState::new(settings, Arc::new(pipeline), store).expect("state"), dir };

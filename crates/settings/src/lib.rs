@@ -10,7 +10,7 @@
 //!
 //! Library crates never read the environment; they receive their typed part of the
 //! settings ([`PolicyConfig`], [`ExecutorConfig`], [`IsolationConfig`], [`RetrievalConfig`],
-//! [`ModelConfig`]).
+//! [`ModelConfig`], [`SynthesisConfig`], [`CacheSettings`]).
 //!
 //! ```
 //! let settings = quarry_settings::Settings::defaults();
@@ -25,11 +25,14 @@ use std::path::{Path, PathBuf};
 pub use default_snapshot::{DEMO_SNAPSHOT, read_default_snapshot, write_default_snapshot};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+/// The answer cache's settings (`[cache]`).
+pub use quarry_answer::CacheConfig as CacheSettings;
 pub use quarry_exec::ExecutorConfig;
 pub use quarry_model::ModelConfig;
 pub use quarry_retrieve::RetrievalConfig;
 pub use quarry_sqlguard::PolicyConfig;
 pub use quarry_store::StoreConfig;
+pub use quarry_synth::{Route, SynthesisConfig};
 pub use quarry_worker::{IsolationConfig, IsolationMode};
 use serde::{Deserialize, Serialize};
 pub use server::{ApiToken, ServerSettings, SlackSettings, SlackVisibility};
@@ -116,21 +119,6 @@ pub enum ModelChoice {
     Openai,
 }
 
-/// How the router picks the model for a question.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Route {
-    /// `builtin-first` when a model is configured, `builtin-only` otherwise.
-    Auto,
-    /// The built-in planner when its confidence clears the threshold, the model otherwise
-    /// (and the built-in answer, where there is one, when the model fails).
-    BuiltinFirst,
-    /// Always the model.
-    ModelOnly,
-    /// Never the model.
-    BuiltinOnly,
-}
-
 /// The synthesis stage: model choice, routing and repairs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -185,6 +173,17 @@ impl Default for SynthesisSettings {
 }
 
 impl SynthesisSettings {
+    /// The synthesis router's part of these settings.
+    pub fn config(&self) -> SynthesisConfig {
+        SynthesisConfig {
+            route: self.effective_route(),
+            confidence_threshold: self.confidence_threshold,
+            max_repairs: self.max_repairs,
+            retrieval_hits: self.retrieval_hits,
+            cross_check: self.cross_check,
+        }
+    }
+
     /// The route in force: `auto` resolved against the model choice.
     pub fn effective_route(&self) -> Route {
         match (self.route, self.model) {
@@ -192,23 +191,6 @@ impl SynthesisSettings {
             (Route::Auto, ModelChoice::Builtin) => Route::BuiltinOnly,
             (route, _) => route,
         }
-    }
-}
-
-/// The answer cache: repeated questions on the same snapshot, in the same conversation
-/// state, are answered from memory.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CacheSettings {
-    /// Whether answers are cached at all.
-    pub enabled: bool,
-    /// The most memory the kept answers may take, in bytes (estimated).
-    pub max_bytes: u64,
-}
-
-impl Default for CacheSettings {
-    fn default() -> Self {
-        Self { enabled: true, max_bytes: 64 << 20 }
     }
 }
 

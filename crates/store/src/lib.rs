@@ -56,10 +56,11 @@ mod verified;
 pub use config::{Backend, StoreConfig, mask_password};
 pub use conversations::{TITLE_CHARS, title_of};
 pub use error::{Error, Result};
+/// The key verified questions are matched on (the one question normaliser).
+pub use quarry_question::normalize_question;
 pub use records::{
     AuditRecord, AuditSummary, ChartRecord, ConversationRecord, ConversationSummary, FeedbackRecord, NewAnswer,
     NewConversation, NewFeedback, NewTurn, NewVerified, Rating, ShareRecord, TurnRecord, VerifiedRecord,
 };
 pub use slack::SLACK_CLAIM_TTL;
 pub use store::Store;
-pub use verified::normalize_question;

@@ -93,6 +93,7 @@ impl Store {
         let pool = options.connect(target.url()).await.map_err(unavailable)?;
 
         migrate(&pool, &described).await?;
+        crate::verified::rekey_verified(&pool).await?;
         tracing::debug!(store = %described, "store opened");
         Ok(Store { pool, backend, described: described.into() })
     }

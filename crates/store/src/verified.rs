@@ -3,6 +3,8 @@
 use chrono::Utc;
 use sqlx::any::AnyRow;
 
+use quarry_question::normalize_question;
+
 use crate::error::{Result, db};
 use crate::records::{NewVerified, VerifiedRecord};
 use crate::store::{Store, column, millis, new_id, returned_row, time};
@@ -10,7 +12,8 @@ use crate::store::{Store, column, millis, new_id, returned_row, time};
 impl Store {
     /// Adds a verified question.
     ///
-    /// Questions are matched ignoring case and runs of whitespace (see [`normalize_question`]):
+    /// Questions are matched as the planner reads them (see [`normalize_question`]: case,
+    /// spacing, closing punctuation and hyphens do not matter):
     /// adding a question that matches one already there replaces that one's text, SQL,
     /// `added_by` and source answer, keeping its id and `created_at`, instead of adding a
     /// duplicate.
@@ -61,10 +64,62 @@ impl Store {
     }
 }
 
-/// The key verified questions are matched on: lowercase, trimmed, whitespace runs as one space.
-pub fn normalize_question(question: &str) -> String {
-    let words: Vec<&str> = question.split_whitespace().collect();
-    words.join(" ").to_lowercase()
+/// Recomputes the key of every verified question with [`normalize_question`], for databases
+/// whose keys an earlier rule wrote (lowercase and single spaces only). The new rule is
+/// coarser, so questions that were two may now be one ("Revenue by region?" and "revenue by
+/// region"): the one updated last is kept, as [`Store::add_verified`] would have kept it.
+/// Returns how many keys changed and how many duplicates were removed.
+pub(crate) async fn rekey_verified(pool: &sqlx::AnyPool) -> Result<(usize, usize)> {
+    const OP: &str = "rekey_verified";
+    let mut tx = pool.begin().await.map_err(db(OP))?;
+    let rows = sqlx::query("SELECT id, question, question_key FROM verified ORDER BY updated_at DESC, id DESC")
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db(OP))?;
+    let mut kept = std::collections::HashSet::new();
+    let mut duplicates = Vec::new();
+    let mut changed = Vec::new();
+    for row in &rows {
+        let id: String = column(row, "id", OP)?;
+        let question: String = column(row, "question", OP)?;
+        let stored: String = column(row, "question_key", OP)?;
+        let key = normalize_question(&question);
+        if !kept.insert(key.clone()) {
+            duplicates.push(id);
+        } else if key != stored {
+            changed.push((id, key));
+        }
+    }
+    for id in &duplicates {
+        sqlx::query("DELETE FROM verified WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(db(OP))?;
+    }
+    // Two passes, the first through keys no normalized question can have (it drops `#`), so that a key being moved never meets
+    // the unique index before the row holding it has moved too.
+    for (id, _) in &changed {
+        sqlx::query("UPDATE verified SET question_key = $1 WHERE id = $2")
+            .bind(format!("#rekey:{id}"))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(OP))?;
+    }
+    for (id, key) in &changed {
+        sqlx::query("UPDATE verified SET question_key = $1 WHERE id = $2")
+            .bind(key)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(OP))?;
+    }
+    tx.commit().await.map_err(db(OP))?;
+    if !changed.is_empty() || !duplicates.is_empty() {
+        tracing::info!(
+            rekeyed = changed.len(),
+            merged = duplicates.len(),
+            "verified questions rekeyed with the shared question normaliser"
+        );
+    }
+    Ok((changed.len(), duplicates.len()))
 }
 
 fn verified_from(row: &AnyRow, op: &'static str) -> Result<VerifiedRecord> {
@@ -78,16 +133,4 @@ fn verified_from(row: &AnyRow, op: &'static str) -> Result<VerifiedRecord> {
         updated_at: time(column(row, "updated_at", op)?, "verified question", &id)?,
         id,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn questions_match_ignoring_case_and_whitespace() {
-        assert_eq!(normalize_question("  Revenue\tBY  region?\n"), "revenue by region?");
-        assert_eq!(normalize_question("ÉTÉ sales"), normalize_question("été   SALES"));
-        assert_ne!(normalize_question("revenue by region"), normalize_question("revenue by regions"));
-    }
 }

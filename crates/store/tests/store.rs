@@ -130,6 +130,7 @@ suite! {
         reopening_migrates_once_and_keeps_data,
         concurrent_appends_get_contiguous_sequence_numbers,
         a_database_from_a_newer_quarry_is_refused,
+        verified_keys_written_by_the_older_rule_are_recomputed_on_open,
     ],
 }
 
@@ -393,10 +394,14 @@ async fn verified_questions_replace_by_normalized_text(store: Store) {
         .unwrap();
     assert_eq!(other.source_answer_id.as_deref(), Some("a9"));
 
-    let replaced = store.add_verified(&verified("  revenue  BY\tregion? ", "SELECT 3", "carl")).await.unwrap();
+    let replaced = store.add_verified(&verified("  revenue  BY\tregion ", "SELECT 3", "carl")).await.unwrap();
     assert_eq!((replaced.id.as_str(), replaced.created_at), (first.id.as_str(), first.created_at));
     assert_eq!((replaced.sql.as_str(), replaced.added_by.as_str()), ("SELECT 3", "carl"));
-    assert_eq!(replaced.question, "  revenue  BY\tregion? ");
+    assert_eq!(replaced.question, "  revenue  BY\tregion ");
+    // Questions the planner reads alike are one: hyphens and closing punctuation do not count.
+    let hyphen = store.add_verified(&verified("Orders per-day.", "SELECT 4", "dan")).await.unwrap();
+    assert_eq!(hyphen.id, other.id);
+    let other = hyphen;
 
     let list = store.list_verified().await.unwrap();
     assert_eq!(list, vec![replaced.clone(), other.clone()], "oldest first, no duplicate");
@@ -533,6 +538,50 @@ async fn reopening_migrates_once_and_keeps_data(fixture: &Fixture) {
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(&mut conn).await.unwrap();
     assert_eq!(applied, 2, "each migration is recorded once");
     conn.close().await.unwrap();
+}
+
+/// Issue 17: verified questions are keyed by the one question normaliser; keys written by the
+/// older rule (lowercase and single spaces) are recomputed when the store opens, and two
+/// questions that the new rule makes one are merged, keeping the one updated last.
+async fn verified_keys_written_by_the_older_rule_are_recomputed_on_open(fixture: &Fixture) {
+    let store = fixture.open().await;
+    store.close().await;
+    drop(store);
+    let mut conn = AnyConnection::connect(&fixture.raw_url()).await.unwrap();
+    let rows = [
+        ("vq-old1", "Revenue by region?", "revenue by region?", "SELECT 1", 1),
+        ("vq-old2", "revenue by region", "revenue by region", "SELECT 2", 2),
+        ("vq-old3", "Sign-ups by channel", "sign-ups by channel", "SELECT 3", 3),
+    ];
+    for (id, question, key, sql, updated) in rows {
+        sqlx::query(
+            "INSERT INTO verified (id, question, question_key, sql_text, added_by, source_answer_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'ana', NULL, $5, $5)",
+        )
+        .bind(id)
+        .bind(question)
+        .bind(key)
+        .bind(sql)
+        .bind(updated as i64)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    conn.close().await.unwrap();
+
+    let store = fixture.open().await;
+    let ids: Vec<String> = store.list_verified().await.unwrap().into_iter().map(|v| v.id).collect();
+    assert_eq!(ids, ["vq-old2", "vq-old3"], "the duplicate updated first is merged into the later one");
+    let new = |question: &str| NewVerified {
+        question: question.into(),
+        sql: "SELECT 9".into(),
+        added_by: "bob".into(),
+        source_answer_id: None,
+    };
+    assert_eq!(store.add_verified(&new("sign ups by channel?")).await.unwrap().id, "vq-old3");
+    assert_eq!(store.add_verified(&new("REVENUE BY REGION!")).await.unwrap().id, "vq-old2");
+    assert_eq!(store.list_verified().await.unwrap().len(), 2);
+    store.close().await;
 }
 
 async fn concurrent_appends_get_contiguous_sequence_numbers(fixture: &Fixture) {

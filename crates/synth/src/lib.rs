@@ -1,5 +1,20 @@
 //! SQL synthesis: turning a question into SQL that the policy admits.
 //!
+//! The stage has one boundary, [`SqlSynthesizer`], implemented by the built-in planner
+//! ([`BuiltinSynthesizer`]) and by the OpenAI-compatible chat model ([`ModelSynthesizer`]);
+//! both return the same typed [`Candidate`] (SQL, reading, confidence, explanation, chart
+//! intent or spec, tokens). The [`SynthesisRouter`] picks between them (builtin-first,
+//! model-only, builtin-only, the confidence threshold), repairs the model's SQL a bounded
+//! number of times, and runs both for a cross-check; running the SQL is left to its caller,
+//! `quarry-answer`, whose one tail validates, executes, charts, summarizes and records
+//! whatever candidate came out.
+//!
+//! This crate depends on `quarry-model` (the chat client and its prompts) and
+//! `quarry-retrieve` (the index the prompts are built from), not the other way round: the
+//! model crate stays a provider that knows HTTP, prompts and replies and nothing of the
+//! planner or of routing, so it can be tested and replaced on its own, while routing, which
+//! needs both routes, lives where both are.
+//!
 //! The built-in [`SemanticPlanner`] is a deterministic compiler from natural language to SQL
 //! over the semantic layer. It needs no network and no model weights. It reads a question
 //! into a typed [`SemanticQuery`] (metrics or ad-hoc aggregates, dimensions, value filters
@@ -33,14 +48,18 @@ mod compile;
 mod confidence;
 mod cues;
 mod graph;
+mod grounding;
 mod interpret;
 mod measures;
 mod planner;
 mod query;
 mod readings;
 mod resolve;
+mod router;
 mod rows;
 mod spelling;
+mod stage;
+mod synthesizer;
 mod text;
 mod time;
 mod vocab;
@@ -55,6 +74,15 @@ pub use query::{
     RowOrder, RowSelect, SemanticQuery,
 };
 pub use readings::MAX_READINGS;
+pub use router::{
+    ModelFailure, ModelRoute, Question, Rejection, Route, RouteError, Routed, RoutedOutcome, SecondRoute,
+    SynthesisConfig, SynthesisRouter, Timings, failure_message, layer_words, repairs_exhausted_message,
+};
+pub use stage::{Progress, Stage, StageEvent, silent};
+pub use synthesizer::{
+    Attempt, BuiltinSynthesizer, Candidate, CandidateReading, ChartIntent, ModelSynthesizer, SqlSynthesizer, Synthesis,
+    SynthesisError, SynthesisRequest,
+};
 pub use time::{TimeFindings, TimeGrain, TimeRange, extract_time};
 
 /// Result type of this crate.

@@ -1,43 +1,8 @@
 //! Normalization and tokenization of questions and vocabulary phrases, shared so that both
 //! sides of a match are reduced the same way.
 
-/// Lower-cases, unifies quotes and dashes, drops punctuation that carries no meaning, joins
-/// thousands separators ("1,000" -> "1000") and splits hyphenated words ("sign-ups" ->
-/// "sign ups") while keeping hyphens between digits ("1-10", "2025-03-01").
-pub fn normalize(text: &str) -> String {
-    let lowered = text.to_lowercase().replace(['’', '‘', '`'], "'").replace(['–', '—'], "-");
-    let chars: Vec<char> = lowered.chars().collect();
-    let mut out = String::with_capacity(chars.len());
-    for (i, &c) in chars.iter().enumerate() {
-        let prev = if i > 0 { chars[i - 1] } else { ' ' };
-        let next = chars.get(i + 1).copied().unwrap_or(' ');
-        match c {
-            ',' if prev.is_ascii_digit() && next.is_ascii_digit() => {}
-            '-' if prev.is_ascii_digit() && next.is_ascii_digit() => out.push('-'),
-            '.' if prev.is_ascii_digit() && next.is_ascii_digit() => out.push('.'),
-            '.' if prev.is_alphabetic() && next.is_alphabetic() => out.push('.'),
-            // Apostrophes inside words stay ("don't"); a possessive "'s" is dropped below.
-            '\'' if prev.is_alphabetic() && next.is_alphabetic() && !is_possessive_s(&chars, i) => out.push('\''),
-            '+' | '%' | '$' | '/' | '\'' | '&' | '>' | '<' | '=' => {
-                out.push(' ');
-                out.push(c);
-                out.push(' ');
-            }
-            // "pricing_page_v2" is written as stored; vocabulary phrases read '_' as a space.
-            '_' => out.push(' '),
-            c if c.is_alphanumeric() => out.push(c),
-            _ => out.push(' '),
-        }
-    }
-    // Possessives ("company's") carry no meaning for matching.
-    let spaced = out.replace(" ' s ", " ").replace(" ' ", " ");
-    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Whether the apostrophe at `i` starts a word-final "'s".
-fn is_possessive_s(chars: &[char], i: usize) -> bool {
-    chars.get(i + 1) == Some(&'s') && !chars.get(i + 2).is_some_and(|c| c.is_alphabetic())
-}
+/// The one question normaliser (see `quarry-question`), under the name the planner reads it by.
+pub use quarry_question::normalize_question as normalize;
 
 /// Splits normalized text into tokens.
 pub fn tokens(normalized: &str) -> Vec<String> {
@@ -271,15 +236,6 @@ pub fn is_stopword(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn normalization_keeps_meaningful_symbols() {
-        assert_eq!(normalize("Sign-ups by Channel, last month?"), "sign ups by channel last month");
-        assert_eq!(normalize("Revenue > 1,000 in 2025-03-01"), "revenue > 1000 in 2025-03-01");
-        assert_eq!(normalize("1-10 employees; 1000+"), "1-10 employees 1000 +");
-        assert_eq!(normalize("company's MRR"), "company mrr");
-        assert_eq!(normalize("what’s the U.S. share (%)"), "what the u.s share %");
-    }
 
     #[test]
     fn stemming_reduces_plurals_only() {

@@ -6,12 +6,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use quarry_answer::SynthesisConfig;
 use quarry_answer::{ModelRoute, Pipeline};
 use quarry_exec::ExecutorConfig;
 use quarry_model::{ModelConfig, OpenAiChatModel, StructuredOutput};
 use quarry_retrieve::{BuildOptions, HashingEmbedder, Index, MemoryStore};
 use quarry_semantic::SemanticLayer;
-use quarry_settings::SynthesisSettings;
 use quarry_snapshot::{Snapshot, SnapshotStore};
 use quarry_sqlguard::PolicyConfig;
 use serde_json::json;
@@ -41,7 +41,7 @@ pub fn completion_with_chart(sql: &str, chart: serde_json::Value) -> ResponseTem
 
 /// A pipeline over the demo snapshot whose chat model (`openai:scripted`, no retries) is
 /// served at `base_url`, routed by `synthesis`, with an in-memory retrieval index.
-pub async fn model_pipeline(base_url: &str, synthesis: SynthesisSettings, limits: ExecutorConfig) -> Pipeline {
+pub async fn model_pipeline(base_url: &str, synthesis: SynthesisConfig, limits: ExecutorConfig) -> Pipeline {
     let snapshot = demo();
     let layer = SemanticLayer::demo();
     let index = demo_index(&layer, &snapshot).await;

@@ -50,7 +50,9 @@ pub fn pipeline() -> Arc<Pipeline> {
                 .stack_size(quarry_server::WORKER_STACK_BYTES)
                 .spawn(|| {
                     let runtime = runtime();
-                    let pipeline = runtime.block_on(Pipeline::open(&settings())).expect("the demo pipeline opens");
+                    let pipeline = runtime
+                        .block_on(quarry_bootstrap::open_pipeline(&settings()))
+                        .expect("the demo pipeline opens");
                     Arc::new(pipeline)
                 })
                 .expect("thread")
@@ -101,7 +103,7 @@ impl TestState {
 
     /// A state over a pipeline of its own, opened with `settings` (e.g. other executor limits).
     pub async fn with_own_pipeline(settings: Settings) -> Self {
-        let pipeline = Pipeline::open(&settings).await.expect("the pipeline opens");
+        let pipeline = quarry_bootstrap::open_pipeline(&settings).await.expect("the pipeline opens");
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&settings.storage, dir.path()).await.expect("store opens");
         let state = AppState::new(settings, Arc::new(pipeline), store).expect("state");
@@ -268,7 +270,8 @@ pub async fn model_server(settings: Settings) -> TestState {
     )
     .await
     .expect("pipeline")
-    .with_model(ModelRoute { model: Arc::new(model), index: memory_index() }, settings.synthesis.clone());
+    .with_model(ModelRoute { model: Arc::new(model), index: memory_index() }, settings.synthesis.config())
+    .with_config(quarry_answer::AnswerConfig { model_summary: settings.synthesis.model_summary });
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&settings.storage, dir.path()).await.expect("store opens");
     let state = AppState::new(settings, Arc::new(pipeline), store).expect("state");

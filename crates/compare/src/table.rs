@@ -14,7 +14,7 @@ use serde_json::Value;
 
 /// One value of a result.
 ///
-/// Comparison (see [`crate::score`]) is by meaning, not by variant: integers, floats,
+/// Comparison (see [`crate::compare`]) is by meaning, not by variant: integers, floats,
 /// decimals and booleans (as 1 and 0) are all numbers; a date equals the timestamp at its
 /// midnight; text written as an ISO date (`2024-03-01`) or date-time (`2024-03-01 10:00:00`,
 /// `T` or space) stands for that date or timestamp.

@@ -84,4 +84,4 @@ impl<F: Fn(StageEvent) + Send + Sync> Progress for F {
 }
 
 /// Progress nobody listens to.
-pub(crate) fn silent(_: StageEvent) {}
+pub fn silent(_: StageEvent) {}

@@ -8,6 +8,63 @@
 use quarry_retrieve::{Hit, Kind, LazyIndex};
 use quarry_semantic::SemanticLayer;
 
+use crate::planner::PlanOutcome;
+use crate::query::SemanticQuery;
+use crate::synthesizer::BuiltinSynthesizer;
+
+/// Words of the question the planner did not know, grounded through the retrieval index:
+/// the question is read again with each replaced by the name it was grounded to, and that
+/// reading is kept when it is surer. The replacement is an assumption of the answer and
+/// counts, for confidence, as a correction.
+pub(crate) async fn ground_unknown_words(
+    builtin: &BuiltinSynthesizer,
+    index: &LazyIndex,
+    question: &str,
+    context: Option<&SemanticQuery>,
+    outcome: PlanOutcome,
+) -> PlanOutcome {
+    let unknown: Vec<String> = match &outcome {
+        PlanOutcome::Sql(plan) => plan.explanation.evidence.unknown_words.clone(),
+        PlanOutcome::CannotAnswer { not_understood, .. } => {
+            not_understood.iter().filter(|w| !w.contains(' ')).cloned().collect()
+        }
+        PlanOutcome::Clarify { .. } => Vec::new(),
+    };
+    if unknown.is_empty() {
+        return outcome;
+    }
+    let groundings = ground_words(index, builtin.layer(), &unknown).await;
+    if groundings.is_empty() {
+        return outcome;
+    }
+    let planner = builtin.planner();
+    let mut grounded = planner.plan(&rewrite(question, &groundings), context);
+    let PlanOutcome::Sql(plan) = &mut grounded else { return outcome };
+    // A word grounded to a concept two joins away ("onboard" to the onboarding experiment
+    // in a question about accounts) more likely names something else.
+    let far_before = match &outcome {
+        PlanOutcome::Sql(before) => before.explanation.evidence.far_joins,
+        _ => 0,
+    };
+    if plan.explanation.evidence.far_joins > far_before {
+        return outcome;
+    }
+    plan.explanation.evidence.corrections += groundings.len();
+    plan.confidence = planner.confidence_of(&plan.explanation.evidence);
+    if let PlanOutcome::Sql(before) = &outcome
+        && before.confidence >= plan.confidence
+    {
+        return outcome;
+    }
+    for grounding in &groundings {
+        plan.explanation.assumptions.push(format!(
+            "read '{}' as '{}' (grounded in the retrieval index: {})",
+            grounding.word, grounding.phrase, grounding.id
+        ));
+    }
+    grounded
+}
+
 /// A word of a question linked to a concept of the layer by the retrieval index.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Grounding {
