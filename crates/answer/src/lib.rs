@@ -6,7 +6,9 @@
 //!   the rows, how the question was read, and timings per stage), continuing a
 //!   [`Conversation`], and a chart ([`AnswerChart`]) picked by `quarry-chart`;
 //! - [`Pipeline::ask_with_progress`]: the same, reporting each [`Stage`] as it starts;
-//! - [`Pipeline::run_sql`]: SQL -> policy -> execute.
+//! - [`Pipeline::run_sql`]: SQL -> policy -> execute;
+//! - [`Pipeline::answer_verified`]: a question matched to a verified question, answered with
+//!   its SQL and marked with who verified it ([`VerifiedBadge`]).
 //!
 //! A repeated question (same snapshot, same normalized question, same conversation so far)
 //! is answered from the [`AnswerCache`] in microseconds.
@@ -40,6 +42,7 @@ mod model_route;
 mod pipeline;
 mod stage;
 mod summary;
+mod verified;
 
 pub use answer::{Answer, AnswerStatus, Clarification, Conversation, RetrievedHit, SqlAnswer, Timings, Turn};
 pub use bootstrap::{describe_source, is_demo, own_snapshots, resolve_layer, resolve_snapshot};
@@ -53,3 +56,4 @@ pub use pipeline::{MAX_QUESTION_CHARS, PIPELINE_STACK_BYTES, Pipeline, clean_que
 /// Whether the retrieval index of the model route can be searched ([`Pipeline::retrieval_status`]).
 pub use quarry_retrieve::IndexStatus;
 pub use stage::{Progress, Stage, StageEvent};
+pub use verified::{VerifiedBadge, VerifiedMatch};
