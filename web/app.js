@@ -506,7 +506,10 @@ function handoffBar(answerId, review) {
     status.textContent = item.status === 'answered' ? 'An analyst answered this question below.'
       : 'Sent to an analyst. Their answer will appear in this conversation.';
   };
-  if (review) { sent(review); bar.append(status); return bar; }
+  // quarry puts what it could not answer in the analysts' queue itself; the asker chooses
+  // whether to wait for a person's answer here.
+  if (review && (review.reason === 'asked' || review.status === 'answered')) { sent(review); bar.append(status); return bar; }
+  if (review) status.textContent = 'quarry could not answer this with confidence; an analyst can.';
   const button = el('button', { type: 'button', class: 'btn ask-analyst' }, 'Ask an analyst');
   button.addEventListener('click', async () => {
     button.disabled = true;

@@ -77,6 +77,9 @@ pub struct ReviewMark {
     pub id: String,
     /// `open` (waiting for an analyst) or `answered`.
     pub status: quarry_store::ReviewStatus,
+    /// Why it was handed over: `asked` when the asker asked for an analyst, else quarry's own
+    /// doubt (`cannot_answer`, `routes_disagree`) or a `thumbs_down`.
+    pub reason: quarry_store::ReviewReason,
 }
 
 /// An answer given by an analyst, shown as "answered by …".

@@ -224,7 +224,7 @@ pub(crate) async fn conversation_view(
             .store()
             .review_for_answer(&turn.answer_id)
             .await?
-            .map(|item| ReviewMark { id: item.id, status: item.status });
+            .map(|item| ReviewMark { id: item.id, status: item.status, reason: item.reason });
         turns.push(TurnView {
             review,
             seq: turn.seq,

@@ -301,7 +301,7 @@ pub async fn enqueue_unsure_answer(
     };
     let audit_id = format!("{}.review", response.request_id);
     match enqueue(state, user, &new, &audit_id).await {
-        Ok((item, _)) => Some(ReviewMark { id: item.id, status: item.status }),
+        Ok((item, _)) => Some(ReviewMark { id: item.id, status: item.status, reason: item.reason }),
         Err(error) => {
             tracing::error!(%error, answer_id = %response.answer_id, "the question could not be handed to an analyst");
             None
