@@ -275,7 +275,7 @@ pub async fn ask_analyst(
 /// Puts an answer that quarry was not sure of in the queue, at answer time: one it could not
 /// give, or one whose two routes disagreed; returns its item. Failures are logged: the answer
 /// stands either way.
-pub async fn enqueue_unsure_answer(
+pub(crate) async fn enqueue_unsure_answer(
     state: &AppState,
     user: &User,
     channel: Channel,
@@ -311,35 +311,41 @@ pub async fn enqueue_unsure_answer(
 
 /// Puts a thumbed-down answer in the queue, with the rater's comment. Failures are logged: the
 /// feedback is stored either way.
-pub async fn enqueue_thumbs_down(state: &AppState, rater: &User, answer_id: &str, comment: Option<&str>) {
-    let enqueued = async {
-        let Some((conversation_id, turn)) = state.store().turn_by_answer(answer_id).await? else {
-            return Ok(());
-        };
-        let Some(conversation) = state.store().conversation(&conversation_id).await? else {
-            return Ok(());
-        };
-        let response = stored_response(&turn.answer, answer_id)?;
-        let mut context = context_of(&response, ReviewReason::ThumbsDown);
-        context["comment"] = json!(comment);
-        context["rated_by"] = json!(rater.id);
-        let new = NewReview {
-            answer_id: answer_id.to_string(),
-            asker_id: conversation.user_id,
-            channel: conversation.channel,
-            conversation_id,
-            question: turn.question,
-            reason: ReviewReason::ThumbsDown,
-            context,
-            reply_url: None,
-            reply_url_expires_at: None,
-        };
-        let audit_id = format!("{}.review", RequestIds::current().id);
-        enqueue(state, rater, &new, &audit_id).await.map(|_| ())
-    };
-    if let Err(error) = enqueued.await {
+pub(crate) async fn enqueue_thumbs_down(state: &AppState, rater: &User, answer_id: &str, comment: Option<&str>) {
+    if let Err(error) = thumbs_down_item(state, rater, answer_id, comment).await {
         tracing::error!(%error, %answer_id, "the thumbed-down answer could not be handed to an analyst");
     }
+}
+
+async fn thumbs_down_item(
+    state: &AppState,
+    rater: &User,
+    answer_id: &str,
+    comment: Option<&str>,
+) -> Result<(), ApiError> {
+    let Some((conversation_id, turn)) = state.store().turn_by_answer(answer_id).await? else {
+        return Ok(());
+    };
+    let Some(conversation) = state.store().conversation(&conversation_id).await? else {
+        return Ok(());
+    };
+    let response = stored_response(&turn.answer, answer_id)?;
+    let mut context = context_of(&response, ReviewReason::ThumbsDown);
+    context["comment"] = json!(comment);
+    context["rated_by"] = json!(rater.id);
+    let new = NewReview {
+        answer_id: answer_id.to_string(),
+        asker_id: conversation.user_id,
+        channel: conversation.channel,
+        conversation_id,
+        question: turn.question,
+        reason: ReviewReason::ThumbsDown,
+        context,
+        reply_url: None,
+        reply_url_expires_at: None,
+    };
+    let audit_id = format!("{}.review", RequestIds::current().id);
+    enqueue(state, rater, &new, &audit_id).await.map(|_| ())
 }
 
 /// Stores `new` in the queue; a new item is counted and audited (as `audit_id`).

@@ -535,7 +535,7 @@ async fn reopening_migrates_once_and_keeps_data(fixture: &Fixture) {
 
     let mut conn = AnyConnection::connect(&fixture.raw_url()).await.unwrap();
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(&mut conn).await.unwrap();
-    assert_eq!(applied, 2, "each migration is recorded once");
+    assert_eq!(applied, 3, "each migration is recorded once");
     conn.close().await.unwrap();
 }
 
