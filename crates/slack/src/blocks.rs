@@ -712,7 +712,7 @@ mod tests {
         let last = with_button["blocks"].as_array().unwrap().last().unwrap().clone();
         assert_eq!(last["elements"][0]["action_id"], ASK_ANALYST_ACTION);
         assert_eq!(last["elements"][0]["value"], "ans-123");
-        assert!(crate::check_message(&with_button).is_ok());
+        assert!(crate::check_message(&with_button).is_empty());
         assert_eq!(with_ask_analyst_button(&message, ""), message, "no answer, no button");
         let marked = with_answered_by(&message, "carl <admin>");
         assert_eq!(marked["blocks"][1]["elements"][0]["text"], "Answered by *carl &lt;admin&gt;*, an analyst");
