@@ -15,8 +15,8 @@ import path from 'node:path';
 const BASE = (process.env.CHAT_URL || '').replace(/\/+$/, '');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SHOTS = path.resolve(process.env.SCREENSHOT_DIR || 'target/screenshots');
-const QUESTION = process.env.QUESTION || 'how many unicorns adopted moon cheese';
-const SQL = process.env.ANALYST_SQL || 'SELECT plan, COUNT(*) AS subscriptions FROM subscriptions GROUP BY plan';
+const QUESTION = process.env.QUESTION || 'how many unicorns';
+const SQL = process.env.ANALYST_SQL || 'SELECT plan, COUNT(*) AS subscriptions FROM subscriptions GROUP BY plan ORDER BY plan';
 const ANALYST = process.env.ANALYST || 'carl';
 const TIMEOUT = +(process.env.CHAT_TIMEOUT_MS || 60000);
 
@@ -96,7 +96,7 @@ try {
   const rows = await analyst.locator('#review-item .sql-result table tbody tr').count();
   check(rows >= 2, `the SQL's result has ${rows} rows`);
   await waitFor('the SQL result has no chart', () => analyst.locator('#review-item .sql-result .chart svg').waitFor());
-  await analyst.locator('#review-answer').fill('No unicorns here: moon cheese is not in our data. Subscriptions by plan are the closest.');
+  await analyst.locator('#review-answer').fill('No unicorns in our data. Subscriptions by plan are the closest.');
   await analyst.locator('#review-promote').check();
   await analyst.screenshot({ path: path.join(SHOTS, 'review-2-analyst.png'), fullPage: true });
 

@@ -151,7 +151,7 @@ fn a_manager_hands_a_question_to_an_analyst_who_answers_it_in_the_web_app() {
     assert_eq!((item["status"].as_str(), item["answered_by"].as_str()), (Some("answered"), Some("carl")), "{items}");
     assert!(item["verified_id"].as_str().is_some_and(|id| id.starts_with("vq-")), "{item}");
     let verified = run(&["verified", "list"]);
-    assert!(String::from_utf8_lossy(&verified.stdout).contains("how many unicorns adopted moon cheese"));
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("how many unicorns"));
     drop(server);
     let _ = std::fs::remove_dir_all(&home);
 }
@@ -165,7 +165,7 @@ fn the_review_queue_is_worked_from_the_command_line() {
     let server = start_server(&home, &[]);
     let asked = Command::new("curl")
         .args(["-s", "-H", "content-type: application/json", "-d"])
-        .arg(r#"{"question": "how many unicorns adopted moon cheese"}"#)
+        .arg(r#"{"question": "how many unicorns"}"#)
         .arg(format!("{}/api/v1/ask", server.url))
         .output()
         .expect("curl runs");
@@ -179,7 +179,7 @@ fn the_review_queue_is_worked_from_the_command_line() {
     assert!(listed.status.success() && text.contains(&id) && text.contains("cannot_answer"), "{text}");
     let shown = run(&["review", "show", &id]);
     let detail: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("show prints JSON");
-    assert_eq!(detail["item"]["question"], "how many unicorns adopted moon cheese");
+    assert_eq!(detail["item"]["question"], "how many unicorns");
     assert_eq!(detail["conversation"].as_array().map(Vec::len), Some(1));
 
     let refused = run(&["review", "answer", &id, "--text", "none", "--by", "mallory"]);

@@ -13,9 +13,9 @@ use quarry_settings::{ApiToken, Settings};
 use serde_json::{Value, json};
 
 /// A question the demo's layer has no words for: quarry says it did not understand.
-const UNANSWERABLE: &str = "how many unicorns adopted moon cheese";
+const UNANSWERABLE: &str = "how many unicorns";
 /// The analyst's SQL for it.
-const ANALYST_SQL: &str = "SELECT plan, COUNT(*) AS subscriptions FROM subscriptions GROUP BY plan";
+const ANALYST_SQL: &str = "SELECT plan, COUNT(*) AS subscriptions FROM subscriptions GROUP BY plan ORDER BY plan";
 
 fn review_settings() -> Settings {
     let mut settings = settings();
@@ -74,10 +74,10 @@ fn an_analyst_answers_with_sql_and_the_question_is_answered_from_the_verified_qu
         assert_eq!(run["columns"], json!(["plan", "subscriptions"]), "{run}");
         assert!(run["rows"].as_array().unwrap().len() >= 2, "{run}");
         assert!(run["chart_svg"].as_str().is_some_and(|svg| svg.contains("<svg")), "the result is charted");
-        let refused = post(&server, "carl", &format!("/api/v1/reviews/{review}/sql"), json!({"sql": "DROP TABLE users"}));
-        refused.await.assert_error(422, "policy_rejected");
+        let sql_uri = format!("/api/v1/reviews/{review}/sql");
+        post(&server, "carl", &sql_uri, json!({"sql": "DROP TABLE users"})).await.assert_error(422, "policy_rejected");
 
-        let answer = json!({"text": "Nobody adopted moon cheese; here are subscriptions by plan.", "sql": ANALYST_SQL, "promote": true});
+        let answer = json!({"text": "No unicorns in our data; here are subscriptions by plan.", "sql": ANALYST_SQL, "promote": true});
         let answered = post(&server, "carl", &format!("/api/v1/reviews/{review}/answer"), answer.clone()).await.ok_json();
         assert_eq!(answered["status"], "answered");
         assert_eq!((answered["answered_by"].as_str(), answered["delivery"].as_str()), (Some("carl"), Some("conversation")));
@@ -91,14 +91,14 @@ fn an_analyst_answers_with_sql_and_the_question_is_answered_from_the_verified_qu
         assert_eq!(turns[0]["review"]["status"], "answered");
         let given = &turns[1]["response"];
         assert_eq!(given["analyst"]["by"], "carl", "{given}");
-        assert_eq!(given["answer"]["summary"], "Nobody adopted moon cheese; here are subscriptions by plan.");
+        assert_eq!(given["answer"]["summary"], "No unicorns in our data; here are subscriptions by plan.");
         assert_eq!(given["answer"]["route"], "analyst");
         assert!(given["answer"]["rows"].as_array().unwrap().len() >= 2);
         assert!(given["chart"]["svg_url"].as_str().is_some(), "the analyst's result is charted: {given}");
         assert_eq!(given["answer"]["verified"]["by"], "carl");
 
         // The next person asking it, in other words' case and spacing, gets the verified answer.
-        let next = ask_as(&server, "bob", "How many  unicorns adopted MOON cheese").await;
+        let next = ask_as(&server, "bob", "How  many UNICORNS").await;
         assert_eq!(next["answer"]["status"], "answered", "{next}");
         assert_eq!(next["answer"]["route"], "verified");
         assert_eq!(next["answer"]["verified"]["by"], "carl");
@@ -154,8 +154,9 @@ fn only_analysts_see_and_answer_the_queue_and_askers_see_only_their_own() {
         assert_eq!(get(&server, "carl", "/api/v1/reviews?asker=pam").await.ok_json()["items"], mine["items"]);
         get(&server, "carl", "/api/v1/reviews/rv-nope").await.assert_error(404, "not_found");
         post(&server, "carl", &format!("{item}/answer"), json!({"text": "  "})).await.assert_error(400, "bad_request");
-        let unpromotable = post(&server, "carl", &format!("{item}/answer"), json!({"text": "x", "promote": true}));
-        unpromotable.await.assert_error(400, "bad_request");
+        let answer_uri = format!("{item}/answer");
+        let unpromotable = post(&server, "carl", &answer_uri, json!({"text": "x", "promote": true})).await;
+        unpromotable.assert_error(400, "bad_request");
         get(&server, "carl", "/api/v1/reviews?status=closed").await.assert_error(400, "bad_request");
         let me = get(&server, "carl", "/api/v1/me").await.ok_json();
         assert_eq!(me, json!({"user": "carl", "analyst": true}));
