@@ -151,7 +151,7 @@ pub struct SqlRunView {
     /// Result column names.
     pub columns: Vec<String>,
     /// Result rows.
-    #[schema(value_type = Vec<Vec<Object>>)]
+    #[schema(value_type = Vec<Vec<serde_json::Value>>)]
     pub rows: Vec<Vec<Value>>,
     /// Whether rows were cut at the row limit.
     pub truncated: bool,
