@@ -544,7 +544,7 @@ function watchForAnalyst() {
         const { answerEl } = addTurn(t.question, t.created_at);
         renderResponse(answerEl, t.response, t.review);
         if (t.response && t.response.analyst) {
-          window.__quarryAnalystAnswerShown = performance.now();
+          loadConversations();
           announce(`${t.response.analyst.by} answered: ${(t.response.answer || {}).summary || ''}`);
           answerEl.parentElement.scrollIntoView({ block: 'start', behavior: smooth() });
         }
@@ -739,7 +739,8 @@ function howBlock(resp) {
   add('Ignored', x.ignored);
   if (x.follow_up) add('Follow-up', 'builds on the previous question');
   add('Snapshot', a.snapshot_id || x.snapshot_id);
-  if (a.route) add('Answered by', a.route === 'builtin' ? 'built-in planner' : `model ${a.route}`);
+  const routes = { builtin: 'built-in planner', analyst: `analyst ${(resp.analyst || {}).by || ''}`.trim(), verified: 'a verified question' };
+  if (a.route) add('Answered by', routes[a.route] || `model ${a.route}`);
   if (a.confidence != null) add('Confidence', `${Math.round(a.confidence * 100)}%`);
   const log = a.attempt_log || [];
   if ((a.attempts || log.length) > 1 && log.length) {
@@ -912,7 +913,6 @@ async function openItem(id) {
   send.addEventListener('click', async () => {
     if (!text.value.trim()) { status.textContent = 'Write the answer first.'; text.focus(); return; }
     send.disabled = true;
-    window.__quarryAnalystClick = performance.now();
     try {
       const body = { text: text.value, promote: promote.checked };
       if (sql.value.trim()) body.sql = sql.value;

@@ -88,8 +88,10 @@ try {
   await entry.first().click();
   await waitFor('the item shows no SQL editor', () => analyst.locator('#review-sql').waitFor());
   const why = (await analyst.locator('#review-item .how-list').textContent()) || '';
-  check(why.includes('Why quarry was not sure'), 'the item does not say why quarry was not sure');
+  check(why.includes('Why quarry was not sure') && why.includes('unicorns'), `the item does not say why quarry was not sure: ${why}`);
   check(why.includes('manager'), `the item does not name the asker: ${why}`);
+  check(await analyst.locator('#review-item .convo li').count() === 1, 'the item does not show the conversation');
+  await analyst.screenshot({ path: path.join(SHOTS, 'review-2-queue.png') });
   await analyst.locator('#review-sql').fill(SQL);
   await analyst.locator('#review-run').click();
   await waitFor('running the SQL showed no result table', () => analyst.locator('#review-item .sql-result table tbody tr').first().waitFor());
@@ -98,7 +100,7 @@ try {
   await waitFor('the SQL result has no chart', () => analyst.locator('#review-item .sql-result .chart svg').waitFor());
   await analyst.locator('#review-answer').fill('No unicorns in our data. Subscriptions by plan are the closest.');
   await analyst.locator('#review-promote').check();
-  await analyst.screenshot({ path: path.join(SHOTS, 'review-2-analyst.png'), fullPage: true });
+  await analyst.screenshot({ path: path.join(SHOTS, 'review-3-analyst-sql.png'), fullPage: true });
 
   step = '4 the analyst answers; the answer appears in the manager\'s conversation';
   log(step);
@@ -114,7 +116,7 @@ try {
   await waitFor('the analyst sees no confirmation', () => analyst.locator('#review-status', { hasText: 'Answered' }).waitFor());
   const confirmation = (await analyst.locator('#review-status').textContent()) || '';
   check(confirmation.includes('conversation') && confirmation.includes('verified question'), `the analyst reads "${confirmation}"`);
-  await pm.screenshot({ path: path.join(SHOTS, 'review-3-answered.png'), fullPage: true });
+  await pm.screenshot({ path: path.join(SHOTS, 'review-4-answered.png'), fullPage: true });
 
   step = '5 the same question, asked again, is answered from the verified question';
   log(step);
@@ -126,7 +128,7 @@ try {
   const verified = (await third.locator('.badge-verified').textContent()) || '';
   check(new RegExp(`^Verified by ${ANALYST} on \\w{3} \\d{1,2}, \\d{4}$`).test(verified.trim()), `the badge reads "${verified}"`);
   check(await third.getAttribute('data-status') === 'answered', 'the verified answer is not "answered"');
-  await pm.screenshot({ path: path.join(SHOTS, 'review-4-verified.png'), fullPage: true });
+  await pm.screenshot({ path: path.join(SHOTS, 'review-5-verified.png'), fullPage: true });
 
   step = '6 the manager cannot open the queue';
   log(step);

@@ -342,11 +342,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // one-shot commands too, where the abort ended the command without an answer or an error.
     // Start-up costs them about 0.1 s (a debug build, two cores), once per command. Evaluation
     // and calibration run labeled questions in process, where they are timed.
-    let untrusted =
-        matches!(
-            cli.command,
-            Command::Serve { .. } | Command::Sql { .. } | Command::Ask { .. } | Command::Chat { .. } | Command::Review(_)
-        );
+    let untrusted = matches!(
+        cli.command,
+        Command::Serve { .. } | Command::Sql { .. } | Command::Ask { .. } | Command::Chat { .. } | Command::Review(_)
+    );
     settings.isolation.mode = settings.isolation.mode.resolve(untrusted);
     if untrusted && !matches!(cli.command, Command::Serve { .. }) && settings.isolation.workers == 0 {
         // One question at a time: one worker.

@@ -137,7 +137,13 @@ fn a_manager_hands_a_question_to_an_analyst_who_answers_it_in_the_web_app() {
     let timing = stdout.lines().find(|l| l.contains("analyst_to_asker_ms")).expect("the test prints its timing");
     let timing: serde_json::Value = serde_json::from_str(timing).expect("JSON");
     assert!(timing["analyst_to_asker_ms"].as_f64().is_some(), "{timing}");
-    for shot in ["review-1-cannot-answer.png", "review-2-analyst.png", "review-3-answered.png", "review-4-verified.png"] {
+    for shot in [
+        "review-1-cannot-answer.png",
+        "review-2-queue.png",
+        "review-3-analyst-sql.png",
+        "review-4-answered.png",
+        "review-5-verified.png",
+    ] {
         let bytes = std::fs::read(screenshots.join(shot)).unwrap_or_else(|e| panic!("{shot}: {e}"));
         assert!(bytes.starts_with(b"\x89PNG"), "{shot} is a PNG");
     }
@@ -188,8 +194,15 @@ fn the_review_queue_is_worked_from_the_command_line() {
     let bad_sql = run(&["review", "answer", &id, "--text", "x", "--sql", "DROP TABLE users", "--by", "carl"]);
     assert!(!bad_sql.status.success(), "SQL the policy refuses is not answered with");
     let answered = run(&[
-        "review", "answer", &id, "--text", "None: there are no unicorns.", "--sql", "SELECT COUNT(*) AS users FROM users",
-        "--by", "carl",
+        "review",
+        "answer",
+        &id,
+        "--text",
+        "None: there are no unicorns.",
+        "--sql",
+        "SELECT COUNT(*) AS users FROM users",
+        "--by",
+        "carl",
     ]);
     let text = String::from_utf8_lossy(&answered.stdout);
     assert!(answered.status.success(), "{text}{}", String::from_utf8_lossy(&answered.stderr));

@@ -302,7 +302,10 @@ fn outcome_name(status: AnswerStatus) -> &'static str {
 
 /// Renders the answer's chart to SVG and PNG under a new random id: where the API serves it,
 /// and the record to store with the answer.
-pub(crate) async fn render_chart(answer: &Answer, answer_id: &str) -> Result<Option<(ChartRef, ChartRecord)>, ApiError> {
+pub(crate) async fn render_chart(
+    answer: &Answer,
+    answer_id: &str,
+) -> Result<Option<(ChartRef, ChartRecord)>, ApiError> {
     let Some(chart) = answer.chart.clone().filter(|c| c.checked.is_some()) else {
         return Ok(None);
     };

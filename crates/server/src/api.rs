@@ -220,11 +220,11 @@ pub(crate) async fn conversation_view(
         let response: AskResponse = serde_json::from_value(turn.answer)
             .map_err(|e| ApiError::Internal(format!("the stored answer {} cannot be read: {e}", turn.answer_id)))?;
         let feedback = state.store().feedback_for(&turn.answer_id).await?.into_iter().find(|f| f.user_id == user.id);
-        let review = state
-            .store()
-            .review_for_answer(&turn.answer_id)
-            .await?
-            .map(|item| ReviewMark { id: item.id, status: item.status, reason: item.reason });
+        let review = state.store().review_for_answer(&turn.answer_id).await?.map(|item| ReviewMark {
+            id: item.id,
+            status: item.status,
+            reason: item.reason,
+        });
         turns.push(TurnView {
             review,
             seq: turn.seq,

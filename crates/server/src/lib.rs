@@ -37,9 +37,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 pub use answering::{AnalystMark, AskRequest, AskResponse, ChartRef, ReviewMark};
-pub use api::{
-    ConversationList, ConversationView, FeedbackRequest, Health, Me, SnapshotView, Suggestions, TurnView,
-};
+pub use api::{ConversationList, ConversationView, FeedbackRequest, Health, Me, SnapshotView, Suggestions, TurnView};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use identity::User;
 pub use metrics::Metrics;

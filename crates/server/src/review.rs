@@ -22,8 +22,7 @@ use chrono::{DateTime, Utc};
 use quarry_answer::{AnswerStatus, Conversation, CrossCheckVerdict, Turn};
 use quarry_chart::{Format, Size};
 use quarry_store::{
-    AuditRecord, NewReview, NewTurn, NewVerified, ReviewAnswer, ReviewFilter, ReviewReason, ReviewRecord,
-    ReviewStatus,
+    AuditRecord, NewReview, NewTurn, NewVerified, ReviewAnswer, ReviewFilter, ReviewReason, ReviewRecord, ReviewStatus,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

@@ -23,13 +23,13 @@ use quarry_slack::{
 use serde_json::Value;
 
 use crate::answering::{self, AskRequest, AskResponse, Channel};
-use quarry_store::ReviewRecord;
 use crate::error::ApiError;
 use crate::identity::User;
 use crate::request_id::RequestIds;
 use crate::review::{self, ReviewRequest};
 use crate::sharing;
 use crate::state::AppState;
+use quarry_store::ReviewRecord;
 
 /// Handles one slash command; see the module documentation.
 pub async fn command(
@@ -95,10 +95,7 @@ pub async fn interaction(
         tokio::spawn(crate::request_id::scoped(RequestIds::current(), async move {
             let reply = match review::ask_analyst(&state, &user, &request, Some(action.response_url.clone())).await {
                 Ok((item, _)) => quarry_slack::error_message(
-                    &format!(
-                        "Sent to an analyst: \"{}\". You will get their answer here as a message.",
-                        item.question
-                    ),
+                    &format!("Sent to an analyst: \"{}\". You will get their answer here as a message.", item.question),
                     None,
                 ),
                 Err(error) => quarry_slack::error_message(&error.to_string(), None),

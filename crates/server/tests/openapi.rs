@@ -129,7 +129,8 @@ fn responses_conform_to_their_schemas() {
         let unanswered = ask(&queue_app, "how many unicorns", None).await.ok_json();
         conforms(&doc, &schema_of("post", "/api/v1/ask", "200"), &unanswered, "$");
         let review = unanswered["review"]["id"].as_str().expect("handed to an analyst").to_string();
-        let again = call(&queue_app, post_json("/api/v1/reviews", &json!({"answer_id": unanswered["answer_id"]}))).await;
+        let again =
+            call(&queue_app, post_json("/api/v1/reviews", &json!({"answer_id": unanswered["answer_id"]}))).await;
         conforms(&doc, &schema_of("post", "/api/v1/reviews", "200"), &again.ok_json(), "$");
         let queue = call(&queue_app, get("/api/v1/reviews")).await.ok_json();
         conforms(&doc, &schema_of("get", "/api/v1/reviews", "200"), &queue, "$");

@@ -78,9 +78,13 @@ fn an_analyst_answers_with_sql_and_the_question_is_answered_from_the_verified_qu
         post(&server, "carl", &sql_uri, json!({"sql": "DROP TABLE users"})).await.assert_error(422, "policy_rejected");
 
         let answer = json!({"text": "No unicorns in our data; here are subscriptions by plan.", "sql": ANALYST_SQL, "promote": true});
-        let answered = post(&server, "carl", &format!("/api/v1/reviews/{review}/answer"), answer.clone()).await.ok_json();
+        let answered =
+            post(&server, "carl", &format!("/api/v1/reviews/{review}/answer"), answer.clone()).await.ok_json();
         assert_eq!(answered["status"], "answered");
-        assert_eq!((answered["answered_by"].as_str(), answered["delivery"].as_str()), (Some("carl"), Some("conversation")));
+        assert_eq!(
+            (answered["answered_by"].as_str(), answered["delivery"].as_str()),
+            (Some("carl"), Some("conversation"))
+        );
         let verified_id = answered["verified_id"].as_str().expect("promoted").to_string();
         post(&server, "carl", &format!("/api/v1/reviews/{review}/answer"), answer).await.assert_error(409, "conflict");
 

@@ -753,10 +753,13 @@ fn a_slack_asker_hands_a_question_to_an_analyst_and_gets_the_answer_as_a_message
         assert_eq!(item.asker_id, "slack:T0001:U0PM");
         assert!(item.reply_url.as_deref().is_some_and(|url| url.ends_with(ACTION_RESPONSE_PATH)), "{item:?}");
 
-        let (answered, clicked) = answer_as_analyst(&slack, "slack:T0001:U0PM", "About 42 unicorns, all on trial plans.").await;
+        let (answered, clicked) =
+            answer_as_analyst(&slack, "slack:T0001:U0PM", "About 42 unicorns, all on trial plans.").await;
         let posts = slack.wait_for_posts(3).await;
         let delivered_after = clicked.elapsed();
-        eprintln!("slack hand-off: the analyst's answer reached the simulated Slack {delivered_after:?} after the click");
+        eprintln!(
+            "slack hand-off: the analyst's answer reached the simulated Slack {delivered_after:?} after the click"
+        );
         assert_eq!(answered["delivery"], "slack_message", "{answered}");
         let requests = slack.receiver.received_requests().await.unwrap();
         let sent = requests.iter().find(|r| r.url.path() == POST_MESSAGE_PATH).expect("chat.postMessage was called");

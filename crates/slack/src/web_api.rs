@@ -62,11 +62,10 @@ impl SlackWebClient {
         }
         let url = format!("{}/chat.postMessage", self.base_url);
         let outcome = with_retries(&self.retry, "posting a message with Slack's chat.postMessage", || async {
-            let response =
-                self.http.post(&url).bearer_auth(&self.token).json(&body).send().await.map_err(|error| {
-                    let failure = Failure::Transport { cause: root_cause(&error), timeout: error.is_timeout() };
-                    if error.is_builder() { Attempt::fatal(failure) } else { Attempt::retry(failure, None) }
-                })?;
+            let response = self.http.post(&url).bearer_auth(&self.token).json(&body).send().await.map_err(|error| {
+                let failure = Failure::Transport { cause: root_cause(&error), timeout: error.is_timeout() };
+                if error.is_builder() { Attempt::fatal(failure) } else { Attempt::retry(failure, None) }
+            })?;
             let status = response.status();
             let wait = retry_after(&response);
             let text = response.text().await.unwrap_or_default();
@@ -107,8 +106,11 @@ mod tests {
     use super::*;
 
     fn client(server: &MockServer) -> SlackWebClient {
-        let retry =
-            RetryPolicy { max_retries: 2, initial_backoff: Duration::from_millis(1), max_backoff: Duration::from_millis(5) };
+        let retry = RetryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+        };
         SlackWebClient::new(&format!("{}/api/", server.uri()), "xoxb-test", Duration::from_secs(5), retry).unwrap()
     }
 
@@ -142,7 +144,11 @@ mod tests {
         assert!(error.to_string().contains("channel_not_found"), "{error}");
 
         let failing = MockServer::start().await;
-        Mock::given(path("/api/chat.postMessage")).respond_with(ResponseTemplate::new(503)).expect(3).mount(&failing).await;
+        Mock::given(path("/api/chat.postMessage"))
+            .respond_with(ResponseTemplate::new(503))
+            .expect(3)
+            .mount(&failing)
+            .await;
         let error = client(&failing).post_message("U1", &json!({"text": "x"})).await.unwrap_err();
         assert!(matches!(error, PostError::Status { status: 503, tries: 3, .. }), "{error}");
     }

@@ -58,11 +58,8 @@ impl Store {
     /// The review item with this id.
     pub async fn review(&self, id: &str) -> Result<Option<ReviewRecord>> {
         let sql = format!("SELECT {COLUMNS} FROM review_items WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db("review"))?;
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await.map_err(db("review"))?;
         row.map(|row| review_from(&row, "review")).transpose()
     }
 

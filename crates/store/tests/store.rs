@@ -6,9 +6,8 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use quarry_store::{
-    AuditRecord, Backend, ChartRecord, NewAnswer, NewConversation, NewFeedback, NewReview, NewTurn, NewVerified, Rating,
-    ReviewAnswer, ReviewFilter, ReviewReason, ReviewStatus, Store,
-    StoreConfig,
+    AuditRecord, Backend, ChartRecord, NewAnswer, NewConversation, NewFeedback, NewReview, NewTurn, NewVerified,
+    Rating, ReviewAnswer, ReviewFilter, ReviewReason, ReviewStatus, Store, StoreConfig,
 };
 use serde_json::json;
 use sqlx::{AnyConnection, Connection, Executor};
@@ -603,7 +602,8 @@ fn new_review(answer_id: &str, asker: &str, conversation: &str, reason: ReviewRe
 async fn review_items_are_one_per_answer_and_filtered(store: Store) {
     store.record_answer(&new_answer("c1", "ana", true, "a1", "req-1")).await.unwrap();
     store.record_answer(&new_answer("c2", "bob", true, "b1", "req-2")).await.unwrap();
-    let (first, created) = store.enqueue_review(&new_review("a1", "ana", "c1", ReviewReason::CannotAnswer)).await.unwrap();
+    let (first, created) =
+        store.enqueue_review(&new_review("a1", "ana", "c1", ReviewReason::CannotAnswer)).await.unwrap();
     assert!(created && first.id.starts_with("rv-"), "{}", first.id);
     assert_eq!((first.status, first.reason), (ReviewStatus::Open, ReviewReason::CannotAnswer));
     assert_eq!(first.context, json!({"why": "not sure"}));
