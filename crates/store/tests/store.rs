@@ -627,9 +627,9 @@ async fn review_items_are_one_per_answer_and_filtered(store: Store) {
     let ids = |items: Vec<quarry_store::ReviewRecord>| items.into_iter().map(|i| i.id).collect::<Vec<_>>();
     assert_eq!(ids(store.list_reviews(&all).await.unwrap()), [first.id.clone(), bobs.id.clone()], "oldest first");
     let only_bob = ReviewFilter { asker_id: Some("bob".into()), ..all.clone() };
-    assert_eq!(ids(store.list_reviews(&only_bob).await.unwrap()), [bobs.id.clone()]);
+    assert_eq!(ids(store.list_reviews(&only_bob).await.unwrap()), [bobs.id.as_str()]);
     let thumbs = ReviewFilter { reason: Some(ReviewReason::ThumbsDown), ..all.clone() };
-    assert_eq!(ids(store.list_reviews(&thumbs).await.unwrap()), [bobs.id.clone()]);
+    assert_eq!(ids(store.list_reviews(&thumbs).await.unwrap()), [bobs.id.as_str()]);
     let answered = ReviewFilter { status: Some(ReviewStatus::Answered), ..all.clone() };
     assert!(store.list_reviews(&answered).await.unwrap().is_empty());
     assert_eq!(store.list_reviews(&ReviewFilter { limit: 1, ..all }).await.unwrap().len(), 1);
