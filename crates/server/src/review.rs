@@ -2,12 +2,12 @@
 //! and the analysts' answers handed back.
 //!
 //! A question enters the queue when quarry could not answer it, when the route cross-check
-//! found two routes disagreeing (both at answer time, see [`crate::answering`]), when its
+//! found two routes disagreeing (both when the question is answered), when its
 //! answer gets a thumbs-down, or when the asker asks for an analyst (the web chat's and Slack's
 //! "Ask an analyst" button, `POST /api/v1/reviews`). The item keeps what quarry made of the
 //! question: the reading, its SQL attempts and why it was not confident.
 //!
-//! Analysts (see [`crate::identity`]) list the queue, see an item with its conversation, run
+//! Analysts (see [`User::analyst`]) list the queue, see an item with its conversation, run
 //! SQL on it through the same policy and executor as every answer, and answer it: the answer
 //! becomes a turn of the asker's conversation marked "answered by", and, for a Slack asker, a
 //! direct message (`chat.postMessage`; the question's `response_url` while it is valid when no
