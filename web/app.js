@@ -8,7 +8,9 @@ const $ = (id) => document.getElementById(id);
 
 // share: the token the open conversation was read with; owned: whether it is the user's own
 // (only the owner can continue or share a conversation).
-const state = { convId: null, share: null, owned: true, pending: null, suggestions: [] };
+const state = { convId: null, share: null, owned: true, pending: null, suggestions: [], me: null, watch: null };
+// How often an asker's page looks for an analyst's answer while one is awaited.
+const WATCH_MS = 1000;
 // Page-side timings (performance.now()) per question, read by the browser test.
 window.__quarryTimings = [];
 
@@ -277,10 +279,12 @@ function showEmpty(show) { $('empty').hidden = !show; }
 
 function resetThread() {
   if (state.pending) state.pending.abort();
+  stopWatch();
   $('turns').replaceChildren();
 }
 
 function newConversation() {
+  hideReview();
   resetThread();
   setConv(null);
   showEmpty(true);
@@ -290,6 +294,7 @@ function newConversation() {
 $('new-conv').addEventListener('click', newConversation);
 
 async function openConversation(id, share = null) {
+  hideReview();
   resetThread();
   showEmpty(false);
   state.convId = id;
@@ -309,8 +314,9 @@ async function openConversation(id, share = null) {
     $('conv-title').textContent = conv.title || 'Conversation';
     for (const t of conv.turns || []) {
       const { answerEl } = addTurn(t.question, t.created_at);
-      renderResponse(answerEl, t.response);
+      renderResponse(answerEl, t.response, t.review);
     }
+    if ((conv.turns || []).some((t) => t.review && t.review.status === 'open')) watchForAnalyst();
     if (!conv.turns || !conv.turns.length) showEmpty(true);
     else $('turns').lastElementChild.scrollIntoView({ block: 'start' });
     announce(`Loaded conversation: ${conv.title || ''}`);
@@ -323,6 +329,8 @@ async function openConversation(id, share = null) {
 }
 
 window.addEventListener('hashchange', () => {
+  if (reviewHash() != null) { showReview(reviewHash()); closeNav(); return; }
+  hideReview();
   const { id, share } = hashConv();
   if (id === state.convId && share === state.share) return;
   if (id) openConversation(id, share); else newConversation();
@@ -416,7 +424,8 @@ async function ask(question, answerEl = null) {
     announce(label);
   }
   function done(resp) {
-    renderResponse(answerEl, resp);
+    renderResponse(answerEl, resp, resp.review);
+    if (resp.review && resp.review.status === 'open') watchForAnalyst();
     answerEl.parentElement.scrollIntoView({ block: 'start', behavior: smooth() });
     timing.answer = performance.now();
     const first = !state.convId;
@@ -437,12 +446,14 @@ function errorBox(message, retry, requestId) {
 }
 
 // ---------- Rendering an answer ----------
-function renderResponse(answerEl, resp) {
+function renderResponse(answerEl, resp, review = null) {
   const a = (resp && resp.answer) || {};
   answerEl.removeAttribute('aria-busy');
   answerEl.dataset.answerId = resp.answer_id || '';
   answerEl.dataset.status = a.status || '';
   const parts = [];
+  const badges = answerBadges(resp);
+  if (badges) parts.push(badges);
   if (a.status === 'needs_clarification') {
     const c = a.clarification || {};
     parts.push(el('p', { class: 'summary', text: c.question || a.summary || 'Could you say a bit more?' }));
@@ -463,8 +474,96 @@ function renderResponse(answerEl, resp) {
   if (a.cross_check) parts.push(crossCheckLine(a.cross_check));
   if (a.sql) parts.push(sqlBlock(a.sql));
   parts.push(howBlock(resp));
+  if (resp.answer_id && !resp.analyst && (state.owned || review)) parts.push(handoffBar(resp.answer_id, review));
   if (resp.answer_id) parts.push(feedbackBar(resp.answer_id));
   answerEl.replaceChildren(...parts);
+}
+
+// "answered by <analyst>" on an analyst's answer, "verified by <analyst> on <date>" on an
+// answer from a verified question.
+function answerBadges(resp) {
+  const a = resp.answer || {};
+  const badges = [];
+  if (resp.analyst) {
+    badges.push(el('span', { class: 'badge badge-analyst', title: `Answered ${new Date(resp.analyst.at).toLocaleString()}`,
+      text: `Answered by ${resp.analyst.by}` }));
+  }
+  if (a.verified) {
+    const day = new Date(a.verified.at).toLocaleDateString('en', { year: 'numeric', month: 'short', day: 'numeric' });
+    badges.push(el('span', { class: 'badge badge-verified', title: `Verified question: ${a.verified.question}`,
+      text: `Verified by ${a.verified.by} on ${day}` }));
+  }
+  return badges.length ? el('div', { class: 'badges' }, badges) : null;
+}
+
+// "Ask an analyst": hands the question to a person; their answer comes into this conversation.
+function handoffBar(answerId, review) {
+  const status = el('span', { class: 'small handoff-status', role: 'status' });
+  const bar = el('div', { class: 'handoff', 'data-review-status': review ? review.status : '' });
+  const sent = (item) => {
+    bar.dataset.reviewStatus = item.status;
+    bar.dataset.reviewId = item.id;
+    status.textContent = item.status === 'answered' ? 'An analyst answered this question below.'
+      : 'Sent to an analyst. Their answer will appear in this conversation.';
+  };
+  // quarry puts what it could not answer in the analysts' queue itself; the asker chooses
+  // whether to wait for a person's answer here.
+  if (review && (review.reason === 'asked' || review.status === 'answered')) { sent(review); bar.append(status); return bar; }
+  if (review) status.textContent = 'quarry could not answer this with confidence; an analyst can.';
+  const button = el('button', { type: 'button', class: 'btn ask-analyst' }, 'Ask an analyst');
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      const item = await getJSON('reviews', { method: 'POST', body: { answer_id: answerId } });
+      button.remove();
+      sent(item);
+      announce(status.textContent);
+      watchForAnalyst();
+    } catch (err) {
+      button.disabled = false;
+      status.textContent = `Not sent: ${err.message}`;
+    }
+  });
+  bar.append(button, status);
+  return bar;
+}
+
+// While a question waits for an analyst, the conversation is read again every WATCH_MS; an
+// answer that arrived is added as a turn.
+function watchForAnalyst() {
+  if (state.watch || !state.convId || !state.owned) return;
+  const id = state.convId;
+  state.watch = setInterval(async () => {
+    if (state.pending || state.convId !== id) return;
+    try {
+      const conv = await getJSON(`conversations/${encodeURIComponent(id)}`);
+      if (state.convId !== id || state.pending) return;
+      const shown = document.querySelectorAll('#turns .turn').length;
+      const turns = conv.turns || [];
+      for (const t of turns.slice(shown)) {
+        const { answerEl } = addTurn(t.question, t.created_at);
+        renderResponse(answerEl, t.response, t.review);
+        if (t.response && t.response.analyst) {
+          loadConversations();
+          announce(`${t.response.analyst.by} answered: ${(t.response.answer || {}).summary || ''}`);
+          answerEl.parentElement.scrollIntoView({ block: 'start', behavior: smooth() });
+        }
+      }
+      for (const [i, t] of turns.entries()) {
+        const bar = document.querySelectorAll('#turns .turn')[i]?.querySelector('.handoff');
+        if (bar && t.review && bar.dataset.reviewStatus !== t.review.status) {
+          bar.dataset.reviewStatus = t.review.status;
+          const s = bar.querySelector('.handoff-status');
+          if (s && t.review.status === 'answered') s.textContent = 'An analyst answered this question below.';
+        }
+      }
+      if (!turns.some((t) => t.review && t.review.status === 'open')) stopWatch();
+    } catch { /* the next tick tries again */ }
+  }, WATCH_MS);
+}
+function stopWatch() {
+  if (state.watch) clearInterval(state.watch);
+  state.watch = null;
 }
 
 // The cross-check's verdict under the answer; on disagreement the model's SQL is shown beside
@@ -640,7 +739,8 @@ function howBlock(resp) {
   add('Ignored', x.ignored);
   if (x.follow_up) add('Follow-up', 'builds on the previous question');
   add('Snapshot', a.snapshot_id || x.snapshot_id);
-  if (a.route) add('Answered by', a.route === 'builtin' ? 'built-in planner' : `model ${a.route}`);
+  const routes = { builtin: 'built-in planner', analyst: `analyst ${(resp.analyst || {}).by || ''}`.trim(), verified: 'a verified question' };
+  if (a.route) add('Answered by', routes[a.route] || `model ${a.route}`);
   if (a.confidence != null) add('Confidence', `${Math.round(a.confidence * 100)}%`);
   const log = a.attempt_log || [];
   if ((a.attempts || log.length) > 1 && log.length) {
@@ -707,6 +807,148 @@ function feedbackBar(answerId) {
     el('div', { class: 'fb-row' }, el('span', { class: 'small muted', text: 'Was this useful?' }), up, down, status), form);
 }
 
+// ---------- Review queue (analysts) ----------
+const REASONS = { cannot_answer: 'could not answer', asked: 'asked for an analyst', thumbs_down: 'thumbs down', routes_disagree: 'routes disagree' };
+// `#review` is the queue, `#review=<id>` an item in it.
+function reviewHash() {
+  const params = new URLSearchParams(location.hash.replace(/^#/, ''));
+  return params.has('review') ? params.get('review') : null;
+}
+function hideReview() {
+  document.body.classList.remove('in-review');
+  $('review').hidden = true;
+}
+async function showReview(itemId) {
+  stopWatch();
+  document.body.classList.add('in-review');
+  $('review').hidden = false;
+  $('conv-title').textContent = 'Review queue';
+  for (const a of document.querySelectorAll('#conv-list a')) a.removeAttribute('aria-current');
+  state.convId = null;
+  showSharing();
+  await loadQueue(itemId);
+  if (itemId) openItem(itemId); else $('review-item').hidden = true;
+}
+async function loadQueue(current) {
+  const params = new URLSearchParams();
+  if ($('f-status').value) params.set('status', $('f-status').value);
+  if ($('f-reason').value) params.set('reason', $('f-reason').value);
+  if ($('f-asker').value.trim()) params.set('asker', $('f-asker').value.trim());
+  try {
+    const { items = [] } = await getJSON(`reviews?${params}`);
+    $('review-list').replaceChildren(...items.map((item) => el('li', {},
+      el('button', { type: 'button', class: 'review-entry', 'data-id': item.id, 'aria-current': item.id === current ? 'true' : null,
+        onclick: () => { location.hash = `review=${encodeURIComponent(item.id)}`; } },
+      el('span', { class: 'q-line', text: item.question }),
+      el('span', { class: 'small muted', text: `${REASONS[item.reason] || item.reason} · ${item.asker} · ${item.channel} · ${relTime(item.created_at)}`
+        + (item.answered_by ? ` · answered by ${item.answered_by}` : '') })))));
+    $('review-empty').hidden = items.length > 0;
+    const open = items.filter((i) => i.status === 'open').length;
+    if (!params.get('reason') && !params.get('asker') && params.get('status') === 'open') $('queue-count').textContent = `(${open})`;
+  } catch (err) {
+    $('review-list').replaceChildren(el('li', {}, errorBox(`Could not load the queue: ${err.message}`, () => loadQueue(current))));
+  }
+}
+$('review-filters').addEventListener('submit', (ev) => { ev.preventDefault(); loadQueue(reviewHash()); });
+
+async function openItem(id) {
+  const box = $('review-item');
+  box.hidden = false;
+  box.replaceChildren(el('p', { class: 'muted', text: 'Loading…' }));
+  let detail;
+  try { detail = await getJSON(`reviews/${encodeURIComponent(id)}`); } catch (err) {
+    box.replaceChildren(errorBox(`Could not open this item: ${err.message}`, () => openItem(id)));
+    return;
+  }
+  const item = detail.item, ctx = item.context || {};
+  const reading = ctx.reading || {};
+  const dl = el('dl', { class: 'how-list' });
+  const add = (term, value) => {
+    if (value == null || value === '' || (Array.isArray(value) && !value.length)) return;
+    dl.append(el('dt', { text: term }), el('dd', {}, Array.isArray(value) ? el('ul', {}, value.map((v) => el('li', { text: String(v) }))) : value));
+  };
+  add('Why quarry was not sure', ctx.why);
+  add('Asked by', `${item.asker} (${item.channel})`);
+  add('Reason', REASONS[item.reason] || item.reason);
+  if (ctx.comment) add('Comment', ctx.comment);
+  if (ctx.note) add('Note', ctx.note);
+  if (ctx.confidence != null) add('Confidence', `${Math.round(ctx.confidence * 100)}%`);
+  add('Reading: metrics', reading.measures);
+  add('Reading: grouped by', reading.group_by);
+  add('Reading: filters', reading.filters);
+  add('Reading: assumptions', reading.assumptions);
+  add('Reading: ignored', reading.ignored);
+  if (ctx.model_reading) add("The model's reading", ctx.model_reading);
+  const attempts = ctx.attempts || [];
+  if (attempts.length) add('SQL attempts', el('ol', { class: 'attempts' }, attempts.map((t) =>
+    el('li', {}, `${t.by}: ${t.verdict}${t.error ? ' — ' + t.error : ''}`, sqlBlock(t.sql)))));
+  const convo = el('ol', { class: 'convo', 'aria-label': 'The conversation' }, (detail.conversation || []).map((t) =>
+    el('li', {}, el('strong', { text: t.question }), ' — ', el('span', { class: 'muted', text: ((t.response || {}).answer || {}).summary || '' }))));
+  const firstSql = attempts.length ? attempts[attempts.length - 1].sql : (ctx.sql || '');
+  const sql = el('textarea', { id: 'review-sql', rows: '6', spellcheck: 'false' });
+  sql.value = firstSql || '';
+  const result = el('div', { class: 'sql-result', 'aria-live': 'polite' });
+  const run = el('button', { type: 'button', class: 'btn', id: 'review-run' }, 'Run SQL');
+  run.addEventListener('click', async () => {
+    run.disabled = true;
+    result.replaceChildren(el('p', { class: 'muted small', text: 'Running…' }));
+    try {
+      const out = await getJSON(`reviews/${encodeURIComponent(id)}/sql`, { method: 'POST', body: { sql: sql.value } });
+      const cols = out.columns.map((name) => ({ name }));
+      const parts = [];
+      if (out.chart_svg) {
+        try { parts.push(el('figure', { class: 'chart' }, el('div', { class: 'chart-box' }, sanitizeSvg(out.chart_svg)))); } catch { /* no chart */ }
+      }
+      parts.push(resultTable({ answer_id: id }, cols, out.rows, out.truncated));
+      result.replaceChildren(...parts);
+      announce(`${out.rows.length} rows`);
+    } catch (err) {
+      result.replaceChildren(errorBox(err.message, null, err.requestId));
+    } finally { run.disabled = false; }
+  });
+  const text = el('textarea', { id: 'review-answer', class: 'prose', rows: '3' });
+  const promote = el('input', { type: 'checkbox', id: 'review-promote' });
+  const send = el('button', { type: 'button', class: 'btn btn-primary', id: 'review-send' }, 'Send answer');
+  const status = el('p', { class: 'small', role: 'status', id: 'review-status' });
+  send.addEventListener('click', async () => {
+    if (!text.value.trim()) { status.textContent = 'Write the answer first.'; text.focus(); return; }
+    send.disabled = true;
+    try {
+      const body = { text: text.value, promote: promote.checked };
+      if (sql.value.trim()) body.sql = sql.value;
+      const done = await getJSON(`reviews/${encodeURIComponent(id)}/answer`, { method: 'POST', body });
+      status.className = 'small ok';
+      status.textContent = `Answered. Delivered: ${done.delivery}${done.verified_id ? ` · verified question ${done.verified_id}` : ''}`;
+      box.dataset.status = 'answered';
+      announce(status.textContent);
+      loadQueue(id);
+    } catch (err) {
+      status.className = 'small bad';
+      status.textContent = `Not answered: ${err.message}`;
+      send.disabled = false;
+    }
+  });
+  const answered = item.status === 'answered';
+  box.dataset.status = item.status;
+  box.replaceChildren(
+    el('h3', { text: item.question }), dl,
+    el('div', {}, el('h4', { class: 'side-h', text: 'Conversation' }), convo),
+    answered ? el('p', { class: 'small', text: `Answered by ${item.answered_by}: ${item.answer_text} (${item.delivery || 'not delivered'})` })
+      : el('div', { class: 'sql-editor' },
+        el('label', { for: 'review-sql', class: 'small', text: 'SQL (runs through the same policy as every answer)' }), sql,
+        el('div', { class: 'row' }, run), result,
+        el('label', { for: 'review-answer', class: 'small', text: 'Your answer to the asker' }), text,
+        el('label', { class: 'check' }, promote, 'Promote the question and this SQL to a verified question'),
+        el('div', { class: 'row' }, send), status));
+}
+
+async function loadMe() {
+  try {
+    state.me = await getJSON('me');
+    $('queue-link').hidden = !state.me.analyst;
+  } catch { /* the chat works without it */ }
+}
+
 // ---------- Composer ----------
 const q = $('question');
 function autosize() { q.style.height = 'auto'; q.style.height = `${Math.min(q.scrollHeight, 200)}px`; }
@@ -759,6 +1001,8 @@ function boot() {
   loadSnapshot();
   loadSuggestions();
   loadConversations();
+  loadMe();
+  if (reviewHash() != null) { showReview(reviewHash()); return; }
   const { id, share } = hashConv();
   if (id) openConversation(id, share); else showEmpty(true);
 }

@@ -91,6 +91,9 @@ pub struct Answer {
     /// the built-in planner, got the same result (`synthesis.cross_check`).
     #[serde(default)]
     pub cross_check: Option<crate::CrossCheck>,
+    /// Set when the answer is a verified question's SQL: who verified it and when.
+    #[serde(default)]
+    pub verified: Option<crate::VerifiedBadge>,
     /// The parsed query, for the next turn.
     #[serde(skip)]
     #[schema(ignore)]
@@ -129,6 +132,7 @@ impl Answer {
             timings_ms: BTreeMap::new(),
             cached: false,
             cross_check: None,
+            verified: None,
             query: None,
             result: None,
         }

@@ -8,7 +8,9 @@
 //!   continuing a [`Conversation`]. Whichever synthesizer wrote the SQL, its candidate meets
 //!   one tail that validates, executes, charts, summarizes and records it;
 //! - [`Pipeline::ask_with_progress`]: the same, reporting each [`Stage`] as it starts;
-//! - [`Pipeline::run_sql`]: SQL -> policy -> execute.
+//! - [`Pipeline::run_sql`]: SQL -> policy -> execute;
+//! - [`Pipeline::answer_verified`]: a question matched to a verified question, answered with
+//!   its SQL and marked with who verified it ([`VerifiedBadge`]).
 //!
 //! A repeated question (same snapshot, same normalized question, same conversation so far)
 //! is answered from the [`AnswerCache`] in microseconds. With a model, an answer of the
@@ -43,6 +45,7 @@ mod cross_check;
 mod error;
 mod pipeline;
 mod summary;
+mod verified;
 
 pub use answer::{Answer, AnswerStatus, Clarification, Conversation, RetrievedHit, SqlAnswer, Timings, Turn};
 pub use cache::{AnswerCache, CacheConfig, CacheKey};
@@ -59,3 +62,4 @@ pub use quarry_question::normalize_question;
 /// Whether the retrieval index of the model route can be searched ([`Pipeline::retrieval_status`]).
 pub use quarry_retrieve::IndexStatus;
 pub use quarry_synth::{Attempt, ModelRoute, Progress, Route, Stage, StageEvent, SynthesisConfig};
+pub use verified::{VerifiedBadge, VerifiedMatch};

@@ -12,6 +12,7 @@ mod eval_target;
 mod output;
 mod own_data;
 mod retrieval_cmd;
+mod review_cmd;
 mod semantic_cmd;
 mod serve_cmd;
 
@@ -129,6 +130,10 @@ enum Command {
     /// Manage verified questions promoted from answers.
     #[command(subcommand)]
     Verified(serve_cmd::VerifiedCommand),
+    /// Work the review queue: questions quarry could not answer with confidence, handed to an
+    /// analyst.
+    #[command(subcommand)]
+    Review(review_cmd::ReviewCommand),
     /// Run queries for the quarry process that started this one, over stdin and stdout (see
     /// the `[isolation]` settings); not for use by hand.
     #[command(hide = true)]
@@ -337,8 +342,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // one-shot commands too, where the abort ended the command without an answer or an error.
     // Start-up costs them about 0.1 s (a debug build, two cores), once per command. Evaluation
     // and calibration run labeled questions in process, where they are timed.
-    let untrusted =
-        matches!(cli.command, Command::Serve { .. } | Command::Sql { .. } | Command::Ask { .. } | Command::Chat { .. });
+    let untrusted = matches!(
+        cli.command,
+        Command::Serve { .. } | Command::Sql { .. } | Command::Ask { .. } | Command::Chat { .. } | Command::Review(_)
+    );
     settings.isolation.mode = settings.isolation.mode.resolve(untrusted);
     if untrusted && !matches!(cli.command, Command::Serve { .. }) && settings.isolation.workers == 0 {
         // One question at a time: one worker.
@@ -351,6 +358,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(command) => serve_cmd::audit(&settings, command).await,
         Command::Feedback(command) => serve_cmd::feedback(&settings, command).await,
         Command::Verified(command) => serve_cmd::verified(&settings, command).await,
+        Command::Review(command) => review_cmd::review(&settings, command).await,
         Command::Ask { mut question, json, snapshot, conversation: conversation_id, chart, chart_size } => {
             if let Some(id) = &snapshot {
                 settings.snapshot = id.clone();

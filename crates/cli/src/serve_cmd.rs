@@ -226,7 +226,7 @@ pub async fn verified(settings: &Settings, command: VerifiedCommand) -> anyhow::
     Ok(ExitCode::SUCCESS)
 }
 
-fn text_table(header: &[&str]) -> comfy_table::Table {
+pub(crate) fn text_table(header: &[&str]) -> comfy_table::Table {
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED).set_header(header.to_vec());
     table

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use quarry_answer::{Answer, AnswerStatus, Conversation, Progress};
+use quarry_answer::{Answer, AnswerStatus, Conversation, Progress, Stage, StageEvent, VerifiedMatch};
 use quarry_chart::{Format, Size};
 use quarry_store::{AuditRecord, ChartRecord, NewAnswer, NewConversation, NewTurn};
 use serde::{Deserialize, Serialize};
@@ -60,6 +60,37 @@ pub struct AskResponse {
     pub chart: Option<ChartRef>,
     /// The answer.
     pub answer: Answer,
+    /// Set when an analyst gave this answer (to a question handed to them): who and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analyst: Option<AnalystMark>,
+    /// Set when the question was handed to an analyst (quarry could not answer it, or the
+    /// asker asked for one): its review item. Only in the response; a conversation's turns
+    /// carry it as [`crate::TurnView::review`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewMark>,
+}
+
+/// A question in the review queue, as its turn shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReviewMark {
+    /// The review item's id.
+    pub id: String,
+    /// `open` (waiting for an analyst) or `answered`.
+    pub status: quarry_store::ReviewStatus,
+    /// Why it was handed over: `asked` when the asker asked for an analyst, else quarry's own
+    /// doubt (`cannot_answer`, `routes_disagree`) or a `thumbs_down`.
+    pub reason: quarry_store::ReviewReason,
+}
+
+/// An answer given by an analyst, shown as "answered by …".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AnalystMark {
+    /// The analyst.
+    pub by: String,
+    /// When they answered.
+    pub at: chrono::DateTime<Utc>,
+    /// The review item they answered.
+    pub review_id: String,
 }
 
 /// The door a question came in by, recorded in the audit log.
@@ -138,10 +169,16 @@ pub async fn answer(
         .map_err(|_| ApiError::Internal("the server is shutting down".into()))?;
     state.metrics().in_flight.inc();
     let timeout = Duration::from_millis(server.request_timeout_ms);
-    let outcome = tokio::time::timeout(
-        timeout,
-        state.pipeline().ask_with_progress(&request.question, &mut conversation, progress),
-    )
+    let verified = verified_match(state, &request.question).await;
+    let outcome = tokio::time::timeout(timeout, async {
+        match &verified {
+            Some(verified) => {
+                progress.stage(StageEvent { stage: Stage::Execute, attempt: None });
+                state.pipeline().answer_verified(&request.question, verified, &mut conversation).await
+            }
+            None => state.pipeline().ask_with_progress(&request.question, &mut conversation, progress).await,
+        }
+    })
     .await;
     state.metrics().in_flight.dec();
     drop(slot);
@@ -166,6 +203,8 @@ pub async fn answer(
         conversation_id: conversation_id.clone(),
         chart: None,
         answer,
+        analyst: None,
+        review: None,
     };
     if let Err(error) = persist(state, user, channel, is_new, &mut response, &conversation, started).await {
         // The answer is not given (the transaction left nothing of it): the failure is
@@ -187,7 +226,27 @@ pub async fn answer(
         state.metrics().model_tokens.with_label_values(&["prompt"]).inc_by(tokens.prompt_tokens);
         state.metrics().model_tokens.with_label_values(&["completion"]).inc_by(tokens.completion_tokens);
     }
+    response.review = crate::review::enqueue_unsure_answer(state, user, channel, &response).await;
     Ok(response)
+}
+
+/// The verified question (promoted with `quarry verified add` or by an analyst) that
+/// `question` matches, ignoring case and runs of whitespace. A store that fails only costs the
+/// match: the pipeline answers instead.
+async fn verified_match(state: &AppState, question: &str) -> Option<VerifiedMatch> {
+    match state.store().verified_for_question(question).await {
+        Ok(found) => found.map(|record| VerifiedMatch {
+            id: record.id,
+            question: record.question,
+            sql: record.sql,
+            verified_by: record.added_by,
+            verified_at: record.updated_at,
+        }),
+        Err(error) => {
+            tracing::warn!(%error, "could not look up verified questions; answering without them");
+            None
+        }
+    }
 }
 
 /// Renders the response's chart (setting `response.chart`) and stores the answer: its
@@ -243,7 +302,10 @@ fn outcome_name(status: AnswerStatus) -> &'static str {
 
 /// Renders the answer's chart to SVG and PNG under a new random id: where the API serves it,
 /// and the record to store with the answer.
-async fn render_chart(answer: &Answer, answer_id: &str) -> Result<Option<(ChartRef, ChartRecord)>, ApiError> {
+pub(crate) async fn render_chart(
+    answer: &Answer,
+    answer_id: &str,
+) -> Result<Option<(ChartRef, ChartRecord)>, ApiError> {
     let Some(chart) = answer.chart.clone().filter(|c| c.checked.is_some()) else {
         return Ok(None);
     };
@@ -307,6 +369,7 @@ fn audit_of_answer(response: &AskResponse, user: &User, channel: Channel, starte
         "notes": answer.notes,
         // Both routes' SQL and readings when the answer was cross-checked.
         "cross_check": answer.cross_check,
+        "verified": answer.verified,
         "sql_notes": answer.sql_notes,
         "chart": response.chart.as_ref().map(|c| &c.id),
         "summary": answer.summary,

@@ -16,10 +16,14 @@ use quarry_slack::ChartFormat;
 use quarry_store::{ConversationSummary, FeedbackRecord, NewFeedback, Rating};
 use serde::{Deserialize, Serialize};
 
-use crate::answering::{self, AskRequest, AskResponse, Channel};
+use crate::answering::{self, AskRequest, AskResponse, Channel, ReviewMark};
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::identity::User;
 use crate::request_id::RequestIds;
+use crate::review::{
+    self, ReviewAnswerRequest, ReviewDetail, ReviewList, ReviewListParams, ReviewRequest, ReviewView, SqlRunRequest,
+    SqlRunView,
+};
 use crate::sharing::{self, ShareView};
 use crate::state::AppState;
 
@@ -152,6 +156,8 @@ pub struct TurnView {
     pub response: AskResponse,
     /// The requesting user's feedback on it, if any.
     pub feedback: Option<FeedbackRecord>,
+    /// When the question was handed to an analyst: its review item.
+    pub review: Option<ReviewMark>,
 }
 
 /// A conversation with every turn.
@@ -204,7 +210,7 @@ pub async fn conversation(
 }
 
 /// The conversation `record` as `user` sees it: every turn, with the user's own feedback.
-async fn conversation_view(
+pub(crate) async fn conversation_view(
     state: &AppState,
     user: &User,
     record: quarry_store::ConversationRecord,
@@ -214,7 +220,13 @@ async fn conversation_view(
         let response: AskResponse = serde_json::from_value(turn.answer)
             .map_err(|e| ApiError::Internal(format!("the stored answer {} cannot be read: {e}", turn.answer_id)))?;
         let feedback = state.store().feedback_for(&turn.answer_id).await?.into_iter().find(|f| f.user_id == user.id);
+        let review = state.store().review_for_answer(&turn.answer_id).await?.map(|item| ReviewMark {
+            id: item.id,
+            status: item.status,
+            reason: item.reason,
+        });
         turns.push(TurnView {
+            review,
             seq: turn.seq,
             answer_id: turn.answer_id,
             question: turn.question,
@@ -303,6 +315,9 @@ pub async fn feedback(
             "not_found" => ApiError::NotFound(format!("there is no answer {} that you can rate", request.answer_id)),
             _ => ApiError::Store(error),
         })?;
+    if record.rating == Rating::Down {
+        review::enqueue_thumbs_down(&state, &user, &record.answer_id, record.comment.as_deref()).await;
+    }
     Ok((StatusCode::CREATED, Json(record)))
 }
 
@@ -402,6 +417,93 @@ pub async fn snapshot(State(state): State<AppState>, _user: User) -> Json<Snapsh
     Json(state.snapshot_view().clone())
 }
 
+/// Who the requesting user is, for the web chat (it shows the review queue to analysts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Me {
+    /// The user requests are attributed to.
+    pub user: String,
+    /// Whether they work the review queue.
+    pub analyst: bool,
+}
+
+/// The requesting user and their role.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me), (status = "4XX", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub async fn me(user: User) -> Json<Me> {
+    Json(Me { user: user.id, analyst: user.analyst })
+}
+
+/// Hands the question of one of your answers to an analyst ("ask an analyst"): 201 with the new
+/// review item, or 200 with the one the answer already has. Someone else's answer is not found.
+#[utoipa::path(post, path = "/api/v1/reviews", request_body = ReviewRequest,
+    responses((status = 201, description = "The new review item", body = ReviewView), (status = 200, description = "The answer's review item, made before", body = ReviewView),
+        (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub async fn create_review(
+    State(state): State<AppState>,
+    user: User,
+    ApiJson(request): ApiJson<ReviewRequest>,
+) -> Result<(StatusCode, Json<ReviewView>), ApiError> {
+    let (item, created) = review::ask_analyst(&state, &user, &request, None).await?;
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(item)))
+}
+
+/// The review queue, oldest first: every item for analysts (filtered by status, reason and
+/// asker), your own items for anyone else (403 when naming another asker).
+#[utoipa::path(get, path = "/api/v1/reviews", params(ReviewListParams),
+    responses((status = 200, body = ReviewList), (status = 403, body = ErrorBody), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub async fn reviews(
+    State(state): State<AppState>,
+    user: User,
+    params: Result<Query<ReviewListParams>, QueryRejection>,
+) -> Result<Json<ReviewList>, ApiError> {
+    let Query(params) = params?;
+    Ok(Json(review::list(&state, &user, params).await?))
+}
+
+/// One review item with the asker's conversation: for analysts, and for its asker (403 for
+/// anyone else).
+#[utoipa::path(get, path = "/api/v1/reviews/{id}", params(("id" = String, Path, description = "The review item id")),
+    responses((status = 200, body = ReviewDetail), (status = 403, body = ErrorBody), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub async fn review_item(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+) -> Result<Json<ReviewDetail>, ApiError> {
+    Ok(Json(review::detail(&state, &user, &id).await?))
+}
+
+/// Runs SQL for a review item through the same policy and executor as every answer, with the
+/// result's chart; analysts only (403). Audited.
+#[utoipa::path(post, path = "/api/v1/reviews/{id}/sql", params(("id" = String, Path, description = "The review item id")), request_body = SqlRunRequest,
+    responses((status = 200, body = SqlRunView), (status = 403, body = ErrorBody), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub async fn review_sql(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<SqlRunRequest>,
+) -> Result<Json<SqlRunView>, ApiError> {
+    Ok(Json(review::run_sql(&state, &user, &id, &request.sql).await?))
+}
+
+/// Answers a review item; analysts only (403). The answer goes into the asker's conversation,
+/// marked "answered by" the analyst, and to a Slack asker as a message; with `promote` the
+/// question and SQL become a verified question. 409 when the item was answered already.
+#[utoipa::path(post, path = "/api/v1/reviews/{id}/answer", params(("id" = String, Path, description = "The review item id")), request_body = ReviewAnswerRequest,
+    responses((status = 200, body = ReviewView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub async fn answer_review(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<ReviewAnswerRequest>,
+) -> Result<Json<ReviewView>, ApiError> {
+    Ok(Json(review::answer(&state, &user, &id, &request).await?))
+}
+
 /// The OpenAPI description of this API.
 pub async fn openapi_json() -> Response {
     let mut response = crate::openapi::openapi_json().into_response();
@@ -454,6 +556,10 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     state.metrics().observe_cache(state.pipeline().cache());
+    match state.store().open_review_count().await {
+        Ok(open) => state.metrics().review_queue_length.set(i64::try_from(open).unwrap_or(i64::MAX)),
+        Err(error) => tracing::warn!(%error, "could not count the review queue for the metrics"),
+    }
     let mut response = state.metrics().render().into_response();
     response
         .headers_mut()

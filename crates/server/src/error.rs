@@ -42,12 +42,16 @@ pub enum ApiError {
     /// No or bad credentials.
     #[error("{0}")]
     Unauthorized(String),
-    /// A chart link that is not valid (tampered or expired).
+    /// A chart link that is not valid (tampered or expired), or an action the user's role does
+    /// not allow (the review queue is the analysts').
     #[error("{0}")]
     Forbidden(String),
     /// Nothing here (or not yours).
     #[error("{0}")]
     NotFound(String),
+    /// The request contradicts the state it acts on (a review item answered already).
+    #[error("{0}")]
+    Conflict(String),
     /// The path exists, but not with this method.
     #[error("this path does not accept the method {0}; see /api/v1/openapi.json")]
     MethodNotAllowed(String),
@@ -99,6 +103,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict(_) => "conflict",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Busy => "busy",
@@ -128,6 +133,7 @@ impl ApiError {
             ApiError::Unauthorized(_) | ApiError::SlackSignature(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::SlackDisabled => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
@@ -268,6 +274,8 @@ mod tests {
             (ApiError::BadRequest("x".into()), 400),
             (ApiError::SlackInteraction(quarry_slack::InteractionError::MissingPayload), 400),
             (ApiError::PayloadTooLarge, 413),
+            (ApiError::Forbidden("x".into()), 403),
+            (ApiError::Conflict("x".into()), 409),
             (ApiError::Unauthorized("x".into()), 401),
             (ApiError::RateLimited { retry_after_secs: 3 }, 429),
             (ApiError::Busy, 503),

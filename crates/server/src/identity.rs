@@ -1,12 +1,16 @@
 //! Who is asking: a bearer token from the configuration, a user header set by a trusted
 //! reverse proxy, or the anonymous user when no tokens are configured. Slack users are
 //! identified by team and user id in [`crate::slack`].
+//!
+//! Whether the user is an analyst (works the review queue) comes from `[server]` settings: the
+//! user is in `analysts`, or the trusted proxy's groups header names `analyst_group`.
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use quarry_settings::ServerSettings;
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
@@ -19,6 +23,30 @@ pub struct User {
     pub id: String,
     /// How the user was identified: `anonymous`, `token`, `proxy` or `slack`.
     pub via: &'static str,
+    /// Whether the user works the review queue (see the module documentation).
+    pub analyst: bool,
+}
+
+impl User {
+    /// The user `id`, identified `via`, an analyst when `[server] analysts` lists them or
+    /// `groups` (from the trusted proxy) holds `[server] analyst_group`.
+    pub fn new(config: &ServerSettings, id: String, via: &'static str, groups: Option<&str>) -> User {
+        let listed = config.analysts.iter().any(|analyst| analyst == &id);
+        let group = config.analyst_group.trim();
+        let in_group = !group.is_empty()
+            && groups.is_some_and(|groups| groups.split(',').any(|g| g.trim().eq_ignore_ascii_case(group)));
+        User { id, via, analyst: listed || in_group }
+    }
+
+    /// Refuses a user who is not an analyst, saying what they tried.
+    pub fn require_analyst(&self, action: &str) -> Result<(), ApiError> {
+        match self.analyst {
+            true => Ok(()),
+            false => Err(ApiError::Forbidden(format!(
+                "only analysts can {action}; an analyst is listed in [server] analysts or is in [server] analyst_group"
+            ))),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for User {
@@ -41,7 +69,7 @@ impl FromRequestParts<AppState> for User {
                 }
             }
             return match found {
-                Some(id) => Ok(User { id, via: "token" }),
+                Some(id) => Ok(User::new(config, id, "token", None)),
                 None => Err(ApiError::Unauthorized(
                     "the bearer token is not one this server knows; check [server] api_tokens".into(),
                 )),
@@ -55,14 +83,18 @@ impl FromRequestParts<AppState> for User {
             if peer.is_some_and(|ip| trusted(&config.trusted_proxies, ip)) {
                 let id = value.to_str().unwrap_or_default().trim();
                 if !id.is_empty() && id.len() <= 256 {
-                    return Ok(User { id: id.to_string(), via: "proxy" });
+                    let groups = (!config.analyst_group_header.is_empty())
+                        .then(|| parts.headers.get(config.analyst_group_header.as_str()))
+                        .flatten()
+                        .and_then(|v| v.to_str().ok());
+                    return Ok(User::new(config, id.to_string(), "proxy", groups));
                 }
             } else {
                 tracing::warn!(?peer, header = %config.trusted_user_header, "user header from an untrusted peer ignored");
             }
         }
         if config.api_tokens.is_empty() {
-            return Ok(User { id: config.anonymous_user.clone(), via: "anonymous" });
+            return Ok(User::new(config, config.anonymous_user.clone(), "anonymous", None));
         }
         Err(ApiError::Unauthorized(
             "sign in: send \"Authorization: Bearer TOKEN\" with a token from [server] api_tokens".into(),
@@ -89,5 +121,20 @@ mod tests {
         assert!(trusted(&proxies, "::ffff:10.0.0.5".parse().unwrap()));
         assert!(!trusted(&proxies, "10.0.0.6".parse().unwrap()));
         assert!(!trusted(&[], "127.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn analysts_are_listed_or_in_the_analyst_group() {
+        let config = ServerSettings {
+            analysts: vec!["carl".into()],
+            analyst_group: "data-team".into(),
+            ..ServerSettings::default()
+        };
+        assert!(User::new(&config, "carl".into(), "token", None).analyst);
+        assert!(!User::new(&config, "pam".into(), "token", None).analyst);
+        assert!(User::new(&config, "dana".into(), "proxy", Some("eng, Data-Team")).analyst);
+        assert!(!User::new(&config, "dana".into(), "proxy", Some("eng,data-teams")).analyst);
+        let no_group = ServerSettings { analyst_group: String::new(), ..config };
+        assert!(!User::new(&no_group, "dana".into(), "proxy", Some("")).analyst, "an empty group names no one");
     }
 }

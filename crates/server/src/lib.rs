@@ -10,6 +10,9 @@
 //!   `X-Request-Id` is only kept beside it and echoed back.
 //! - A conversation is its owner's: others read it, and rate its answers, only with the share
 //!   token its owner created; anything else is 404, as a missing id is.
+//! - Questions quarry could not answer with confidence go to a review queue that analysts work
+//!   ([`review`]): their answers go back into the asker's conversation or Slack, and can
+//!   become verified questions that answer the same question for everyone after.
 //! - The server keeps no state of its own: conversations, feedback, audit records, charts
 //!   and Slack replay claims live in the store, so replicas can share one database.
 
@@ -20,6 +23,7 @@ mod identity;
 mod metrics;
 pub mod openapi;
 mod request_id;
+pub mod review;
 mod sharing;
 mod slack;
 mod state;
@@ -32,8 +36,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-pub use answering::{AskRequest, AskResponse, ChartRef};
-pub use api::{ConversationList, ConversationView, FeedbackRequest, Health, SnapshotView, Suggestions, TurnView};
+pub use answering::{AnalystMark, AskRequest, AskResponse, ChartRef, ReviewMark};
+pub use api::{ConversationList, ConversationView, FeedbackRequest, Health, Me, SnapshotView, Suggestions, TurnView};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use identity::User;
 pub use metrics::Metrics;
@@ -54,6 +58,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/conversations/{id}", get(api::conversation))
         .route("/api/v1/conversations/{id}/share", post(api::share_conversation))
         .route("/api/v1/feedback", post(api::feedback))
+        .route("/api/v1/me", get(api::me))
+        .route("/api/v1/reviews", get(api::reviews).post(api::create_review))
+        .route("/api/v1/reviews/{id}", get(api::review_item))
+        .route("/api/v1/reviews/{id}/sql", post(api::review_sql))
+        .route("/api/v1/reviews/{id}/answer", post(api::answer_review))
         .route("/api/v1/charts/{file}", get(api::chart))
         .route("/api/v1/suggestions", get(api::suggestions))
         .route("/api/v1/snapshot", get(api::snapshot))

@@ -5,12 +5,16 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 use crate::state::AppState;
 
 /// Request durations reach a minute: a slow model with repairs can take that long.
 const REQUEST_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+/// An analyst's answer takes minutes to days.
+const REVIEW_BUCKETS: &[f64] = &[10.0, 60.0, 300.0, 900.0, 3600.0, 4.0 * 3600.0, 24.0 * 3600.0, 3.0 * 24.0 * 3600.0];
 const STAGE_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0, 60.0];
 
 /// The server's metrics and their registry.
@@ -39,6 +43,17 @@ pub struct Metrics {
     pub cache_entries: IntGauge,
     /// `quarry_answer_cache_bytes`: their estimated memory.
     pub cache_bytes: IntGauge,
+    /// `quarry_review_queue_length`: questions waiting for an analyst (read from the store at
+    /// each scrape, so every replica reports the shared queue).
+    pub review_queue_length: IntGauge,
+    /// `quarry_review_items_total{reason}`: questions handed to an analyst, by why.
+    pub review_items: IntCounterVec,
+    /// `quarry_review_time_to_answer_seconds`: from a question entering the queue to an
+    /// analyst's answer.
+    pub review_time_to_answer: Histogram,
+    /// `quarry_review_deliveries_total{via}`: analysts' answers by how they reached the asker
+    /// (`conversation`, `slack_message`, `slack_response_url`, `failed`).
+    pub review_deliveries: IntCounterVec,
 }
 
 impl Metrics {
@@ -94,6 +109,26 @@ impl Metrics {
             "Estimated memory of the answers kept in the answer cache (bounded by [cache] max_bytes).",
         )
         .expect("valid metric");
+        let review_queue_length =
+            IntGauge::new("quarry_review_queue_length", "Questions waiting for an analyst.").expect("valid metric");
+        let review_items = IntCounterVec::new(
+            Opts::new("quarry_review_items_total", "Questions handed to an analyst, by reason."),
+            &["reason"],
+        )
+        .expect("valid metric");
+        let review_time_to_answer = Histogram::with_opts(
+            HistogramOpts::new(
+                "quarry_review_time_to_answer_seconds",
+                "Time from a question entering the review queue to an analyst's answer.",
+            )
+            .buckets(REVIEW_BUCKETS.to_vec()),
+        )
+        .expect("valid metric");
+        let review_deliveries = IntCounterVec::new(
+            Opts::new("quarry_review_deliveries_total", "Analysts' answers by how they reached the asker."),
+            &["via"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_duration.clone()),
@@ -106,6 +141,10 @@ impl Metrics {
             Box::new(slack_interactions.clone()),
             Box::new(cache_entries.clone()),
             Box::new(cache_bytes.clone()),
+            Box::new(review_queue_length.clone()),
+            Box::new(review_items.clone()),
+            Box::new(review_time_to_answer.clone()),
+            Box::new(review_deliveries.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
@@ -122,6 +161,10 @@ impl Metrics {
             slack_interactions,
             cache_entries,
             cache_bytes,
+            review_queue_length,
+            review_items,
+            review_time_to_answer,
+            review_deliveries,
         }
     }
 

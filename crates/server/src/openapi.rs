@@ -16,7 +16,8 @@ Errors are always `{\"error\": {\"code\", \"message\", \"request_id\"}}`. Withou
         license(name = "Apache-2.0")
     ),
     paths(api::ask, api::ask_stream, api::conversations, api::conversation, api::share_conversation, api::feedback, api::chart, api::suggestions,
-        api::snapshot, api::healthz, api::readyz, api::metrics),
+        api::snapshot, api::me, api::create_review, api::reviews, api::review_item, api::review_sql, api::answer_review,
+        api::healthz, api::readyz, api::metrics),
     components(schemas(api::StageView)),
     modifiers(&BearerAuth)
 )]

@@ -26,8 +26,10 @@ use crate::answering::{self, AskRequest, AskResponse, Channel};
 use crate::error::ApiError;
 use crate::identity::User;
 use crate::request_id::RequestIds;
+use crate::review::{self, ReviewRequest};
 use crate::sharing;
 use crate::state::AppState;
+use quarry_store::ReviewRecord;
 
 /// Handles one slash command; see the module documentation.
 pub async fn command(
@@ -53,7 +55,7 @@ pub async fn command(
         outcome("help");
         return Ok(Json(quarry_slack::help_message(&command.command, state.suggestions())));
     };
-    let user = User { id: command.user_key(), via: "slack" };
+    let user = User::new(&state.config().server, command.user_key(), "slack", None);
     match start_answering(&state, user, question, command.response_url, AckVia::Response) {
         Ok(ack) => {
             outcome("accepted");
@@ -84,8 +86,25 @@ pub async fn interaction(
         outcome("replay");
         return Ok(StatusCode::OK);
     }
+    let user = User::new(&state.config().server, action.user_key(), "slack", None);
+    if let Some(answer_id) = action.ask_analyst_about() {
+        tracing::info!(%answer_id, "a Slack user asked for an analyst");
+        outcome("ask_analyst");
+        let request = ReviewRequest { answer_id: answer_id.to_string(), note: None };
+        let state = state.clone();
+        tokio::spawn(crate::request_id::scoped(RequestIds::current(), async move {
+            let reply = match review::ask_analyst(&state, &user, &request, Some(action.response_url.clone())).await {
+                Ok((item, _)) => quarry_slack::error_message(
+                    &format!("Sent to an analyst: \"{}\". You will get their answer here as a message.", item.question),
+                    None,
+                ),
+                Err(error) => quarry_slack::error_message(&error.to_string(), None),
+            };
+            post(&state, &action.response_url, &reply).await;
+        }));
+        return Ok(StatusCode::OK);
+    }
     tracing::info!(action_id = %action.action_id, channel = ?action.channel_id, "a Slack option was picked");
-    let user = User { id: action.user_key(), via: "slack" };
     let question = action.question().to_string();
     match start_answering(&state, user, question, action.response_url.clone(), AckVia::ResponseUrl) {
         Ok(_) => outcome("accepted"),
@@ -180,11 +199,44 @@ async fn answer_in_background(state: AppState, user: User, response_url: String,
     let payload = match answering::answer(&state, &user, Channel::Slack, &request, &|_: StageEvent| {}).await {
         Ok(response) => {
             let link = conversation_link(&state, &user, &response.conversation_id).await;
-            quarry_slack::answer_message(&slack_answer(&state, &response, link), response_type(&state))
+            let message = quarry_slack::answer_message(&slack_answer(&state, &response, link), response_type(&state));
+            quarry_slack::with_ask_analyst_button(&message, &response.answer_id)
         }
         Err(error) => quarry_slack::error_message(&error.to_string(), hint(&error)),
     };
     post(&state, &response_url, &payload).await;
+}
+
+/// Sends an analyst's answer to the Slack user who asked: a direct message with the bot token
+/// when one is set, else the question's `response_url` while it is valid. Returns how it went,
+/// as [`quarry_store::ReviewRecord::delivery`] records it.
+pub async fn deliver_analyst_answer(state: &AppState, item: &ReviewRecord, response: &AskResponse) -> String {
+    let asker = User { id: item.asker_id.clone(), via: "slack", analyst: false };
+    let link = conversation_link(state, &asker, &item.conversation_id).await;
+    let analyst = response.analyst.as_ref().map_or("an analyst", |mark| mark.by.as_str());
+    let message = quarry_slack::answer_message(&slack_answer(state, response, link), ResponseType::Ephemeral);
+    let message = quarry_slack::with_answered_by(&message, analyst);
+    if let Some(client) = state.slack_web() {
+        // `slack:TEAM:USER`: a message to the user id opens the app's direct message with them.
+        let Some(user_id) = item.asker_id.rsplit(':').next().filter(|_| item.asker_id.starts_with("slack:")) else {
+            return format!("failed: the asker {} is not a Slack user", item.asker_id);
+        };
+        return match client.post_message(user_id, &message).await {
+            Ok(()) => "slack_message".into(),
+            Err(error) => {
+                tracing::error!(%error, review_id = %item.id, "the analyst's answer could not be sent to Slack");
+                format!("failed: {error}")
+            }
+        };
+    }
+    match (&item.reply_url, item.reply_url_expires_at) {
+        (Some(url), Some(expires)) if expires > Utc::now() => match state.responder().post(url, &message).await {
+            Ok(()) => "slack_response_url".into(),
+            Err(error) => format!("failed: {error}"),
+        },
+        _ => "failed: no [server.slack] bot_token is set, and the question's response_url has expired (Slack keeps               it 30 minutes) or it came without one; set bot_token to message askers at any time"
+            .into(),
+    }
 }
 
 /// Posts `payload` to `response_url`; failures are logged, as there is no one left to tell.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use quarry_answer::Pipeline;
 use quarry_settings::Settings;
-use quarry_slack::{ChartLinkSigner, ResponseUrlClient, SlackVerifier};
+use quarry_slack::{ChartLinkSigner, ResponseUrlClient, SlackVerifier, SlackWebClient};
 use quarry_store::Store;
 use tokio::sync::Semaphore;
 
@@ -29,6 +29,7 @@ struct Inner {
     links: ChartLinkSigner,
     slack: Option<SlackVerifier>,
     responder: ResponseUrlClient,
+    slack_web: Option<SlackWebClient>,
     suggestions: Vec<String>,
     snapshot: SnapshotView,
 }
@@ -65,6 +66,13 @@ impl AppState {
         };
         let responder = ResponseUrlClient::new(Duration::from_secs(10), retry)
             .map_err(|e| ApiError::Internal(format!("cannot build the HTTP client for Slack: {e}")))?;
+        let slack_web = match server.slack.bot_token.trim() {
+            "" => None,
+            token => Some(
+                SlackWebClient::new(&server.slack.api_base_url, token, Duration::from_secs(10), retry)
+                    .map_err(|e| ApiError::Internal(format!("cannot build the HTTP client for Slack: {e}")))?,
+            ),
+        };
         let slots = Semaphore::new(server.max_concurrent_queries.max(1));
         let suggestions = crate::suggestions::suggestions(pipeline.layer(), 6);
         let snapshot = snapshot_view(&settings, &pipeline);
@@ -78,6 +86,7 @@ impl AppState {
             links,
             slack,
             responder,
+            slack_web,
             suggestions,
             snapshot,
         })))
@@ -121,6 +130,11 @@ impl AppState {
     /// Posts to Slack's response URLs.
     pub fn responder(&self) -> &ResponseUrlClient {
         &self.0.responder
+    }
+
+    /// Sends messages through Slack's Web API, when `[server.slack] bot_token` is set.
+    pub fn slack_web(&self) -> Option<&SlackWebClient> {
+        self.0.slack_web.as_ref()
     }
 
     /// Questions suggested to new users.

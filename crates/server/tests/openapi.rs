@@ -40,6 +40,12 @@ const DOCUMENTED_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/charts/{file}"),
     ("get", "/api/v1/suggestions"),
     ("get", "/api/v1/snapshot"),
+    ("get", "/api/v1/me"),
+    ("get", "/api/v1/reviews"),
+    ("post", "/api/v1/reviews"),
+    ("get", "/api/v1/reviews/{id}"),
+    ("post", "/api/v1/reviews/{id}/sql"),
+    ("post", "/api/v1/reviews/{id}/answer"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -115,6 +121,31 @@ fn responses_conform_to_their_schemas() {
             let health = call(&app, get(path)).await.ok_json();
             conforms(&doc, &schema_of("get", path, "200"), &health, "$");
         }
+        // The review queue, with the anonymous user as its analyst.
+        let mut review_settings = settings();
+        review_settings.server.analysts = vec!["local".into()];
+        let reviewing = TestState::new(review_settings).await;
+        let queue_app = reviewing.router();
+        let unanswered = ask(&queue_app, "how many unicorns", None).await.ok_json();
+        conforms(&doc, &schema_of("post", "/api/v1/ask", "200"), &unanswered, "$");
+        let review = unanswered["review"]["id"].as_str().expect("handed to an analyst").to_string();
+        let again =
+            call(&queue_app, post_json("/api/v1/reviews", &json!({"answer_id": unanswered["answer_id"]}))).await;
+        conforms(&doc, &schema_of("post", "/api/v1/reviews", "200"), &again.ok_json(), "$");
+        let queue = call(&queue_app, get("/api/v1/reviews")).await.ok_json();
+        conforms(&doc, &schema_of("get", "/api/v1/reviews", "200"), &queue, "$");
+        let detail = call(&queue_app, get(&format!("/api/v1/reviews/{review}"))).await.ok_json();
+        conforms(&doc, &schema_of("get", "/api/v1/reviews/{id}", "200"), &detail, "$");
+        let sql = json!({"sql": "SELECT plan, COUNT(*) AS n FROM subscriptions GROUP BY plan"});
+        let run = call(&queue_app, post_json(&format!("/api/v1/reviews/{review}/sql"), &sql)).await.ok_json();
+        conforms(&doc, &schema_of("post", "/api/v1/reviews/{id}/sql", "200"), &run, "$");
+        let answer = json!({"text": "none", "sql": sql["sql"], "promote": true});
+        let answered = call(&queue_app, post_json(&format!("/api/v1/reviews/{review}/answer"), &answer)).await;
+        conforms(&doc, &schema_of("post", "/api/v1/reviews/{id}/answer", "200"), &answered.ok_json(), "$");
+        let verified = ask(&queue_app, "how many unicorns", None).await.ok_json();
+        conforms(&doc, &schema_of("post", "/api/v1/ask", "200"), &verified, "$");
+        let me = call(&queue_app, get("/api/v1/me")).await.ok_json();
+        conforms(&doc, &schema_of("get", "/api/v1/me", "200"), &me, "$");
         let error = call(&app, get("/api/v1/conversations/c-nope")).await;
         conforms(&doc, &schema_of("get", "/api/v1/conversations/{id}", "4XX"), &error.json(), "$");
         // The checker does catch a mismatch.

@@ -21,6 +21,8 @@ const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const COMMAND_RESPONSE_PATH: &str = "/commands/T0001/1234/abcd";
 /// Where the receiver takes a button click's replies.
 const ACTION_RESPONSE_PATH: &str = "/actions/T0001/5678/efgh";
+/// Where the receiver takes messages sent with the bot token.
+const POST_MESSAGE_PATH: &str = "/api/chat.postMessage";
 
 /// Slack as seen from quarry: it signs slash commands and receives answers at response_url.
 struct SimulatedSlack {
@@ -48,15 +50,6 @@ impl SimulatedSlack {
     {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
-        let mut settings = settings();
-        settings.server.public_base_url = format!("{base}/");
-        settings.server.api_tokens = vec![ApiToken { user: "ops".into(), token: "token-of-ops".into() }];
-        settings.server.slack.signing_secret = SECRET.into();
-        settings.server.slack.allow_http_response_url = true;
-        settings.server.slack.response_hosts = vec!["127.0.0.1".into()];
-        configure(&mut settings);
-        let server = open(settings).await;
-        tokio::spawn(quarry_server::serve_on(server.state.clone(), listener));
         let receiver = MockServer::start().await;
         for response_path in [COMMAND_RESPONSE_PATH, ACTION_RESPONSE_PATH] {
             Mock::given(method("POST"))
@@ -65,6 +58,22 @@ impl SimulatedSlack {
                 .mount(&receiver)
                 .await;
         }
+        // Slack's Web API: chat.postMessage with a bot token.
+        Mock::given(method("POST"))
+            .and(path(POST_MESSAGE_PATH))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true, "ts": "1.2"})))
+            .mount(&receiver)
+            .await;
+        let mut settings = settings();
+        settings.server.slack.api_base_url = format!("{}/api", receiver.uri());
+        settings.server.public_base_url = format!("{base}/");
+        settings.server.api_tokens = vec![ApiToken { user: "ops".into(), token: "token-of-ops".into() }];
+        settings.server.slack.signing_secret = SECRET.into();
+        settings.server.slack.allow_http_response_url = true;
+        settings.server.slack.response_hosts = vec!["127.0.0.1".into()];
+        configure(&mut settings);
+        let server = open(settings).await;
+        tokio::spawn(quarry_server::serve_on(server.state.clone(), listener));
         let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().expect("client");
         Self { base, receiver, http, server }
     }
@@ -517,7 +526,8 @@ fn a_click_on_an_option_button_answers_it_in_the_same_conversation() {
         assert!(quarry_slack::check_message(answer).is_empty(), "{answer}");
         let summary = blocks(answer)[0]["text"]["text"].as_str().unwrap_or_default();
         assert!(summary.starts_with("*signups*\nSignups: "), "the option is answered: {summary}");
-        assert!(!blocks(answer).iter().any(|b| b["type"] == "actions"), "no more options: {answer}");
+        let options = blocks(answer).iter().filter(|b| b["type"] == "actions" && b["block_id"] != "quarry_ask_analyst");
+        assert_eq!(options.count(), 0, "no more options: {answer}");
         assert_eq!(conversation_link(answer, &slack.base), conversation, "the same conversation");
         let turns = slack.server.state.store().turns(&conversation).await.expect("turns");
         let questions: Vec<&str> = turns.iter().map(|t| t.question.as_str()).collect();
@@ -576,7 +586,7 @@ fn unsigned_and_malformed_interactions_are_refused_with_the_error_body() {
             (
                 "a button quarry did not post",
                 payload(&|p| p["actions"][0]["action_id"] = json!("approve_expense")),
-                "\"approve_expense\" is not one of quarry's option buttons",
+                "\"approve_expense\" is not one of quarry's buttons",
             ),
             ("no value", payload(&|p| p["actions"][0]["value"] = json!("")), "no `actions[0].value`"),
             ("no user", payload(&|p| p["user"] = Value::Null), "no `user.id`"),
@@ -673,5 +683,121 @@ fn a_cross_checked_answer_says_so_in_slack() {
         let posts = slack.wait_for_posts(1).await;
         let texts = texts_of(posts.first().expect("the answer is posted"));
         assert!(texts.iter().any(|t| t.contains("checked: two independent routes agree")), "{texts:?}");
+    });
+}
+
+/// The `value` of the message's "Ask an analyst" button: the answer's id.
+fn ask_analyst_value(message: &Value) -> String {
+    blocks(message)
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .find(|e| e["action_id"] == quarry_slack::ASK_ANALYST_ACTION)
+        .and_then(|e| e["value"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("no Ask an analyst button in {message}"))
+}
+
+/// An analyst's answer over the API, as `carl` (token `token-of-carl`).
+async fn answer_as_analyst(slack: &SimulatedSlack, asker: &str, text: &str) -> (Value, Instant) {
+    let queue = slack
+        .http
+        .get(format!("{}/api/v1/reviews?status=open&asker={asker}", slack.base))
+        .bearer_auth("token-of-carl")
+        .send()
+        .await
+        .expect("the queue")
+        .json::<Value>()
+        .await
+        .expect("JSON");
+    let id = queue["items"][0]["id"].as_str().unwrap_or_else(|| panic!("{asker}'s item in {queue}")).to_string();
+    let clicked = Instant::now();
+    let answered = slack
+        .http
+        .post(format!("{}/api/v1/reviews/{id}/answer", slack.base))
+        .bearer_auth("token-of-carl")
+        .json(&json!({"text": text, "sql": "SELECT COUNT(*) AS users FROM users"}))
+        .send()
+        .await
+        .expect("the answer");
+    assert_eq!(answered.status(), StatusCode::OK);
+    (answered.json::<Value>().await.expect("JSON"), clicked)
+}
+
+fn analyst_settings(settings: &mut Settings) {
+    settings.server.api_tokens.push(ApiToken { user: "carl".into(), token: "token-of-carl".into() });
+    settings.server.analysts = vec!["carl".into()];
+}
+
+// Issue 21: the Slack hand-off end to end against the simulated Slack.
+#[test]
+fn a_slack_asker_hands_a_question_to_an_analyst_and_gets_the_answer_as_a_message() {
+    run(async {
+        let slack = SimulatedSlack::start(|settings| {
+            analyst_settings(settings);
+            settings.server.slack.bot_token = "xoxb-test-bot".into();
+        })
+        .await;
+        let (status, _, _) = slack.ask("how many unicorns", "U0PM", "t-pm-1").await;
+        assert_eq!(status, StatusCode::OK);
+        let posts = slack.wait_for_posts(1).await;
+        let answer_id = ask_analyst_value(&posts[0]);
+        assert!(quarry_slack::check_message(&posts[0]).is_empty(), "within Slack's limits with the button");
+
+        // The asker clicks "Ask an analyst": the item gets the click's response_url too.
+        let click = slack.click_form(quarry_slack::ASK_ANALYST_ACTION, &answer_id, "U0PM", "t-pm-2");
+        assert_eq!(slack.interact(&click).await.status(), StatusCode::OK);
+        let posts = slack.wait_for_posts(2).await;
+        let confirmation = posts[1]["text"].as_str().unwrap_or_default();
+        assert!(confirmation.starts_with("Sent to an analyst"), "{}", posts[1]);
+        let item = slack.server.state.store().review_for_answer(&answer_id).await.unwrap().expect("queued");
+        assert_eq!(item.asker_id, "slack:T0001:U0PM");
+        assert!(item.reply_url.as_deref().is_some_and(|url| url.ends_with(ACTION_RESPONSE_PATH)), "{item:?}");
+
+        let (answered, clicked) =
+            answer_as_analyst(&slack, "slack:T0001:U0PM", "About 42 unicorns, all on trial plans.").await;
+        let posts = slack.wait_for_posts(3).await;
+        let delivered_after = clicked.elapsed();
+        eprintln!(
+            "slack hand-off: the analyst's answer reached the simulated Slack {delivered_after:?} after the click"
+        );
+        assert_eq!(answered["delivery"], "slack_message", "{answered}");
+        let requests = slack.receiver.received_requests().await.unwrap();
+        let sent = requests.iter().find(|r| r.url.path() == POST_MESSAGE_PATH).expect("chat.postMessage was called");
+        assert_eq!(sent.headers["authorization"], "Bearer xoxb-test-bot");
+        let message: Value = serde_json::from_slice(&sent.body).unwrap();
+        assert_eq!(message["channel"], "U0PM", "a direct message to the asker: {message}");
+        let texts = texts_of(&message).join("\n");
+        assert!(texts.contains("About 42 unicorns, all on trial plans."), "{texts}");
+        assert!(texts.contains("Answered by *carl*"), "{texts}");
+        assert!(texts.contains("SELECT COUNT(*) AS users FROM users"), "{texts}");
+        assert_eq!(posts.len(), 3, "nothing else was posted: {posts:?}");
+    });
+}
+
+#[test]
+fn without_a_bot_token_the_answer_goes_to_the_response_url_or_is_recorded_as_undelivered() {
+    run(async {
+        let slack = SimulatedSlack::start(analyst_settings).await;
+        // Clicked "Ask an analyst": its response_url is valid for 30 minutes.
+        slack.ask("how many unicorns", "U0PM", "t-pm-1").await;
+        let answer_id = ask_analyst_value(&slack.wait_for_posts(1).await[0]);
+        let click = slack.click_form(quarry_slack::ASK_ANALYST_ACTION, &answer_id, "U0PM", "t-pm-2");
+        slack.interact(&click).await;
+        slack.wait_for_posts(2).await;
+        let (answered, _) = answer_as_analyst(&slack, "slack:T0001:U0PM", "About 42.").await;
+        assert_eq!(answered["delivery"], "slack_response_url", "{answered}");
+        let posts = slack.wait_for_posts(3).await;
+        assert!(texts_of(&posts[2]).join(" ").contains("Answered by *carl*"), "{}", posts[2]);
+        assert_eq!(slack.posted_paths().await.last().map(String::as_str), Some(ACTION_RESPONSE_PATH));
+
+        // Handed over by quarry itself (it could not answer), never clicked: no URL to answer at.
+        slack.ask("tell me a joke", "U0PO", "t-po-1").await;
+        slack.wait_for_posts(4).await;
+        let (answered, _) = answer_as_analyst(&slack, "slack:T0001:U0PO", "None.").await;
+        let delivery = answered["delivery"].as_str().unwrap_or_default();
+        assert!(delivery.starts_with("failed: no [server.slack] bot_token"), "{answered}");
+        let item = slack.server.state.store().review(answered["id"].as_str().unwrap()).await.unwrap().unwrap();
+        assert_eq!(item.delivery.as_deref(), Some(delivery), "visible in the queue item");
+        assert_eq!(slack.posts().await.len(), 4, "nothing was posted for it");
     });
 }

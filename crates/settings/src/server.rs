@@ -21,6 +21,16 @@ pub struct ServerSettings {
     pub trusted_user_header: String,
     /// Peer addresses the trusted user header is accepted from.
     pub trusted_proxies: Vec<String>,
+    /// Users who work the review queue (see the server's `/api/v1/reviews`): they see every
+    /// question handed to an analyst, run SQL on it and answer it. Ids as requests are
+    /// attributed: a token's user, a proxy-given user, or `slack:TEAM:USER`.
+    pub analysts: Vec<String>,
+    /// A header with the signed-in user's groups, comma-separated, set by the trusted proxy
+    /// (oauth2-proxy sets `X-Forwarded-Groups`); read only from `trusted_proxies`, like the
+    /// user header. Empty reads no groups.
+    pub analyst_group_header: String,
+    /// The group, in `analyst_group_header`, whose members are analysts; empty means none is.
+    pub analyst_group: String,
     /// Questions one user may ask per minute (on average).
     pub rate_limit_per_minute: u32,
     /// Questions one user may ask at once above the average rate.
@@ -80,6 +90,13 @@ pub struct SlackSettings {
     pub response_hosts: Vec<String>,
     /// Accept `http://` response URLs (for a local Slack stand-in only).
     pub allow_http_response_url: bool,
+    /// The app's bot token (`xoxb-…`), with which an analyst's answer is sent to the asker as
+    /// a message (`chat.postMessage`), however long after the question; empty sends it to the
+    /// question's `response_url` while that is valid (30 minutes). Prefer
+    /// `QUARRY_SERVER__SLACK__BOT_TOKEN` to a file.
+    pub bot_token: String,
+    /// The base URL of Slack's Web API (a local stand-in of Slack in tests).
+    pub api_base_url: String,
 }
 
 impl Default for ServerSettings {
@@ -91,6 +108,9 @@ impl Default for ServerSettings {
             anonymous_user: "local".into(),
             trusted_user_header: String::new(),
             trusted_proxies: vec!["127.0.0.1".into(), "::1".into()],
+            analysts: Vec::new(),
+            analyst_group_header: String::new(),
+            analyst_group: String::new(),
             rate_limit_per_minute: 60,
             rate_limit_burst: 10,
             max_body_bytes: 64 * 1024,
@@ -113,6 +133,8 @@ impl Default for SlackSettings {
             visibility: SlackVisibility::Ephemeral,
             response_hosts: Vec::new(),
             allow_http_response_url: false,
+            bot_token: String::new(),
+            api_base_url: "https://slack.com/api".into(),
         }
     }
 }

@@ -20,6 +20,11 @@ pub const MAX_OPTION_BUTTONS: usize = 5;
 pub const OPTION_ACTION_PREFIX: &str = "quarry_option_";
 /// The `block_id` of the option buttons' actions block.
 pub const OPTIONS_BLOCK_ID: &str = "quarry_options";
+/// The `action_id` of the "Ask an analyst" button: a click comes back to `POST
+/// /slack/interactions` with the answer's id in its `value`.
+pub const ASK_ANALYST_ACTION: &str = "quarry_ask_analyst";
+/// The `block_id` of the "Ask an analyst" button's actions block.
+pub const ASK_ANALYST_BLOCK_ID: &str = "quarry_ask_analyst";
 /// Table rows shown in a Slack answer; the rest is in quarry.
 pub const MAX_TABLE_ROWS: usize = 20;
 /// Characters shown of one table cell.
@@ -164,6 +169,40 @@ pub fn answer_message(answer: &SlackAnswer, response_type: ResponseType) -> Valu
         "text": escaped_within(summary, MAX_FALLBACK_TEXT),
         "blocks": blocks,
     })
+}
+
+/// `message` with an "Ask an analyst" button for the answer `answer_id`, which hands the
+/// question to a person (see [`ASK_ANALYST_ACTION`]).
+pub fn with_ask_analyst_button(message: &Value, answer_id: &str) -> Value {
+    let mut message = message.clone();
+    if answer_id.is_empty() || slack_len(answer_id) > MAX_BUTTON_VALUE {
+        return message;
+    }
+    let button = json!({
+        "type": "actions",
+        "block_id": ASK_ANALYST_BLOCK_ID,
+        "elements": [{
+            "type": "button",
+            "text": {"type": "plain_text", "text": "Ask an analyst"},
+            "action_id": ASK_ANALYST_ACTION,
+            "value": answer_id,
+        }],
+    });
+    if let Some(blocks) = message.get_mut("blocks").and_then(Value::as_array_mut) {
+        blocks.push(button);
+    }
+    message
+}
+
+/// `message` marked as a person's answer: "Answered by `analyst`" under its first block.
+pub fn with_answered_by(message: &Value, analyst: &str) -> Value {
+    let mut message = message.clone();
+    let mark = context(format!("Answered by *{}*, an analyst", escaped_within(analyst.trim(), 200)));
+    if let Some(blocks) = message.get_mut("blocks").and_then(Value::as_array_mut) {
+        let at = blocks.len().min(1);
+        blocks.insert(at, mark);
+    }
+    message
 }
 
 /// `message` without its image blocks. Slack refuses a whole message (`invalid_blocks`) when it
@@ -664,6 +703,20 @@ mod tests {
         assert_eq!(value, "📈".repeat(1_000), "cut at 2000 UTF-16 units, between characters, with no ellipsis");
         assert_eq!(buttons[2]["text"]["text"], "two lines");
         assert_eq!(buttons[2]["value"], "two\nlines");
+    }
+
+    #[test]
+    fn the_ask_analyst_button_carries_the_answer_id_and_the_analyst_is_named() {
+        let message = answer_message(&answer(), ResponseType::Ephemeral);
+        let with_button = with_ask_analyst_button(&message, "ans-123");
+        let last = with_button["blocks"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["elements"][0]["action_id"], ASK_ANALYST_ACTION);
+        assert_eq!(last["elements"][0]["value"], "ans-123");
+        assert!(crate::check_message(&with_button).is_empty());
+        assert_eq!(with_ask_analyst_button(&message, ""), message, "no answer, no button");
+        let marked = with_answered_by(&message, "carl <admin>");
+        assert_eq!(marked["blocks"][1]["elements"][0]["text"], "Answered by *carl &lt;admin&gt;*, an analyst");
+        assert_eq!(marked["blocks"].as_array().unwrap().len(), message["blocks"].as_array().unwrap().len() + 1);
     }
 
     #[test]

@@ -3,14 +3,16 @@
 //! `application/x-www-form-urlencoded` body whose one `payload` field is JSON, signed like a
 //! slash command.
 //!
-//! The only buttons quarry posts are a clarification's options ([`crate::answer_message`]),
+//! quarry posts two kinds of buttons: a clarification's options ([`crate::answer_message`]),
 //! whose `action_id`s start with [`OPTION_ACTION_PREFIX`] and whose `value` is the option's
-//! question, so a click is a question asked in the conversation the clarification came from.
+//! question, so a click is a question asked in the conversation the clarification came from;
+//! and "Ask an analyst" ([`crate::with_ask_analyst_button`], [`ASK_ANALYST_ACTION`]), whose
+//! `value` is the answer's id, so a click hands that question to a person.
 //! The `response_url` is checked against the same [`CommandPolicy`] as a slash command's.
 
 use serde::Deserialize;
 
-use crate::blocks::OPTION_ACTION_PREFIX;
+use crate::blocks::{ASK_ANALYST_ACTION, OPTION_ACTION_PREFIX};
 use crate::command::{CommandError, CommandPolicy};
 
 /// The only interaction type quarry handles.
@@ -47,7 +49,9 @@ pub enum InteractionError {
         field: &'static str,
     },
     /// The clicked element is not one of quarry's option buttons.
-    #[error("the action {action_id:?} is not one of quarry's option buttons (`{OPTION_ACTION_PREFIX}N`)")]
+    #[error(
+        "the action {action_id:?} is not one of quarry's buttons (`{OPTION_ACTION_PREFIX}N` or `{ASK_ANALYST_ACTION}`)"
+    )]
     UnknownAction {
         /// The action's `action_id` (cut to 100 characters).
         action_id: String,
@@ -81,9 +85,9 @@ pub struct BlockAction {
     pub user_id: String,
     /// The channel of the message clicked in (absent outside messages).
     pub channel_id: Option<String>,
-    /// Which button: `quarry_option_0`, …
+    /// Which button: `quarry_option_0`, …, or `quarry_ask_analyst`.
     pub action_id: String,
-    /// The button's value: the question to ask (not empty).
+    /// The button's value: the question to ask, or the answer to ask an analyst about (not empty).
     pub value: String,
     /// Where to post replies; already checked against the [`CommandPolicy`].
     pub response_url: String,
@@ -155,10 +159,10 @@ impl BlockAction {
             |value: Option<String>, field: &'static str| present(value).ok_or(InteractionError::MissingField { field });
         let action = payload.actions.into_iter().next().ok_or(InteractionError::MissingField { field: "actions" })?;
         let action_id = required(action.action_id, "actions[0].action_id")?;
-        if !action_id
+        let is_option = action_id
             .strip_prefix(OPTION_ACTION_PREFIX)
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        {
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if !is_option && action_id != ASK_ANALYST_ACTION {
             return Err(InteractionError::UnknownAction { action_id: cut(&action_id, 100) });
         }
         let value = required(action.value, "actions[0].value")?;
@@ -192,6 +196,11 @@ impl BlockAction {
     /// The question the clicked option asks.
     pub fn question(&self) -> &str {
         self.value.trim()
+    }
+
+    /// The answer whose "Ask an analyst" button was clicked; `None` for an option button.
+    pub fn ask_analyst_about(&self) -> Option<&str> {
+        (self.action_id == ASK_ANALYST_ACTION).then(|| self.value.trim())
     }
 }
 
@@ -250,6 +259,16 @@ mod tests {
             &response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2F1&trigger_id=1.2";
         let command = SlashCommand::parse(command, &CommandPolicy::default()).unwrap();
         assert_eq!(action.user_key(), command.user_key(), "the same user as their slash commands");
+    }
+
+    #[test]
+    fn a_click_on_ask_an_analyst_names_the_answer() {
+        let mut click = payload();
+        click["actions"][0]["action_id"] = json!(ASK_ANALYST_ACTION);
+        click["actions"][0]["value"] = json!("ans-42");
+        let action = parse(&click).unwrap();
+        assert_eq!(action.ask_analyst_about(), Some("ans-42"));
+        assert_eq!(parse(&payload()).unwrap().ask_analyst_about(), None, "an option is a question");
     }
 
     #[test]

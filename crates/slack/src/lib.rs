@@ -15,6 +15,9 @@
 //! A clarification's options come as buttons as well as commands to run. A click comes back as
 //! `POST /slack/interactions`, verified the same way, whose body [`BlockAction::parse`] reads
 //! ([`interaction`]): the option's question, asked by the same user, answered like a command.
+//! Every answer also has an "Ask an analyst" button ([`with_ask_analyst_button`]); a person's
+//! answer reaches the asker later as a direct message through [`SlackWebClient`]
+//! (`chat.postMessage` with the bot token), marked [`with_answered_by`].
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
@@ -40,10 +43,11 @@ pub mod interaction;
 pub mod limits;
 pub mod response;
 pub mod signature;
+pub mod web_api;
 
 pub use blocks::{
-    AnswerKind, MAX_OPTION_BUTTONS, OPTION_ACTION_PREFIX, ResponseType, SlackAnswer, ack_message, answer_message,
-    error_message, help_message, without_images,
+    ASK_ANALYST_ACTION, AnswerKind, MAX_OPTION_BUTTONS, OPTION_ACTION_PREFIX, ResponseType, SlackAnswer, ack_message,
+    answer_message, error_message, help_message, with_answered_by, with_ask_analyst_button, without_images,
 };
 pub use chart_link::{ChartFormat, ChartLinkSigner, LinkError};
 pub use command::{CommandError, CommandPolicy, SlashCommand};
@@ -51,6 +55,7 @@ pub use interaction::{BlockAction, InteractionError};
 pub use limits::{LimitViolation, check_message};
 pub use response::{PostError, ResponseUrlClient};
 pub use signature::{DEFAULT_MAX_AGE, SIGNATURE_HEADER, SignatureError, SlackVerifier, TIMESTAMP_HEADER, sign};
+pub use web_api::SlackWebClient;
 
 /// Any error of this crate, for callers that handle them together.
 #[derive(Debug, thiserror::Error)]

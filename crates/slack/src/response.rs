@@ -31,6 +31,13 @@ pub enum PostError {
         /// Tries made.
         tries: usize,
     },
+    /// Slack's Web API refused the call (`{"ok": false, "error": …}`: `invalid_auth`,
+    /// `channel_not_found`, …); not retried.
+    #[error("Slack refused the message: {error}; check [server.slack] bot_token and the app's chat:write scope")]
+    Api {
+        /// Slack's error code.
+        error: String,
+    },
     /// No response: connection refused, DNS, TLS or timeout.
     #[error("could not reach the response_url after {tries} tries: {cause}; check outbound HTTPS to hooks.slack.com")]
     Transport {
@@ -51,6 +58,7 @@ impl PostError {
             Self::Status { status: 404, .. } => "slack_response_url_expired",
             Self::Status { status: 429, .. } => "slack_rate_limited",
             Self::Status { .. } => "slack_response_rejected",
+            Self::Api { .. } => "slack_api_error",
             Self::Transport { timeout: true, .. } => "slack_response_timeout",
             Self::Transport { .. } => "slack_unreachable",
         }

@@ -1,5 +1,6 @@
 //! Durable storage for quarry's server: conversations and their turns, feedback on answers,
-//! the audit log, chart specifications, Slack replay protection and verified questions.
+//! the audit log, chart specifications, Slack replay protection, verified questions and the
+//! review queue (questions handed to an analyst).
 //!
 //! One code path serves an embedded SQLite file (the default: `quarry.db` in the data
 //! directory) and a Postgres server (`store.url = "postgres://…"`), through sqlx's `Any`
@@ -10,7 +11,7 @@
 //! # Layout
 //! - [`config`]: [`StoreConfig`] and how its URL is resolved.
 //! - `store`: [`Store::open`], the pool and the migrations.
-//! - `conversations`, `shares`, `feedback`, `audit`, `charts`, `slack`, `verified`: the
+//! - `conversations`, `shares`, `feedback`, `audit`, `charts`, `slack`, `verified`, `reviews`: the
 //!   methods on [`Store`] for each kind of record; `answers`: an answer written with its
 //!   audit record in one transaction ([`Store::record_answer`]); [`records`] holds the record
 //!   types.
@@ -48,6 +49,7 @@ mod audit;
 mod charts;
 mod conversations;
 mod feedback;
+mod reviews;
 mod shares;
 mod slack;
 mod store;
@@ -60,7 +62,8 @@ pub use error::{Error, Result};
 pub use quarry_question::normalize_question;
 pub use records::{
     AuditRecord, AuditSummary, ChartRecord, ConversationRecord, ConversationSummary, FeedbackRecord, NewAnswer,
-    NewConversation, NewFeedback, NewTurn, NewVerified, Rating, ShareRecord, TurnRecord, VerifiedRecord,
+    NewConversation, NewFeedback, NewReview, NewTurn, NewVerified, Rating, ReviewAnswer, ReviewFilter, ReviewReason,
+    ReviewRecord, ReviewStatus, ShareRecord, TurnRecord, VerifiedRecord,
 };
 pub use slack::SLACK_CLAIM_TTL;
 pub use store::Store;

@@ -274,3 +274,190 @@ pub struct ShareRecord {
     /// When it was created.
     pub created_at: DateTime<Utc>,
 }
+
+/// Why a question was handed to an analyst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewReason {
+    /// quarry could not answer it (it said what it did not understand).
+    CannotAnswer,
+    /// The asker chose "ask an analyst".
+    Asked,
+    /// The answer got a thumbs-down.
+    ThumbsDown,
+    /// The cross-check found that two independent routes got different results.
+    RoutesDisagree,
+}
+
+impl ReviewReason {
+    /// Every reason, in the order filters list them.
+    pub const ALL: [ReviewReason; 4] =
+        [ReviewReason::CannotAnswer, ReviewReason::Asked, ReviewReason::ThumbsDown, ReviewReason::RoutesDisagree];
+
+    /// The reason as stored and serialized (`cannot_answer`, `asked`, `thumbs_down`, `routes_disagree`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewReason::CannotAnswer => "cannot_answer",
+            ReviewReason::Asked => "asked",
+            ReviewReason::ThumbsDown => "thumbs_down",
+            ReviewReason::RoutesDisagree => "routes_disagree",
+        }
+    }
+}
+
+impl fmt::Display for ReviewReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ReviewReason {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ReviewReason::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            format!("review reason {s:?} is not one of cannot_answer, asked, thumbs_down, routes_disagree")
+        })
+    }
+}
+
+/// Where a review item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    /// Waiting for an analyst.
+    Open,
+    /// An analyst answered it.
+    Answered,
+}
+
+impl ReviewStatus {
+    /// `open` or `answered`, as stored and serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewStatus::Open => "open",
+            ReviewStatus::Answered => "answered",
+        }
+    }
+}
+
+impl fmt::Display for ReviewStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ReviewStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "open" => Ok(ReviewStatus::Open),
+            "answered" => Ok(ReviewStatus::Answered),
+            other => Err(format!("review status {other:?} is neither \"open\" nor \"answered\"")),
+        }
+    }
+}
+
+/// A question to hand to an analyst.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewReview {
+    /// The answer it is about (a turn's `answer_id`): one item per answer.
+    pub answer_id: String,
+    /// Who asked the question: the owner of the answer's conversation.
+    pub asker_id: String,
+    /// Where they asked: `web`, `api` or `slack`.
+    pub channel: String,
+    /// The conversation the answer belongs to.
+    pub conversation_id: String,
+    /// The question.
+    pub question: String,
+    /// Why it is handed over.
+    pub reason: ReviewReason,
+    /// What quarry made of it: the reading, the SQL attempts, why it was not confident. The
+    /// store does not look inside.
+    pub context: serde_json::Value,
+    /// Slack's `response_url` of the asker's message, to answer through while it is valid.
+    pub reply_url: Option<String>,
+    /// When `reply_url` stops working (Slack keeps one for 30 minutes).
+    pub reply_url_expires_at: Option<DateTime<Utc>>,
+}
+
+/// A question in the review queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewRecord {
+    /// Its id (`rv-` and 16 hex digits).
+    pub id: String,
+    /// When it entered the queue.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Open or answered.
+    pub status: ReviewStatus,
+    /// Why it entered the queue (the first reason, when several applied).
+    pub reason: ReviewReason,
+    /// Who asked.
+    pub asker_id: String,
+    /// Where: `web`, `api` or `slack`.
+    pub channel: String,
+    /// The asker's conversation.
+    pub conversation_id: String,
+    /// The answer it is about.
+    pub answer_id: String,
+    /// The question.
+    pub question: String,
+    /// What quarry made of it (see [`NewReview::context`]).
+    pub context: serde_json::Value,
+    /// Slack's `response_url`, when the item came from Slack.
+    pub reply_url: Option<String>,
+    /// When `reply_url` stops working.
+    pub reply_url_expires_at: Option<DateTime<Utc>>,
+    /// The analyst who answered.
+    pub answered_by: Option<String>,
+    /// When they answered.
+    pub answered_at: Option<DateTime<Utc>>,
+    /// Their answer in words.
+    pub answer_text: Option<String>,
+    /// The SQL behind their answer, if any.
+    pub answer_sql: Option<String>,
+    /// The verified question their answer was promoted to, if it was.
+    pub verified_id: Option<String>,
+    /// How the answer reached the asker (`conversation`, `slack_message`, `slack_response_url`)
+    /// or why it did not (`failed: …`); none before it is answered.
+    pub delivery: Option<String>,
+}
+
+/// Which review items to list.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ReviewFilter {
+    /// Only items in this status.
+    pub status: Option<ReviewStatus>,
+    /// Only items that entered for this reason.
+    pub reason: Option<ReviewReason>,
+    /// Only this user's items.
+    pub asker_id: Option<String>,
+    /// Most items returned.
+    pub limit: u32,
+}
+
+/// An analyst's answer to a review item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewAnswer {
+    /// The item answered.
+    pub review_id: String,
+    /// Who answered.
+    pub analyst: String,
+    /// The answer in words.
+    pub text: String,
+    /// The SQL behind it, if any.
+    pub sql: Option<String>,
+    /// The verified question it was promoted to, if it was.
+    pub verified_id: Option<String>,
+    /// The turn to add to the asker's conversation (the item's), when the answer goes there.
+    pub turn: Option<NewTurn>,
+    /// How the answer is delivered (see [`ReviewRecord::delivery`]); `turn` delivers it as it
+    /// is stored, Slack after.
+    pub delivery: String,
+    /// The action's audit record, written in the same transaction.
+    pub audit: AuditRecord,
+}

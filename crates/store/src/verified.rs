@@ -53,6 +53,20 @@ impl Store {
         rows.iter().map(|row| verified_from(row, "list_verified")).collect()
     }
 
+    /// The verified question that matches `question` (ignoring case and runs of whitespace, see
+    /// [`normalize_question`]), if there is one.
+    pub async fn verified_for_question(&self, question: &str) -> Result<Option<VerifiedRecord>> {
+        let row = sqlx::query(
+            "SELECT id, question, sql_text, added_by, source_answer_id, created_at, updated_at FROM verified \
+             WHERE question_key = $1",
+        )
+        .bind(normalize_question(question))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("verified_for_question"))?;
+        row.map(|row| verified_from(&row, "verified_for_question")).transpose()
+    }
+
     /// Removes a verified question; false when there was none with this id.
     pub async fn remove_verified(&self, id: &str) -> Result<bool> {
         let deleted = sqlx::query("DELETE FROM verified WHERE id = $1")

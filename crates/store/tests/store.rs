@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use quarry_store::{
-    AuditRecord, Backend, ChartRecord, NewAnswer, NewConversation, NewFeedback, NewTurn, NewVerified, Rating, Store,
-    StoreConfig,
+    AuditRecord, Backend, ChartRecord, NewAnswer, NewConversation, NewFeedback, NewReview, NewTurn, NewVerified,
+    Rating, ReviewAnswer, ReviewFilter, ReviewReason, ReviewStatus, Store, StoreConfig,
 };
 use serde_json::json;
 use sqlx::{AnyConnection, Connection, Executor};
@@ -125,6 +125,9 @@ suite! {
         an_answer_is_stored_only_with_its_audit_record,
         conversations_are_read_by_their_owner_or_with_their_share,
         feedback_is_taken_from_the_owner_or_a_share_holder,
+        review_items_are_one_per_answer_and_filtered,
+        a_review_is_answered_once_with_its_turn_and_audit_record,
+        verified_questions_are_found_by_their_normalized_text,
     ],
     fixture: [
         reopening_migrates_once_and_keeps_data,
@@ -536,7 +539,7 @@ async fn reopening_migrates_once_and_keeps_data(fixture: &Fixture) {
 
     let mut conn = AnyConnection::connect(&fixture.raw_url()).await.unwrap();
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(&mut conn).await.unwrap();
-    assert_eq!(applied, 2, "each migration is recorded once");
+    assert_eq!(applied, 3, "each migration is recorded once");
     conn.close().await.unwrap();
 }
 
@@ -628,6 +631,125 @@ async fn a_database_from_a_newer_quarry_is_refused(fixture: &Fixture) {
     let err = Store::open(&fixture.config, fixture.dir.path()).await.unwrap_err();
     assert_eq!(err.kind(), "newer_database", "{err}");
     assert!(err.to_string().contains("9999") && err.to_string().contains("newer quarry"), "{err}");
+}
+
+fn new_review(answer_id: &str, asker: &str, conversation: &str, reason: ReviewReason) -> NewReview {
+    NewReview {
+        answer_id: answer_id.into(),
+        asker_id: asker.into(),
+        channel: "web".into(),
+        conversation_id: conversation.into(),
+        question: format!("question of {answer_id}"),
+        reason,
+        context: json!({"why": "not sure"}),
+        reply_url: None,
+        reply_url_expires_at: None,
+    }
+}
+
+// Issue 21: the review queue.
+async fn review_items_are_one_per_answer_and_filtered(store: Store) {
+    store.record_answer(&new_answer("c1", "ana", true, "a1", "req-1")).await.unwrap();
+    store.record_answer(&new_answer("c2", "bob", true, "b1", "req-2")).await.unwrap();
+    let (first, created) =
+        store.enqueue_review(&new_review("a1", "ana", "c1", ReviewReason::CannotAnswer)).await.unwrap();
+    assert!(created && first.id.starts_with("rv-"), "{}", first.id);
+    assert_eq!((first.status, first.reason), (ReviewStatus::Open, ReviewReason::CannotAnswer));
+    assert_eq!(first.context, json!({"why": "not sure"}));
+    // Asking about the same answer again (here from Slack) keeps the item and its reason, and
+    // adds the reply URL it lacked.
+    let again = NewReview {
+        reply_url: Some("https://hooks.slack.com/x".into()),
+        reply_url_expires_at: Some(at(1800)),
+        ..new_review("a1", "ana", "c1", ReviewReason::Asked)
+    };
+    let (same, created) = store.enqueue_review(&again).await.unwrap();
+    assert!(!created);
+    assert_eq!((same.id.as_str(), same.reason), (first.id.as_str(), ReviewReason::CannotAnswer));
+    assert_eq!(same.reply_url.as_deref(), Some("https://hooks.slack.com/x"));
+    assert_eq!(same.reply_url_expires_at, Some(at(1800)));
+    let (bobs, _) = store.enqueue_review(&new_review("b1", "bob", "c2", ReviewReason::ThumbsDown)).await.unwrap();
+    let missing = store.enqueue_review(&new_review("nope", "ana", "c1", ReviewReason::Asked)).await.unwrap_err();
+    assert_eq!(missing.kind(), "not_found", "{missing}");
+
+    let all = ReviewFilter { limit: 10, ..ReviewFilter::default() };
+    let ids = |items: Vec<quarry_store::ReviewRecord>| items.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.list_reviews(&all).await.unwrap()), [first.id.clone(), bobs.id.clone()], "oldest first");
+    let only_bob = ReviewFilter { asker_id: Some("bob".into()), ..all.clone() };
+    assert_eq!(ids(store.list_reviews(&only_bob).await.unwrap()), [bobs.id.as_str()]);
+    let thumbs = ReviewFilter { reason: Some(ReviewReason::ThumbsDown), ..all.clone() };
+    assert_eq!(ids(store.list_reviews(&thumbs).await.unwrap()), [bobs.id.as_str()]);
+    let answered = ReviewFilter { status: Some(ReviewStatus::Answered), ..all.clone() };
+    assert!(store.list_reviews(&answered).await.unwrap().is_empty());
+    assert_eq!(store.list_reviews(&ReviewFilter { limit: 1, ..all }).await.unwrap().len(), 1);
+    assert_eq!(store.open_review_count().await.unwrap(), 2);
+    assert_eq!(store.review_for_answer("b1").await.unwrap().map(|r| r.id), Some(bobs.id.clone()));
+    assert_eq!(store.review(&bobs.id).await.unwrap().unwrap(), bobs);
+    assert_eq!(store.review("rv-nope").await.unwrap(), None);
+}
+
+async fn a_review_is_answered_once_with_its_turn_and_audit_record(store: Store) {
+    store.record_answer(&new_answer("c1", "ana", true, "a1", "req-1")).await.unwrap();
+    let (item, _) = store.enqueue_review(&new_review("a1", "ana", "c1", ReviewReason::Asked)).await.unwrap();
+    let answer = |audit_id: &str| ReviewAnswer {
+        review_id: item.id.clone(),
+        analyst: "carl".into(),
+        text: "42 accounts churned".into(),
+        sql: Some("SELECT 42".into()),
+        verified_id: Some("vq-1".into()),
+        turn: Some(NewTurn { state: json!({"analyst": true}), ..turn("an-1", "question of a1", at(60)) }),
+        delivery: "conversation".into(),
+        audit: AuditRecord {
+            user_id: "carl".into(),
+            outcome: "review_answered".into(),
+            ..audit_record(audit_id, at(60), "review_answered")
+        },
+    };
+    // A failed audit write leaves the item open and the conversation as it was.
+    let mut clash = answer("req-1");
+    clash.audit.id = "req-1".into();
+    assert_eq!(store.answer_review(&clash).await.unwrap_err().kind(), "conflict");
+    assert_eq!(store.review(&item.id).await.unwrap().unwrap().status, ReviewStatus::Open);
+    assert_eq!(store.turns("c1").await.unwrap().len(), 1);
+
+    let done = store.answer_review(&answer("req-9")).await.unwrap();
+    assert_eq!(done.status, ReviewStatus::Answered);
+    assert_eq!(
+        (done.answered_by.as_deref(), done.answer_text.as_deref(), done.answer_sql.as_deref()),
+        (Some("carl"), Some("42 accounts churned"), Some("SELECT 42"))
+    );
+    assert_eq!((done.verified_id.as_deref(), done.delivery.as_deref()), (Some("vq-1"), Some("conversation")));
+    assert!(done.answered_at.is_some());
+    let turns = store.turns("c1").await.unwrap();
+    assert_eq!(turns.iter().map(|t| t.answer_id.as_str()).collect::<Vec<_>>(), ["a1", "an-1"]);
+    assert_eq!(store.conversation("c1").await.unwrap().unwrap().state, json!({"analyst": true}));
+    assert_eq!(store.audit("req-9").await.unwrap().unwrap().outcome, "review_answered");
+    assert_eq!(store.open_review_count().await.unwrap(), 0);
+
+    let twice = store.answer_review(&ReviewAnswer { turn: None, ..answer("req-10") }).await.unwrap_err();
+    assert_eq!(twice.kind(), "conflict", "{twice}");
+    assert_eq!(store.audit("req-10").await.unwrap(), None, "a refused answer leaves no audit record");
+    let missing = ReviewAnswer { review_id: "rv-nope".into(), turn: None, ..answer("req-11") };
+    assert_eq!(store.answer_review(&missing).await.unwrap_err().kind(), "not_found");
+
+    let delivered = store.set_review_delivery(&item.id, "failed: no bot token").await.unwrap();
+    assert_eq!(delivered.delivery.as_deref(), Some("failed: no bot token"));
+    assert_eq!(store.set_review_delivery("rv-nope", "x").await.unwrap_err().kind(), "not_found");
+}
+
+async fn verified_questions_are_found_by_their_normalized_text(store: Store) {
+    let added = store
+        .add_verified(&NewVerified {
+            question: "How many accounts churned in March?".into(),
+            sql: "SELECT 42".into(),
+            added_by: "carl".into(),
+            source_answer_id: None,
+        })
+        .await
+        .unwrap();
+    let found = store.verified_for_question("  how many ACCOUNTS churned in march? ").await.unwrap();
+    assert_eq!(found, Some(added));
+    assert_eq!(store.verified_for_question("how many accounts churned in april?").await.unwrap(), None);
 }
 
 // Opening failures: no database server needed.
