@@ -64,7 +64,7 @@ impl std::fmt::Debug for Pipeline {
 
 /// SQL that passed the policy and ran: the text that ran, the policy's dialect notes, the
 /// result and how long each step took.
-struct Ran {
+pub(crate) struct Ran {
     sql: String,
     notes: Vec<String>,
     result: QueryResult,
@@ -305,7 +305,7 @@ impl Pipeline {
 
     /// The policy, then the executor (which plans before it runs): the one way a candidate's
     /// SQL is run, whichever route wrote it.
-    async fn run_candidate(&self, sql: String, progress: &dyn Progress) -> Result<Ran> {
+    pub(crate) async fn run_candidate(&self, sql: String, progress: &dyn Progress) -> Result<Ran> {
         progress.stage(StageEvent { stage: Stage::Validate, attempt: None });
         let started = Instant::now();
         let validated = self.policy.check(&sql)?;
@@ -373,7 +373,7 @@ impl Pipeline {
     /// The tail of a candidate that ran: summarize, chart, and keep the SQL, the rows and
     /// how the question was read.
     #[allow(clippy::too_many_arguments)]
-    async fn fill_ran(
+    pub(crate) async fn fill_ran(
         &self,
         answer: &mut Answer,
         candidate: Candidate,
@@ -444,6 +444,8 @@ impl Pipeline {
                 answer.query = Some(plan.query);
             }
             CandidateReading::Model { explanation } => answer.model_explanation = Some(explanation),
+            // The caller marks the answer with who verified the SQL.
+            CandidateReading::Verified { .. } => {}
         }
         answer.result = Some(ran.result);
     }
@@ -499,7 +501,7 @@ impl Pipeline {
     }
 }
 
-fn record_turn(conversation: &mut Conversation, question: String, answer: &Answer) {
+pub(crate) fn record_turn(conversation: &mut Conversation, question: String, answer: &Answer) {
     conversation.turns.push(Turn {
         question,
         query: answer.query.clone(),

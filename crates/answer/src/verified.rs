@@ -5,13 +5,12 @@
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use quarry_exec::ResultJson;
 use serde::{Deserialize, Serialize};
 
-use crate::answer::{Answer, Conversation, Turn};
+use crate::answer::{Answer, Conversation, Timings};
 use crate::error::Result;
-use crate::pipeline::{MAX_QUESTION_CHARS, Pipeline, clean_question, ms};
-use quarry_synth::Attempt;
+use crate::pipeline::{MAX_QUESTION_CHARS, Pipeline, clean_question, ms, record_turn};
+use quarry_synth::{Attempt, Candidate, CandidateReading};
 
 /// A verified question that matched the question asked, with its SQL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,43 +52,45 @@ impl Pipeline {
     ) -> Result<Answer> {
         let started = Instant::now();
         let question = clean_question(question, MAX_QUESTION_CHARS)?;
-        let run = self.run_sql(&verified.sql).await?;
-        let mut answer = Answer::empty(question.clone(), run.snapshot_id);
-        let json = ResultJson { columns: run.columns, rows: run.rows };
-        answer.summary = crate::summary::describe_result(&json, run.truncated);
+        let (_, requested_chart) = quarry_chart::requested_chart_type(&question);
+        let progress = &quarry_synth::silent;
+        let ran = self.run_candidate(verified.sql.clone(), progress).await?;
+        let by = format!("verified:{}", verified.id);
+        let candidate = Candidate {
+            sql: verified.sql.clone(),
+            by: by.clone(),
+            reading: CandidateReading::Verified {
+                explanation: format!("verified by {} for \"{}\"", verified.verified_by, verified.question),
+            },
+            // A person checked this SQL for this question: the planner's doubt does not apply.
+            confidence: Some(1.0),
+            chart: None,
+            prompt_hash: None,
+            raw_output: None,
+            tokens: None,
+        };
+        let mut answer = Answer::empty(question.clone(), self.snapshot().manifest.id.clone());
         answer.route = "verified".into();
-        // A person checked this SQL for this question: the planner's doubt does not apply.
-        answer.confidence = Some(1.0);
         answer.attempt_log.push(Attempt {
-            by: format!("verified:{}", verified.id),
+            by,
             sql: verified.sql.clone(),
             verdict: "ok".into(),
             error: None,
             prompt_hash: None,
             raw_output: None,
         });
-        answer.chart = run.result.as_ref().map(|result| crate::chart::result_chart(result, &question, None, None));
-        answer.sql = Some(run.sql);
-        answer.sql_notes = run.sql_notes;
-        answer.columns = json.columns;
-        answer.rows = json.rows;
-        answer.truncated = run.truncated;
-        answer.result = run.result;
         answer.verified = Some(VerifiedBadge {
             id: verified.id.clone(),
             question: verified.question.clone(),
             by: verified.verified_by.clone(),
             at: verified.verified_at,
         });
-        let mut timings = run.timings_ms;
+        // The same tail as every other answer: summarized, charted, filled in one place.
+        let mut timings = Timings::new();
+        self.fill_ran(&mut answer, candidate, ran, requested_chart, None, &mut timings, progress).await;
         timings.insert("total".into(), ms(started));
         answer.timings_ms = timings;
-        conversation.turns.push(Turn {
-            question,
-            query: None,
-            sql: answer.sql.clone(),
-            summary: answer.summary.clone(),
-        });
+        record_turn(conversation, question, &answer);
         Ok(answer)
     }
 }

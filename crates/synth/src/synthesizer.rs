@@ -42,6 +42,12 @@ pub enum CandidateReading {
         /// What the query computes.
         explanation: String,
     },
+    /// SQL a person checked for this question (a verified question); it has no reading of
+    /// its own.
+    Verified {
+        /// Which verified question it is, and who checked it.
+        explanation: String,
+    },
 }
 
 /// What the candidate says of its chart.
@@ -80,7 +86,7 @@ impl Candidate {
     pub fn plan(&self) -> Option<&Plan> {
         match &self.reading {
             CandidateReading::Planner(plan) => Some(plan),
-            CandidateReading::Model { .. } => None,
+            CandidateReading::Model { .. } | CandidateReading::Verified { .. } => None,
         }
     }
 
@@ -93,7 +99,7 @@ impl Candidate {
     pub fn model_explanation(&self) -> Option<&str> {
         match &self.reading {
             CandidateReading::Model { explanation } => Some(explanation),
-            CandidateReading::Planner(_) => None,
+            CandidateReading::Planner(_) | CandidateReading::Verified { .. } => None,
         }
     }
 
