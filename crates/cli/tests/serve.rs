@@ -35,18 +35,24 @@ fn browser_ready(web: &Path) -> Result<PathBuf, String> {
     Ok(chromium)
 }
 
+/// Chromium when the browser tests can run; `None` (the test is skipped) when they cannot and
+/// `REQUIRE_BROWSER` is not `1`, which makes it a failure instead.
+fn browser_or_skip(web: &std::path::Path) -> Option<PathBuf> {
+    match browser_ready(web) {
+        Ok(chromium) => Some(chromium),
+        Err(reason) if std::env::var("REQUIRE_BROWSER").as_deref() != Ok("1") => {
+            eprintln!("skipped: {reason}; set REQUIRE_BROWSER=1 to make this a failure");
+            None
+        }
+        Err(reason) => panic!("the browser test cannot run: {reason}"),
+    }
+}
+
 #[test]
 fn the_web_chat_answers_follows_up_and_takes_feedback_in_a_real_browser() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let web = root.join("web");
-    let chromium = match browser_ready(&web) {
-        Ok(chromium) => chromium,
-        Err(reason) if std::env::var("REQUIRE_BROWSER").as_deref() != Ok("1") => {
-            eprintln!("skipped: {reason}; set REQUIRE_BROWSER=1 to make this a failure");
-            return;
-        }
-        Err(reason) => panic!("the browser test cannot run: {reason}"),
-    };
+    let Some(chromium) = browser_or_skip(&web) else { return };
     let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("serve-browser-{}", std::process::id()));
     let server = start_server(&home, &[("QUARRY_SERVER__CHART_LINK_SECRET", "test-secret")]);
     let (status, body) = get(&format!("{}/readyz", server.url));
@@ -102,14 +108,7 @@ fn the_web_chat_answers_follows_up_and_takes_feedback_in_a_real_browser() {
 fn a_manager_hands_a_question_to_an_analyst_who_answers_it_in_the_web_app() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let web = root.join("web");
-    let chromium = match browser_ready(&web) {
-        Ok(chromium) => chromium,
-        Err(reason) if std::env::var("REQUIRE_BROWSER").as_deref() != Ok("1") => {
-            eprintln!("skipped: {reason}; set REQUIRE_BROWSER=1 to make this a failure");
-            return;
-        }
-        Err(reason) => panic!("the browser test cannot run: {reason}"),
-    };
+    let Some(chromium) = browser_or_skip(&web) else { return };
     let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("serve-review-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
     std::fs::write(

@@ -252,10 +252,7 @@ impl RowReading<'_> {
                 Part::Column(_) => {
                     let column = resolved[k].clone()?;
                     // "in year 2014 or 2015", "in years of 2013": the year filter below.
-                    let year_at = |i: usize| {
-                        let w = self.word(i);
-                        w.len() == 4 && w.parse::<u32>().is_ok_and(|y| (1000..3000).contains(&y))
-                    };
+                    let year_at = |i: usize| is_year(self.word(i));
                     if placed.end == placed.start + 1
                         && matches!(self.word(placed.start), "year" | "years")
                         && (year_at(placed.end)
@@ -311,17 +308,8 @@ impl RowReading<'_> {
                             let w = self.word(i);
                             distinct_words.contains(&w) || AGGREGATE_WORDS.iter().any(|(a, _)| *a == w)
                         });
-                    let previous_end = match k {
-                        0 => 0,
-                        _ if entity_before => {
-                            if k == 1 {
-                                0
-                            } else {
-                                parts[k - 2].end
-                            }
-                        }
-                        _ => parts[k - 1].end,
-                    };
+                    let skipped = if entity_before { 2 } else { 1 };
+                    let previous_end = k.checked_sub(skipped).map_or(0, |j| parts[j].end);
                     let window: Vec<usize> = (previous_end..placed.start).collect();
 
                     // A comparison right after the column: "capacity between 5000 and 10000",
@@ -737,8 +725,7 @@ impl RowReading<'_> {
         // Years the time phrases left: "in 2014 or 2015", "produced before 1980".
         let mut years: Vec<(usize, CompareOp, String)> = Vec::new();
         for (i, w) in self.q.words.iter().enumerate() {
-            let is_year = w.len() == 4 && w.parse::<u32>().is_ok_and(|y| (1000..3000).contains(&y));
-            if !is_year || self.covered.contains(&i) {
+            if !is_year(w) || self.covered.contains(&i) {
                 continue;
             }
             let op = match self.word(i.saturating_sub(1)) {
@@ -1107,4 +1094,9 @@ impl RowReading<'_> {
         let assumptions = self.q.corrections.iter().map(|(w, r)| format!("read '{w}' as '{r}'")).collect();
         Some(Reading::Query { query, assumptions, ignored: Vec::new(), follow_up: false, evidence: Box::new(evidence) })
     }
+}
+
+/// A year written as four digits ("2014").
+fn is_year(word: &str) -> bool {
+    word.len() == 4 && word.parse::<u32>().is_ok_and(|y| (1000..3000).contains(&y))
 }
