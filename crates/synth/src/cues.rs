@@ -107,7 +107,7 @@ pub(crate) static TOP_N_RE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 pub(crate) static COMPARE_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?P<op>more than|greater than|higher than|larger than|bigger than|longer than|over|above|exceeding|at least|no less than|less than|fewer than|lower than|smaller than|shorter than|under|below|within|at most|no more than|exactly|equal to|equals|>=|<=|>|<|=) (?:\$ )?(?P<n>\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten)(?: ?(?P<unit>k|m|thousand|million))?(?: (?P<orx>or more|or less|or fewer|or above|or below|or higher|or lower|and up|plus))?\b|\b(?P<n2>\d+(?:\.\d+)?) (?P<op2>or more|or less|or fewer|or above|or below|or higher|or lower|and up|plus|\+)")
+    Regex::new(r"\b(?P<op>(?:not|no) (?:more|greater|higher|larger|bigger|longer|heavier|older|taller|later|less|fewer|lower|smaller|shorter|lighter|younger|earlier) than|(?:not|no) (?:over|above|under|below)|more than|greater than|higher than|larger than|bigger than|longer than|heavier than|older than|taller than|later than|over|above|exceeding|at least|less than|fewer than|lower than|smaller than|shorter than|lighter than|younger than|earlier than|under|below|within|at most|exactly|equal to|equals|>=|<=|>|<|=) (?:\$ )?(?P<n>\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten)(?: ?(?P<unit>k|m|thousand|million))?(?: (?P<orx>or more|or less|or fewer|or above|or below|or higher|or lower|and up|plus))?\b|\b(?P<n2>\d+(?:\.\d+)?) (?P<op2>or more|or less|or fewer|or above|or below|or higher|or lower|and up|plus|\+)")
         .expect("valid regex")
 });
 

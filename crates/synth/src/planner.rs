@@ -105,7 +105,8 @@ impl SemanticPlanner {
     /// Plans `question`, continuing `context` (the previous turn's query) when it is a
     /// follow-up.
     pub fn plan(&self, question: &str, context: Option<&SemanticQuery>) -> PlanOutcome {
-        let reading = match self.interpreter.read(question, context) {
+        let reading = self.without_degenerate_counts(self.interpreter.read(question, context));
+        let reading = match reading {
             reading @ Reading::Unmapped { .. } => self.interpreter.read_rows(question).unwrap_or(reading),
             // A question back stands against a count or aggregate ("how many users": which
             // users?); only rows asked for by name (a list, an ordering) settle it.
@@ -182,6 +183,29 @@ impl SemanticPlanner {
                 },
             },
         }
+    }
+
+    /// "the different citizenships and the number of singers of each" read as the distinct
+    /// citizenships within each citizenship: a count that is 1 in every group answers
+    /// nothing, so the reading is marked as leaving the question out.
+    fn without_degenerate_counts(&self, reading: Reading) -> Reading {
+        let Reading::Query { query, assumptions, mut ignored, follow_up, evidence } = reading else {
+            return reading;
+        };
+        let layer = self.interpreter.layer();
+        let degenerate = query.measures.iter().find_map(|m| match m {
+            Measure::Aggregate { func: AggregateFunc::CountDistinct, table, column: Some(column) } => query
+                .group_by
+                .iter()
+                .filter_map(|name| layer.dimension(name))
+                .any(|d| d.columns().contains(&(table.as_str(), column.as_str())))
+                .then(|| column.clone()),
+            _ => None,
+        });
+        if let Some(column) = degenerate {
+            ignored.push(format!("the number of distinct {column} within each {column} (always 1)"));
+        }
+        Reading::Query { query, assumptions, ignored, follow_up, evidence }
     }
 
     fn reading_confidence(&self, reading: &Reading) -> f64 {

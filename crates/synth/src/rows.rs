@@ -37,7 +37,7 @@ const LISTING_WORDS: &[&str] = &[
     "entire", "together", "altogether", "played", "listed", "offered", "exist", "held", "correspond",
     "corresponding", "correspondingly", "living", "live", "lives", "located", "released", "produced",
     "published", "came", "aired", "used", "shared", "either", "belong", "belongs", "belonging", "reversed",
-    "lexicographical", "results",
+    "lexicographical", "results", "bought", "purchased", "sold", "spent",
 ];
 
 /// Words naming an aggregate of the column that follows.

@@ -55,12 +55,21 @@ tables:
   - {name: birth_date, kind: number, synonyms: [birth date]}
   - {name: cylinders, kind: number}
   - {name: speed, kind: number}
+- name: pets
+  primary_key: [pet_id]
+  synonyms: [pet, pets]
+  columns:
+  - {name: pet_id, kind: number}
+  - {name: pettype, kind: text}
+  - {name: pet_age, kind: number}
+  - {name: weight, kind: number}
 joins:
 - {from: albums.artist_id, to: artists.artist_id}
 metrics:
 - {name: artists_count, label: Number of artists, table: artists, expression: COUNT(*), format: count, synonyms: [artists, artist]}
 - {name: albums_count, label: Number of albums, table: albums, expression: COUNT(*), format: count, synonyms: [albums, album]}
 - {name: venues_count, label: Number of venues, table: venues, expression: COUNT(*), format: count, synonyms: [venues, venue]}
+- {name: pets_count, label: Number of pets, table: pets, expression: COUNT(*), format: count, synonyms: [pets, pet]}
 dimensions:
 - name: artist_country
   label: Country
@@ -182,6 +191,26 @@ fn directions_groupings_by_distinct_values_and_years() {
         // The entity naming whose column follows: one column, its distinct values.
         "How many different venue cities are there?",
         "Sort artist names by their age in ascending order.",
+    ]));
+}
+
+#[test]
+fn several_aggregates_comparatives_and_groups_after_a_table() {
+    insta::assert_snapshot!(render(&[
+        // Several aggregates of the base table's own `pet_age`, not the artists' `age`.
+        "What is the average and maximum age for each pet type?",
+        "Find the average and maximum age for each type of pet.",
+        // A grouping after the table named is read, not dropped.
+        "Find the average weight for each pet type.",
+        // Comparatives, and their negations.
+        "Find the number of pets whose weight is heavier than 10.",
+        "What is the id and weight of every pet who is older than 1?",
+        "What is the average sales of albums whose bpm is not higher than 120?",
+        "List the titles of albums with sales no less than 5000.",
+        // Grammar between the aggregates and their column.
+        "What are the maximum and minimum values of capacity?",
+        // A value listed and grouped by once.
+        "Show different countries of artists and the number of artists of each country.",
     ]));
 }
 

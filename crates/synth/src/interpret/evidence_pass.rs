@@ -220,6 +220,20 @@ impl Interpreter {
                 unexplained.push(format!("{word} {next}"));
                 continue;
             }
+            // "for each pet type" read as the pets' average: the word after the table named
+            // is the grouping nobody read.
+            if !grouped && ["by", "per", "each"].contains(&word.as_str()) && covered.contains(&(i + 1)) {
+                let after = (i + 1..words.len()).find(|j| !covered.contains(j));
+                if let Some(j) = after.filter(|&j| j > i + 1)
+                    && let Some(next) = words.get(j).filter(|n| {
+                        !n.starts_with("__")
+                            && (!is_stopword(n) || matches!(n.as_str(), "type" | "types" | "kind" | "kinds"))
+                    })
+                {
+                    unexplained.push(format!("{word} {} {next}", words[i + 1..j].join(" ")));
+                    continue;
+                }
+            }
             if !grouped && query.measures.len() < 2 && ["vs", "versus"].contains(&word.as_str()) {
                 unexplained.push(word.clone());
                 continue;

@@ -20,6 +20,8 @@ pub(crate) struct Comparison {
     pub(crate) value: String,
     /// Written as money ("$5,000", "5000 dollars").
     pub(crate) money: bool,
+    /// The comparison's own words ("older than", "not higher than"; empty for "between").
+    pub(crate) words: String,
 }
 
 /// A question taken apart for reading.
@@ -136,7 +138,7 @@ impl Interpreter {
             let money = whole.as_str().contains('$') || caps.name("usd").is_some();
             for (bound, op) in [("a", CompareOp::Ge), ("b", CompareOp::Le)] {
                 let value = caps.name(bound).map(|m| m.as_str().to_string()).unwrap_or_default();
-                comparisons.push(Comparison { token, op, value, money });
+                comparisons.push(Comparison { token, op, value, money, words: String::new() });
             }
             let placeholder = format!(" __cmp{}__ ", comparisons.len() - 1);
             text.replace_range(whole.range(), &placeholder);
@@ -173,7 +175,7 @@ impl Interpreter {
             let token = text[..whole.start()].split_whitespace().count();
             let after = text[whole.end()..].split_whitespace().next().unwrap_or_default();
             let money = whole.as_str().contains('$') || matches!(after, "dollars" | "usd" | "bucks");
-            comparisons.push(Comparison { token, op, value, money });
+            comparisons.push(Comparison { token, op, value, money, words: op_word.to_string() });
             let start = whole.start();
             text.replace_range(whole.range(), &placeholder);
             from = start + placeholder.len();
@@ -184,21 +186,31 @@ impl Interpreter {
 
 /// The operator of a comparison's words ("more than", "or fewer").
 fn compare_op(op_word: &str, or_extra: Option<&str>) -> CompareOp {
+    // "not higher than 4", "no older than 30": the negation of a strict comparison.
+    if let Some(rest) = op_word.strip_prefix("not ").or_else(|| op_word.strip_prefix("no ")) {
+        return match compare_op(&format!("{} than", rest.trim_end_matches(" than")), None) {
+            CompareOp::Gt => CompareOp::Le,
+            CompareOp::Lt => CompareOp::Ge,
+            _ => match rest {
+                "over" | "above" => CompareOp::Le,
+                _ => CompareOp::Ge,
+            },
+        };
+    }
     match (op_word, or_extra) {
         (
-            "more than" | "greater than" | "higher than" | "larger than" | "bigger than" | "longer than" | "over"
-            | "above" | "exceeding" | ">",
+            "more than" | "greater than" | "higher than" | "larger than" | "bigger than" | "longer than"
+            | "heavier than" | "older than" | "taller than" | "later than" | "over" | "above" | "exceeding" | ">",
             None,
         ) => CompareOp::Gt,
         (
-            "less than" | "fewer than" | "lower than" | "smaller than" | "shorter than" | "under" | "below" | "<",
+            "less than" | "fewer than" | "lower than" | "smaller than" | "shorter than" | "lighter than"
+            | "younger than" | "earlier than" | "under" | "below" | "<",
             None,
         ) => CompareOp::Lt,
         ("within", None) => CompareOp::Le,
-        ("at least" | "no less than" | ">=" | "or more" | "or above" | "or higher" | "and up" | "plus" | "+", _) => {
-            CompareOp::Ge
-        }
-        ("at most" | "no more than" | "<=" | "or less" | "or fewer" | "or below" | "or lower", _) => CompareOp::Le,
+        ("at least" | ">=" | "or more" | "or above" | "or higher" | "and up" | "plus" | "+", _) => CompareOp::Ge,
+        ("at most" | "<=" | "or less" | "or fewer" | "or below" | "or lower", _) => CompareOp::Le,
         (_, Some("or less" | "or fewer" | "or below" | "or lower")) => CompareOp::Le,
         (_, Some(_)) => CompareOp::Ge,
         _ => CompareOp::Eq,

@@ -452,6 +452,19 @@ impl<'a> RowReading<'a> {
         }
     }
 
+    /// The one column of the base table a one-word mention names by its last word (`pet_age`
+    /// by "age"), if exactly one does.
+    pub(super) fn base_column_by_last_word(&self, placed: &Placed) -> Option<ColumnRef> {
+        if placed.end != placed.start + 1 {
+            return None;
+        }
+        let key = crate::text::stem(self.word(placed.start));
+        let def = self.interpreter.layer().table(&self.base)?;
+        let mut named = def.columns.iter().filter(|c| !c.personal && names_by_last_word(&c.name, &self.base, &key));
+        let column = named.next()?;
+        named.next().is_none().then(|| ColumnRef { table: self.base.clone(), column: column.name.clone() })
+    }
+
     /// The year column a year phrase applies to: a column called `year` on a table named
     /// ("concerts in 2014" on the concert table), else the base table's one year column.
     pub(super) fn year_column(&self, used: &BTreeSet<String>) -> Option<ColumnRef> {

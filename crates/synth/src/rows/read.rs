@@ -67,6 +67,10 @@ impl RowReading<'_> {
             {
                 column_numbers.extend([p.start - 2, p.start - 1]);
             }
+            // "the number of tickets" naming `num_of_ticket` as a whole counts nothing.
+            if numeric && p.end > p.start + 1 && matches!(self.word(p.start), "number" | "numbers") {
+                column_numbers.insert(p.start);
+            }
         }
         let mut normalized = self.q.words.clone();
         for &i in &column_numbers {
@@ -95,6 +99,11 @@ impl RowReading<'_> {
         let resolved: Vec<Option<ColumnRef>> = parts
             .iter()
             .map(|p| match &p.part {
+                // "the age of pets" where only students have an `age`: the base's own
+                // `pet_age` named by its last word comes before a column reached by a join.
+                Part::Column(candidates) if !candidates.iter().any(|c| c.table == self.base) => {
+                    self.base_column_by_last_word(p).or_else(|| self.resolve(candidates))
+                }
                 Part::Column(candidates) => self.resolve(candidates),
                 _ => None,
             })
@@ -306,7 +315,9 @@ impl RowReading<'_> {
                         && matches!(&parts[k - 1].part, Part::Entity(t) if *t == column.table)
                         && self.before(parts[k - 1].start).next().is_some_and(|i| {
                             let w = self.word(i);
-                            distinct_words.contains(&w) || AGGREGATE_WORDS.iter().any(|(a, _)| *a == w)
+                            distinct_words.contains(&w)
+                                || AGGREGATE_WORDS.iter().any(|(a, _)| *a == w)
+                                || matches!(w, "each" | "every" | "per" | "by")
                         });
                     let skipped = if entity_before { 2 } else { 1 };
                     let previous_end = k.checked_sub(skipped).map_or(0, |j| parts[j].end);
@@ -501,15 +512,30 @@ impl RowReading<'_> {
                         .take_while(|i| *i >= previous_end)
                         .collect();
                     // Aggregates named before the column: "the average, minimum and maximum age".
-                    let aggregates: Vec<(usize, AggregateFunc)> = nearest
+                    // "the maximum and minimum values of area codes": the words between are
+                    // grammar.
+                    let run: Vec<usize> = nearest
                         .iter()
-                        .take_while(|&&i| {
+                        .copied()
+                        .take_while(|&i| {
                             AGGREGATE_WORDS.iter().any(|(w, _)| *w == self.word(i))
                                 || matches!(self.word(i), "and" | "or")
                                 || (matches!(self.word(i), "number" | "numbers") && self.covered.contains(&i))
+                                || (matches!(self.word(i), "value" | "values" | "of")
+                                    && nearest
+                                        .iter()
+                                        .any(|&j| j < i && AGGREGATE_WORDS.iter().any(|(w, _)| *w == self.word(j))))
                         })
+                        .collect();
+                    let aggregates: Vec<(usize, AggregateFunc)> = run
+                        .iter()
                         .filter_map(|&i| AGGREGATE_WORDS.iter().find(|(w, _)| *w == self.word(i)).map(|(_, f)| (i, *f)))
                         .collect();
+                    if !aggregates.is_empty() {
+                        let grammar: Vec<usize> =
+                            run.iter().copied().filter(|&i| matches!(self.word(i), "value" | "values")).collect();
+                        self.covered.extend(grammar);
+                    }
                     let per_each =
                         self.q.words.iter().any(|w| matches!(w.as_str(), "each" | "respectively" | "corresponding"));
                     if counting && nearest.first().is_some_and(|&i| distinct_words.contains(&self.word(i))) && !per_each
@@ -564,7 +590,12 @@ impl RowReading<'_> {
                         || nearest.get(1).is_some_and(|&i| matches!(self.word(i), "each" | "every"))
                     {
                         group_by.push(column.clone());
-                        items.insert(0, RowItem::Column(column));
+                        // "different citizenships and the number of singers of each
+                        // citizenship": listed once.
+                        let item = RowItem::Column(column);
+                        if !items.contains(&item) {
+                            items.insert(0, item);
+                        }
                         continue;
                     }
                     // "the maximum for all the different cylinders", "for different number of
@@ -620,14 +651,22 @@ impl RowReading<'_> {
             }
             // The comparative word is right before the comparison's own word ("older than").
             let found = (0..cmp.token).rev().take(2).find_map(|j| {
-                NAMED_COMPARATIVES.iter().find(|(w, _, _)| *w == self.word(j)).map(|(_, col, op)| (j, *col, *op))
+                NAMED_COMPARATIVES.iter().find(|(w, _, _)| *w == self.word(j)).map(|(_, col, op)| (Some(j), *col, *op))
+            });
+            // ... or it is the comparison's own word ("older than 1", "not older than 30").
+            let found = found.or_else(|| {
+                let comparative = cmp.words.trim_start_matches("not ").trim_start_matches("no ");
+                let comparative = comparative.strip_suffix(" than")?;
+                NAMED_COMPARATIVES.iter().find(|(w, _, _)| *w == comparative).map(|(_, col, _)| (None, *col, cmp.op))
             });
             let (j, name, op) = found?;
             let column = self.interpreter.column_named(&self.base, name, ColumnKind::Number)?;
-            self.covered.insert(j);
+            self.covered.extend(j);
             self.covered.insert(cmp.token);
             compared[i] = true;
-            let op = if cmp.op == CompareOp::Gt || cmp.op == CompareOp::Ge || cmp.op == CompareOp::Eq {
+            let op = if j.is_none() {
+                op
+            } else if cmp.op == CompareOp::Gt || cmp.op == CompareOp::Ge || cmp.op == CompareOp::Eq {
                 op
             } else {
                 return None;
