@@ -664,13 +664,10 @@ impl RowReading<'_> {
             self.covered.extend(j);
             self.covered.insert(cmp.token);
             compared[i] = true;
-            let op = if j.is_none() {
-                op
-            } else if cmp.op == CompareOp::Gt || cmp.op == CompareOp::Ge || cmp.op == CompareOp::Eq {
-                op
-            } else {
+            // "older than" before "less than 30" says two things at once.
+            if j.is_some() && !matches!(cmp.op, CompareOp::Gt | CompareOp::Ge | CompareOp::Eq) {
                 return None;
-            };
+            }
             filters.push(Filter::Compare { table: column.table, column: column.column, op, value: cmp.value.clone() });
         }
         // "older than 30" when the comparison pattern did not take it.
