@@ -23,8 +23,18 @@ pub(crate) async fn ground_unknown_words(
     context: Option<&SemanticQuery>,
     outcome: PlanOutcome,
 ) -> PlanOutcome {
+    // Words of the layer itself that an answer left unused ("the best rank of losers" read as
+    // a count) are no misspellings: grounding them would read them as some other concept.
+    let interpreter = builtin.planner().interpreter();
     let unknown: Vec<String> = match &outcome {
-        PlanOutcome::Sql(plan) => plan.explanation.evidence.unknown_words.clone(),
+        PlanOutcome::Sql(plan) => plan
+            .explanation
+            .evidence
+            .unknown_words
+            .iter()
+            .filter(|w| !interpreter.knows_layer_word(w))
+            .cloned()
+            .collect(),
         PlanOutcome::CannotAnswer { not_understood, .. } => {
             not_understood.iter().filter(|w| !w.contains(' ')).cloned().collect()
         }

@@ -203,6 +203,11 @@ impl Interpreter {
         }
     }
 
+    /// Whether `word` (stemmed) is a word of the layer's names and synonyms.
+    pub(crate) fn knows_layer_word(&self, word: &str) -> bool {
+        self.layer_words.contains(&crate::text::stem(word))
+    }
+
     /// The time column of a table for ad-hoc aggregates: the one its metrics use,
     /// preferring an unfiltered metric's.
     pub(crate) fn default_time_column(&self, table: &str) -> Option<String> {

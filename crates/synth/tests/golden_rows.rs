@@ -215,6 +215,18 @@ fn several_aggregates_comparatives_and_groups_after_a_table() {
 }
 
 #[test]
+fn counts_that_leave_part_of_the_question_out_are_not_answered() {
+    insta::assert_snapshot!(render(&[
+        // A grouping by another table that the count does not read.
+        "How many albums are there in each venue? List the venue name and the count.",
+        // Words of the layer a bare count of rows leaves unused.
+        "What is the best label code of albums across all artists?",
+        // The distinct values of the column it is grouped by: 1 in every group.
+        "Show the number of distinct genres of albums by genre.",
+    ]));
+}
+
+#[test]
 fn questions_the_row_reading_leaves_alone() {
     insta::assert_snapshot!(render(&[
         // A word that names nothing: no answer rather than one without it.

@@ -41,15 +41,24 @@ impl Interpreter {
     ) -> Evidence {
         // Words that name nothing: conversation around the question is left out freely; a
         // content word lowers confidence, since the reading may answer another question.
+        let plain_count = query.group_by.is_empty()
+            && query.grain.is_none()
+            && query.filters.is_empty()
+            && query.time_range.is_none()
+            && !query.measures.is_empty()
+            && query.measures.iter().all(|m| self.is_plain_count(m));
         let (filler_words, unknown_words): (Vec<String>, Vec<String>) = q
             .words
             .iter()
             .enumerate()
+            // A word of the layer that a bare count of rows did not use ("the best rank of
+            // losers" read as a count of all matches) is as unexplained as a word the layer
+            // does not know.
             .filter(|(i, w)| {
                 !q.covered.contains(i)
                     && !w.starts_with("__")
                     && !is_known_word(w)
-                    && !self.layer_words.contains(&stem(w))
+                    && (!self.layer_words.contains(&stem(w)) || (plain_count && !is_stopword(w)))
             })
             .map(|(_, w)| w.clone())
             .partition(|w| is_filler(w));
@@ -206,6 +215,14 @@ impl Interpreter {
             unexplained.push(word);
         }
         let grouped = !query.group_by.is_empty() || query.grain.is_some();
+        let measured: std::collections::BTreeSet<&str> = query
+            .measures
+            .iter()
+            .filter_map(|m| match m {
+                Measure::Metric { name } => self.layer.metric(name).map(|metric| metric.table.as_str()),
+                Measure::Aggregate { table, .. } | Measure::Elapsed { table, .. } => Some(table.as_str()),
+            })
+            .collect();
         for (i, word) in words.iter().enumerate() {
             if covered.contains(&i) || word.starts_with("__") {
                 continue;
@@ -218,6 +235,25 @@ impl Interpreter {
                 && let Some(next) = next.filter(|n| !n.starts_with("__") && !is_stopword(n))
             {
                 unexplained.push(format!("{word} {next}"));
+                continue;
+            }
+            // "car makers in each continent" counted over all car makers: a table of its own
+            // named as the grouping nobody read.
+            if !grouped
+                && query.ratio.is_none()
+                && ["by", "per", "each"].contains(&word.as_str())
+                && let Some(m) = q.mentions.iter().find(|m| m.start == i + 1)
+                && m.concepts.iter().any(|c| matches!(c, Concept::Table(t) if !measured.contains(t.as_str())))
+                && !m.concepts.iter().any(|c| match c {
+                    Concept::Column { table, .. } => measured.contains(table.as_str()),
+                    Concept::Dimension(name) => self
+                        .layer
+                        .dimension(name)
+                        .is_some_and(|d| d.columns().iter().any(|(t, _)| measured.contains(t))),
+                    _ => false,
+                })
+            {
+                unexplained.push(format!("{word} {}", words[m.start..m.end].join(" ")));
                 continue;
             }
             // "for each pet type" read as the pets' average: the word after the table named

@@ -922,6 +922,12 @@ impl RowReading<'_> {
             // An aggregate beside a plain column with nothing to group by is no one query.
             return None;
         }
+        // The distinct values of a column per value of that column: 1 in every group.
+        if items.iter().any(|i| {
+            matches!(i, RowItem::Aggregate { func: AggregateFunc::CountDistinct, column: Some(c) } if group_by.contains(c))
+        }) {
+            return None;
+        }
         let plain: Vec<ColumnRef> = items
             .iter()
             .filter_map(|i| match i {
