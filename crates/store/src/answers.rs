@@ -37,6 +37,7 @@ impl Store {
     ///
     /// Concurrent answers are committed together (see the module documentation); this returns
     /// once the transaction holding the answer has committed, so a returned answer is durable.
+    /// An answer whose caller stops waiting (a dropped request) is still written.
     ///
     /// Fails with `conflict` when the new conversation's id, the answer id or the audit record's
     /// id is taken, and with `not_found` when a continued conversation does not exist or is not

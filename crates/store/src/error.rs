@@ -106,7 +106,7 @@ pub enum Error {
     /// The write was queued to be committed with others, but the writer stopped before its
     /// transaction ended (the process is shutting down).
     #[error(
-        "store operation {operation} was interrupted before its transaction ended (the process is shutting down); it was not acknowledged, so send it again"
+        "store operation {operation} was interrupted before its commit was confirmed (the process is shutting down); it may or may not be stored: check before sending it again"
     )]
     Interrupted {
         /// What the store was doing.
