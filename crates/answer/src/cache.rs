@@ -10,7 +10,7 @@ use quarry_question::normalize_question;
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 
-use quarry_chart::{CheckedSpec, Column, Values};
+use quarry_chart::{ChartHints, CheckedSpec, Column, MeasureHint, Values};
 use quarry_exec::QueryResult;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -157,6 +157,7 @@ fn chart_heap_bytes(chart: &AnswerChart) -> usize {
             + BLOCK_OVERHEAD
             + json_heap_bytes(checked.spec())
             + checked.notes().iter().map(|n| string_bytes(n)).sum::<usize>()
+            + hints_heap_bytes(checked.hints())
     });
     let data = chart.data.as_ref().map_or(0, |data| {
         vec_bytes::<Column>(data.columns().len())
@@ -177,6 +178,17 @@ fn chart_heap_bytes(chart: &AnswerChart) -> usize {
                 .sum::<usize>()
     });
     spec + checked + data + 2 * (json_length(&chart.reason) + json_length(&chart.fallback))
+}
+
+/// The chart hints a checked spec keeps (to be checked again when drawn later).
+fn hints_heap_bytes(hints: &ChartHints) -> usize {
+    let optional = |text: &Option<String>| text.as_deref().map_or(0, string_bytes);
+    hints.time.as_ref().map_or(0, |(column, _)| string_bytes(column))
+        + vec_bytes::<MeasureHint>(hints.measures.len())
+        + hints.measures.iter().map(|m| string_bytes(&m.column) + optional(&m.label)).sum::<usize>()
+        + vec_bytes::<String>(hints.dimensions.len())
+        + hints.dimensions.iter().map(|d| string_bytes(d)).sum::<usize>()
+        + optional(&hints.title)
 }
 
 /// The Arrow result: its buffers as Arrow counts them, each column's `Arc`, each batch's

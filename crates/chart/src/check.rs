@@ -7,7 +7,8 @@ use crate::error::{Problem, SpecError};
 use crate::spec::{Aggregate, Channel, CheckedSpec, FieldType, MarkType, SortOrder, Stack, View};
 
 /// How strictly parts of Vega-Lite v4 that are not drawn are treated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Strictness {
     /// For specs written by a model: anything not drawn exactly as written is refused, and
     /// the caller falls back to the built-in chooser.
@@ -247,6 +248,11 @@ fn join(path: &str, key: &str) -> String {
 }
 
 impl SpecChecker {
+    /// A checker of this strictness.
+    pub fn new(strictness: Strictness) -> Self {
+        Self { strictness }
+    }
+
     /// A checker for model-written specs.
     pub fn strict() -> Self {
         Self { strictness: Strictness::Strict }
@@ -317,7 +323,13 @@ impl SpecChecker {
             cx.problem("", format!("not a valid Vega-Lite v4 spec: {message}"));
         }
         match view {
-            Some(view) if cx.problems.is_empty() => Ok(CheckedSpec { json: Value::Object(top), view, notes: cx.notes }),
+            Some(view) if cx.problems.is_empty() => Ok(CheckedSpec {
+                json: Value::Object(top),
+                view,
+                notes: cx.notes,
+                hints: input.hints.clone(),
+                strictness: self.strictness,
+            }),
             _ => Err(SpecError { problems: cx.problems }),
         }
     }

@@ -143,7 +143,8 @@ pub enum ColumnKind {
 }
 
 /// A column's values.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "values", rename_all = "snake_case")]
 pub enum Values {
     /// Numbers (decimals are converted to floating point: charts are not exact).
     Number(Vec<Option<f64>>),
@@ -164,7 +165,7 @@ impl Values {
 }
 
 /// One column of the result.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Column {
     /// Its name.
     pub name: String,
@@ -216,11 +217,27 @@ impl Column {
     }
 }
 
-/// The result to chart: typed columns of equal length.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The result to chart: typed columns of equal length. Serialized as its columns, and
+/// checked like [`ChartData::new`] when read back.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<Column>", into = "Vec<Column>")]
 pub struct ChartData {
     columns: Vec<Column>,
     rows: usize,
+}
+
+impl TryFrom<Vec<Column>> for ChartData {
+    type Error = Error;
+
+    fn try_from(columns: Vec<Column>) -> Result<Self> {
+        Self::new(columns)
+    }
+}
+
+impl From<ChartData> for Vec<Column> {
+    fn from(data: ChartData) -> Self {
+        data.columns
+    }
 }
 
 impl ChartData {
@@ -365,7 +382,7 @@ fn column_values(data_type: &DataType, arrays: &[&ArrayRef]) -> Result<Values> {
 }
 
 /// What the chooser, checker and renderer work from: the data and the hints.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChartInput {
     /// The result.
     pub data: ChartData,

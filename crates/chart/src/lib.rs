@@ -46,4 +46,4 @@ pub use data::{
 };
 pub use error::{Error, Problem, Result, SpecError};
 pub use render::{ChartRenderer, Format, Size};
-pub use spec::{ChartKind, CheckedSpec};
+pub use spec::{ChartKind, ChartSource, CheckedSpec};

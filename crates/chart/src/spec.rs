@@ -4,7 +4,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::data::{ChartData, TimeGrain, ValueFormat};
+use crate::check::{SpecChecker, Strictness};
+use crate::data::{ChartData, ChartHints, ChartInput, TimeGrain, ValueFormat};
+use crate::error::{Error, SpecError};
+use crate::render::{ChartRenderer, Format, Size};
 
 /// The chart types quarry draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -230,9 +233,64 @@ pub struct CheckedSpec {
     pub(crate) json: Value,
     pub(crate) view: View,
     pub(crate) notes: Vec<String>,
+    /// The hints it was checked with (value formats), so it can be checked again.
+    pub(crate) hints: ChartHints,
+    pub(crate) strictness: Strictness,
+}
+
+/// What a chart is drawn from, in a form to store: the checked spec, the data it was checked
+/// against with its hints, and the checker's strictness. Drawing it later checks the spec
+/// again over the same input, which gives the same chart, so answers need not draw images
+/// nobody asks for.
+///
+/// ```
+/// use quarry_chart::{ChartChooser, ChartRenderer, ChartSource, Format, Size};
+/// let sample = quarry_chart::samples::samples().remove(0);
+/// let choice = ChartChooser::choose(&sample.input, sample.requested);
+/// let spec = choice.spec.as_ref().unwrap();
+/// let stored = serde_json::to_string(&spec.source(&choice.data))?;
+/// let source: ChartSource = serde_json::from_str(&stored)?;
+/// let now = ChartRenderer::new(Size::WEB).render(spec, &choice.data, Format::Svg)?;
+/// assert_eq!(source.render(Format::Svg, Size::WEB)?, now);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChartSource {
+    spec: Value,
+    input: ChartInput,
+    strictness: Strictness,
+}
+
+impl ChartSource {
+    /// Checks the spec again over its data.
+    pub fn check(&self) -> Result<CheckedSpec, SpecError> {
+        SpecChecker::new(self.strictness).check(&self.spec, &self.input)
+    }
+
+    /// Draws the chart.
+    pub fn render(&self, format: Format, size: Size) -> Result<Vec<u8>, Error> {
+        let spec = self.check()?;
+        ChartRenderer::new(size).render(&spec, &self.input.data, format)
+    }
 }
 
 impl CheckedSpec {
+    /// What to store to draw this chart later: see [`ChartSource`]. `data` is the data it
+    /// was checked against.
+    pub fn source(&self, data: &ChartData) -> ChartSource {
+        ChartSource {
+            spec: self.json.clone(),
+            input: ChartInput::new(data.clone(), self.hints.clone()),
+            strictness: self.strictness,
+        }
+    }
+
+    /// The hints it was checked with.
+    pub fn hints(&self) -> &ChartHints {
+        &self.hints
+    }
+
     /// The chart type.
     pub fn kind(&self) -> ChartKind {
         self.view.kind()

@@ -51,3 +51,28 @@ fn svg_tooltips_carry_the_values_of_the_mark() {
     assert!(svg.contains("<title>channel: organic\nSignups: 1,840</title></rect>"), "{svg}");
     assert_eq!(svg.matches("<title>").count(), 5);
 }
+
+/// Issue 19: a chart is stored as its source and drawn when asked for; the source read back
+/// draws the very same SVG and PNG as the spec did when the answer was made.
+#[test]
+fn a_stored_source_draws_the_same_images() {
+    use quarry_chart::ChartSource;
+    for sample in samples() {
+        let choice = ChartChooser::choose(&sample.input, sample.requested);
+        let spec = choice.spec.as_ref().expect("a chart");
+        let stored = serde_json::to_string(&spec.source(&choice.data)).expect("serializes");
+        let source: ChartSource = serde_json::from_str(&stored).expect("reads back");
+        assert_eq!(source.check().expect("checks again").kind(), spec.kind(), "{}", sample.name);
+        for (format, size) in [(Format::Svg, Size::WEB), (Format::Png, Size::SLACK)] {
+            let then = ChartRenderer::new(size).render(spec, &choice.data, format).expect("renders");
+            assert!(source.render(format, size).expect("renders from the source") == then, "{}", sample.name);
+        }
+    }
+    // Columns of different lengths are refused when read back, as when built.
+    let uneven = r#"{"spec": {}, "input": {"data": [
+        {"name": "a", "values": {"kind": "number", "values": [1.0, 2.0]}},
+        {"name": "b", "values": {"kind": "text", "values": ["x"]}}], "hints": {"time": null, "measures": [],
+        "dimensions": [], "share": false, "title": null}}, "strictness": "strict"}"#;
+    let error = serde_json::from_str::<ChartSource>(uneven).unwrap_err().to_string();
+    assert!(error.contains("column b has 1 values but a has 2"), "{error}");
+}

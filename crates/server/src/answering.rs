@@ -1,15 +1,16 @@
 //! Answering one question for one user in one conversation: the part every door (API,
 //! stream, Slack) shares. Admission (length, rate), a query slot, the pipeline under the
-//! request timeout, the chart rendered, then the conversation, the turn, the chart and the
-//! audit record written in one transaction before anything is acknowledged: an answer the
-//! audit log does not have is neither stored nor given.
+//! request timeout, then the conversation, the turn, the chart's source and the audit record
+//! written all or nothing and committed (with the answers of other requests, in one
+//! transaction) before anything is acknowledged: an answer the audit log does not have is
+//! neither stored nor given. Chart images are drawn when they are fetched.
 
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use quarry_answer::{Answer, AnswerStatus, Conversation, Progress, Stage, StageEvent, VerifiedMatch};
-use quarry_chart::{Format, Size};
-use quarry_store::{AuditRecord, ChartRecord, NewAnswer, NewConversation, NewTurn};
+use quarry_chart::{ChartSource, Format, Size};
+use quarry_store::{AuditRecord, ChartContent, ChartRecord, NewAnswer, NewConversation, NewTurn};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
@@ -249,9 +250,9 @@ async fn verified_match(state: &AppState, question: &str) -> Option<VerifiedMatc
     }
 }
 
-/// Renders the response's chart (setting `response.chart`) and stores the answer: its
-/// conversation when it is new, its turn, its chart and its audit record, in one transaction
-/// (see [`quarry_store::Store::record_answer`]). A store failure is [`ApiError::NotRecorded`].
+/// Prepares the response's chart (setting `response.chart`) and stores the answer: its
+/// conversation when it is new, its turn, its chart and its audit record, all or nothing,
+/// committed before this returns (see [`quarry_store::Store::record_answer`]). A store failure is [`ApiError::NotRecorded`].
 async fn persist(
     state: &AppState,
     user: &User,
@@ -261,7 +262,7 @@ async fn persist(
     conversation: &Conversation,
     started: Instant,
 ) -> Result<(), ApiError> {
-    let chart = render_chart(&response.answer, &response.answer_id).await?;
+    let chart = chart_of(&response.answer, &response.answer_id)?;
     response.chart = chart.as_ref().map(|(reference, _)| reference.clone());
     let response_json = serde_json::to_value(&*response)
         .map_err(|e| ApiError::Internal(format!("the answer could not be serialized: {e}")))?;
@@ -284,7 +285,7 @@ async fn persist(
         chart: chart.map(|(_, record)| record),
         audit: audit_of_answer(response, user, channel, started),
     };
-    state.store().record_answer(&answer).await.map_err(ApiError::NotRecorded)?;
+    state.store().record_answer(answer).await.map_err(ApiError::NotRecorded)?;
     Ok(())
 }
 
@@ -300,37 +301,20 @@ fn outcome_name(status: AnswerStatus) -> &'static str {
     }
 }
 
-/// Renders the answer's chart to SVG and PNG under a new random id: where the API serves it,
-/// and the record to store with the answer.
-pub(crate) async fn render_chart(
-    answer: &Answer,
-    answer_id: &str,
-) -> Result<Option<(ChartRef, ChartRecord)>, ApiError> {
-    let Some(chart) = answer.chart.clone().filter(|c| c.checked.is_some()) else {
-        return Ok(None);
-    };
-    let rendered = tokio::task::spawn_blocking(move || {
-        let svg = chart.render(Format::Svg, Size::WEB)?;
-        let png = chart.render(Format::Png, Size::SLACK)?;
-        Ok::<_, quarry_chart::Error>((svg, png, chart))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("chart rendering stopped: {e}")))?;
-    let (svg, png, chart) = match rendered {
-        Ok((Some(svg), Some(png), chart)) => (svg, png, chart),
-        Ok(_) => return Ok(None),
-        Err(error) => {
-            // A chart that cannot be drawn should not cost the user the answer.
-            tracing::warn!(%error, "the chart could not be rendered; answering without it");
-            return Ok(None);
-        }
-    };
+/// The answer's chart under a new random id: where the API serves it, and the record to
+/// store with the answer. The record holds the chart's source, not images: the API draws the
+/// SVG or PNG when it is asked for ([`draw_chart`]), so an answer whose image nobody fetches
+/// (most API answers; only Slack shows the PNG) costs no drawing.
+pub(crate) fn chart_of(answer: &Answer, answer_id: &str) -> Result<Option<(ChartRef, ChartRecord)>, ApiError> {
+    let Some(chart) = &answer.chart else { return Ok(None) };
+    let (Some(checked), Some(data)) = (&chart.checked, &chart.data) else { return Ok(None) };
+    let source = serde_json::to_string(&checked.source(data))
+        .map_err(|e| ApiError::Internal(format!("the chart could not be serialized: {e}")))?;
     let id = new_id("ch");
     let record = ChartRecord {
         id: id.clone(),
         answer_id: answer_id.to_string(),
-        svg: String::from_utf8_lossy(&svg).into_owned(),
-        png,
+        content: ChartContent::Source(source),
         created_at: Utc::now(),
     };
     let reference = ChartRef {
@@ -338,9 +322,36 @@ pub(crate) async fn render_chart(
         png_url: format!("/api/v1/charts/{id}.png"),
         id,
         kind: chart.kind,
-        reason: chart.reason,
+        reason: chart.reason.clone(),
     };
     Ok(Some((reference, record)))
+}
+
+/// A stored chart as SVG ([`Size::WEB`]) or PNG ([`Size::SLACK`]): drawn from its source, on a
+/// blocking thread, or the image drawn when it was stored (before schema version 4).
+pub(crate) async fn draw_chart(record: ChartRecord, format: Format) -> Result<Vec<u8>, ApiError> {
+    let source = match record.content {
+        ChartContent::Rendered { svg, png } => {
+            return Ok(match format {
+                Format::Svg => svg.into_bytes(),
+                Format::Png => png,
+            });
+        }
+        ChartContent::Source(source) => source,
+    };
+    let id = record.id;
+    let drawn = tokio::task::spawn_blocking(move || {
+        let source: ChartSource = serde_json::from_str(&source)
+            .map_err(|e| format!("its stored source cannot be read ({e}); the database was changed outside quarry"))?;
+        let size = match format {
+            Format::Svg => Size::WEB,
+            Format::Png => Size::SLACK,
+        };
+        source.render(format, size).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("drawing chart {id} stopped: {e}")))?;
+    drawn.map_err(|reason| ApiError::Internal(format!("chart {id} cannot be drawn: {reason}")))
 }
 
 fn audit_of_answer(response: &AskResponse, user: &User, channel: Channel, started: Instant) -> AuditRecord {

@@ -1,5 +1,6 @@
 //! The HTTP API handlers: short, each one a call into [`crate::answering`] or the store.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::SystemTime;
 
@@ -215,16 +216,22 @@ pub(crate) async fn conversation_view(
     user: &User,
     record: quarry_store::ConversationRecord,
 ) -> Result<ConversationView, ApiError> {
-    let mut turns = Vec::new();
-    for turn in state.store().turns(&record.id).await? {
+    // Three queries whatever the number of turns.
+    let stored = state.store().turns(&record.id).await?;
+    let mut feedback: HashMap<String, FeedbackRecord> = HashMap::new();
+    for given in state.store().user_feedback_in_conversation(&record.id, &user.id).await? {
+        feedback.insert(given.answer_id.clone(), given);
+    }
+    let mut reviews: HashMap<String, ReviewMark> = HashMap::new();
+    for item in state.store().reviews_in_conversation(&record.id).await? {
+        reviews.insert(item.answer_id, ReviewMark { id: item.id, status: item.status, reason: item.reason });
+    }
+    let mut turns = Vec::with_capacity(stored.len());
+    for turn in stored {
         let response: AskResponse = serde_json::from_value(turn.answer)
             .map_err(|e| ApiError::Internal(format!("the stored answer {} cannot be read: {e}", turn.answer_id)))?;
-        let feedback = state.store().feedback_for(&turn.answer_id).await?.into_iter().find(|f| f.user_id == user.id);
-        let review = state.store().review_for_answer(&turn.answer_id).await?.map(|item| ReviewMark {
-            id: item.id,
-            status: item.status,
-            reason: item.reason,
-        });
+        let feedback = feedback.remove(&turn.answer_id);
+        let review = reviews.remove(&turn.answer_id);
         turns.push(TurnView {
             review,
             seq: turn.seq,
@@ -357,10 +364,11 @@ pub async fn chart(
     }
     let record =
         state.store().chart(&id).await?.ok_or_else(|| ApiError::NotFound(format!("there is no chart {id}")))?;
-    let (body, content_type) = match format {
-        ChartFormat::Svg => (record.svg.into_bytes(), "image/svg+xml"),
-        ChartFormat::Png => (record.png, "image/png"),
+    let (format, content_type) = match format {
+        ChartFormat::Svg => (quarry_chart::Format::Svg, "image/svg+xml"),
+        ChartFormat::Png => (quarry_chart::Format::Png, "image/png"),
     };
+    let body = answering::draw_chart(record, format).await?;
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -555,7 +555,7 @@ pub async fn answer(
         analyst: Some(AnalystMark { by: user.id.clone(), at: now, review_id: item.id.clone() }),
         review: None,
     };
-    if let Some((reference, record)) = crate::answering::render_chart(&response.answer, &response.answer_id).await? {
+    if let Some((reference, record)) = crate::answering::chart_of(&response.answer, &response.answer_id)? {
         // Stored ahead of the answer: a chart nobody links to is harmless, a link to none is not.
         state.store().put_chart(&record).await?;
         response.chart = Some(reference);

@@ -14,6 +14,7 @@ use common::{Reply, TestState, ask, call, get, get_as, post_json, post_json_as, 
 use quarry_server::{CLIENT_REQUEST_ID_HEADER, REQUEST_ID_HEADER};
 use quarry_settings::{ApiToken, Settings};
 use quarry_slack::ChartFormat;
+use quarry_store::{ChartContent, ChartRecord};
 use serde_json::{Value, json};
 
 fn with_tokens(mut settings: Settings) -> Settings {
@@ -516,11 +517,64 @@ fn charts_are_served_as_svg_and_png() {
         assert_eq!(png.status, StatusCode::OK);
         assert_eq!(png.content_type(), "image/png");
         assert!(png.body.starts_with(b"\x89PNG\r\n\x1a\n"), "PNG magic bytes");
+        // Issue 19: drawn when asked for, from the source stored with the answer, at Slack's size
+        // (800x450, twice the pixels).
+        let (width, height) = (&png.body[16..20], &png.body[20..24]);
+        assert_eq!((width, height), (&1600u32.to_be_bytes()[..], &900u32.to_be_bytes()[..]), "PNG size");
+        let id = answer["chart"]["id"].as_str().unwrap();
+        let stored = server.state.store().chart(id).await.unwrap().expect("the chart is stored with the answer");
+        assert!(matches!(stored.content, ChartContent::Source(_)), "an answer stores no images: {:?}", stored.content);
+        let again = call(&app, get(answer["chart"]["png_url"].as_str().unwrap())).await;
+        assert_eq!(again.body, png.body, "the same source draws the same image");
+
+        // A chart stored with its images (before schema version 4) is served as stored.
+        let old = ChartRecord {
+            id: "ch-drawn-before-version-4".into(),
+            answer_id: answer["answer_id"].as_str().unwrap().into(),
+            content: ChartContent::Rendered { svg: "<svg>old</svg>".into(), png: b"\x89PNG old".to_vec() },
+            created_at: chrono::Utc::now(),
+        };
+        server.state.store().put_chart(&old).await.unwrap();
+        assert_eq!(call(&app, get("/api/v1/charts/ch-drawn-before-version-4.svg")).await.text(), "<svg>old</svg>");
+        assert_eq!(&call(&app, get("/api/v1/charts/ch-drawn-before-version-4.png")).await.body[..], b"\x89PNG old");
 
         call(&app, get("/api/v1/charts/ch-000000000000000000000000.svg")).await.assert_error(404, "not_found");
-        let id = answer["chart"]["id"].as_str().unwrap();
         call(&app, get(&format!("/api/v1/charts/{id}.gif"))).await.assert_error(404, "not_found");
         call(&app, get(&format!("/api/v1/charts/{id}"))).await.assert_error(404, "not_found");
+    });
+}
+
+/// Issue 19: answers given at once are committed together; every answer acknowledged is in
+/// the store with its audit record and chart, read through a connection of its own (as after
+/// a restart), and nothing is acknowledged that is not.
+#[test]
+fn concurrent_answers_are_all_stored_before_they_are_acknowledged() {
+    run(async {
+        let server = TestState::new(settings()).await;
+        let app = server.router();
+        let questions = ["signups by channel last month", "revenue by month", "orders by country"];
+        let mut asks = Vec::new();
+        for n in 0..24 {
+            let app = app.clone();
+            asks.push(tokio::spawn(async move { ask(&app, questions[n % questions.len()], None).await }));
+        }
+        let reader = quarry_store::Store::open(&settings().storage, server.dir.path()).await.unwrap();
+        for ask in asks {
+            let reply = ask.await.unwrap();
+            let body = reply.ok_json();
+            let answer_id = body["answer_id"].as_str().unwrap();
+            let (conversation, turn) = reader.turn_by_answer(answer_id).await.unwrap().expect("the turn is stored");
+            assert_eq!((conversation.as_str(), turn.seq), (body["conversation_id"].as_str().unwrap(), 1));
+            let audit =
+                reader.audit(body["request_id"].as_str().unwrap()).await.unwrap().expect("and its audit record");
+            assert_eq!(audit.answer_id.as_deref(), Some(answer_id));
+            if let Some(chart) = body["chart"]["id"].as_str() {
+                assert!(reader.chart(chart).await.unwrap().is_some(), "and its chart");
+            }
+        }
+        // Answers quarry is unsure of are also handed to an analyst, with records of their own.
+        let answers = reader.list_audit(100).await.unwrap().into_iter().filter(|a| a.channel != "review").count();
+        assert_eq!(answers, 24, "one audit record per answer");
     });
 }
 

@@ -13,8 +13,9 @@ const MAX_CANDIDATES: usize = 5;
 impl Store {
     /// Appends a record to the audit log. Fails with `conflict` when its id is already there.
     pub async fn write_audit(&self, record: &AuditRecord) -> Result<()> {
+        let text = record.record.to_string();
         let mut conn = self.pool.acquire().await.map_err(db("write_audit"))?;
-        insert_audit(&mut conn, record).await
+        insert_audit(&mut conn, record, &text).await
     }
 
     /// The audit record with this id, or with the only id that starts with it.
@@ -88,8 +89,8 @@ impl Store {
 }
 
 /// Inserts `record` on `conn`, which may be inside a transaction (an answer's turn and its
-/// audit record are written together).
-pub(crate) async fn insert_audit(conn: &mut AnyConnection, record: &AuditRecord) -> Result<()> {
+/// audit record are written together); `text` is its document, serialized.
+pub(crate) async fn insert_audit(conn: &mut AnyConnection, record: &AuditRecord, text: &str) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit (id, client_request_id, created_at, user_id, channel, question, conversation_id, \
            answer_id, outcome, record) \
@@ -104,7 +105,7 @@ pub(crate) async fn insert_audit(conn: &mut AnyConnection, record: &AuditRecord)
     .bind(record.conversation_id.as_deref())
     .bind(record.answer_id.as_deref())
     .bind(&record.outcome)
-    .bind(record.record.to_string())
+    .bind(text)
     .execute(conn)
     .await
     .map_err(|e| match is_unique_violation(&e) {

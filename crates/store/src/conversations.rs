@@ -70,10 +70,11 @@ impl Store {
     /// answer id is already used. Concurrent appends to one conversation are serialized and
     /// get distinct, contiguous sequence numbers.
     pub async fn append_turn(&self, conversation_id: &str, turn: &NewTurn) -> Result<TurnRecord> {
+        let text = TurnText::of(turn);
         let mut tx = self.pool.begin().await.map_err(db("append_turn"))?;
-        let record = insert_turn(&mut tx, conversation_id, None, turn).await?;
+        let seq = insert_turn(&mut tx, conversation_id, None, turn, &text).await?;
         tx.commit().await.map_err(db("append_turn"))?;
-        Ok(record)
+        turn_record(seq, turn)
     }
 
     /// The conversation with this id if `user_id` may read it: they own it, or `share_token` is
@@ -147,15 +148,41 @@ impl Store {
     }
 }
 
-/// Adds a turn to a conversation inside the caller's transaction `conn`; see
-/// [`Store::append_turn`]. With `owner`, the conversation must also be that user's (else
+/// A turn's JSON documents as stored, serialized before the write.
+#[derive(Debug, Clone)]
+pub(crate) struct TurnText {
+    answer: String,
+    state: String,
+}
+
+impl TurnText {
+    pub(crate) fn of(turn: &NewTurn) -> Self {
+        TurnText { answer: turn.answer.to_string(), state: turn.state.to_string() }
+    }
+}
+
+/// The record of `turn`, stored as number `seq`.
+pub(crate) fn turn_record(seq: u32, turn: &NewTurn) -> Result<TurnRecord> {
+    Ok(TurnRecord {
+        seq,
+        answer_id: turn.answer_id.clone(),
+        question: turn.question.clone(),
+        answer: turn.answer.clone(),
+        created_at: time(millis(turn.created_at), "turn", &turn.answer_id)?,
+    })
+}
+
+/// Adds a turn to a conversation inside the caller's transaction `conn` and returns its
+/// sequence number; see [`Store::append_turn`]. `text` is `turn`'s documents
+/// ([`TurnText::of`]). With `owner`, the conversation must also be that user's (else
 /// `not_found`, as for a missing one).
 pub(crate) async fn insert_turn(
     conn: &mut AnyConnection,
     conversation_id: &str,
     owner: Option<&str>,
     turn: &NewTurn,
-) -> Result<TurnRecord> {
+    text: &TurnText,
+) -> Result<u32> {
     const OP: &str = "append_turn";
     // The update comes first: it locks the conversation's row (Postgres) or takes the
     // database's write lock (SQLite), so concurrent appends wait here for each other
@@ -166,7 +193,7 @@ pub(crate) async fn insert_turn(
          WHERE id = $1 AND ($5 IS NULL OR user_id = $5)",
     )
     .bind(conversation_id)
-    .bind(turn.state.to_string())
+    .bind(&text.state)
     .bind(millis(turn.created_at))
     .bind(title_of(&turn.question))
     .bind(owner)
@@ -189,7 +216,7 @@ pub(crate) async fn insert_turn(
     .bind(seq)
     .bind(&turn.answer_id)
     .bind(&turn.question)
-    .bind(turn.answer.to_string())
+    .bind(&text.answer)
     .bind(millis(turn.created_at))
     .execute(&mut *conn)
     .await
@@ -197,13 +224,7 @@ pub(crate) async fn insert_turn(
         true => Error::Conflict { what: "answer", id: turn.answer_id.clone() },
         false => db(OP)(e),
     })?;
-    Ok(TurnRecord {
-        seq: small(seq, "turn", &turn.answer_id)?,
-        answer_id: turn.answer_id.clone(),
-        question: turn.question.clone(),
-        answer: turn.answer.clone(),
-        created_at: time(millis(turn.created_at), "turn", &turn.answer_id)?,
-    })
+    small(seq, "turn", &turn.answer_id)
 }
 
 /// Starts a conversation inside the caller's transaction `conn`; see

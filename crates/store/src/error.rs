@@ -1,6 +1,7 @@
 //! The store's error type.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +103,19 @@ pub enum Error {
         #[source]
         source: sqlx::Error,
     },
+    /// The write was queued to be committed with others, but the writer stopped before its
+    /// transaction ended (the process is shutting down).
+    #[error(
+        "store operation {operation} was interrupted before its commit was confirmed (the process is shutting down); it may or may not be stored: check before sending it again"
+    )]
+    Interrupted {
+        /// What the store was doing.
+        operation: &'static str,
+    },
+    /// The transaction this write shared with others (group commit) failed, so nothing of
+    /// it was stored; every write of the group gets the same cause.
+    #[error(transparent)]
+    Group(Arc<Error>),
     /// A query failed.
     #[error("store operation {operation} failed: {source}; check that the database is reachable and not full")]
     Database {
@@ -128,6 +142,8 @@ impl Error {
             Error::Corrupt { .. } => "corrupt",
             Error::Full { .. } => "full",
             Error::Database { .. } => "database",
+            Error::Interrupted { .. } => "interrupted",
+            Error::Group(cause) => cause.kind(),
         }
     }
 }

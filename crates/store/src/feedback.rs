@@ -59,6 +59,27 @@ impl Store {
         rows.iter().map(|row| feedback_from(row, "feedback_for")).collect()
     }
 
+    /// `user_id`'s feedback on the answers of one conversation (at most one per answer), in
+    /// one query: what a conversation's view shows beside its turns.
+    pub async fn user_feedback_in_conversation(
+        &self,
+        conversation_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<FeedbackRecord>> {
+        const OP: &str = "user_feedback_in_conversation";
+        let rows = sqlx::query(
+            "SELECT f.id, f.answer_id, f.user_id, f.rating, f.comment, f.created_at \
+             FROM feedback f JOIN turns t ON t.answer_id = f.answer_id \
+             WHERE t.conversation_id = $1 AND f.user_id = $2 ORDER BY t.seq",
+        )
+        .bind(conversation_id)
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db(OP))?;
+        rows.iter().map(|row| feedback_from(row, OP)).collect()
+    }
+
     /// The latest feedback, newest first, only ups or downs when `rating` is given.
     pub async fn list_feedback(&self, max: u32, rating: Option<Rating>) -> Result<Vec<FeedbackRecord>> {
         let rows = sqlx::query(

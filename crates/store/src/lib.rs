@@ -61,9 +61,9 @@ pub use error::{Error, Result};
 /// The key verified questions are matched on (the one question normaliser).
 pub use quarry_question::normalize_question;
 pub use records::{
-    AuditRecord, AuditSummary, ChartRecord, ConversationRecord, ConversationSummary, FeedbackRecord, NewAnswer,
-    NewConversation, NewFeedback, NewReview, NewTurn, NewVerified, Rating, ReviewAnswer, ReviewFilter, ReviewReason,
-    ReviewRecord, ReviewStatus, ShareRecord, TurnRecord, VerifiedRecord,
+    AuditRecord, AuditSummary, ChartContent, ChartRecord, ConversationRecord, ConversationSummary, FeedbackRecord,
+    NewAnswer, NewConversation, NewFeedback, NewReview, NewTurn, NewVerified, Rating, ReviewAnswer, ReviewFilter,
+    ReviewReason, ReviewRecord, ReviewStatus, ShareRecord, TurnRecord, VerifiedRecord,
 };
 pub use slack::SLACK_CLAIM_TTL;
 pub use store::Store;

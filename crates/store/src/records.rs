@@ -198,19 +198,33 @@ pub struct AuditSummary {
     pub outcome: String,
 }
 
-/// A rendered chart, kept so its image can be served later (the web chat, Slack).
+/// An answer's chart, kept so its image can be served later (the web chat, Slack).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChartRecord {
     /// The chart's id.
     pub id: String,
     /// The answer it illustrates.
     pub answer_id: String,
-    /// The chart as SVG.
-    pub svg: String,
-    /// The chart as PNG (stored as base64 text, the one binary encoding both backends share).
-    pub png: Vec<u8>,
+    /// What is stored of it.
+    pub content: ChartContent,
     /// When it was made.
     pub created_at: DateTime<Utc>,
+}
+
+/// What a stored chart holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChartContent {
+    /// What to draw it from (its spec and data, as JSON text the store does not look inside):
+    /// images are drawn when asked for, so an answer costs no drawing nobody looks at.
+    Source(String),
+    /// Images drawn when the chart was stored (charts stored before schema version 4).
+    Rendered {
+        /// The chart as SVG.
+        svg: String,
+        /// The chart as PNG (stored as base64 text, the one binary encoding both backends share).
+        png: Vec<u8>,
+    },
 }
 
 /// A question with SQL a person has checked, to add to the verified set.
@@ -256,7 +270,7 @@ pub struct NewAnswer {
     pub starts_conversation: bool,
     /// The question and its answer.
     pub turn: NewTurn,
-    /// The answer's rendered chart, if it has one.
+    /// The answer's chart, if it has one.
     pub chart: Option<ChartRecord>,
     /// The request's audit record.
     pub audit: AuditRecord,

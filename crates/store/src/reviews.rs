@@ -4,7 +4,7 @@ use chrono::Utc;
 use sqlx::any::AnyRow;
 
 use crate::audit::insert_audit;
-use crate::conversations::insert_turn;
+use crate::conversations::{TurnText, insert_turn};
 use crate::error::{Error, Result, db, is_foreign_key_violation};
 use crate::records::{NewReview, ReviewAnswer, ReviewFilter, ReviewRecord, ReviewStatus};
 use crate::store::{Store, column, json, limit, millis, new_id, returned_row, time};
@@ -74,6 +74,21 @@ impl Store {
         row.map(|row| review_from(&row, "review_for_answer")).transpose()
     }
 
+    /// The review items about the answers of one conversation, in one query (what its view
+    /// shows beside its turns).
+    pub async fn reviews_in_conversation(&self, conversation_id: &str) -> Result<Vec<ReviewRecord>> {
+        const OP: &str = "reviews_in_conversation";
+        // Through the turns' answer ids, which both tables index (review_items.conversation_id
+        // has no index).
+        let sql = format!(
+            "SELECT {COLUMNS} FROM review_items WHERE answer_id IN \
+               (SELECT answer_id FROM turns WHERE conversation_id = $1)"
+        );
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(conversation_id).fetch_all(&self.pool).await.map_err(db(OP))?;
+        rows.iter().map(|row| review_from(row, OP)).collect()
+    }
+
     /// The review items `filter` selects, oldest first (the queue's order: the longest
     /// waiting is answered first).
     pub async fn list_reviews(&self, filter: &ReviewFilter) -> Result<Vec<ReviewRecord>> {
@@ -138,9 +153,9 @@ impl Store {
         };
         let record = review_from(row, OP)?;
         if let Some(turn) = &answer.turn {
-            insert_turn(&mut tx, &record.conversation_id, None, turn).await?;
+            insert_turn(&mut tx, &record.conversation_id, None, turn, &TurnText::of(turn)).await?;
         }
-        insert_audit(&mut tx, &answer.audit).await?;
+        insert_audit(&mut tx, &answer.audit, &answer.audit.record.to_string()).await?;
         tx.commit().await.map_err(db(OP))?;
         Ok(record)
     }

@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
     (2, "request ids and shares", include_str!("../migrations/0002_request_ids_and_shares.sql")),
     (3, "review queue", include_str!("../migrations/0003_review_queue.sql")),
+    (4, "chart sources", include_str!("../migrations/0004_chart_sources.sql")),
 ];
 
 /// Durable storage for conversations, feedback, the audit log, chart specs, Slack replay
@@ -26,6 +27,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: AnyPool,
+    /// Answers waiting to be committed together (shared by clones).
+    pub(crate) answers: Arc<crate::answers::AnswerQueue>,
     backend: Backend,
     described: Arc<str>,
 }
@@ -96,7 +99,7 @@ impl Store {
         migrate(&pool, &described).await?;
         crate::verified::rekey_verified(&pool).await?;
         tracing::debug!(store = %described, "store opened");
-        Ok(Store { pool, backend, described: described.into() })
+        Ok(Store { pool, answers: Arc::default(), backend, described: described.into() })
     }
 
     /// Which engine the store runs on.
@@ -186,4 +189,50 @@ pub(crate) fn returned_row(rows: Vec<AnyRow>, what: &'static str, id: &str) -> R
 /// A limit as bound in SQL.
 pub(crate) fn limit(n: u32) -> i64 {
     i64::from(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ChartContent, ChartRecord, StoreConfig};
+
+    /// Issue 19: charts drawn before schema version 4 keep their images; new charts are
+    /// stored as their source.
+    #[tokio::test]
+    async fn charts_stored_with_images_before_version_4_are_read_after_the_migration() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let target = Target::resolve("", dir.path()).unwrap();
+        let pool = AnyPoolOptions::new().max_connections(1).connect(target.url()).await.unwrap();
+        let before_4 = MIGRATIONS
+            .iter()
+            .filter(|(version, _, _)| *version < 4)
+            .map(|&(version, description, sql)| {
+                Migration::new(version, description.into(), MigrationType::Simple, sql.into_sql_str(), false)
+            })
+            .collect();
+        Migrator::with_migrations(before_4).run(&pool).await.unwrap();
+        sqlx::query("INSERT INTO charts (id, answer_id, svg, png_base64, created_at) VALUES ('ch-old', 'a1', '<svg/>', 'iVBO', 5)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+
+        let store = Store::open(&StoreConfig::default(), dir.path()).await.unwrap();
+        let old = store.chart("ch-old").await.unwrap().unwrap();
+        assert_eq!(old.content, ChartContent::Rendered { svg: "<svg/>".into(), png: vec![0x89, 0x50, 0x4e] });
+        let new = ChartRecord {
+            id: "ch-new".into(),
+            answer_id: "a2".into(),
+            content: ChartContent::Source("{}".into()),
+            created_at: old.created_at,
+        };
+        store.put_chart(&new).await.unwrap();
+        assert_eq!(store.chart("ch-new").await.unwrap(), Some(new));
+        // A row with neither a source nor images is refused by the table itself.
+        let empty = sqlx::query("INSERT INTO charts (id, answer_id, created_at) VALUES ('ch-empty', 'a3', 5)")
+            .execute(&store.pool)
+            .await;
+        assert!(empty.is_err(), "{empty:?}");
+    }
 }

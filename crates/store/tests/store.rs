@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use quarry_store::{
-    AuditRecord, Backend, ChartRecord, NewAnswer, NewConversation, NewFeedback, NewReview, NewTurn, NewVerified,
-    Rating, ReviewAnswer, ReviewFilter, ReviewReason, ReviewStatus, Store, StoreConfig,
+    AuditRecord, Backend, ChartContent, ChartRecord, NewAnswer, NewConversation, NewFeedback, NewReview, NewTurn,
+    NewVerified, Rating, ReviewAnswer, ReviewFilter, ReviewReason, ReviewStatus, Store, StoreConfig,
 };
 use serde_json::json;
 use sqlx::{AnyConnection, Connection, Executor};
@@ -132,6 +132,7 @@ suite! {
     fixture: [
         reopening_migrates_once_and_keeps_data,
         concurrent_appends_get_contiguous_sequence_numbers,
+        concurrent_answers_are_committed_before_they_are_acknowledged,
         a_database_from_a_newer_quarry_is_refused,
         verified_keys_written_by_the_older_rule_are_recomputed_on_open,
     ],
@@ -256,6 +257,14 @@ async fn feedback_is_one_per_user_and_answer(store: Store) {
     assert_eq!(on_a1.len(), 2);
     assert!(on_a1.contains(&down) && on_a1.contains(&bob));
     assert!(store.feedback_for("a3").await.unwrap().is_empty());
+    // A conversation's view reads one user's feedback on all its answers at once.
+    let anas = store.user_feedback_in_conversation("c1", "ana").await.unwrap();
+    assert_eq!(
+        anas.iter().map(|f| (f.answer_id.as_str(), f.rating)).collect::<Vec<_>>(),
+        [("a1", Rating::Down), ("a2", Rating::Up)]
+    );
+    assert_eq!(store.user_feedback_in_conversation("c1", "bob").await.unwrap(), vec![bob.clone()]);
+    assert!(store.user_feedback_in_conversation("c2", "ana").await.unwrap().is_empty());
 
     assert_eq!(store.list_feedback(10, None).await.unwrap().len(), 3);
     assert_eq!(store.list_feedback(2, None).await.unwrap().len(), 2);
@@ -331,16 +340,19 @@ async fn chart_round_trip(store: Store) {
     let chart = ChartRecord {
         id: "ch-1".into(),
         answer_id: "a1".into(),
-        svg: "<svg/>".into(),
-        png: vec![0x89, b'P', b'N', b'G', 0, 255],
+        content: ChartContent::Rendered { svg: "<svg/>".into(), png: vec![0x89, b'P', b'N', b'G', 0, 255] },
         created_at: at(5),
     };
     store.put_chart(&chart).await.unwrap();
     assert_eq!(store.chart("ch-1").await.unwrap(), Some(chart.clone()));
     assert_eq!(store.chart("ch-2").await.unwrap(), None);
-    let replaced = ChartRecord { svg: "<svg><g/></svg>".into(), ..chart };
+    let replaced = ChartRecord { content: ChartContent::Source(r#"{"spec": {}}"#.into()), ..chart };
     store.put_chart(&replaced).await.unwrap();
-    assert_eq!(store.chart("ch-1").await.unwrap(), Some(replaced));
+    assert_eq!(store.chart("ch-1").await.unwrap(), Some(replaced.clone()));
+    let redrawn =
+        ChartRecord { content: ChartContent::Rendered { svg: "<svg><g/></svg>".into(), png: vec![1] }, ..replaced };
+    store.put_chart(&redrawn).await.unwrap();
+    assert_eq!(store.chart("ch-1").await.unwrap(), Some(redrawn), "a source replaced by images keeps no source");
 }
 
 async fn slack_triggers_are_claimed_once(store: Store) {
@@ -422,8 +434,7 @@ fn new_answer(conversation: &str, user: &str, starts: bool, answer_id: &str, req
         chart: Some(ChartRecord {
             id: format!("ch-{answer_id}"),
             answer_id: answer_id.into(),
-            svg: "<svg/>".into(),
-            png: vec![1, 2, 3],
+            content: ChartContent::Source("{}".into()),
             created_at: at(0),
         }),
         audit: AuditRecord {
@@ -436,29 +447,28 @@ fn new_answer(conversation: &str, user: &str, starts: bool, answer_id: &str, req
 }
 
 async fn an_answer_is_stored_only_with_its_audit_record(store: Store) {
-    let first = store.record_answer(&new_answer("c1", "ana", true, "a1", "req-1")).await.unwrap();
+    let first = store.record_answer(new_answer("c1", "ana", true, "a1", "req-1")).await.unwrap();
     assert_eq!(first.seq, 1);
     assert_eq!(store.conversation("c1").await.unwrap().unwrap().user_id, "ana");
     let audit = store.audit("req-1").await.unwrap().expect("the audit record is stored with the answer");
     assert_eq!((audit.answer_id.as_deref(), audit.client_request_id.as_deref()), (Some("a1"), Some("client-req-1")));
     assert!(store.chart("ch-a1").await.unwrap().is_some());
-    assert_eq!(store.record_answer(&new_answer("c1", "ana", false, "a2", "req-2")).await.unwrap().seq, 2);
+    assert_eq!(store.record_answer(new_answer("c1", "ana", false, "a2", "req-2")).await.unwrap().seq, 2);
 
     // The audit write fails (its id is taken): nothing of the answer is stored.
-    let err = store.record_answer(&new_answer("c2", "bob", true, "b1", "req-1")).await.unwrap_err();
+    let err = store.record_answer(new_answer("c2", "bob", true, "b1", "req-1")).await.unwrap_err();
     assert_eq!(err.kind(), "conflict", "{err}");
     assert_eq!(store.conversation("c2").await.unwrap(), None, "no conversation without its first answer");
     assert_eq!(store.turn_by_answer("b1").await.unwrap(), None, "no turn without its audit record");
     assert_eq!(store.chart("ch-b1").await.unwrap(), None);
-    let err = store.record_answer(&new_answer("c1", "ana", false, "a3", "req-2")).await.unwrap_err();
+    let err = store.record_answer(new_answer("c1", "ana", false, "a3", "req-2")).await.unwrap_err();
     assert_eq!(err.kind(), "conflict", "{err}");
     assert_eq!(store.turns("c1").await.unwrap().len(), 2);
     assert_eq!(store.audit("req-1").await.unwrap().unwrap().user_id, "ana", "the first record stays");
 
     // Someone else's conversation cannot be continued, and a missing one is the same refusal.
     for (conversation, answer_id, request_id) in [("c1", "b2", "req-3"), ("ghost", "b3", "req-4")] {
-        let err =
-            store.record_answer(&new_answer(conversation, "bob", false, answer_id, request_id)).await.unwrap_err();
+        let err = store.record_answer(new_answer(conversation, "bob", false, answer_id, request_id)).await.unwrap_err();
         assert_eq!(err.kind(), "not_found", "{err}");
         assert_eq!(store.audit(request_id).await.unwrap(), None);
         assert_eq!(store.turn_by_answer(answer_id).await.unwrap(), None);
@@ -539,7 +549,7 @@ async fn reopening_migrates_once_and_keeps_data(fixture: &Fixture) {
 
     let mut conn = AnyConnection::connect(&fixture.raw_url()).await.unwrap();
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(&mut conn).await.unwrap();
-    assert_eq!(applied, 3, "each migration is recorded once");
+    assert_eq!(applied, 4, "each migration is recorded once");
     conn.close().await.unwrap();
 }
 
@@ -584,6 +594,41 @@ async fn verified_keys_written_by_the_older_rule_are_recomputed_on_open(fixture:
     assert_eq!(store.add_verified(&new("sign ups by channel?")).await.unwrap().id, "vq-old3");
     assert_eq!(store.add_verified(&new("REVENUE BY REGION!")).await.unwrap().id, "vq-old2");
     assert_eq!(store.list_verified().await.unwrap().len(), 2);
+    store.close().await;
+}
+
+/// Issue 19: answers recorded at once are committed in groups; each call returns only when
+/// its answer is committed (another pool, as a restarted server would, reads it at once), and
+/// follow-ups to one conversation keep contiguous turn numbers.
+async fn concurrent_answers_are_committed_before_they_are_acknowledged(fixture: &Fixture) {
+    const CONVERSATIONS: usize = 12;
+    const FOLLOW_UPS: usize = 5;
+    let store = fixture.open().await;
+    let observer = fixture.open().await;
+    let mut handles = Vec::new();
+    for c in 0..CONVERSATIONS {
+        let (store, observer) = (store.clone(), observer.clone());
+        handles.push(tokio::spawn(async move {
+            let conversation = format!("busy-{c}");
+            for n in 0..=FOLLOW_UPS {
+                let answer_id = format!("a-{c}-{n}");
+                let new = new_answer(&conversation, "ana", n == 0, &answer_id, &format!("req-{c}-{n}"));
+                let seq = store.record_answer(new).await.unwrap().seq;
+                assert_eq!(seq as usize, n + 1);
+                let audit = observer.audit(&format!("req-{c}-{n}")).await.unwrap();
+                assert!(audit.is_some(), "answer {answer_id} was acknowledged before its commit");
+                assert!(observer.chart(&format!("ch-{answer_id}")).await.unwrap().is_some());
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    for c in 0..CONVERSATIONS {
+        let turns = observer.turns(&format!("busy-{c}")).await.unwrap();
+        assert_eq!(turns.iter().map(|t| t.seq as usize).collect::<Vec<_>>(), (1..=FOLLOW_UPS + 1).collect::<Vec<_>>());
+    }
+    observer.close().await;
     store.close().await;
 }
 
@@ -649,8 +694,8 @@ fn new_review(answer_id: &str, asker: &str, conversation: &str, reason: ReviewRe
 
 // Issue 21: the review queue.
 async fn review_items_are_one_per_answer_and_filtered(store: Store) {
-    store.record_answer(&new_answer("c1", "ana", true, "a1", "req-1")).await.unwrap();
-    store.record_answer(&new_answer("c2", "bob", true, "b1", "req-2")).await.unwrap();
+    store.record_answer(new_answer("c1", "ana", true, "a1", "req-1")).await.unwrap();
+    store.record_answer(new_answer("c2", "bob", true, "b1", "req-2")).await.unwrap();
     let (first, created) =
         store.enqueue_review(&new_review("a1", "ana", "c1", ReviewReason::CannotAnswer)).await.unwrap();
     assert!(created && first.id.starts_with("rv-"), "{}", first.id);
@@ -684,12 +729,15 @@ async fn review_items_are_one_per_answer_and_filtered(store: Store) {
     assert_eq!(store.list_reviews(&ReviewFilter { limit: 1, ..all }).await.unwrap().len(), 1);
     assert_eq!(store.open_review_count().await.unwrap(), 2);
     assert_eq!(store.review_for_answer("b1").await.unwrap().map(|r| r.id), Some(bobs.id.clone()));
+    assert_eq!(ids(store.reviews_in_conversation("c2").await.unwrap()), [bobs.id.as_str()]);
+    assert_eq!(ids(store.reviews_in_conversation("c1").await.unwrap()), [first.id.as_str()]);
+    assert!(store.reviews_in_conversation("ghost").await.unwrap().is_empty());
     assert_eq!(store.review(&bobs.id).await.unwrap().unwrap(), bobs);
     assert_eq!(store.review("rv-nope").await.unwrap(), None);
 }
 
 async fn a_review_is_answered_once_with_its_turn_and_audit_record(store: Store) {
-    store.record_answer(&new_answer("c1", "ana", true, "a1", "req-1")).await.unwrap();
+    store.record_answer(new_answer("c1", "ana", true, "a1", "req-1")).await.unwrap();
     let (item, _) = store.enqueue_review(&new_review("a1", "ana", "c1", ReviewReason::Asked)).await.unwrap();
     let answer = |audit_id: &str| ReviewAnswer {
         review_id: item.id.clone(),
