@@ -151,9 +151,20 @@ impl AppState {
 
     /// Takes one question from `user`'s allowance, or says how long to wait. The allowance is
     /// kept in the store, so replicas sharing a database apply one limit between them.
+    ///
+    /// A store that cannot count the question lets it through: it cannot record an answer
+    /// either, so the question is refused when its answer is recorded, with the reason said
+    /// there (as when the limit was kept in memory).
     pub async fn check_rate(&self, user: &str, channel: &str) -> Result<(), ApiError> {
         let key = format!("questions:{user}");
-        match self.0.store.take_rate_token(&key, self.0.quota, Utc::now()).await? {
+        let decision = match self.0.store.take_rate_token(&key, self.0.quota, Utc::now()).await {
+            Ok(decision) => decision,
+            Err(error) => {
+                tracing::warn!(%error, "the rate limit could not be counted in the store");
+                return Ok(());
+            }
+        };
+        match decision {
             RateDecision::Allowed => Ok(()),
             RateDecision::Refused { retry_after } => {
                 self.0.metrics.rate_limited.with_label_values(&[channel]).inc();
