@@ -541,7 +541,8 @@ async fn reopening_migrates_once_and_keeps_data(fixture: &Fixture) {
 
     let mut conn = AnyConnection::connect(&fixture.raw_url()).await.unwrap();
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(&mut conn).await.unwrap();
-    assert_eq!(applied, 4, "each migration is recorded once");
+    let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap().count();
+    assert_eq!(applied, shipped as i64, "each migration is recorded once");
     conn.close().await.unwrap();
 }
 

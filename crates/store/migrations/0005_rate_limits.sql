@@ -1,4 +1,4 @@
--- quarry-store schema, version 4. Per-user rate limits kept in the store, so that replicas of
+-- quarry-store schema, version 5. Per-user rate limits kept in the store, so that replicas of
 -- the server sharing one database apply one limit. One row per limited key: the theoretical
 -- arrival time of its next request (GCRA), in unix milliseconds. A row whose time has passed
 -- says nothing a missing row would not, so such rows are deleted at any time.
