@@ -59,7 +59,8 @@ fn foreign_key(column: &str, table: &str, ref_column: &str) -> ForeignKey {
     ForeignKey { columns: vec![column.into()], ref_table: table.into(), ref_columns: vec![ref_column.into()] }
 }
 
-fn table(
+/// A table of the contract with its keys.
+pub(crate) fn table(
     name: &'static str,
     schema: SchemaRef,
     batches: Vec<RecordBatch>,
@@ -243,8 +244,9 @@ pub(crate) fn invoices(invoices: &[Invoice]) -> Result<TableData> {
     ))
 }
 
-pub(crate) fn events(events: &[Event], users: &[User]) -> Result<TableData> {
-    let schema = schema(&[
+/// The schema of the events table.
+pub(crate) fn events_schema() -> SchemaRef {
+    schema(&[
         ("event_id", Sql::BigInt, REQUIRED),
         ("user_id", Sql::BigInt, REQUIRED),
         ("account_id", Sql::BigInt, REQUIRED),
@@ -253,10 +255,46 @@ pub(crate) fn events(events: &[Event], users: &[User]) -> Result<TableData> {
         ("feature", Sql::Varchar, NULLABLE),
         ("platform", Sql::Varchar, REQUIRED),
         ("session_id", Sql::BigInt, REQUIRED),
-    ]);
-    let mut batches = Vec::with_capacity(events.len().div_ceil(EVENT_BATCH_ROWS));
-    for (chunk_index, chunk) in events.chunks(EVENT_BATCH_ROWS).enumerate() {
-        let first = chunk_index * EVENT_BATCH_ROWS;
+    ])
+}
+
+/// The events table's primary key.
+pub(crate) const EVENTS_KEY: &[&str] = &["event_id"];
+
+/// The events table's foreign keys.
+pub(crate) fn events_foreign_keys() -> Vec<ForeignKey> {
+    vec![foreign_key("user_id", "users", "user_id"), foreign_key("account_id", "accounts", "account_id")]
+}
+
+/// The events table from sorted, renumbered events, built [`EVENT_BATCH_ROWS`] at a time as
+/// `events` yields them: memory holds one batch.
+pub(crate) struct EventBatches<'a, I> {
+    events: I,
+    users: &'a [User],
+    schema: SchemaRef,
+    /// The position of the next event, its id minus one.
+    next: usize,
+    chunk: Vec<Event>,
+}
+
+impl<'a, I: Iterator<Item = Result<Event>>> EventBatches<'a, I> {
+    /// Batches of `events` (in storage order); `users` gives each event's account.
+    pub(crate) fn new(events: I, users: &'a [User]) -> Self {
+        EventBatches { events, users, schema: events_schema(), next: 0, chunk: Vec::with_capacity(EVENT_BATCH_ROWS) }
+    }
+
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        self.chunk.clear();
+        while self.chunk.len() < EVENT_BATCH_ROWS {
+            match self.events.next() {
+                Some(event) => self.chunk.push(event?),
+                None => break,
+            }
+        }
+        if self.chunk.is_empty() {
+            return Ok(None);
+        }
+        let (chunk, users, first) = (&self.chunk, self.users, self.next);
         let columns = vec![
             big_ints((first..first + chunk.len()).map(id)),
             big_ints(chunk.iter().map(|e| id(e.user as usize))),
@@ -267,15 +305,17 @@ pub(crate) fn events(events: &[Event], users: &[User]) -> Result<TableData> {
             strings(chunk.iter().map(|e| e.platform.as_str())),
             big_ints(chunk.iter().map(|e| id(e.session as usize))),
         ];
-        batches.push(batch("events", &schema, columns)?);
+        self.next += chunk.len();
+        batch("events", &self.schema, columns).map(Some)
     }
-    Ok(table(
-        "events",
-        schema,
-        batches,
-        &["event_id"],
-        vec![foreign_key("user_id", "users", "user_id"), foreign_key("account_id", "accounts", "account_id")],
-    ))
+}
+
+impl<I: Iterator<Item = Result<Event>>> Iterator for EventBatches<'_, I> {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Result<RecordBatch>> {
+        self.next_batch().transpose()
+    }
 }
 
 pub(crate) fn support_tickets(tickets: &[Ticket]) -> Result<TableData> {

@@ -118,10 +118,10 @@ impl Channel {
 
 /// Checks a question before any work: its length (the server's limit can only be tighter
 /// than the pipeline's own) and the user's rate.
-pub fn admit(state: &AppState, user: &User, channel: Channel, question: &str) -> Result<(), ApiError> {
+pub async fn admit(state: &AppState, user: &User, channel: Channel, question: &str) -> Result<(), ApiError> {
     let limit = state.config().server.max_question_chars.min(quarry_answer::MAX_QUESTION_CHARS);
     quarry_answer::clean_question(question, limit)?;
-    state.check_rate(&user.id, channel.as_str())
+    state.check_rate(&user.id, channel.as_str()).await
 }
 
 /// A new random id with a prefix: 96 bits, so ids cannot be guessed.

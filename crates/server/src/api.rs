@@ -49,7 +49,7 @@ pub async fn ask(
     ApiJson(request): ApiJson<AskRequest>,
 ) -> Result<Json<AskResponse>, ApiError> {
     let channel = channel_of(&headers);
-    answering::admit(&state, &user, channel, &request.question)?;
+    answering::admit(&state, &user, channel, &request.question).await?;
     let response = answering::answer(&state, &user, channel, &request, &|_: StageEvent| {}).await?;
     Ok(Json(response))
 }
@@ -79,7 +79,7 @@ pub async fn ask_stream(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let channel = channel_of(&headers);
     // Refusals come back as plain JSON errors, before the stream starts.
-    answering::admit(&state, &user, channel, &request.question)?;
+    answering::admit(&state, &user, channel, &request.question).await?;
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let ids = RequestIds::current();
     let task = async move {

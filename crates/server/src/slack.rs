@@ -56,7 +56,7 @@ pub async fn command(
         return Ok(Json(quarry_slack::help_message(&command.command, state.suggestions())));
     };
     let user = User::new(&state.config().server, command.user_key(), "slack", None);
-    match start_answering(&state, user, question, command.response_url, AckVia::Response) {
+    match start_answering(&state, user, question, command.response_url, AckVia::Response).await {
         Ok(ack) => {
             outcome("accepted");
             Ok(Json(ack))
@@ -106,7 +106,7 @@ pub async fn interaction(
     }
     tracing::info!(action_id = %action.action_id, channel = ?action.channel_id, "a Slack option was picked");
     let question = action.question().to_string();
-    match start_answering(&state, user, question, action.response_url.clone(), AckVia::ResponseUrl) {
+    match start_answering(&state, user, question, action.response_url.clone(), AckVia::ResponseUrl).await {
         Ok(_) => outcome("accepted"),
         Err(error) => {
             outcome(error.code());
@@ -163,14 +163,14 @@ enum AckVia {
 /// Admits `question` for `user` (or refuses it, with why), then answers it in the background in
 /// the user's Slack conversation and posts the answer to `response_url`. Returns the
 /// acknowledgement, "working on it".
-fn start_answering(
+async fn start_answering(
     state: &AppState,
     user: User,
     question: String,
     response_url: String,
     ack_via: AckVia,
 ) -> Result<Value, ApiError> {
-    answering::admit(state, &user, Channel::Slack, &question)?;
+    answering::admit(state, &user, Channel::Slack, &question).await?;
     let ids = RequestIds::current();
     let ack = quarry_slack::ack_message(&question);
     let early = (ack_via == AckVia::ResponseUrl).then(|| ack.clone());

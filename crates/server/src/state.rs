@@ -1,14 +1,13 @@
 //! The server's shared state, passed to handlers as an explicit axum `State`.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use chrono::Utc;
 use quarry_answer::Pipeline;
 use quarry_settings::Settings;
 use quarry_slack::{ChartLinkSigner, ResponseUrlClient, SlackVerifier, SlackWebClient};
-use quarry_store::Store;
+use quarry_store::{RateDecision, RateQuota, Store};
 use tokio::sync::Semaphore;
 
 use crate::api::SnapshotView;
@@ -24,7 +23,7 @@ struct Inner {
     pipeline: Arc<Pipeline>,
     store: Store,
     metrics: Metrics,
-    limiter: DefaultKeyedRateLimiter<String>,
+    quota: RateQuota,
     slots: Semaphore,
     links: ChartLinkSigner,
     slack: Option<SlackVerifier>,
@@ -44,9 +43,7 @@ impl AppState {
     /// The state of a server over `pipeline` and `store`, configured by `settings.server`.
     pub fn new(settings: Settings, pipeline: Arc<Pipeline>, store: Store) -> Result<Self, ApiError> {
         let server = &settings.server;
-        let per_minute = NonZeroU32::new(server.rate_limit_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(server.rate_limit_burst.max(1)).unwrap_or(NonZeroU32::MIN);
-        let limiter = RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst));
+        let quota = RateQuota { per_minute: server.rate_limit_per_minute, burst: server.rate_limit_burst };
         let key = if server.chart_link_secret.is_empty() {
             tracing::warn!(
                 "[server] chart_link_secret is not set: chart links use a random key and stop working on restart"
@@ -81,7 +78,7 @@ impl AppState {
             pipeline,
             store,
             metrics: Metrics::new(),
-            limiter,
+            quota,
             slots,
             links,
             slack,
@@ -152,15 +149,28 @@ impl AppState {
         self.0.settings.server.base_url()
     }
 
-    /// Takes one question from `user`'s allowance, or says how long to wait.
-    pub fn check_rate(&self, user: &str, channel: &str) -> Result<(), ApiError> {
-        match self.0.limiter.check_key(&user.to_string()) {
-            Ok(()) => Ok(()),
-            Err(not_until) => {
+    /// Takes one question from `user`'s allowance, or says how long to wait. The allowance is
+    /// kept in the store, so replicas sharing a database apply one limit between them.
+    ///
+    /// A store that cannot count the question lets it through: it cannot record an answer
+    /// either, so the question is refused when its answer is recorded, with the reason said
+    /// there (as when the limit was kept in memory).
+    pub async fn check_rate(&self, user: &str, channel: &str) -> Result<(), ApiError> {
+        let key = format!("questions:{user}");
+        let decision = match self.0.store.take_rate_token(&key, self.0.quota, Utc::now()).await {
+            Ok(decision) => decision,
+            Err(error) => {
+                tracing::warn!(%error, "the rate limit could not be counted in the store");
+                return Ok(());
+            }
+        };
+        match decision {
+            RateDecision::Allowed => Ok(()),
+            RateDecision::Refused { retry_after } => {
                 self.0.metrics.rate_limited.with_label_values(&[channel]).inc();
-                let wait =
-                    not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
-                Err(ApiError::RateLimited { retry_after_secs: wait.as_secs().max(1) })
+                // Rounded up: a client that waits what it is told is let through.
+                let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                Err(ApiError::RateLimited { retry_after_secs: secs.max(1) })
             }
         }
     }

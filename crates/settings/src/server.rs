@@ -31,7 +31,8 @@ pub struct ServerSettings {
     pub analyst_group_header: String,
     /// The group, in `analyst_group_header`, whose members are analysts; empty means none is.
     pub analyst_group: String,
-    /// Questions one user may ask per minute (on average).
+    /// Questions one user may ask per minute (on average), counted in the store: replicas
+    /// sharing one database apply one limit between them.
     pub rate_limit_per_minute: u32,
     /// Questions one user may ask at once above the average rate.
     pub rate_limit_burst: u32,

@@ -1,6 +1,6 @@
 //! Durable storage for quarry's server: conversations and their turns, feedback on answers,
-//! the audit log, chart specifications, Slack replay protection, verified questions and the
-//! review queue (questions handed to an analyst).
+//! the audit log, chart specifications, Slack replay protection, per-user rate limits, verified
+//! questions and the review queue (questions handed to an analyst).
 //!
 //! One code path serves an embedded SQLite file (the default: `quarry.db` in the data
 //! directory) and a Postgres server (`store.url = "postgres://…"`), through sqlx's `Any`
@@ -11,10 +11,10 @@
 //! # Layout
 //! - [`config`]: [`StoreConfig`] and how its URL is resolved.
 //! - `store`: [`Store::open`], the pool and the migrations.
-//! - `conversations`, `shares`, `feedback`, `audit`, `charts`, `slack`, `verified`, `reviews`: the
-//!   methods on [`Store`] for each kind of record; `answers`: an answer written with its
-//!   audit record in one transaction ([`Store::record_answer`]); [`records`] holds the record
-//!   types.
+//! - `conversations`, `shares`, `feedback`, `audit`, `charts`, `slack`, `verified`, `reviews`,
+//!   `rate_limits`: the methods on [`Store`] for each kind of record; `answers`: an answer
+//!   written with its audit record in one transaction ([`Store::record_answer`]); [`records`]
+//!   holds the record types.
 //!
 //! A conversation is its owner's: [`Store::conversation_for_reader`] and
 //! [`Store::add_feedback`] answer others only when they hold the conversation's share
@@ -49,6 +49,7 @@ mod audit;
 mod charts;
 mod conversations;
 mod feedback;
+mod rate_limits;
 mod reviews;
 mod shares;
 mod slack;
@@ -60,6 +61,7 @@ pub use conversations::{TITLE_CHARS, title_of};
 pub use error::{Error, Result};
 /// The key verified questions are matched on (the one question normaliser).
 pub use quarry_question::normalize_question;
+pub use rate_limits::{RateDecision, RateQuota};
 pub use records::{
     AuditRecord, AuditSummary, ChartContent, ChartRecord, ConversationRecord, ConversationSummary, FeedbackRecord,
     NewAnswer, NewConversation, NewFeedback, NewReview, NewTurn, NewVerified, Rating, ReviewAnswer, ReviewFilter,

@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "request ids and shares", include_str!("../migrations/0002_request_ids_and_shares.sql")),
     (3, "review queue", include_str!("../migrations/0003_review_queue.sql")),
     (4, "chart sources", include_str!("../migrations/0004_chart_sources.sql")),
+    (5, "rate limits", include_str!("../migrations/0005_rate_limits.sql")),
 ];
 
 /// Durable storage for conversations, feedback, the audit log, chart specs, Slack replay

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use quarry_store::{
     AuditRecord, Backend, ChartContent, ChartRecord, NewAnswer, NewConversation, NewFeedback, NewReview, NewTurn,
-    NewVerified, Rating, ReviewAnswer, ReviewFilter, ReviewReason, ReviewStatus, Store, StoreConfig,
+    NewVerified, RateDecision, RateQuota, Rating, ReviewAnswer, ReviewFilter, ReviewReason, ReviewStatus, Store,
+    StoreConfig,
 };
 use serde_json::json;
 use sqlx::{AnyConnection, Connection, Executor};
@@ -128,6 +129,7 @@ suite! {
         review_items_are_one_per_answer_and_filtered,
         a_review_is_answered_once_with_its_turn_and_audit_record,
         verified_questions_are_found_by_their_normalized_text,
+        rate_limits_allow_a_burst_then_the_average_rate_per_key,
     ],
     fixture: [
         reopening_migrates_once_and_keeps_data,
@@ -135,6 +137,7 @@ suite! {
         concurrent_answers_are_committed_before_they_are_acknowledged,
         a_database_from_a_newer_quarry_is_refused,
         verified_keys_written_by_the_older_rule_are_recomputed_on_open,
+        two_stores_on_one_database_share_one_rate_limit,
     ],
 }
 
@@ -549,7 +552,8 @@ async fn reopening_migrates_once_and_keeps_data(fixture: &Fixture) {
 
     let mut conn = AnyConnection::connect(&fixture.raw_url()).await.unwrap();
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(&mut conn).await.unwrap();
-    assert_eq!(applied, 4, "each migration is recorded once");
+    let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap().count();
+    assert_eq!(applied, shipped as i64, "each migration is recorded once");
     conn.close().await.unwrap();
 }
 
@@ -676,6 +680,53 @@ async fn a_database_from_a_newer_quarry_is_refused(fixture: &Fixture) {
     let err = Store::open(&fixture.config, fixture.dir.path()).await.unwrap_err();
     assert_eq!(err.kind(), "newer_database", "{err}");
     assert!(err.to_string().contains("9999") && err.to_string().contains("newer quarry"), "{err}");
+}
+
+/// Issue 20: the limit is kept in the store, as GCRA: `burst` at once, then one per interval.
+async fn rate_limits_allow_a_burst_then_the_average_rate_per_key(store: Store) {
+    let quota = RateQuota { per_minute: 6, burst: 3 };
+    let t0 = at(1_000);
+    let ms = |n: i64| t0 + Duration::milliseconds(n);
+    for i in 0..3 {
+        assert_eq!(store.take_rate_token("ana", quota, ms(i)).await.unwrap(), RateDecision::Allowed, "request {i}");
+    }
+    // The fourth, 2 ms after the first, waits for the first's interval (10 s) to pass.
+    let refused = store.take_rate_token("ana", quota, ms(2)).await.unwrap();
+    assert_eq!(refused, RateDecision::Refused { retry_after: std::time::Duration::from_millis(9_998) });
+    // A refused request is not counted, and other keys have their own allowance.
+    assert_eq!(store.take_rate_token("bob", quota, ms(3)).await.unwrap(), RateDecision::Allowed);
+    assert!(matches!(store.take_rate_token("ana", quota, ms(9_999)).await.unwrap(), RateDecision::Refused { .. }));
+    assert_eq!(store.take_rate_token("ana", quota, ms(10_000)).await.unwrap(), RateDecision::Allowed);
+    assert!(matches!(store.take_rate_token("ana", quota, ms(10_001)).await.unwrap(), RateDecision::Refused { .. }));
+    // Idle for long enough, the whole burst is back (and the old rows are gone).
+    let later = ms(10 * 60_000);
+    for i in 0..3 {
+        assert_eq!(store.take_rate_token("ana", quota, later).await.unwrap(), RateDecision::Allowed, "again {i}");
+    }
+    assert!(matches!(store.take_rate_token("ana", quota, later).await.unwrap(), RateDecision::Refused { .. }));
+}
+
+/// Issue 20: two stores (as two server replicas) on one database, asking at the same time, let
+/// exactly the quota through between them.
+async fn two_stores_on_one_database_share_one_rate_limit(fixture: &Fixture) {
+    const BURST: u32 = 5;
+    let (first, second) = (fixture.open().await, fixture.open().await);
+    let quota = RateQuota { per_minute: 1, burst: BURST };
+    let now = Utc::now();
+    let mut handles = Vec::new();
+    for task in 0..12 {
+        let store = if task % 2 == 0 { first.clone() } else { second.clone() };
+        handles.push(tokio::spawn(async move { store.take_rate_token("ana", quota, now).await.unwrap() }));
+    }
+    let mut allowed = 0;
+    for handle in handles {
+        if handle.await.unwrap() == RateDecision::Allowed {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, BURST);
+    first.close().await;
+    second.close().await;
 }
 
 fn new_review(answer_id: &str, asker: &str, conversation: &str, reason: ReviewReason) -> NewReview {
