@@ -2,56 +2,18 @@
 //! PostgreSQL schema of its own (with psql) and its SQLite file answer the same questions the
 //! same way. Runs when `TEST_POSTGRES_URL` is set; fails without it when `REQUIRE_POSTGRES=1`.
 mod common;
+mod postgres_schema;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::array_value_to_string;
+use postgres_schema::{TestSchema, psql, server_url};
 use quarry_snapshot::import::{ImportOptions, ImportedData, load};
 use serde_json::Value;
 
 use common::quarry;
-
-fn server_url() -> Option<String> {
-    match std::env::var("TEST_POSTGRES_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("REQUIRE_POSTGRES").as_deref() == Ok("1") => {
-            panic!("REQUIRE_POSTGRES=1 but TEST_POSTGRES_URL is not set")
-        }
-        Err(_) => {
-            eprintln!("skipped: set TEST_POSTGRES_URL to run the PostgreSQL import test");
-            None
-        }
-    }
-}
-
-fn psql(url: &str, sql: &str) {
-    let mut child = Command::new("psql")
-        .args([url, "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("psql (PostgreSQL's client) should be installed");
-    child.stdin.take().expect("stdin").write_all(sql.as_bytes()).expect("write to psql");
-    let output = child.wait_with_output().expect("psql");
-    assert!(output.status.success(), "psql failed: {}", String::from_utf8_lossy(&output.stderr));
-}
-
-/// A schema of its own, dropped when the test ends.
-struct TestSchema {
-    url: String,
-    name: String,
-}
-
-impl Drop for TestSchema {
-    fn drop(&mut self) {
-        psql(&self.url, &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
-    }
-}
 
 fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -141,7 +103,7 @@ fn ask(home: &Path, id: &str, question: &str) -> Value {
 
 #[test]
 fn a_postgres_copy_answers_as_the_sqlite_file_does() {
-    let Some(url) = server_url() else { return };
+    let Some(url) = server_url("PostgreSQL import") else { return };
     let database = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures/spider-mini/database/concert_singer/concert_singer.sqlite");
     let data = load(&database, &ImportOptions::default()).expect("the SQLite import");

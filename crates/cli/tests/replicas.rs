@@ -4,14 +4,14 @@
 //! other replica) is answered once. Runs when `TEST_POSTGRES_URL` is set; fails without it
 //! when `REQUIRE_POSTGRES=1`.
 mod common;
+mod postgres_schema;
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{Server, start_server};
 use hmac::{Hmac, KeyInit, Mac};
+use postgres_schema::{TestSchema, psql, server_url};
 use serde_json::Value;
 use sha2::Sha256;
 use wiremock::matchers::{method, path};
@@ -21,44 +21,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const LIMIT: usize = 3;
 const SLACK_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const RESPONSE_PATH: &str = "/commands/T0001/1234/abcd";
-
-fn server_url() -> Option<String> {
-    match std::env::var("TEST_POSTGRES_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("REQUIRE_POSTGRES").as_deref() == Ok("1") => {
-            panic!("REQUIRE_POSTGRES=1 but TEST_POSTGRES_URL is not set")
-        }
-        Err(_) => {
-            eprintln!("skipped: set TEST_POSTGRES_URL to run the replicas test");
-            None
-        }
-    }
-}
-
-fn psql(url: &str, sql: &str) {
-    let mut child = Command::new("psql")
-        .args([url, "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("psql (PostgreSQL's client) should be installed");
-    child.stdin.take().expect("stdin").write_all(sql.as_bytes()).expect("write to psql");
-    let output = child.wait_with_output().expect("psql");
-    assert!(output.status.success(), "psql failed: {}", String::from_utf8_lossy(&output.stderr));
-}
-
-/// A schema of its own for the replicas' store, dropped when the test ends.
-struct TestSchema {
-    url: String,
-    name: String,
-}
-
-impl Drop for TestSchema {
-    fn drop(&mut self) {
-        psql(&self.url, &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
-    }
-}
 
 /// The settings both replicas share: the store, the API users, the limit and Slack.
 fn settings_file(store_url: &str) -> String {
@@ -123,7 +85,7 @@ async fn slack_command(http: &reqwest::Client, server: &Server, body: &str) -> S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_on_one_postgres_share_conversations_rate_limits_and_slack_claims() {
-    let Some(base) = server_url() else { return };
+    let Some(base) = server_url("replicas") else { return };
     let schema = TestSchema { url: base.clone(), name: format!("quarry_replicas_{}", std::process::id()) };
     psql(&base, &format!("DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0}", schema.name));
     let separator = if base.contains('?') { '&' } else { '?' };

@@ -100,8 +100,14 @@ impl RowReading<'_> {
             .iter()
             .map(|p| match &p.part {
                 // "the age of pets" where only students have an `age`: the base's own
-                // `pet_age` named by its last word comes before a column reached by a join.
-                Part::Column(candidates) if !candidates.iter().any(|c| c.table == self.base) => {
+                // `pet_age` named by its last word comes before a column reached by a join,
+                // unless the question names that column's table ("by stadium name").
+                Part::Column(candidates)
+                    if !candidates.iter().any(|c| {
+                        c.table == self.base
+                            || self.parts.iter().any(|q| matches!(&q.part, Part::Entity(t) if *t == c.table))
+                    }) =>
+                {
                     self.base_column_by_last_word(p).or_else(|| self.resolve(candidates))
                 }
                 Part::Column(candidates) => self.resolve(candidates),
