@@ -29,6 +29,10 @@ pub struct ExecutorConfig {
     pub max_result_bytes: u64,
     /// Largest single cell of a result, in bytes.
     pub max_cell_bytes: u64,
+    /// Optimized plans kept for SQL run again (a repeated question, a dashboard), so it skips
+    /// parsing and optimizing; 0 turns the cache off. Plans that read the clock or draw random
+    /// numbers are never kept.
+    pub plan_cache_entries: usize,
 }
 
 impl Default for ExecutorConfig {
@@ -44,6 +48,7 @@ impl Default for ExecutorConfig {
             max_value_bytes: 1024 * 1024,
             max_result_bytes: 32 * 1024 * 1024,
             max_cell_bytes: 1024 * 1024,
+            plan_cache_entries: 256,
         }
     }
 }

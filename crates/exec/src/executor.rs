@@ -12,6 +12,7 @@ use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::{SessionState, TaskContext};
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::coop::CooperativeExec;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream, replace_children_if_necessary};
 use datafusion::prelude::{ParquetReadOptions, SQLOptions, SessionConfig, SessionContext};
@@ -24,6 +25,7 @@ use crate::config::ExecutorConfig;
 use crate::error::{Error, Result};
 use crate::guard::sizes::row_sizes;
 use crate::guard::{ValueGuard, ValueTooLarge};
+use crate::plan_cache::PlanCache;
 use crate::result::{ExecTimings, QueryResult};
 use crate::sandbox::SandboxRules;
 
@@ -46,6 +48,7 @@ pub struct DataFusionExecutor {
     state: Arc<SessionState>,
     rules: Arc<SandboxRules>,
     config: Arc<ExecutorConfig>,
+    plans: Arc<PlanCache>,
     runtimes: QueryRuntimes,
 }
 
@@ -95,6 +98,7 @@ impl DataFusionExecutor {
             snapshot_id: snapshot.manifest.id.clone(),
             state: Arc::new(ctx.state()),
             rules: Arc::new(rules),
+            plans: Arc::new(PlanCache::new(config.plan_cache_entries)),
             config: Arc::new(config),
             runtimes,
         })
@@ -122,10 +126,11 @@ impl SnapshotExecutor for DataFusionExecutor {
         let state = Arc::clone(&self.state);
         let rules = Arc::clone(&self.rules);
         let config = Arc::clone(&self.config);
+        let plans = Arc::clone(&self.plans);
         let sql = query.sql.clone();
         let cancellation = Cancellation::default();
         let watched = cancellation.clone();
-        let task = runtime.handle().spawn(async move { run(&state, &rules, &sql, &config, &watched).await });
+        let task = runtime.handle().spawn(async move { run(&state, &rules, &plans, &sql, &config, &watched).await });
         // Stopped on every way out, including a caller that stops waiting and drops this
         // future: a detached task would run the query to its end.
         let stop = StopOnDrop { task: task.abort_handle(), cancellation };
@@ -225,17 +230,25 @@ impl Drop for QueryRuntime {
 async fn run(
     state: &SessionState,
     rules: &SandboxRules,
+    plans: &PlanCache,
     sql: &str,
     config: &ExecutorConfig,
     cancellation: &Cancellation,
 ) -> Result<QueryResult> {
     let memory_limit_mb = config.memory_limit_mb;
     let started = Instant::now();
-    let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
-    let plan = state.create_logical_plan(sql).await.map_err(|e| classify(e, config))?;
-    options.verify_plan(&plan).map_err(|e| Error::Forbidden { reason: first_line(&e.to_string()) })?;
-    let optimized = state.optimize(&plan).map_err(|e| classify(e, config))?;
-    rules.check_logical(&optimized)?;
+    let optimized = match plans.get(sql) {
+        Some(admitted) => LogicalPlan::clone(&admitted),
+        None => {
+            let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
+            let plan = state.create_logical_plan(sql).await.map_err(|e| classify(e, config))?;
+            options.verify_plan(&plan).map_err(|e| Error::Forbidden { reason: first_line(&e.to_string()) })?;
+            let optimized = state.optimize(&plan).map_err(|e| classify(e, config))?;
+            rules.check_logical(&optimized)?;
+            plans.insert(sql, &plan, Arc::new(optimized.clone()));
+            optimized
+        }
+    };
     // A fresh memory pool per query: a query that timed out may still be unwinding in the
     // background and must not hold memory later queries are held to. The value guards of this
     // query's functions reserve in it too.

@@ -33,6 +33,7 @@ mod config;
 mod error;
 mod executor;
 mod guard;
+mod plan_cache;
 mod result;
 mod sandbox;
 

@@ -149,8 +149,9 @@ impl AppState {
         self.0.settings.server.base_url()
     }
 
-    /// Takes one question from `user`'s allowance, or says how long to wait. The allowance is
-    /// kept in the store, so replicas sharing a database apply one limit between them.
+    /// Takes one question from `user`'s allowance, or says how long to wait. The store keeps
+    /// the allowance (in PostgreSQL when it is one, so replicas sharing it apply one limit
+    /// between them).
     ///
     /// A store that cannot count the question lets it through: it cannot record an answer
     /// either, so the question is refused when its answer is recorded, with the reason said

@@ -208,6 +208,33 @@ pub(crate) async fn insert_turn(
         .fetch_one(&mut *conn)
         .await
         .map_err(db(OP))?;
+    insert_turn_row(conn, conversation_id, seq, turn, text).await
+}
+
+/// Starts conversation `new` with `turn` as its first, inside the caller's transaction `conn`:
+/// what [`insert_conversation`] and then [`insert_turn`] store, in two statements instead of
+/// four (most answers start a conversation).
+pub(crate) async fn insert_conversation_with_turn(
+    conn: &mut AnyConnection,
+    new: &NewConversation,
+    turn: &NewTurn,
+    text: &TurnText,
+    now: DateTime<Utc>,
+) -> Result<u32> {
+    let started =
+        ConversationStart { title: &title_of(&turn.question), state: &text.state, updated_at: turn.created_at };
+    insert_conversation_as(conn, new, now, started).await?;
+    insert_turn_row(conn, &new.id, 1, turn, text).await
+}
+
+/// The turn's own row, numbered `seq`.
+async fn insert_turn_row(
+    conn: &mut AnyConnection,
+    conversation_id: &str,
+    seq: i64,
+    turn: &NewTurn,
+    text: &TurnText,
+) -> Result<u32> {
     sqlx::query(
         "INSERT INTO turns (conversation_id, seq, answer_id, question, answer, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -222,7 +249,7 @@ pub(crate) async fn insert_turn(
     .await
     .map_err(|e| match is_unique_violation(&e) {
         true => Error::Conflict { what: "answer", id: turn.answer_id.clone() },
-        false => db(OP)(e),
+        false => db("append_turn")(e),
     })?;
     small(seq, "turn", &turn.answer_id)
 }
@@ -234,14 +261,33 @@ pub(crate) async fn insert_conversation(
     new: &NewConversation,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    insert_conversation_as(conn, new, now, ConversationStart { title: "", state: "null", updated_at: now }).await
+}
+
+/// What a new conversation's row holds besides its identity.
+struct ConversationStart<'a> {
+    title: &'a str,
+    state: &'a str,
+    updated_at: DateTime<Utc>,
+}
+
+async fn insert_conversation_as(
+    conn: &mut AnyConnection,
+    new: &NewConversation,
+    created_at: DateTime<Utc>,
+    start: ConversationStart<'_>,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO conversations (id, user_id, channel, title, state, created_at, updated_at) \
-         VALUES ($1, $2, $3, '', 'null', $4, $4)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&new.id)
     .bind(&new.user_id)
     .bind(&new.channel)
-    .bind(millis(now))
+    .bind(start.title)
+    .bind(start.state)
+    .bind(millis(created_at))
+    .bind(millis(start.updated_at))
     .execute(conn)
     .await
     .map_err(|e| match is_unique_violation(&e) {

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -12,6 +13,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Connection, Row, SqlSafeStr};
 
 use crate::config::{Backend, StoreConfig, Target};
 use crate::error::{Error, Result, db};
+use crate::rate_limits::{RateCounters, SharedCounters};
 
 /// The schema migrations, oldest first. Shipped migrations never change (their checksums are
 /// recorded in the database); a schema change is a new file with the next version.
@@ -28,6 +30,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: AnyPool,
+    /// Rate-limit counters (shared by clones).
+    pub(crate) rates: Arc<RateCounters>,
     /// Answers waiting to be committed together (shared by clones).
     pub(crate) answers: Arc<crate::answers::AnswerQueue>,
     backend: Backend,
@@ -39,7 +43,8 @@ impl Store {
     /// missing, and brings its schema up to date.
     ///
     /// SQLite runs with a write-ahead log and `synchronous=FULL`, so a write that returned is on
-    /// disk even if the process is killed right after.
+    /// disk even if the process is killed right after. Rate-limit counters alone are not
+    /// durable (see [`Store::take_rate_token`]).
     pub async fn open(config: &StoreConfig, data_dir: &Path) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let target = Target::resolve(&config.url, data_dir)?;
@@ -52,23 +57,7 @@ impl Store {
         }
 
         let wait = Duration::from_millis(config.acquire_timeout_ms);
-        let mut options = AnyPoolOptions::new().max_connections(config.max_connections.max(1)).acquire_timeout(wait);
-        if backend == Backend::Sqlite {
-            // Per connection: SQLite forgets these when a connection closes. Writers wait for
-            // each other as long as callers wait for a connection.
-            let pragmas = format!(
-                "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
-                config.acquire_timeout_ms.min(i32::MAX as u64)
-            );
-            let pragmas: Arc<str> = pragmas.into();
-            options = options.after_connect(move |conn, _| {
-                let pragmas = pragmas.clone();
-                Box::pin(async move {
-                    sqlx::raw_sql(AssertSqlSafe(pragmas.to_string())).execute(conn).await?;
-                    Ok(())
-                })
-            });
-        }
+        let durable = pool_options(backend, config, Durability::Full).max_connections(config.max_connections.max(1));
         let hint = match backend {
             Backend::Sqlite => "check that the file and its directory are writable and that store.url is right",
             Backend::Postgres => {
@@ -95,12 +84,23 @@ impl Store {
             sqlx::query("PRAGMA journal_mode = WAL").execute(&mut first).await.map_err(unavailable)?;
         }
         first.close().await.map_err(unavailable)?;
-        let pool = options.connect(target.url()).await.map_err(unavailable)?;
+        let pool = durable.connect(target.url()).await.map_err(unavailable)?;
 
         migrate(&pool, &described).await?;
         crate::verified::rekey_verified(&pool).await?;
+        let rates = match backend {
+            Backend::Sqlite => RateCounters::Local(Default::default()),
+            Backend::Postgres => RateCounters::Shared(SharedCounters {
+                pool: pool_options(backend, config, Durability::Relaxed)
+                    .max_connections(COUNTER_CONNECTIONS)
+                    .connect(target.url())
+                    .await
+                    .map_err(unavailable)?,
+                swept_at: AtomicI64::default(),
+            }),
+        };
         tracing::debug!(store = %described, "store opened");
-        Ok(Store { pool, answers: Arc::default(), backend, described: described.into() })
+        Ok(Store { pool, rates: Arc::new(rates), answers: Arc::default(), backend, described: described.into() })
     }
 
     /// Which engine the store runs on.
@@ -122,7 +122,50 @@ impl Store {
     /// Closes every connection; waits for those in use to be returned. Later calls fail.
     pub async fn close(&self) {
         self.pool.close().await;
+        if let RateCounters::Shared(counters) = self.rates.as_ref() {
+            counters.pool.close().await;
+        }
     }
+}
+
+/// Connections of a PostgreSQL store's pool for rate-limit counters: few, since each write is
+/// short.
+const COUNTER_CONNECTIONS: u32 = 2;
+
+/// When a commit returns, relative to the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// On disk (SQLite `synchronous = FULL`; PostgreSQL's default): what the store promises for
+    /// every record.
+    Full,
+    /// In the database's log but maybe not yet on disk: SQLite `synchronous = NORMAL` with a
+    /// write-ahead log survives the process being killed but maybe not the machine losing
+    /// power; PostgreSQL `synchronous_commit = off` may lose the last commits of a crash.
+    Relaxed,
+}
+
+/// The settings every connection of a pool gets (SQLite and PostgreSQL forget them when a
+/// connection closes). SQLite writers wait for each other as long as callers wait for a
+/// connection.
+fn pool_options(backend: Backend, config: &StoreConfig, durability: Durability) -> AnyPoolOptions {
+    let wait = Duration::from_millis(config.acquire_timeout_ms);
+    let settings = match (backend, durability) {
+        // A SQLite store's counters are not in the file, so it has no relaxed pool.
+        (Backend::Sqlite, _) => format!(
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+            config.acquire_timeout_ms.min(i32::MAX as u64)
+        ),
+        (Backend::Postgres, Durability::Full) => return AnyPoolOptions::new().acquire_timeout(wait),
+        (Backend::Postgres, Durability::Relaxed) => "SET synchronous_commit = off".to_string(),
+    };
+    let settings: Arc<str> = settings.into();
+    AnyPoolOptions::new().acquire_timeout(wait).after_connect(move |conn, _| {
+        let settings = settings.clone();
+        Box::pin(async move {
+            sqlx::raw_sql(AssertSqlSafe(settings.to_string())).execute(conn).await?;
+            Ok(())
+        })
+    })
 }
 
 async fn migrate(pool: &AnyPool, described: &str) -> Result<()> {
