@@ -112,17 +112,24 @@ fn the_spider_mini_set_replays_through_the_policy_and_executor() {
     );
 }
 
+/// The Spider dev directory `SPIDER_DEV_DIR` names, or `None` (the test is skipped, saying
+/// what setting it would take to `purpose`).
+fn spider_dev_dir(purpose: &str) -> Option<std::path::PathBuf> {
+    let set = std::env::var_os("SPIDER_DEV_DIR");
+    if set.is_none() {
+        eprintln!("skipped: set SPIDER_DEV_DIR to the Spider dev directory to {purpose}");
+    }
+    set.map(std::path::PathBuf::from)
+}
+
 /// The whole Spider dev set (when `SPIDER_DEV_DIR` points at it): at least 97% of the gold
 /// replays, and two runs agree case by case.
 #[test]
 fn the_spider_dev_gold_replay_is_at_least_97_percent_and_repeatable() {
-    let Some(set) = std::env::var_os("SPIDER_DEV_DIR") else {
-        eprintln!("skipped: set SPIDER_DEV_DIR to the Spider dev directory to replay all of it");
-        return;
-    };
+    let Some(set) = spider_dev_dir("replay all of it") else { return };
     let dir = tempfile::tempdir().expect("tempdir");
-    let first = spider_gold_replay(std::path::Path::new(&set), dir.path(), "first");
-    let second = spider_gold_replay(std::path::Path::new(&set), dir.path(), "second");
+    let first = spider_gold_replay(&set, dir.path(), "first");
+    let second = spider_gold_replay(&set, dir.path(), "second");
     assert_eq!(first.len(), 1026);
     let passed = first.iter().filter(|(_, ex, _)| *ex).count();
     eprintln!(
@@ -140,12 +147,9 @@ fn the_spider_dev_gold_replay_is_at_least_97_percent_and_repeatable() {
 /// 90% of the answers it gives right.
 #[test]
 fn the_built_in_planner_meets_the_own_data_targets_on_spider_dev() {
-    let Some(set) = std::env::var_os("SPIDER_DEV_DIR") else {
-        eprintln!("skipped: set SPIDER_DEV_DIR to the Spider dev directory to measure the planner on it");
-        return;
-    };
+    let Some(set) = spider_dev_dir("measure the planner on it") else { return };
     let dir = tempfile::tempdir().expect("tempdir");
-    let cases = spider_eval(std::path::Path::new(&set), dir.path(), "builtin", "builtin");
+    let cases = spider_eval(&set, dir.path(), "builtin", "builtin");
     assert_eq!(cases.len(), 1026);
     let score = |shape: Option<&str>| {
         let of_shape: Vec<&serde_json::Value> = cases

@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 
 use crate::audit::insert_audit;
 use crate::charts::insert_chart;
-use crate::conversations::{TurnText, insert_conversation_with_turn, insert_turn};
+use crate::conversations::{TurnText, insert_conversation_with_turn, insert_turn, turn_record};
 use crate::error::{Error, Result, db};
 use crate::records::{NewAnswer, TurnRecord};
 use crate::store::Store;
@@ -50,7 +50,7 @@ impl Store {
             turn_text: TurnText::of(&answer.turn),
             audit_text: answer.audit.record.to_string(),
             answer,
-            reply: Some(reply),
+            reply,
         };
         if self.answers.push(queued) {
             tokio::spawn(write_groups(self.pool.clone(), self.answers.clone()));
@@ -78,7 +78,7 @@ struct Queued {
     answer: NewAnswer,
     turn_text: TurnText,
     audit_text: String,
-    reply: Option<oneshot::Sender<Result<TurnRecord>>>,
+    reply: oneshot::Sender<Result<TurnRecord>>,
 }
 
 impl AnswerQueue {
@@ -125,7 +125,7 @@ async fn write_groups(pool: AnyPool, queue: Arc<AnswerQueue>) {
 }
 
 /// Writes one group in one transaction and answers each caller.
-async fn write_group(pool: &AnyPool, mut group: Vec<Queued>) {
+async fn write_group(pool: &AnyPool, group: Vec<Queued>) {
     let outcomes = match commit_group(pool, &group).await {
         Ok(outcomes) => outcomes,
         Err(error) => {
@@ -134,19 +134,10 @@ async fn write_group(pool: &AnyPool, mut group: Vec<Queued>) {
             group.iter().map(|_| Err(Error::Group(error.clone()))).collect()
         }
     };
-    for (queued, outcome) in group.iter_mut().zip(outcomes) {
-        let reply = queued.reply.take();
-        let outcome = outcome.map(|seq| TurnRecord {
-            seq,
-            answer_id: queued.answer.turn.answer_id.clone(),
-            question: std::mem::take(&mut queued.answer.turn.question),
-            answer: queued.answer.turn.answer.take(),
-            created_at: queued.answer.turn.created_at,
-        });
-        if let Some(reply) = reply {
-            // A caller that stopped waiting (its request was dropped) needs no reply.
-            let _ = reply.send(outcome);
-        }
+    for (queued, outcome) in group.into_iter().zip(outcomes) {
+        let outcome = outcome.and_then(|seq| turn_record(seq, queued.answer.turn));
+        // A caller that stopped waiting (its request was dropped) needs no reply.
+        let _ = queued.reply.send(outcome);
     }
 }
 

@@ -74,7 +74,7 @@ impl Store {
         let mut tx = self.pool.begin().await.map_err(db("append_turn"))?;
         let seq = insert_turn(&mut tx, conversation_id, None, turn, &text).await?;
         tx.commit().await.map_err(db("append_turn"))?;
-        turn_record(seq, turn)
+        turn_record(seq, turn.clone())
     }
 
     /// The conversation with this id if `user_id` may read it: they own it, or `share_token` is
@@ -161,14 +161,15 @@ impl TurnText {
     }
 }
 
-/// The record of `turn`, stored as number `seq`.
-pub(crate) fn turn_record(seq: u32, turn: &NewTurn) -> Result<TurnRecord> {
+/// The record of `turn`, stored as number `seq`, as reading it back gives it (its time to the
+/// millisecond).
+pub(crate) fn turn_record(seq: u32, turn: NewTurn) -> Result<TurnRecord> {
     Ok(TurnRecord {
         seq,
-        answer_id: turn.answer_id.clone(),
-        question: turn.question.clone(),
-        answer: turn.answer.clone(),
         created_at: time(millis(turn.created_at), "turn", &turn.answer_id)?,
+        answer_id: turn.answer_id,
+        question: turn.question,
+        answer: turn.answer,
     })
 }
 
