@@ -151,13 +151,15 @@ pub enum ErrorKind {
     ModelError,
     /// The model said the data cannot answer the question.
     ModelRefused,
+    /// The cluster that runs queries (a Ballista scheduler and its executors) is unreachable.
+    ClusterUnavailable,
     /// A bug or an environment problem.
     Internal,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 25] = [
+    pub const ALL: [ErrorKind; 26] = [
         ErrorKind::BadQuestion,
         ErrorKind::PolicyRejected,
         ErrorKind::RepairsExhausted,
@@ -182,6 +184,7 @@ impl ErrorKind {
         ErrorKind::ModelConfig,
         ErrorKind::ModelError,
         ErrorKind::ModelRefused,
+        ErrorKind::ClusterUnavailable,
         ErrorKind::Internal,
     ];
 
@@ -212,6 +215,7 @@ impl ErrorKind {
             ErrorKind::ModelConfig => "model_config",
             ErrorKind::ModelError => "model_error",
             ErrorKind::ModelRefused => "model_refused",
+            ErrorKind::ClusterUnavailable => "cluster_unavailable",
             ErrorKind::Internal => "internal",
         }
     }
@@ -235,6 +239,7 @@ impl From<&quarry_exec::Error> for ErrorKind {
             Exec::ResultTooLarge { .. } | Exec::CellTooLarge { .. } => ErrorKind::ResultTooLarge,
             Exec::Timeout { .. } => ErrorKind::Timeout,
             Exec::Crashed { .. } => ErrorKind::WorkerCrashed,
+            Exec::ClusterUnavailable { .. } => ErrorKind::ClusterUnavailable,
             Exec::Execution { .. } => ErrorKind::ExecutionError,
             Exec::Snapshot(_) => ErrorKind::SnapshotError,
             Exec::Internal(_) => ErrorKind::Internal,
@@ -297,7 +302,8 @@ mod tests {
                 ErrorKind::ModelConfig => 21,
                 ErrorKind::ModelError => 22,
                 ErrorKind::ModelRefused => 23,
-                ErrorKind::Internal => 24,
+                ErrorKind::ClusterUnavailable => 24,
+                ErrorKind::Internal => 25,
             }
         };
         for (index, kind) in ErrorKind::ALL.iter().enumerate() {

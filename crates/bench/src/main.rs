@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 use quarry_bench::report::{ScaleResults, machine, markdown};
 use quarry_bench::{duckdb, instant_model::InstantModel, stages, warehouse};
+use quarry_exec::{ExecutionEngine, ExecutorConfig};
 use quarry_settings::CacheSettings;
 
 /// DataFusion's many short-lived buffers are cheaper with mimalloc than with glibc's malloc
@@ -43,6 +44,11 @@ struct Args {
     /// Write every figure as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Run the queries on the Ballista cluster whose scheduler this is (`df://host:port`,
+    /// started with `quarry-cluster`) instead of in process. Its executors must read
+    /// --data-dir at the same path.
+    #[arg(long)]
+    ballista_url: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -56,16 +62,27 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (cases, bad) =
         quarry_eval::load_cases(&args.questions).with_context(|| format!("reading {}", args.questions.display()))?;
     anyhow::ensure!(bad.is_empty(), "{} has {} malformed lines", args.questions.display(), bad.len());
+    let executor = match &args.ballista_url {
+        Some(url) => ExecutorConfig {
+            engine: ExecutionEngine::Ballista,
+            ballista_url: Some(url.clone()),
+            ..ExecutorConfig::default()
+        },
+        None => ExecutorConfig::default(),
+    };
+    // The data directory by its absolute path: the cluster's executors read the same files.
+    let data_dir = std::path::absolute(&args.data_dir).context("resolving --data-dir")?;
     let mut results = Vec::new();
     for &scale in &args.scales {
         eprintln!("scale {scale}: preparing the warehouse and index");
-        let snapshot = warehouse::demo_snapshot(&args.data_dir, scale)?;
-        let index = warehouse::default_index(&args.data_dir.join(format!("index-{scale}")), &snapshot).await?;
-        let pipeline = warehouse::builtin_pipeline(&snapshot).await?;
+        let snapshot = warehouse::demo_snapshot(&data_dir, scale)?;
+        let index = warehouse::default_index(&data_dir.join(format!("index-{scale}")), &snapshot).await?;
+        let pipeline = warehouse::builtin_pipeline(&snapshot, &executor).await?;
         eprintln!("scale {scale}: built-in route");
         let builtin = stages::builtin_stages(&pipeline, &index, &cases, args.repetitions).await;
         eprintln!("scale {scale}: answer cache");
-        let cached_pipeline = warehouse::builtin_pipeline(&snapshot).await?.with_cache(&CacheSettings::default());
+        let cached_pipeline =
+            warehouse::builtin_pipeline(&snapshot, &executor).await?.with_cache(&CacheSettings::default());
         let cached = stages::cache_hits(&cached_pipeline, &cases, args.repetitions).await;
         let model = if args.no_model {
             None
@@ -73,7 +90,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             eprintln!("scale {scale}: model route");
             let pairs = cases.iter().filter_map(|c| Some((c.question.clone(), c.gold_sql.clone()?))).collect();
             let endpoint = InstantModel::start(pairs).await?;
-            let model_pipeline = warehouse::model_pipeline(&snapshot, &endpoint.base_url, index.clone()).await?;
+            let model_pipeline =
+                warehouse::model_pipeline(&snapshot, &executor, &endpoint.base_url, index.clone()).await?;
             Some(stages::model_stages(&model_pipeline, &cases, args.repetitions).await)
         };
         let duckdb = if args.no_duckdb {

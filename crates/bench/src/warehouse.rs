@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use quarry_answer::{ModelRoute, Pipeline};
+use quarry_ballista::BallistaExecutor;
 use quarry_demo::DemoConfig;
-use quarry_exec::ExecutorConfig;
+use quarry_exec::{ExecutionEngine, ExecutorConfig};
 use quarry_retrieve::{LazyIndex, RetrievalConfig};
 use quarry_semantic::SemanticLayer;
 use quarry_snapshot::{Snapshot, SnapshotStore};
@@ -20,12 +21,21 @@ pub fn demo_snapshot(data_dir: &Path, scale: u32) -> anyhow::Result<Snapshot> {
         .with_context(|| format!("generating the demo warehouse at scale {scale}"))
 }
 
-/// The built-in route over `snapshot` with the default policy and executor, without a cache
-/// so that every stage runs.
-pub async fn builtin_pipeline(snapshot: &Snapshot) -> anyhow::Result<Pipeline> {
-    Pipeline::new(snapshot.clone(), SemanticLayer::demo(), PolicyConfig::default(), ExecutorConfig::default())
-        .await
-        .context("opening the pipeline")
+/// The built-in route over `snapshot` with the default policy and `executor` (in process, or
+/// on the Ballista cluster it names), without a cache so that every stage runs.
+pub async fn builtin_pipeline(snapshot: &Snapshot, executor: &ExecutorConfig) -> anyhow::Result<Pipeline> {
+    let layer = SemanticLayer::demo();
+    match executor.engine {
+        ExecutionEngine::Local => Pipeline::new(snapshot.clone(), layer, PolicyConfig::default(), executor.clone())
+            .await
+            .context("opening the pipeline"),
+        ExecutionEngine::Ballista => {
+            let cluster = BallistaExecutor::open(snapshot, &layer.personal_columns(), executor.clone())
+                .await
+                .context("connecting to the Ballista cluster")?;
+            Ok(Pipeline::with_executor(snapshot.clone(), layer, PolicyConfig::default(), Arc::new(cluster)))
+        }
+    }
 }
 
 /// The default retrieval index (built-in embedder, embedded qdrant-edge) of the demo layer
@@ -40,7 +50,12 @@ pub async fn default_index(index_dir: &Path, snapshot: &Snapshot) -> anyhow::Res
 
 /// The model route over `snapshot`: every question goes to the chat model at `base_url`,
 /// with prompts built from `index`.
-pub async fn model_pipeline(snapshot: &Snapshot, base_url: &str, index: Arc<LazyIndex>) -> anyhow::Result<Pipeline> {
+pub async fn model_pipeline(
+    snapshot: &Snapshot,
+    executor: &ExecutorConfig,
+    base_url: &str,
+    index: Arc<LazyIndex>,
+) -> anyhow::Result<Pipeline> {
     let config = quarry_model::ModelConfig {
         base_url: base_url.to_string(),
         model: "instant".into(),
@@ -52,5 +67,5 @@ pub async fn model_pipeline(snapshot: &Snapshot, base_url: &str, index: Arc<Lazy
         route: quarry_answer::Route::ModelOnly,
         ..quarry_answer::SynthesisConfig::default()
     };
-    Ok(builtin_pipeline(snapshot).await?.with_model(ModelRoute { model: Arc::new(model), index }, synthesis))
+    Ok(builtin_pipeline(snapshot, executor).await?.with_model(ModelRoute { model: Arc::new(model), index }, synthesis))
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use quarry_bench::instant_model::InstantModel;
 use quarry_bench::stages::{BUILTIN_STAGES, MODEL_STAGES, builtin_stages, cache_hits, model_stages};
 use quarry_bench::{duckdb, report, warehouse};
+use quarry_exec::ExecutorConfig;
 use quarry_settings::CacheSettings;
 
 fn cases() -> Vec<quarry_eval::Case> {
@@ -40,7 +41,7 @@ fn every_stage_of_both_routes_and_the_cache_are_measured() {
         let cases = cases();
         let snapshot = warehouse::demo_snapshot(&data_dir(), 1).expect("warehouse");
         let index = warehouse::default_index(&data_dir().join("index-1"), &snapshot).await.expect("index");
-        let pipeline = warehouse::builtin_pipeline(&snapshot).await.expect("pipeline");
+        let pipeline = warehouse::builtin_pipeline(&snapshot, &ExecutorConfig::default()).await.expect("pipeline");
         let builtin = builtin_stages(&pipeline, &index, &cases, 1).await;
         assert!(builtin.errors.is_empty(), "{:?}", builtin.errors);
         assert_eq!(builtin.answers, cases.len() as u64);
@@ -49,15 +50,20 @@ fn every_stage_of_both_routes_and_the_cache_are_measured() {
         }
         assert_eq!(builtin.stages["total"].count, cases.len() as u64);
 
-        let cached =
-            warehouse::builtin_pipeline(&snapshot).await.expect("pipeline").with_cache(&CacheSettings::default());
+        let cached = warehouse::builtin_pipeline(&snapshot, &ExecutorConfig::default())
+            .await
+            .expect("pipeline")
+            .with_cache(&CacheSettings::default());
         let hits = cache_hits(&cached, &cases, 1).await;
         assert!(hits.errors.is_empty(), "every repeated question is a hit: {:?}", hits.errors);
         assert_eq!(hits.answers, cases.len() as u64);
 
         let pairs = cases.iter().filter_map(|c| Some((c.question.clone(), c.gold_sql.clone()?))).collect();
         let model = InstantModel::start(pairs).await.expect("instant model");
-        let routed = warehouse::model_pipeline(&snapshot, &model.base_url, Arc::clone(&index)).await.expect("pipeline");
+        let routed =
+            warehouse::model_pipeline(&snapshot, &ExecutorConfig::default(), &model.base_url, Arc::clone(&index))
+                .await
+                .expect("pipeline");
         let model = model_stages(&routed, &cases, 1).await;
         assert!(model.errors.is_empty(), "{:?}", model.errors);
         for stage in MODEL_STAGES {
@@ -91,7 +97,7 @@ fn duckdb_runs_the_same_sql_on_the_same_parquet() {
     }
     run(async {
         let snapshot = warehouse::demo_snapshot(&data_dir(), 1).expect("warehouse");
-        let pipeline = warehouse::builtin_pipeline(&snapshot).await.expect("pipeline");
+        let pipeline = warehouse::builtin_pipeline(&snapshot, &ExecutorConfig::default()).await.expect("pipeline");
         let queries = vec![
             ("count".to_string(), "SELECT COUNT(*) AS users FROM users".to_string()),
             (

@@ -20,6 +20,7 @@
 use std::sync::Arc;
 
 use quarry_answer::{AnswerConfig, ErrorKind, ModelRoute, Pipeline};
+use quarry_exec::{ExecutionEngine, SnapshotExecutor};
 use quarry_question::normalize_question;
 use quarry_semantic::{SemanticLayer, VerifiedQuery};
 use quarry_settings::{Route, Settings};
@@ -179,10 +180,16 @@ pub async fn open_pipeline_with_verified(
             None => layer.verified_queries.push(extra),
         }
     }
-    // In process or in worker processes, as `[isolation]` says.
+    // On a Ballista cluster, or here (in process or in worker processes, as `[isolation]` says).
     let personal = layer.personal_columns();
-    let executor =
-        quarry_worker::open_executor(&settings.isolation, &snapshot, &personal, settings.executor.clone()).await?;
+    let executor: Arc<dyn SnapshotExecutor> = match settings.executor.engine {
+        ExecutionEngine::Ballista => {
+            Arc::new(quarry_ballista::BallistaExecutor::open(&snapshot, &personal, settings.executor.clone()).await?)
+        }
+        ExecutionEngine::Local => {
+            quarry_worker::open_executor(&settings.isolation, &snapshot, &personal, settings.executor.clone()).await?
+        }
+    };
     let synthesis = &settings.synthesis;
     let mut pipeline = Pipeline::with_executor(snapshot, layer, settings.policy.clone(), executor)
         .with_cache(&settings.cache)

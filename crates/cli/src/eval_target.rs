@@ -74,6 +74,7 @@ fn failed(error: &Error) -> Outcome {
         | ErrorKind::RetrievalError => Outcome::GenerationFailed(message),
         ErrorKind::ResourceLimit
         | ErrorKind::WorkerCrashed
+        | ErrorKind::ClusterUnavailable
         | ErrorKind::ResultTooLarge
         | ErrorKind::CartesianJoin
         | ErrorKind::Forbidden

@@ -33,6 +33,23 @@ pub struct ExecutorConfig {
     /// parsing and optimizing; 0 turns the cache off. Plans that read the clock or draw random
     /// numbers are never kept.
     pub plan_cache_entries: usize,
+    /// Where queries run: in this process (or its worker processes), or on a Ballista cluster.
+    pub engine: ExecutionEngine,
+    /// The Ballista scheduler, `df://host:port`, when `engine = "ballista"`. Every executor of
+    /// the cluster must read the snapshot at the same path as quarry (a shared directory).
+    pub ballista_url: Option<String>,
+}
+
+/// The engine that runs queries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecutionEngine {
+    /// DataFusion in this process, or in its worker processes (see `[isolation]`).
+    #[default]
+    Local,
+    /// A Ballista cluster (`quarry-cluster scheduler` and `quarry-cluster executor`), for
+    /// snapshots too large for one node.
+    Ballista,
 }
 
 impl Default for ExecutorConfig {
@@ -49,12 +66,15 @@ impl Default for ExecutorConfig {
             max_result_bytes: 32 * 1024 * 1024,
             max_cell_bytes: 1024 * 1024,
             plan_cache_entries: 256,
+            engine: ExecutionEngine::Local,
+            ballista_url: None,
         }
     }
 }
 
 impl ExecutorConfig {
-    pub(crate) fn threads(&self) -> usize {
+    /// Threads of the query runtime: `cpu_threads`, or the number of cores.
+    pub fn threads(&self) -> usize {
         if self.cpu_threads > 0 {
             self.cpu_threads
         } else {
@@ -67,7 +87,8 @@ impl ExecutorConfig {
         usize::try_from(self.max_value_bytes).unwrap_or(usize::MAX)
     }
 
-    pub(crate) fn partitions(&self) -> usize {
+    /// Partitions plans are made for: `target_partitions`, or the number of query threads.
+    pub fn partitions(&self) -> usize {
         if self.target_partitions > 0 { self.target_partitions } else { self.threads() }
     }
 }

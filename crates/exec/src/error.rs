@@ -98,6 +98,18 @@ pub enum Error {
         /// How the process died, and its last words.
         message: String,
     },
+    /// The cluster that runs queries (a Ballista scheduler) could not be reached, or lost
+    /// the executors a query needed. Nothing ran in its place.
+    #[error(
+        "the Ballista cluster at {url} cannot run the query: {message}; check that `quarry-cluster scheduler` and at \
+         least one `quarry-cluster executor` are running and reachable, or set [executor] engine = \"local\""
+    )]
+    ClusterUnavailable {
+        /// The scheduler's URL.
+        url: String,
+        /// What failed, first line.
+        message: String,
+    },
     /// The snapshot could not be opened.
     #[error(transparent)]
     Snapshot(#[from] quarry_snapshot::Error),
@@ -120,6 +132,7 @@ impl Error {
             Error::Timeout { .. } => "timeout",
             Error::Execution { .. } => "execution_error",
             Error::Crashed { .. } => "worker_crashed",
+            Error::ClusterUnavailable { .. } => "cluster_unavailable",
             Error::Snapshot(_) => "snapshot_error",
             Error::Internal(_) => "internal",
         }

@@ -1,12 +1,9 @@
-use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{Column, Constraint, Constraints, SchemaError};
-use datafusion::datasource::file_format::options::ReadOptions;
-use datafusion::datasource::listing::{ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::common::{Column, SchemaError};
 use datafusion::error::DataFusionError;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
@@ -15,19 +12,17 @@ use datafusion::execution::{SessionState, TaskContext};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::coop::CooperativeExec;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream, replace_children_if_necessary};
-use datafusion::prelude::{ParquetReadOptions, SQLOptions, SessionConfig, SessionContext};
-use futures::StreamExt;
-use quarry_snapshot::{Snapshot, TableEntry};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use quarry_snapshot::Snapshot;
 use quarry_sqlguard::ValidatedQuery;
 
 use crate::cancel::Cancellation;
 use crate::config::ExecutorConfig;
 use crate::error::{Error, Result};
-use crate::guard::sizes::row_sizes;
 use crate::guard::{ValueGuard, ValueTooLarge};
 use crate::plan_cache::PlanCache;
 use crate::result::{ExecTimings, QueryResult};
-use crate::sandbox::SandboxRules;
+use crate::snapshot_sandbox::SnapshotSandbox;
 
 /// Runs validated queries over one snapshot. Implementations must be sandboxed: read-only,
 /// limited in memory, time and rows.
@@ -46,8 +41,7 @@ pub struct DataFusionExecutor {
     /// Built once: cloning a session's state per query (hundreds of registered functions)
     /// cost more than planning a simple query.
     state: Arc<SessionState>,
-    rules: Arc<SandboxRules>,
-    config: Arc<ExecutorConfig>,
+    sandbox: Arc<SnapshotSandbox>,
     plans: Arc<PlanCache>,
     runtimes: QueryRuntimes,
 }
@@ -56,7 +50,7 @@ impl std::fmt::Debug for DataFusionExecutor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DataFusionExecutor")
             .field("snapshot_id", &self.snapshot_id)
-            .field("config", &self.config)
+            .field("config", self.sandbox.config())
             .finish()
     }
 }
@@ -71,42 +65,21 @@ impl DataFusionExecutor {
             .with_information_schema(false)
             .with_default_catalog_and_schema("quarry", "public");
         let ctx = SessionContext::new_with_config_rt(session_config, runtime_env);
-        ValueGuard::new(config.value_limit()).install(&ctx);
-        let functions: Vec<String> = ctx.state().table_functions().keys().cloned().collect();
-        for name in functions {
-            if !config.allowed_table_functions.iter().any(|allowed| allowed.eq_ignore_ascii_case(&name)) {
-                ctx.deregister_udtf(&name);
-            }
-        }
-        let mut allowed_tables = BTreeSet::new();
-        for table in &snapshot.manifest.tables {
-            let path = snapshot.dir.join(&table.file);
-            let path = path.to_str().ok_or_else(|| Error::Internal(format!("non UTF-8 path {}", path.display())))?;
-            register_table(&ctx, table, path)
-                .await
-                .map_err(|e| Error::Internal(format!("registering table {}: {e}", table.name)))?;
-            allowed_tables.insert(table.name.clone());
-        }
-        let rules = SandboxRules {
-            allowed_tables,
-            personal: personal.iter().cloned().collect(),
-            max_cartesian_rows: config.max_cartesian_rows,
-            table_rows: snapshot.manifest.tables.iter().map(|t| (t.name.clone(), t.rows)).collect(),
-        };
-        let runtimes = QueryRuntimes::new(config.threads())?;
+        let threads = config.threads();
+        let plan_cache_entries = config.plan_cache_entries;
+        let sandbox = SnapshotSandbox::register(&ctx, snapshot, personal, config).await?;
         Ok(Self {
             snapshot_id: snapshot.manifest.id.clone(),
             state: Arc::new(ctx.state()),
-            rules: Arc::new(rules),
-            plans: Arc::new(PlanCache::new(config.plan_cache_entries)),
-            config: Arc::new(config),
-            runtimes,
+            sandbox: Arc::new(sandbox),
+            plans: Arc::new(PlanCache::new(plan_cache_entries)),
+            runtimes: QueryRuntimes::new(threads)?,
         })
     }
 
     /// The configuration in force.
     pub fn config(&self) -> &ExecutorConfig {
-        &self.config
+        self.sandbox.config()
     }
 }
 
@@ -124,23 +97,23 @@ impl SnapshotExecutor for DataFusionExecutor {
         // about a millisecond of thread start-up and wake-ups on every answer.
         let runtime = self.runtimes.current();
         let state = Arc::clone(&self.state);
-        let rules = Arc::clone(&self.rules);
-        let config = Arc::clone(&self.config);
+        let sandbox = Arc::clone(&self.sandbox);
         let plans = Arc::clone(&self.plans);
         let sql = query.sql.clone();
         let cancellation = Cancellation::default();
         let watched = cancellation.clone();
-        let task = runtime.handle().spawn(async move { run(&state, &rules, &plans, &sql, &config, &watched).await });
+        let task = runtime.handle().spawn(async move { run(&state, &sandbox, &plans, &sql, &watched).await });
         // Stopped on every way out, including a caller that stops waiting and drops this
         // future: a detached task would run the query to its end.
         let stop = StopOnDrop { task: task.abort_handle(), cancellation };
-        match tokio::time::timeout(Duration::from_millis(self.config.timeout_ms), task).await {
+        let timeout_ms = self.sandbox.config().timeout_ms;
+        match tokio::time::timeout(Duration::from_millis(timeout_ms), task).await {
             Ok(Ok(result)) => result,
             Ok(Err(join_error)) => Err(Error::Internal(format!("query task failed: {join_error}"))),
             Err(_) => {
                 drop(stop);
                 self.runtimes.retire(&runtime);
-                Err(Error::Timeout { timeout_ms: self.config.timeout_ms })
+                Err(Error::Timeout { timeout_ms })
             }
         }
     }
@@ -229,22 +202,21 @@ impl Drop for QueryRuntime {
 
 async fn run(
     state: &SessionState,
-    rules: &SandboxRules,
+    sandbox: &SnapshotSandbox,
     plans: &PlanCache,
     sql: &str,
-    config: &ExecutorConfig,
     cancellation: &Cancellation,
 ) -> Result<QueryResult> {
-    let memory_limit_mb = config.memory_limit_mb;
+    let config = sandbox.config();
+    let classify = |e| sandbox.error(e);
     let started = Instant::now();
     let optimized = match plans.get(sql) {
         Some(admitted) => LogicalPlan::clone(&admitted),
         None => {
-            let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
-            let plan = state.create_logical_plan(sql).await.map_err(|e| classify(e, config))?;
-            options.verify_plan(&plan).map_err(|e| Error::Forbidden { reason: first_line(&e.to_string()) })?;
-            let optimized = state.optimize(&plan).map_err(|e| classify(e, config))?;
-            rules.check_logical(&optimized)?;
+            let plan = state.create_logical_plan(sql).await.map_err(classify)?;
+            sandbox.verify(&plan)?;
+            let optimized = state.optimize(&plan).map_err(classify)?;
+            sandbox.check_logical(&optimized)?;
             plans.insert(sql, &plan, Arc::new(optimized.clone()));
             optimized
         }
@@ -252,57 +224,22 @@ async fn run(
     // A fresh memory pool per query: a query that timed out may still be unwinding in the
     // background and must not hold memory later queries are held to. The value guards of this
     // query's functions reserve in it too.
-    let runtime_env = query_runtime_env(Some(state.runtime_env()), memory_limit_mb)?;
+    let runtime_env = query_runtime_env(Some(state.runtime_env()), config.memory_limit_mb)?;
     let guarded = ValueGuard::new(config.value_limit())
         .with_pool(Arc::clone(&runtime_env.memory_pool))
         .guard_plan(optimized)
         .and_then(|plan| cancellation.watch_joins(plan))
-        .map_err(|e| classify(e, config))?;
-    let physical =
-        state.query_planner().create_physical_plan(&guarded, state).await.map_err(|e| classify(e, config))?;
-    rules.check_physical(&physical)?;
-    let physical = cooperative(physical).map_err(|e| classify(e, config))?;
+        .map_err(classify)?;
+    let physical = state.query_planner().create_physical_plan(&guarded, state).await.map_err(classify)?;
+    sandbox.check_physical(&physical)?;
+    let physical = cooperative(physical).map_err(classify)?;
     let plan_ms = started.elapsed().as_secs_f64() * 1e3;
 
     let started = Instant::now();
     let schema = physical.schema();
     let task_ctx = Arc::new(TaskContext::from(state).with_runtime(runtime_env));
-    let mut stream = execute_stream(physical, task_ctx).map_err(|e| classify(e, config))?;
-    let mut batches = Vec::new();
-    let mut rows = 0usize;
-    let mut bytes = 0usize;
-    let mut truncated = false;
-    let max_rows = config.max_result_rows;
-    while let Some(batch) = stream.next().await {
-        let mut batch = batch.map_err(|e| classify(e, config))?;
-        if rows + batch.num_rows() > max_rows {
-            batch = batch.slice(0, max_rows - rows);
-            truncated = true;
-        }
-        // Counted as batches arrive, so an oversized result stops here, inside the time limit,
-        // and never reaches serialization (which for a gigabyte cell outlasted the time limit).
-        for (column, field) in batch.columns().iter().zip(schema.fields()) {
-            let sizes = row_sizes(column.as_ref());
-            if let Some(largest) = sizes.iter().copied().max()
-                && largest as u64 > config.max_cell_bytes
-            {
-                return Err(Error::CellTooLarge {
-                    column: field.name().clone(),
-                    bytes: largest as u64,
-                    limit: config.max_cell_bytes,
-                });
-            }
-            bytes = bytes.saturating_add(sizes.iter().sum());
-        }
-        if bytes as u64 > config.max_result_bytes {
-            return Err(Error::ResultTooLarge { limit: config.max_result_bytes });
-        }
-        rows += batch.num_rows();
-        batches.push(batch);
-        if truncated {
-            break;
-        }
-    }
+    let stream = execute_stream(physical, task_ctx).map_err(classify)?;
+    let (batches, truncated) = sandbox.collect(stream).await?;
     let execute_ms = started.elapsed().as_secs_f64() * 1e3;
     Ok(QueryResult { schema, batches, truncated, timings: ExecTimings { plan_ms, execute_ms } })
 }
@@ -329,25 +266,6 @@ fn cooperative(plan: Arc<dyn ExecutionPlan>) -> datafusion::error::Result<Arc<dy
     Ok(wrap(plan))
 }
 
-/// Registers a snapshot table with its primary key as a constraint, so that DataFusion admits
-/// the table's other columns beside a GROUP BY of the key (functional dependence).
-async fn register_table(ctx: &SessionContext, table: &TableEntry, path: &str) -> datafusion::error::Result<()> {
-    let options = ParquetReadOptions::default().to_listing_options(&ctx.copied_config(), ctx.copied_table_options());
-    let url = ListingTableUrl::parse(path)?;
-    let schema = options.infer_schema(&ctx.state(), &url).await?;
-    let key: Option<Vec<usize>> = table.primary_key.iter().map(|column| schema.index_of(column).ok()).collect();
-    let constraints = match key {
-        Some(indices) if !indices.is_empty() => Constraints::new_unverified(vec![Constraint::PrimaryKey(indices)]),
-        _ => Constraints::default(),
-    };
-    let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(schema);
-    let provider = ListingTable::try_new(config)?
-        .with_constraints(constraints)
-        .with_cache(ctx.runtime_env().cache_manager.get_file_statistic_cache());
-    ctx.register_table(table.name.as_str(), Arc::new(provider))?;
-    Ok(())
-}
-
 /// A runtime with its own bounded memory pool and no disk to spill to. With `shared`, the
 /// object stores and the file caches (Parquet footers, listings) are reused from it.
 fn query_runtime_env(shared: Option<&Arc<RuntimeEnv>>, memory_limit_mb: u64) -> Result<Arc<RuntimeEnv>> {
@@ -366,7 +284,7 @@ fn query_runtime_env(shared: Option<&Arc<RuntimeEnv>>, memory_limit_mb: u64) -> 
     builder.build_arc().map_err(|e| Error::Internal(e.to_string()))
 }
 
-fn first_line(text: &str) -> String {
+pub(crate) fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or(text).to_string()
 }
 
@@ -398,7 +316,7 @@ fn unknown_column(field: &Column, valid: &[Column]) -> Error {
     }
 }
 
-fn classify(error: DataFusionError, config: &ExecutorConfig) -> Error {
+pub(crate) fn classify(error: DataFusionError, config: &ExecutorConfig) -> Error {
     let memory_limit_mb = config.memory_limit_mb;
     if let Some(too_large) = ValueTooLarge::find(&error) {
         return Error::ValueTooLarge {

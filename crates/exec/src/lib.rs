@@ -36,8 +36,10 @@ mod guard;
 mod plan_cache;
 mod result;
 mod sandbox;
+mod snapshot_sandbox;
 
-pub use config::ExecutorConfig;
+pub use config::{ExecutionEngine, ExecutorConfig};
 pub use error::{Error, Result};
 pub use executor::{DataFusionExecutor, QUERY_STACK_BYTES, SnapshotExecutor};
 pub use result::{ColumnInfo, ExecTimings, QueryResult, ResultJson, sql_type_name};
+pub use snapshot_sandbox::{SnapshotSandbox, install_checked_functions};

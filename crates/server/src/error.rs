@@ -181,7 +181,9 @@ fn answer_status(kind: ErrorKind) -> StatusCode {
         }
         ErrorKind::ModelTimeout => StatusCode::GATEWAY_TIMEOUT,
         // The endpoint's limit, not the client's: 429 would tell the client to slow down.
-        ErrorKind::ModelRateLimited | ErrorKind::RetrievalError => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::ModelRateLimited | ErrorKind::RetrievalError | ErrorKind::ClusterUnavailable => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         // The server's own setup or data: nothing the client can change by asking again.
         ErrorKind::SnapshotError
         | ErrorKind::SemanticLayerError

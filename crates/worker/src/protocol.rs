@@ -164,6 +164,10 @@ pub enum WireError {
     Crashed {
         message: String,
     },
+    ClusterUnavailable {
+        url: String,
+        message: String,
+    },
     /// `quarry_exec::Error::Snapshot`, whose source error does not cross: its message.
     Snapshot {
         message: String,
@@ -189,6 +193,7 @@ impl From<quarry_exec::Error> for WireError {
             E::Timeout { timeout_ms } => WireError::Timeout { timeout_ms },
             E::Execution { message } => WireError::Execution { message },
             E::Crashed { message } => WireError::Crashed { message },
+            E::ClusterUnavailable { url, message } => WireError::ClusterUnavailable { url, message },
             E::Snapshot(error) => WireError::Snapshot { message: error.to_string() },
             E::Internal(message) => WireError::Internal { message },
         }
@@ -211,6 +216,7 @@ impl From<WireError> for quarry_exec::Error {
             WireError::Timeout { timeout_ms } => E::Timeout { timeout_ms },
             WireError::Execution { message } => E::Execution { message },
             WireError::Crashed { message } => E::Crashed { message },
+            WireError::ClusterUnavailable { url, message } => E::ClusterUnavailable { url, message },
             WireError::Snapshot { message } => E::Internal(format!("the worker cannot open the snapshot: {message}")),
             WireError::Internal { message } => E::Internal(message),
         }

@@ -111,6 +111,9 @@ impl ValueGuard {
                 ctx.register_udaf(checked.as_ref().clone());
             }
         }
+        // Registered by name as well, for sessions that receive plans already rewritten
+        // (a cluster's scheduler and executors look functions up by name).
+        ctx.register_udf(ScalarUDF::new_from_impl(StringConcatOp::new(self.clone())));
         ctx.add_analyzer_rule(Arc::new(GuardValuesRule { guard: self.clone() }));
     }
 
