@@ -107,21 +107,6 @@ impl BallistaExecutor {
     pub fn config(&self) -> &ExecutorConfig {
         self.sandbox.config()
     }
-
-    /// A DataFusion error as quarry's: the cluster's transport failures as
-    /// [`Error::ClusterUnavailable`], the rest as the local engine reports them.
-    fn error(&self, error: DataFusionError) -> Error {
-        let message = error.strip_backtrace();
-        if is_unreachable(&message) {
-            return Error::ClusterUnavailable { url: self.url.clone(), message: first_line(&message) };
-        }
-        match self.sandbox.error(error) {
-            Error::Execution { message } if is_unreachable(&message) => {
-                Error::ClusterUnavailable { url: self.url.clone(), message }
-            }
-            other => other,
-        }
-    }
 }
 
 #[async_trait]
@@ -134,30 +119,35 @@ impl SnapshotExecutor for BallistaExecutor {
         let started = Instant::now();
         let state = self.ctx.state();
         let plan = self.sandbox.admit(&state, &query.sql).await?;
-        let physical = state.query_planner().create_physical_plan(&plan, &state).await.map_err(|e| self.error(e))?;
+        let physical = state
+            .query_planner()
+            .create_physical_plan(&plan, &state)
+            .await
+            .map_err(|e| cluster_error(&self.url, &self.sandbox, e))?;
         let job = physical
             .downcast_ref::<DistributedQueryExec<LogicalPlanNode>>()
             .cloned()
             .ok_or_else(|| Error::Internal("the Ballista planner did not plan a distributed query".into()))?;
-        // Until the result is in, leaving this function (a timeout, an error, a caller that
-        // stops waiting) cancels the job on the cluster.
-        let mut cancel = CancelOnDrop { job: Some(job), scheduler: self.scheduler.clone() };
         let plan_ms = started.elapsed().as_secs_f64() * 1e3;
 
         let started = Instant::now();
         let schema = physical.schema();
-        let timeout_ms = self.sandbox.config().timeout_ms;
-        let run = async {
-            let stream = physical.execute(0, state.task_ctx()).map_err(|e| self.error(e))?;
-            self.sandbox.collect(stream).await.map_err(|error| match error {
-                Error::Execution { message } if is_unreachable(&message) => {
-                    Error::ClusterUnavailable { url: self.url.clone(), message }
-                }
+        let (url, sandbox, task_ctx) = (self.url.clone(), Arc::clone(&self.sandbox), state.task_ctx());
+        let mut task = tokio::spawn(async move {
+            let stream = physical.execute(0, task_ctx).map_err(|e| cluster_error(&url, &sandbox, e))?;
+            sandbox.collect(stream).await.map_err(|error| match error {
+                Error::Execution { message } if is_unreachable(&message) => Error::ClusterUnavailable { url, message },
                 other => other,
             })
-        };
-        let (batches, truncated) = match tokio::time::timeout(Duration::from_millis(timeout_ms), run).await {
-            Ok(result) => result?,
+        });
+        // Until the result is in, leaving this function (a timeout, an error, a caller that
+        // stops waiting) cancels the job on the cluster.
+        let mut cancel =
+            CancelOnDrop { job: Some(job), task: Some(task.abort_handle()), scheduler: self.scheduler.clone() };
+        let timeout_ms = self.sandbox.config().timeout_ms;
+        let (batches, truncated) = match tokio::time::timeout(Duration::from_millis(timeout_ms), &mut task).await {
+            Ok(Ok(result)) => result?,
+            Ok(Err(join_error)) => return Err(Error::Internal(format!("the query task failed: {join_error}"))),
             Err(_) => return Err(Error::Timeout { timeout_ms }),
         };
         if !truncated {
@@ -168,20 +158,64 @@ impl SnapshotExecutor for BallistaExecutor {
     }
 }
 
-/// Cancels a job on the scheduler when dropped while still armed. The cancellation is sent in
-/// the background: the caller has its answer (a timeout) at once.
+/// A DataFusion error as quarry's: the cluster's transport failures as
+/// [`Error::ClusterUnavailable`], the rest as the local engine reports them.
+fn cluster_error(url: &str, sandbox: &SnapshotSandbox, error: DataFusionError) -> Error {
+    let message = error.strip_backtrace();
+    if is_unreachable(&message) {
+        return Error::ClusterUnavailable { url: url.to_string(), message: first_line(&message) };
+    }
+    match sandbox.error(error) {
+        Error::Execution { message } if is_unreachable(&message) => {
+            Error::ClusterUnavailable { url: url.to_string(), message }
+        }
+        other => other,
+    }
+}
+
+/// How long an abandoned query's job id is waited for: the scheduler sends it with the job's
+/// first status, once the job is planned.
+const JOB_ID_WAIT: Duration = Duration::from_secs(30);
+
+/// Cancels a job on the scheduler when dropped while still armed, in the background: the
+/// caller has its answer (a timeout) at once. The scheduler sends the job's id with its first
+/// status, so a query abandoned before then goes on until the id is in, and is then stopped
+/// here and on the cluster.
 struct CancelOnDrop {
     job: Option<DistributedQueryExec<LogicalPlanNode>>,
+    task: Option<tokio::task::AbortHandle>,
     scheduler: String,
 }
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        let Some(job_id) = self.job.take().and_then(|job| job.job_id()) else { return };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let task = self.task.take();
+        let Some(job) = self.job.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            if let Some(task) = task {
+                task.abort();
+            }
+            return;
+        };
         let scheduler = self.scheduler.clone();
         runtime.spawn(async move {
-            let job_id = job_id.to_string();
+            let deadline = Instant::now() + JOB_ID_WAIT;
+            let job_id = loop {
+                if let Some(id) = job.job_id() {
+                    break Some(id);
+                }
+                if task.as_ref().is_none_or(|t| t.is_finished()) || Instant::now() > deadline {
+                    break None;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            };
+            if let Some(task) = task {
+                task.abort();
+            }
+            let Some(job_id) = job_id.map(|id| id.to_string()) else {
+                tracing::warn!("an abandoned query's Ballista job id never arrived; it could not be cancelled");
+                return;
+            };
             let cancelled = async {
                 let mut client = SchedulerGrpcClient::connect(scheduler).await.map_err(|e| e.to_string())?;
                 client.cancel_job(CancelJobParams { job_id: job_id.clone() }).await.map_err(|e| e.to_string())

@@ -225,6 +225,11 @@ async fn an_executor_killed_mid_run_is_survived_or_reported_and_nothing_hangs() 
     let mut failures = Vec::new();
     let mut late_successes = 0;
     for (index, asked, finished, outcome) in &outcomes {
+        eprintln!(
+            "query {index} asked at {asked:?} (kill at {killed:?}) took {:?}: {}",
+            finished.saturating_sub(*asked),
+            outcome.as_ref().map_or_else(|e| e.to_string(), |a| format!("{} rows", a.rows.len()))
+        );
         // Each query ended well within its own limit: nothing hung.
         assert!(
             finished.saturating_sub(*asked) < Duration::from_secs(60),
@@ -260,6 +265,32 @@ async fn an_executor_killed_mid_run_is_survived_or_reported_and_nothing_hangs() 
         failures.first()
     );
     assert!(late_successes > 0, "the remaining executor answered nothing after the kill\n{}", cluster.logs());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_past_its_time_limit_is_cancelled_on_the_cluster() {
+    let cluster = Cluster::start(2);
+    let patient = quarry_bootstrap::open_pipeline_on(&settings(Some(&cluster)), demo()).await.expect("opens");
+    first_run(&cluster, &patient, "SELECT COUNT(*) AS users FROM users").await;
+    let mut hasty = settings(Some(&cluster));
+    hasty.executor.timeout_ms = 100;
+    let hasty = quarry_bootstrap::open_pipeline_on(&hasty, demo()).await.expect("opens");
+
+    // A self-join of events on the session: far longer than 100 ms on two executors.
+    let heavy = "SELECT a.platform, COUNT(*) AS pairs FROM events a JOIN events b ON a.session_id = b.session_id GROUP BY a.platform ORDER BY a.platform";
+    let started = Instant::now();
+    let error = hasty.run_sql(heavy).await.expect_err("the query passes its time limit");
+    assert_eq!(error.kind(), quarry_answer::ErrorKind::Timeout, "{error}");
+    assert!(started.elapsed() < Duration::from_secs(5), "the timeout returned after {:?}", started.elapsed());
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !cluster.scheduler_log().contains("Received cancellation request for job") {
+        assert!(Instant::now() < deadline, "the job was not cancelled on the cluster\n{}", cluster.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The cluster goes on answering.
+    let answer = patient.run_sql("SELECT COUNT(*) AS users FROM users").await.expect("answers after a cancellation");
+    assert_eq!(answer.rows.len(), 1);
 }
 
 #[tokio::test]

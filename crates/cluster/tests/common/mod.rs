@@ -36,6 +36,8 @@ impl Cluster {
         let scheduler_process = Command::new(env!("CARGO_BIN_EXE_quarry-cluster"))
             .args(["scheduler", "--bind", &scheduler.to_string()])
             .args(["--executor-timeout-seconds", &EXECUTOR_TIMEOUT_SECONDS.to_string()])
+            // The scheduler's account of jobs (cancellations among them), for the tests to read.
+            .env("RUST_LOG", "warn,ballista_scheduler=info")
             .stdout(Stdio::null())
             .stderr(log_file(work.path(), "scheduler"))
             .spawn()
@@ -63,6 +65,11 @@ impl Cluster {
     /// `ballista_url` of this cluster.
     pub fn url(&self) -> String {
         format!("df://{}", self.scheduler)
+    }
+
+    /// What the scheduler has logged so far.
+    pub fn scheduler_log(&self) -> String {
+        std::fs::read_to_string(self._work.path().join("scheduler.log")).unwrap_or_default()
     }
 
     /// What the processes wrote, for a failing test's message.
