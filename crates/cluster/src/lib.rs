@@ -41,40 +41,53 @@ pub enum Error {
     },
 }
 
+/// The default of `[executor] max_value_bytes`: the cluster must use the value quarry uses.
+pub const DEFAULT_MAX_VALUE_BYTES: u64 = 1024 * 1024;
+
 /// Options of the scheduler process.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct SchedulerOptions {
-    /// Address the scheduler's gRPC service listens on.
+    /// Address the scheduler's gRPC service listens on (quarry's `ballista_url` names it).
+    #[arg(long, default_value = "0.0.0.0:50050")]
     pub bind: SocketAddr,
     /// Seconds without a heartbeat after which an executor is taken for dead and its tasks
     /// are run elsewhere.
+    #[arg(long, default_value_t = 30)]
     pub executor_timeout_seconds: u64,
-    /// Largest value one function may build, in bytes (`[executor] max_value_bytes`).
+    /// Largest value one function may build, in bytes: quarry's `[executor] max_value_bytes`.
+    #[arg(long, default_value_t = DEFAULT_MAX_VALUE_BYTES)]
     pub max_value_bytes: u64,
 }
 
-/// Options of one executor process.
-#[derive(Debug, Clone)]
+/// Options of one executor process. It must read snapshots at the same paths as quarry.
+#[derive(Debug, Clone, clap::Args)]
 pub struct ExecutorOptions {
-    /// The scheduler's host.
-    pub scheduler_host: String,
-    /// The scheduler's gRPC port.
-    pub scheduler_port: u16,
-    /// Address this executor's services bind to.
+    /// The scheduler, HOST:PORT.
+    #[arg(long, default_value = "localhost:50050")]
+    pub scheduler: String,
+    /// Address this executor's services bind to, and register with the scheduler.
+    #[arg(long, default_value = "127.0.0.1")]
     pub bind_host: String,
     /// Port of the Arrow Flight service that serves shuffle data and results.
+    #[arg(long, default_value_t = 50051)]
     pub flight_port: u16,
     /// Port of the gRPC service the scheduler sends tasks to.
+    #[arg(long, default_value_t = 50052)]
     pub grpc_port: u16,
     /// Tasks run at once; 0 means the number of cores.
+    #[arg(long, default_value_t = 0)]
     pub concurrent_tasks: usize,
     /// Memory of this executor's pool, in MiB; operators beyond it fail the task.
+    #[arg(long, default_value_t = 2048)]
     pub memory_limit_mb: u64,
     /// Directory of shuffle files; a temporary directory when unset.
+    #[arg(long)]
     pub work_dir: Option<String>,
-    /// Seconds between heartbeats to the scheduler.
+    /// Seconds between heartbeats; keep it well under the scheduler's executor timeout.
+    #[arg(long, default_value_t = 5)]
     pub heartbeat_seconds: u64,
-    /// Largest value one function may build, in bytes (`[executor] max_value_bytes`).
+    /// Largest value one function may build, in bytes: quarry's `[executor] max_value_bytes`.
+    #[arg(long, default_value_t = DEFAULT_MAX_VALUE_BYTES)]
     pub max_value_bytes: u64,
 }
 
@@ -109,9 +122,14 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), Error> {
     if options.heartbeat_seconds == 0 {
         return Err(Error::Options("--heartbeat-seconds must be at least 1".into()));
     }
+    let (scheduler_host, scheduler_port) = options
+        .scheduler
+        .rsplit_once(':')
+        .and_then(|(host, port)| Some((host.to_string(), port.parse().ok()?)))
+        .ok_or_else(|| Error::Options(format!("--scheduler must be HOST:PORT, got {}", options.scheduler)))?;
     let mut config = ExecutorProcessConfig {
-        scheduler_host: options.scheduler_host,
-        scheduler_port: options.scheduler_port,
+        scheduler_host,
+        scheduler_port,
         bind_host: options.bind_host.clone(),
         external_host: Some(options.bind_host),
         port: options.flight_port,
