@@ -241,7 +241,21 @@ impl Settings {
         }
         let settings: Settings = figment.merge(env).extract().map_err(|e| Error::Invalid(e.to_string()))?;
         settings.check_caps()?;
+        settings.check_engine()?;
         Ok(settings)
+    }
+
+    /// The engine has what it needs: a Ballista engine names its scheduler (checked when
+    /// settings load, before anything is opened).
+    pub fn check_engine(&self) -> Result<()> {
+        if self.executor.engine == quarry_exec::ExecutionEngine::Ballista && self.executor.ballista_url.is_none() {
+            return Err(Error::Invalid(
+                "[executor] engine = \"ballista\" needs ballista_url = \"df://HOST:PORT\", the address of a \
+                 `quarry-cluster scheduler` (or QUARRY_EXECUTOR__BALLISTA_URL)"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Overlapping caps agree: the largest LIMIT the policy admits is at most the rows the
@@ -309,6 +323,20 @@ mod tests {
     }
 
     #[test]
+    fn the_ballista_engine_is_chosen_from_the_environment_and_needs_its_scheduler() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("QUARRY_EXECUTOR__ENGINE", "ballista");
+            let error = Settings::load(None).expect_err("no scheduler named").to_string();
+            assert!(error.contains("QUARRY_EXECUTOR__BALLISTA_URL"), "{error}");
+            jail.set_env("QUARRY_EXECUTOR__BALLISTA_URL", "df://scheduler:50050");
+            let settings = Settings::load(None).expect("loads");
+            assert_eq!(settings.executor.engine, quarry_exec::ExecutionEngine::Ballista);
+            assert_eq!(settings.executor.ballista_url.as_deref(), Some("df://scheduler:50050"));
+            Ok(())
+        });
+    }
+
+    #[test]
     fn a_policy_limit_above_the_executors_rows_is_refused_when_settings_load() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("QUARRY_POLICY__MAX_LIMIT", "20000");
@@ -320,6 +348,13 @@ mod tests {
             Ok(())
         });
         Settings::defaults().check_caps().expect("the defaults agree");
+        Settings::defaults().check_engine().expect("the default engine needs nothing");
+        let mut ballista = Settings::defaults();
+        ballista.executor.engine = quarry_exec::ExecutionEngine::Ballista;
+        let message = ballista.check_engine().expect_err("no scheduler named").to_string();
+        assert!(message.contains("ballista_url"), "{message}");
+        ballista.executor.ballista_url = Some("df://localhost:50050".into());
+        ballista.check_engine().expect("a scheduler named");
     }
 
     #[test]
