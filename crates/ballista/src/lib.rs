@@ -7,7 +7,8 @@
 //!   by path: every executor of the cluster must read the snapshot at the same path, a shared
 //!   directory), with the same checked functions and no table functions;
 //! - the optimized plan passes the same checks (allowed tables, no personal column, no
-//!   oversized cartesian join) before it is sent to the scheduler;
+//!   oversized cartesian join, on the logical plan and on a physical plan made here) before it
+//!   is sent to the scheduler;
 //! - the result is collected within the same row, byte and cell limits;
 //! - a query that passes `timeout_ms`, or whose caller stops waiting, has its job cancelled on
 //!   the cluster;
@@ -45,6 +46,7 @@ use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use ballista_core::utils::{GrpcClientConfig, create_grpc_client_connection};
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
+use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_proto::protobuf::LogicalPlanNode;
 use quarry_exec::{Error, ExecTimings, ExecutorConfig, QueryResult, Result, SnapshotExecutor, SnapshotSandbox};
@@ -119,6 +121,13 @@ impl SnapshotExecutor for BallistaExecutor {
         let started = Instant::now();
         let state = self.ctx.state();
         let plan = self.sandbox.admit(&state, &query.sql).await?;
+        // The cartesian-join check reads the physical planner's row estimates; the scheduler
+        // plans the same optimized plan the same way, so it is checked on a local plan first.
+        let local = DefaultPhysicalPlanner::default()
+            .create_physical_plan(&plan, &state)
+            .await
+            .map_err(|e| cluster_error(&self.url, &self.sandbox, e))?;
+        self.sandbox.check_physical(&local)?;
         let physical = state
             .query_planner()
             .create_physical_plan(&plan, &state)

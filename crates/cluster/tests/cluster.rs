@@ -288,6 +288,16 @@ async fn a_query_past_its_time_limit_is_cancelled_on_the_cluster() {
         assert!(Instant::now() < deadline, "the job was not cancelled on the cluster\n{}", cluster.logs());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The sandbox applies before anything is sent: a cartesian join over the limit is refused.
+    let mut strict = settings(Some(&cluster));
+    strict.executor.max_cartesian_rows = 1_000;
+    let strict = quarry_bootstrap::open_pipeline_on(&strict, demo()).await.expect("opens");
+    let error = strict
+        .run_sql("SELECT COUNT(*) AS pairs FROM accounts a JOIN accounts b ON a.created_at < b.created_at")
+        .await
+        .expect_err("a cartesian join over the limit");
+    assert_eq!(error.kind(), quarry_answer::ErrorKind::CartesianJoin, "{error}");
+
     // The cluster goes on answering.
     let answer = patient.run_sql("SELECT COUNT(*) AS users FROM users").await.expect("answers after a cancellation");
     assert_eq!(answer.rows.len(), 1);
