@@ -121,6 +121,7 @@ impl SnapshotSandbox {
                 batch = batch.slice(0, max_rows - rows);
                 truncated = true;
             }
+            let batch = compact(batch).map_err(|e| self.error(e.into()))?;
             for (column, field) in batch.columns().iter().zip(schema.fields()) {
                 let sizes = row_sizes(column.as_ref());
                 if let Some(largest) = sizes.iter().copied().max()
@@ -151,6 +152,36 @@ impl SnapshotSandbox {
     pub fn error(&self, error: DataFusionError) -> Error {
         classify(error, &self.config)
     }
+}
+
+/// `batch` copied out of the buffers it points into, when those are much larger than its
+/// values. A result is often a window on larger buffers: a LIMIT's slice of a scanned batch, or
+/// string views that point into whole Parquet pages (ten names from a large table kept hundreds
+/// of kilobytes alive at scale 1, megabytes at scale 100). The answer would hold them, and the
+/// answer cache, which weighs answers by their buffers, refused to keep such answers.
+fn compact(batch: RecordBatch) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+    use datafusion::arrow::array::{ArrayRef, AsArray, UInt32Array};
+    use datafusion::arrow::compute::take;
+    use datafusion::arrow::datatypes::DataType;
+    let values: usize = batch.columns().iter().map(|c| row_sizes(c.as_ref()).iter().sum::<usize>()).sum();
+    if batch.get_array_memory_size() <= 64 * 1024 + 4 * values {
+        return Ok(batch);
+    }
+    let rows = UInt32Array::from_iter_values(0..u32::try_from(batch.num_rows()).unwrap_or(u32::MAX));
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|column| {
+            let copied = take(column.as_ref(), &rows, None)?;
+            // `take` copies views, not the bytes they point to.
+            Ok(match copied.data_type() {
+                DataType::Utf8View => Arc::new(copied.as_string_view().gc()) as ArrayRef,
+                DataType::BinaryView => Arc::new(copied.as_binary_view().gc()) as ArrayRef,
+                _ => copied,
+            })
+        })
+        .collect::<Result<Vec<ArrayRef>, datafusion::arrow::error::ArrowError>>()?;
+    RecordBatch::try_new(batch.schema(), columns)
 }
 
 /// Registers quarry's checked functions in `ctx` in place of DataFusion's value-growing ones

@@ -77,3 +77,20 @@ async fn the_largest_result_allowed_serializes_quickly() {
     assert!(text.len() > 20_000_000, "{} bytes", text.len());
     assert!(elapsed < Duration::from_secs(10), "serialized {} bytes in {elapsed:?}", text.len());
 }
+
+/// A few rows of text from a large table do not keep the pages they were read from: string
+/// views point into those pages' buffers, and an answer (and the answer cache, which weighs
+/// answers by their buffers) would hold them all.
+#[tokio::test]
+async fn a_small_result_holds_no_more_memory_than_its_values() {
+    let executor = executor(ExecutorConfig::default()).await;
+    for sql in [
+        "SELECT full_name, email FROM users ORDER BY signup_at DESC LIMIT 10",
+        "SELECT name, country FROM accounts LIMIT 10",
+    ] {
+        let result = executor.execute(&unchecked(sql)).await.expect("runs");
+        assert_eq!(result.num_rows(), 10);
+        let held: usize = result.batches.iter().map(|b| b.get_array_memory_size()).sum();
+        assert!(held < 16 * 1024, "{sql}: 10 rows hold {held} bytes");
+    }
+}
