@@ -174,12 +174,7 @@ fn cluster_error(url: &str, sandbox: &SnapshotSandbox, error: DataFusionError) -
     if is_unreachable(&message) {
         return Error::ClusterUnavailable { url: url.to_string(), message: first_line(&message) };
     }
-    match sandbox.error(error) {
-        Error::Execution { message } if is_unreachable(&message) => {
-            Error::ClusterUnavailable { url: url.to_string(), message }
-        }
-        other => other,
-    }
+    sandbox.error(error)
 }
 
 /// How long an abandoned query's job id is waited for: the scheduler sends it with the job's

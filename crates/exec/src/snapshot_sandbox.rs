@@ -121,7 +121,7 @@ impl SnapshotSandbox {
                 batch = batch.slice(0, max_rows - rows);
                 truncated = true;
             }
-            let batch = compact(batch).map_err(|e| self.error(e.into()))?;
+            let mut values = 0usize;
             for (column, field) in batch.columns().iter().zip(schema.fields()) {
                 let sizes = row_sizes(column.as_ref());
                 if let Some(largest) = sizes.iter().copied().max()
@@ -133,11 +133,13 @@ impl SnapshotSandbox {
                         limit: self.config.max_cell_bytes,
                     });
                 }
-                bytes = bytes.saturating_add(sizes.iter().sum());
+                values = values.saturating_add(sizes.iter().sum());
             }
+            bytes = bytes.saturating_add(values);
             if bytes as u64 > self.config.max_result_bytes {
                 return Err(Error::ResultTooLarge { limit: self.config.max_result_bytes });
             }
+            let batch = compact(batch, values).map_err(|e| self.error(e.into()))?;
             rows += batch.num_rows();
             batches.push(batch);
             if truncated {
@@ -159,11 +161,11 @@ impl SnapshotSandbox {
 /// string views that point into whole Parquet pages (ten names from a large table kept hundreds
 /// of kilobytes alive at scale 1, megabytes at scale 100). The answer would hold them, and the
 /// answer cache, which weighs answers by their buffers, refused to keep such answers.
-fn compact(batch: RecordBatch) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+/// `values` is the bytes of the batch's values, as the limits counted them.
+fn compact(batch: RecordBatch, values: usize) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
     use datafusion::arrow::array::{ArrayRef, AsArray, UInt32Array};
     use datafusion::arrow::compute::take;
     use datafusion::arrow::datatypes::DataType;
-    let values: usize = batch.columns().iter().map(|c| row_sizes(c.as_ref()).iter().sum::<usize>()).sum();
     if batch.get_array_memory_size() <= 64 * 1024 + 4 * values {
         return Ok(batch);
     }
